@@ -1,0 +1,241 @@
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCommand } from './command.js';
+import { withDirectoryLock } from './lock.js';
+import { boxVersions } from './versions.js';
+
+/** Paths of the upstream programs the box runs, all built from the Go module proxy. */
+export interface BoxBinaries {
+  readonly dir: string;
+  readonly etcd: string;
+  readonly kubeApiserver: string;
+  readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
+  readonly kubectl: string;
+  readonly kwok: string;
+  /** KWOK's stage definitions (node-initialize, heartbeats, pod lifecycle), copied from its module. */
+  readonly stagesDir: string;
+  readonly versions: { readonly kubernetes: string; readonly etcd: string; readonly kwok: string };
+}
+
+export interface BuildOptions {
+  /** Progress lines; a cold build takes many minutes and should never look hung. */
+  readonly log?: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+/** The user's cache directory (XDG), where expensive artefacts survive between runs and CI jobs. */
+export function userCacheDir(): string {
+  return process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+}
+
+function cacheDirFor(kubernetes: string, kwok: string): string {
+  return join(userCacheDir(), 'stork-ts', 'box', `k8s-v${kubernetes}-kwok-v${kwok}`);
+}
+
+const k8sCommands = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubectl'] as const;
+const kwokStages = [
+  'node/fast/node-initialize.yaml',
+  'node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
+  'pod/fast/pod-ready.yaml',
+  'pod/fast/pod-complete.yaml',
+  'pod/fast/pod-delete.yaml',
+] as const;
+
+const quietGoLine = /^go: (downloading|added|creating new go\.mod|finding|upgraded|found) /;
+
+function binariesIn(dir: string, versions: BoxBinaries['versions']): BoxBinaries {
+  const bin = join(dir, 'bin');
+  return {
+    dir,
+    etcd: join(bin, 'etcd'),
+    kubeApiserver: join(bin, 'kube-apiserver'),
+    kubeControllerManager: join(bin, 'kube-controller-manager'),
+    kubeScheduler: join(bin, 'kube-scheduler'),
+    kubectl: join(bin, 'kubectl'),
+    kwok: join(bin, 'kwok'),
+    stagesDir: join(dir, 'stages'),
+    versions,
+  };
+}
+
+async function readManifest(dir: string): Promise<BoxBinaries['versions'] | undefined> {
+  // The manifest is written last, so its presence means every binary in the directory is complete.
+  try {
+    return JSON.parse(await readFile(join(dir, 'versions.json'), 'utf8')) as BoxBinaries['versions'];
+  } catch {
+    return undefined;
+  }
+}
+
+function findGo(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go');
+  }
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error(
+    'Go (1.26 or newer) is needed to build the box from the Go module proxy, and none is on PATH',
+  );
+}
+
+/**
+ * Returns the box's binaries, building them first if this version is not cached yet. A cold build runs
+ * `go build` on Kubernetes itself (15–25 minutes on two cores); a warm call only reads a manifest.
+ */
+export async function ensureBoxBinaries(options: BuildOptions = {}): Promise<BoxBinaries> {
+  const { kubernetes, kwok } = boxVersions;
+  const dir = cacheDirFor(kubernetes, kwok);
+  const cached = await readManifest(dir);
+  if (cached) return binariesIn(dir, cached);
+  await mkdir(join(dir, '..'), { recursive: true });
+  return withDirectoryLock(`${dir}.lock`, options.log, async () => {
+    const raced = await readManifest(dir);
+    if (raced) return binariesIn(dir, raced);
+    return build(dir, options);
+  });
+}
+
+async function build(dir: string, options: BuildOptions): Promise<BoxBinaries> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const go = findGo();
+  const { kubernetes, kwok } = boxVersions;
+  const started = Date.now();
+  const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)}s`;
+  let step = 'preparing';
+  const heartbeat = setInterval(() => log(`[box build] still ${step} (${elapsed()} so far)`), 30_000);
+  const scratch = await mkdtemp(join(tmpdir(), 'stork-box-build-'));
+  const staging = `${dir}.partial`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'bin'), { recursive: true });
+  await mkdir(join(staging, 'stages'), { recursive: true });
+  const goEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    // Never let a go.mod trigger a toolchain download: the machine's Go is the one we have.
+    GOTOOLCHAIN: 'local',
+    CGO_ENABLED: '0',
+    GOFLAGS: '-mod=mod',
+  };
+  const goRun = (cwd: string, ...args: string[]): Promise<string> =>
+    runCommand(go, args, {
+      cwd,
+      env: goEnv,
+      onLine: (line) => {
+        // Module resolution prints hundreds of lines; progress is carried by the step lines and heartbeat.
+        if (!quietGoLine.test(line)) log(`[box build]   ${line}`);
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  try {
+    log(`[box build] building Kubernetes v${kubernetes}, etcd and KWOK v${kwok} from the Go module proxy`);
+    log('[box build] a cold build takes 15–25 minutes on two cores; the result is cached for later runs');
+
+    step = 'resolving the Kubernetes module';
+    log(`[box build] ${step}`);
+    const k8sDir = join(scratch, 'k8s');
+    await mkdir(k8sDir);
+    await goRun(k8sDir, 'mod', 'init', 'local/box-kubernetes');
+    const download = JSON.parse(
+      await goRun(k8sDir, 'mod', 'download', '-json', `k8s.io/kubernetes@v${kubernetes}`),
+    ) as {
+      GoMod: string;
+    };
+    const k8sGoMod = await readFile(download.GoMod, 'utf8');
+    // k8s.io/kubernetes maps its staging modules with local replace directives, which a consumer's build
+    // ignores; pin each to the matching published version. The list is read, never hard-coded, because
+    // it changes between releases.
+    const staging_modules = stagingModules(k8sGoMod);
+    const stagingVersion = `v0.${kubernetes.slice(kubernetes.indexOf('.') + 1)}`;
+    for (const module of staging_modules) {
+      await goRun(k8sDir, 'mod', 'edit', `-replace=${module}=${module}@${stagingVersion}`);
+    }
+    const etcdVersion = requiredVersion(k8sGoMod, 'go.etcd.io/etcd/client/v3');
+    const cmds = k8sCommands.map((c) => `k8s.io/kubernetes/cmd/${c}`);
+    step = `downloading the modules of Kubernetes v${kubernetes}`;
+    log(`[box build] ${step} (${staging_modules.length} staging modules pinned at ${stagingVersion})`);
+    await goRun(k8sDir, 'get', '-tool', ...cmds.map((c) => `${c}@v${kubernetes}`));
+    const minor = kubernetes.split('.')[1] ?? '0';
+    const ldflags = [
+      '-s -w',
+      `-X k8s.io/component-base/version.gitVersion=v${kubernetes}`,
+      '-X k8s.io/component-base/version.gitMajor=1',
+      `-X k8s.io/component-base/version.gitMinor=${minor}`,
+      '-X k8s.io/component-base/version.gitTreeState=clean',
+    ].join(' ');
+    step = `compiling ${k8sCommands.join(', ')}`;
+    log(`[box build] ${step} (the long part)`);
+    await goRun(k8sDir, 'build', '-trimpath', '-ldflags', ldflags, '-o', join(staging, 'bin') + '/', ...cmds);
+
+    step = `building etcd ${etcdVersion}`;
+    log(`[box build] ${step} (the version Kubernetes v${kubernetes} pins)`);
+    const etcdDir = join(scratch, 'etcd');
+    await mkdir(etcdDir);
+    await goRun(etcdDir, 'mod', 'init', 'local/box-etcd');
+    await goRun(etcdDir, 'get', '-tool', `go.etcd.io/etcd/server/v3@${etcdVersion}`);
+    await goRun(
+      etcdDir,
+      'build',
+      '-trimpath',
+      '-ldflags',
+      '-s -w',
+      '-o',
+      join(staging, 'bin', 'etcd'),
+      'go.etcd.io/etcd/server/v3',
+    );
+
+    step = `building KWOK v${kwok}`;
+    log(`[box build] ${step}`);
+    await runCommand(
+      go,
+      ['install', '-trimpath', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@v${kwok}`],
+      {
+        cwd: scratch,
+        env: { ...goEnv, GOBIN: join(staging, 'bin'), GOFLAGS: '' },
+        onLine: (line) => {
+          if (!quietGoLine.test(line)) log(`[box build]   ${line}`);
+        },
+      },
+    );
+    const kwokModule = JSON.parse(
+      await goRun(scratch, 'mod', 'download', '-json', `sigs.k8s.io/kwok@v${kwok}`),
+    ) as {
+      Dir: string;
+    };
+    for (const stage of kwokStages) {
+      await copyFile(
+        join(kwokModule.Dir, 'kustomize', 'stage', stage),
+        join(staging, 'stages', stage.split('/').pop() ?? stage),
+      );
+    }
+
+    const versions = { kubernetes, etcd: etcdVersion.replace(/^v/, ''), kwok };
+    await writeFile(join(staging, 'versions.json'), JSON.stringify(versions, null, 2) + '\n');
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    log(`[box build] done in ${elapsed()}; cached in ${dir}`);
+    return binariesIn(dir, versions);
+  } finally {
+    clearInterval(heartbeat);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Modules that k8s.io/kubernetes's go.mod maps to ./staging/src/... */
+export function stagingModules(goMod: string): string[] {
+  const modules = new Set<string>();
+  for (const match of goMod.matchAll(
+    /^\s*(?:replace\s+)?(k8s\.io\/[A-Za-z0-9._-]+)\s*=>\s*\.\/staging\//gm,
+  )) {
+    if (match[1]) modules.add(match[1]);
+  }
+  return [...modules].sort();
+}
+
+/** The version a go.mod requires of a module. */
+export function requiredVersion(goMod: string, module: string): string {
+  const escaped = module.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const match = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v[^\\s]+)`, 'm').exec(goMod);
+  if (!match?.[1]) throw new Error(`go.mod does not require ${module}`);
+  return match[1];
+}

@@ -1,0 +1,191 @@
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import type { KubeConfig } from './kubeconfig.js';
+import { KubeApiError } from './errors.js';
+import { resourcePath, type ResourceRef, type ResourceType } from './paths.js';
+
+export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+
+const patchContentTypes: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface RequestOptions {
+  readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly query?: Record<string, string | number | boolean | undefined>;
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** A list response: plain JSON, as the API server sent it. */
+export interface ObjectList<T> {
+  readonly metadata: { readonly resourceVersion?: string; readonly continue?: string };
+  readonly items: T[];
+}
+
+/**
+ * A Kubernetes REST client that speaks plain JSON: objects come back exactly as the API server sent them
+ * (timestamps stay strings), and go out as given. Authentication and TLS come from the kubeconfig through
+ * the client library, so every auth method it supports works here.
+ */
+export class KubeApi {
+  readonly server: string;
+  private agent: https.Agent | undefined;
+
+  constructor(readonly config: KubeConfig) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/+$/, '');
+  }
+
+  /** Sends one request and returns the parsed JSON body; a non-2xx answer throws {@link KubeApiError}. */
+  async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.send(path, options);
+    const text = await readBody(response);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw apiError(status, options.method ?? 'GET', path, text);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  /** Opens a request and returns the raw response stream (for watches); a non-2xx answer throws. */
+  async stream(path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+    const response = await this.send(path, options);
+    const status = response.statusCode ?? 0;
+    if (status < 200 || status >= 300) {
+      throw apiError(status, options.method ?? 'GET', path, await readBody(response));
+    }
+    return response;
+  }
+
+  get<T>(type: ResourceType, ref: ResourceRef & { name: string }, signal?: AbortSignal): Promise<T> {
+    return this.request<T>(resourcePath(type, ref), signal ? { signal } : {});
+  }
+
+  list<T>(type: ResourceType, namespace?: string, options: ListOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>(resourcePath(type, { namespace }), {
+      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  create<T>(type: ResourceType, body: T, namespace?: string, subresourceOf?: ResourceRef): Promise<T> {
+    const path = subresourceOf ? resourcePath(type, subresourceOf) : resourcePath(type, { namespace });
+    return this.request<T>(path, { method: 'POST', body });
+  }
+
+  replace<T>(type: ResourceType, ref: ResourceRef & { name: string }, body: T): Promise<T> {
+    return this.request<T>(resourcePath(type, ref), { method: 'PUT', body });
+  }
+
+  patch<T>(
+    type: ResourceType,
+    ref: ResourceRef & { name: string },
+    patch: unknown,
+    patchType: PatchType = 'merge',
+    query: RequestOptions['query'] = {},
+  ): Promise<T> {
+    return this.request<T>(resourcePath(type, ref), {
+      method: 'PATCH',
+      body: patch,
+      contentType: patchContentTypes[patchType],
+      query,
+    });
+  }
+
+  delete(
+    type: ResourceType,
+    ref: ResourceRef & { name: string },
+    options: { gracePeriodSeconds?: number; propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {},
+  ): Promise<unknown> {
+    return this.request(resourcePath(type, ref), {
+      method: 'DELETE',
+      body: { kind: 'DeleteOptions', apiVersion: 'v1', ...options },
+    });
+  }
+
+  /** Releases pooled connections; call when the client is no longer used. */
+  close(): void {
+    this.agent?.destroy();
+    this.agent = undefined;
+  }
+
+  private async send(path: string, options: RequestOptions): Promise<IncomingMessage> {
+    const url = new URL(this.server + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const httpsOptions: https.RequestOptions = {};
+    // Re-applied per request: bearer tokens can rotate (in-cluster tokens are re-read by the library).
+    await this.config.applyToHTTPSOptions(httpsOptions);
+    this.agent ??= new https.Agent({
+      keepAlive: true,
+      ...pick(httpsOptions, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']),
+    });
+    const payload =
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body);
+    const headers: Record<string, string> = {
+      ...(httpsOptions.headers as Record<string, string> | undefined),
+      Accept: 'application/json',
+    };
+    if (payload !== undefined) {
+      headers['Content-Type'] = options.contentType ?? 'application/json';
+      headers['Content-Length'] = String(Buffer.byteLength(payload));
+    }
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = https.request(
+        url,
+        {
+          method: options.method ?? 'GET',
+          agent: url.protocol === 'https:' ? this.agent : undefined,
+          headers,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+        resolve,
+      );
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+}
+
+function pick<T extends object, K extends keyof T>(source: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (source[key] !== undefined) out[key] = source[key];
+  return out;
+}
+
+async function readBody(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function apiError(status: number, method: string, path: string, text: string): KubeApiError {
+  let body: unknown = text;
+  let reason = 'Unknown';
+  let message = `${method} ${path}: HTTP ${status}`;
+  try {
+    const parsed = JSON.parse(text) as { reason?: string; message?: string };
+    body = parsed;
+    if (parsed.reason) reason = parsed.reason;
+    if (parsed.message) message = `${method} ${path}: ${parsed.message}`;
+  } catch {
+    if (text) message = `${message}: ${text.slice(0, 500)}`;
+  }
+  return new KubeApiError(status, reason, message, body);
+}

@@ -1,0 +1,145 @@
+import { Writable } from 'node:stream';
+import { Exec } from '@kubernetes/client-node';
+import type { KubeConfig } from './kubeconfig.js';
+
+export interface ExecRequest {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly command: readonly string[];
+  /** Give up after this long; the remote process may keep running (the protocol cannot kill it). */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ExecResult {
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The command's exit code; 0 on success. */
+  readonly exitCode: number;
+}
+
+/** The command could not be run at all (no such pod or container, exec refused, connection lost...). */
+export class ExecError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ExecError';
+  }
+}
+
+/** The command did not finish in time. */
+export class ExecTimeoutError extends ExecError {
+  constructor(request: ExecRequest) {
+    super(`command in pod ${request.namespace}/${request.pod} did not finish within ${request.timeoutMs} ms`);
+    this.name = 'ExecTimeoutError';
+  }
+}
+
+/** The Status object an exec stream ends with (plain JSON). */
+export interface ExecStatus {
+  readonly status?: string;
+  readonly reason?: string;
+  readonly message?: string;
+  readonly details?: { readonly causes?: readonly { readonly reason?: string; readonly message?: string }[] };
+}
+
+class Collector extends Writable {
+  private readonly chunks: Buffer[] = [];
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    this.chunks.push(chunk);
+    done();
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString('utf8');
+  }
+}
+
+/**
+ * Reads the exit code out of the Status the exec protocol ends with. A non-zero exit is
+ * `reason: NonZeroExitCode` with the code in `details.causes`. Some kubelets (KWOK among them) wrap the
+ * process error so the API server reports a generic Failure whose message ends in "exit status N"; that
+ * is a real exit code too, so it is read from the message.
+ */
+export function exitCodeFromStatus(status: ExecStatus): number | undefined {
+  if (status.status === 'Success') return 0;
+  if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+    const code = Number(cause?.message);
+    if (Number.isInteger(code)) return code;
+  }
+  const match = /exit status (\d+)/.exec(status.message ?? '');
+  if (match?.[1]) return Number(match[1]);
+  return undefined;
+}
+
+/**
+ * Runs a command in a container through the API server and resolves when the command has ended (not when
+ * the socket opens, as the client library's own promise does), with its output and real exit code.
+ */
+export async function execInPod(config: KubeConfig, request: ExecRequest): Promise<ExecResult> {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  let settle!: { resolve: (r: ExecResult) => void; reject: (e: unknown) => void };
+  const done = new Promise<ExecResult>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+  const state = { finished: false };
+  const finish = (outcome: { status?: ExecStatus; error?: unknown }): void => {
+    if (state.finished) return;
+    state.finished = true;
+    clearTimeout(timer);
+    request.signal?.removeEventListener('abort', onAbort);
+    if (outcome.error !== undefined) {
+      settle.reject(outcome.error);
+      return;
+    }
+    const status = outcome.status;
+    const exitCode = status ? exitCodeFromStatus(status) : undefined;
+    if (exitCode === undefined) {
+      const why = status?.message ?? 'the connection closed before the command reported its exit status';
+      settle.reject(new ExecError(`exec in pod ${request.namespace}/${request.pod} failed: ${why}`));
+      return;
+    }
+    settle.resolve({ stdout: stdout.text(), stderr: stderr.text(), exitCode });
+  };
+  const timer = setTimeout(() => {
+    socket?.close();
+    finish({ error: new ExecTimeoutError(request) });
+  }, request.timeoutMs);
+  const onAbort = (): void => {
+    socket?.close();
+    finish({ error: new ExecError('exec aborted', { cause: request.signal?.reason }) });
+  };
+  request.signal?.addEventListener('abort', onAbort, { once: true });
+
+  let socket: Awaited<ReturnType<Exec['exec']>> | undefined;
+  try {
+    socket = await new Exec(config).exec(
+      request.namespace,
+      request.pod,
+      request.container,
+      [...request.command],
+      stdout,
+      stderr,
+      null,
+      false,
+      (status) => {
+        finish({ status });
+      },
+    );
+    if (state.finished) socket.close();
+    // The status message normally arrives before close; a close without one is a lost connection.
+    socket.on('close', () => {
+      setImmediate(() => {
+        finish({});
+      });
+    });
+  } catch (error) {
+    finish({
+      error: new ExecError(`exec in pod ${request.namespace}/${request.pod} failed: ${String(error)}`, {
+        cause: error,
+      }),
+    });
+  }
+  return done;
+}

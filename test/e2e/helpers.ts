@@ -1,0 +1,79 @@
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { afterAll, beforeAll } from 'vitest';
+import { Box, type BoxOptions } from '../../src/box/box.js';
+import type { KubeApi } from '../../src/k8s/api.js';
+import { resources } from '../../src/k8s/paths.js';
+import { waitFor } from '../../src/lib/wait.js';
+
+/** Creates a namespace with a unique name for one test file. */
+export async function createTestNamespace(api: KubeApi, prefix: string): Promise<string> {
+  const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+  await api.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await waitFor(
+    `ServiceAccount default in ${name}`,
+    async () => {
+      await api.get(resources.serviceAccounts, { namespace: name, name: 'default' });
+      return true;
+    },
+    { timeoutMs: 30_000 },
+  );
+  return name;
+}
+
+export function isRunning(pod: Pod): boolean {
+  return pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp;
+}
+
+/** Waits until a pod satisfies `predicate` and returns it. */
+export function waitForPod(
+  api: KubeApi,
+  namespace: string,
+  name: string,
+  predicate: (pod: Pod) => boolean,
+  timeoutMs = 60_000,
+): Promise<Pod> {
+  return waitFor(
+    `pod ${namespace}/${name}`,
+    async () => {
+      const pod = await api.get<Pod>(resources.pods, { namespace, name });
+      return predicate(pod) ? pod : undefined;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
+}
+
+/** A minimal pod spec for KWOK nodes (the image is never pulled). */
+export function testPod(
+  name: string,
+  extra: { schedulerName?: string; labels?: Record<string, string> } = {},
+): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: name, ...extra.labels } },
+    spec: {
+      ...(extra.schedulerName ? { schedulerName: extra.schedulerName } : {}),
+      containers: [{ name: 'main', image: 'registry.invalid/none:1' }],
+    },
+  };
+}
+
+/**
+ * Starts a box for the current test file (beforeAll) and stops it afterwards, pass or fail. Tests read
+ * `ctx.box`; the options are a function so they can use values prepared in an earlier beforeAll.
+ */
+export function useBox(options: () => BoxOptions | Promise<BoxOptions>): { readonly box: Box } {
+  let started: Box | undefined;
+  beforeAll(async () => {
+    started = await Box.start(await options());
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return {
+    get box(): Box {
+      if (!started) throw new Error('the box has not started (see the beforeAll error)');
+      return started;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { ESLint } from 'eslint';
+import tseslint from 'typescript-eslint';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error -- a plain JavaScript config module without type declarations
+import { layerConfigs } from '../../eslint.layers.js';
+
+// The layering rules (eslint.layers.js, included by eslint.config.js) on their own, without the
+// type-aware rules, so that files which do not exist can be linted: upward imports and the client
+// library outside src/k8s are rejected, downward imports accepted.
+const eslint = new ESLint({
+  cwd: new URL('../..', import.meta.url).pathname,
+  overrideConfigFile: true,
+  overrideConfig: [
+    { files: ['**/*.ts'], languageOptions: { parser: tseslint.parser } },
+    ...(layerConfigs as []),
+  ],
+});
+
+async function restrictedImportMessages(filePath: string, source: string): Promise<string[]> {
+  const [result] = await eslint.lintText(source, { filePath });
+  return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+}
+
+describe('layering lint rule', () => {
+  it('rejects a driver importing the extender', async () => {
+    const messages = await restrictedImportMessages(
+      'src/drivers/example.ts',
+      "import { x } from '../extender/filter.js';\nexport const y = x;\n",
+    );
+    expect(messages.join('\n')).toMatch(/src\/drivers may import only/);
+  });
+
+  it('rejects the client library outside src/k8s', async () => {
+    const messages = await restrictedImportMessages(
+      'src/controllers/example.ts',
+      "import { KubeConfig } from '@kubernetes/client-node';\nexport const k = KubeConfig;\n",
+    );
+    expect(messages.join('\n')).toMatch(/Only src\/k8s talks to the Kubernetes client library/);
+  });
+
+  it('accepts downward imports', async () => {
+    const messages = await restrictedImportMessages(
+      'src/extender/example.ts',
+      "import { resources } from '../k8s/paths.js';\nimport { waitFor } from '../lib/wait.js';\nexport const z = [resources, waitFor];\n",
+    );
+    expect(messages).toEqual([]);
+  });
+
+  it('rejects the harness from production code', async () => {
+    const messages = await restrictedImportMessages(
+      'src/daemon/example.ts',
+      "import { Box } from '../box/box.js';\nexport const b = Box;\n",
+    );
+    expect(messages).toHaveLength(1);
+  });
+});
