@@ -23,6 +23,9 @@ function install(): void {
   process.on('exit', killAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      // A program with its own handler (e.g. `npm run box`) stops its box gracefully; the 'exit' hook
+      // still covers whatever that leaves running.
+      if (process.listenerCount(signal) > 1) return;
       killAll();
       // Re-raise the default behaviour: exit with the conventional 128 + signal number.
       process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));

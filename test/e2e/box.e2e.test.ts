@@ -236,6 +236,16 @@ describe('the box: a real control plane', () => {
     expect(events.items.map((e) => e.reportingComponent ?? e.source?.component)).toContain('stork');
   });
 
+  it('reports a component that fails to start with the tail of its log', async () => {
+    await expect(
+      ctx.box.startStorkScheduler({ urlPrefix: extenderUrl, httpTimeout: 'not-a-duration' }),
+    ).rejects.toThrow(
+      /stork-scheduler failed to start[\s\S]*last lines of stork-scheduler\.log[\s\S]*not-a-duration/,
+    );
+    // Put the working scheduler back for the tests that follow.
+    await ctx.box.startStorkScheduler({ urlPrefix: extenderUrl });
+  });
+
   it('leaves a default-scheduler pod alone from the extender', async () => {
     const before = extender.calls.length;
     await ctx.box.api.create(resources.pods, testPod('plain'), namespace);
