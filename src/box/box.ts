@@ -52,6 +52,11 @@ const componentPorts = [
  */
 export class Box {
   private readonly components = new Map<string, ManagedProcess>();
+  /** How each component was started, so that it can be restarted the same way. */
+  private readonly launches = new Map<
+    string,
+    { command: string; args: string[]; ready: () => Promise<boolean> | boolean }
+  >();
   private apiClient: KubeApi | undefined;
   private stopped = false;
 
@@ -374,6 +379,16 @@ export class Box {
     this.components.delete(name);
   }
 
+  /** Stops a component and starts it again with the same arguments (e.g. an API server restart). */
+  async restartComponent(name: string): Promise<void> {
+    const launch = this.launches.get(name);
+    if (!launch)
+      throw new Error(`no component named ${name}; known: ${[...this.launches.keys()].join(', ')}`);
+    await this.stopComponent(name);
+    this.log(`[box] restarting ${name}`);
+    await this.startComponent(name, launch.command, launch.args, launch.ready);
+  }
+
   /** Stops every component, newest first, and removes the box's directory. Safe to call twice. */
   async stop(options: { keepDir?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
@@ -402,6 +417,7 @@ export class Box {
       cwd: this.dir,
     });
     this.components.set(name, process);
+    this.launches.set(name, { command, args, ready });
     if (process.pid !== undefined) await recordBoxProcess(this.dir, process.pid);
     const stopWaiting = new AbortController();
     // A component that exits while starting has failed; say so at once instead of waiting out the timeout.
