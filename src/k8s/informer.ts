@@ -112,14 +112,16 @@ export class Informer<T extends KubeObject> {
   private async run(): Promise<void> {
     const signal = this.controller.signal;
     let backoffMs = 1000;
-    while (!signal.aborted) {
+    // A call, not a property read: the flag changes while we await, which narrowing cannot see.
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
       try {
         const relistDue = Date.now() - this.lastListAt > (this.options.relistIntervalMs ?? 600_000);
         if (this.resourceVersion === undefined || relistDue) await this.relist(signal);
         await this.watch(signal);
         backoffMs = 1000;
       } catch (error) {
-        if (signal.aborted) break;
+        if (stopped()) break;
         if (
           error instanceof WatchExpiredError ||
           (error instanceof KubeApiError && error.statusCode === 410)
@@ -139,7 +141,7 @@ export class Informer<T extends KubeObject> {
     const path = resourcePath(this.options.type, { namespace: this.options.namespace });
     const fresh = new Map<string, T>();
     let continueToken: string | undefined;
-    let resourceVersion = '';
+    let resourceVersion: string | undefined;
     do {
       const page: ObjectList<T> = await this.options.api.request(path, {
         query: { limit: 500, continue: continueToken, labelSelector: this.options.labelSelector },
@@ -147,7 +149,7 @@ export class Informer<T extends KubeObject> {
       });
       for (const item of page.items) fresh.set(objectKey(item), item);
       continueToken = page.metadata.continue || undefined;
-      resourceVersion = page.metadata.resourceVersion ?? '';
+      resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
     // Replace the cache, telling handlers only about real differences.
     for (const [key, previous] of this.store) {
@@ -158,7 +160,7 @@ export class Informer<T extends KubeObject> {
       }
     }
     for (const [key, object] of fresh) this.apply(key, object);
-    this.resourceVersion = resourceVersion;
+    this.resourceVersion = resourceVersion ?? '';
     this.lastListAt = Date.now();
     this.syncedAt ??= Date.now();
   }
