@@ -1,0 +1,101 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { VolumeDriver } from './driver.js';
+import { driverSnapshot, emptyDriverSnapshot, type DriverSnapshot } from './snapshot.js';
+
+export interface DriverCacheOptions {
+  readonly driver: VolumeDriver;
+  /** How often nodes and volumes are re-read (default 5 s). */
+  readonly refreshIntervalMs?: number;
+  readonly onError?: (error: unknown, context: string) => void;
+  /** Called after every refresh, successful or not. */
+  readonly onRefresh?: (snapshot: DriverSnapshot) => void;
+}
+
+/**
+ * Keeps the storage system's nodes and volumes in memory, refreshed in the background, so that no request
+ * path waits on the storage system. A volume nobody has seen yet can be asked for with
+ * {@link DriverCache.requestVolume}: it is fetched in the background and appears in a later snapshot.
+ */
+export class DriverCache {
+  private current: DriverSnapshot = emptyDriverSnapshot;
+  private readonly wanted = new Set<string>();
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly controller = new AbortController();
+
+  constructor(private readonly options: DriverCacheOptions) {}
+
+  get refreshIntervalMs(): number {
+    return this.options.refreshIntervalMs ?? 5000;
+  }
+
+  snapshot(): DriverSnapshot {
+    return this.current;
+  }
+
+  /** Starts the refresh loop; resolves after the first attempt (successful or not). */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    const first = this.refresh();
+    this.loop = first.then(() => this.run());
+    await first;
+  }
+
+  stop(): void {
+    this.controller.abort();
+    this.wake?.();
+  }
+
+  async stopped(): Promise<void> {
+    await this.loop;
+  }
+
+  /** Asks for a volume the snapshot lacks; a refresh runs soon. Never blocks. */
+  requestVolume(id: string): void {
+    if (this.current.volumesById.has(id) || this.wanted.has(id)) return;
+    this.wanted.add(id);
+    this.wake?.();
+  }
+
+  /** Refreshes now (e.g. in tests, or after a known change) and returns the new snapshot. */
+  async refresh(): Promise<DriverSnapshot> {
+    const { driver } = this.options;
+    const signal = this.controller.signal;
+    this.wanted.clear();
+    try {
+      const [nodes, volumes] = await Promise.all([driver.listNodes(signal), driver.listVolumes(signal)]);
+      this.current = driverSnapshot(nodes, volumes, Date.now(), this.current.version + 1);
+    } catch (error) {
+      this.options.onError?.(error, `refreshing ${driver.name} nodes and volumes`);
+      // Keep serving the last good state; its age tells readers how far to trust it.
+      this.current = driverSnapshot(
+        this.current.nodes,
+        [...this.current.volumesById.values()],
+        this.current.refreshedAt,
+        this.current.version + 1,
+        error instanceof Error ? error.message : String(error),
+      );
+    }
+    this.options.onRefresh?.(this.current);
+    return this.current;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.refreshIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+      if (stopped()) break;
+      // Coalesce a burst of requests for unknown volumes into one refresh.
+      if (this.wanted.size > 0) await sleep(50);
+      await this.refresh();
+    }
+  }
+}

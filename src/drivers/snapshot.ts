@@ -1,0 +1,36 @@
+import type { DriverNode, DriverVolume } from './driver.js';
+
+/**
+ * What the driver cache knows at one moment: read by the extender on its request path, replaced as a
+ * whole by the background refresh (never mutated), so a reader always sees one consistent state.
+ */
+export interface DriverSnapshot {
+  readonly nodes: readonly DriverNode[];
+  readonly nodesById: ReadonlyMap<string, DriverNode>;
+  readonly volumesById: ReadonlyMap<string, DriverVolume>;
+  /** When the last successful refresh finished (ms since epoch); undefined before the first. */
+  readonly refreshedAt: number | undefined;
+  /** The last refresh's failure, if the last refresh failed. */
+  readonly lastError: string | undefined;
+  /** Increases with every new snapshot, so derived indexes can be memoised. */
+  readonly version: number;
+}
+
+export function driverSnapshot(
+  nodes: readonly DriverNode[],
+  volumes: readonly DriverVolume[],
+  refreshedAt: number | undefined,
+  version: number,
+  lastError?: string,
+): DriverSnapshot {
+  return {
+    nodes,
+    nodesById: new Map(nodes.map((n) => [n.id, n])),
+    volumesById: new Map(volumes.map((v) => [v.id, v])),
+    refreshedAt,
+    lastError,
+    version,
+  };
+}
+
+export const emptyDriverSnapshot: DriverSnapshot = driverSnapshot([], [], undefined, 0);

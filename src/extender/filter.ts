@@ -1,0 +1,68 @@
+import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { ClusterState } from './cluster-state.js';
+import { podContext, type DecisionOptions } from './decision-context.js';
+import { skipScoringLabel } from './pod-volumes.js';
+
+export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
+export const operatorUnschedulableAnnotation = 'operator.libopenstorage.org/unschedulable';
+
+export interface FilterDecision {
+  /** Names of the nodes that pass, in the order given. */
+  readonly passed: readonly string[];
+  /** A reason for every node that does not; none of them can be fixed by preemption. */
+  readonly failed: Readonly<Record<string, string>>;
+  /** Set when the pod cannot be decided now (the scheduler retries); then nothing passes. */
+  readonly error?: string;
+  /** Volume ids the caller should have the driver cache fetch. */
+  readonly requestVolumes: readonly string[];
+}
+
+/**
+ * Which of the candidate nodes may run the pod: nodes whose storage driver is up (Online, or StorageDown
+ * whose volumes stay reachable), and with `preferLocalNodeOnly`, only nodes holding a replica of every
+ * volume. Pods without driver volumes pass everywhere.
+ */
+export function filterNodes(
+  pod: Pod,
+  candidates: readonly Node[],
+  state: ClusterState,
+  options: DecisionOptions,
+): FilterDecision {
+  const names = candidates.map((n) => n.metadata?.name ?? '');
+  const context = podContext(pod, state, options);
+  if (context.kind === 'no-driver-volumes') return { passed: names, failed: {}, requestVolumes: [] };
+  if (context.kind === 'error') {
+    return { passed: [], failed: {}, error: context.message, requestVolumes: context.requestVolumes };
+  }
+  const driver = state.driver.name;
+  const localOnly = pod.metadata?.annotations?.[preferLocalNodeOnlyAnnotation] === 'true';
+  const scored = context.volumes.volumes.filter((v) => v.labels[skipScoringLabel] !== 'true');
+  const passed: string[] = [];
+  const failed: Record<string, string> = {};
+  candidates.forEach((node, i) => {
+    const name = names[i] ?? '';
+    if (node.metadata?.annotations?.[operatorUnschedulableAnnotation] === 'true') {
+      failed[name] = `node is marked unschedulable by the ${driver} operator`;
+      return;
+    }
+    const driverNode = context.indexes.matcher.match(node);
+    if (!driverNode) {
+      failed[name] = `no ${driver} storage node runs on this node`;
+      return;
+    }
+    if (driverNode.status === 'Offline' || driverNode.status === 'Degraded') {
+      failed[name] = `${driver} storage on this node is ${driverNode.status}`;
+      return;
+    }
+    if (localOnly) {
+      const missing = scored.filter((v) => !v.replicaNodeIds.includes(driverNode.id));
+      if (missing.length > 0) {
+        failed[name] =
+          `holds no replica of volume(s) ${missing.map((v) => v.name || v.id).join(', ')} (preferLocalNodeOnly)`;
+        return;
+      }
+    }
+    passed.push(name);
+  });
+  return { passed, failed, requestVolumes: [] };
+}

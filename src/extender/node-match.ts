@@ -1,0 +1,68 @@
+import type { DriverNode, DriverNodeStatus } from '../drivers/driver.js';
+import type { Node } from '../drivers/k8s-types.js';
+
+const statusPreference: Record<DriverNodeStatus, number> = {
+  Online: 0,
+  StorageDown: 1,
+  Degraded: 2,
+  Offline: 3,
+};
+
+function address(node: Node, type: string): string[] {
+  return (node.status?.addresses ?? []).filter((a) => a.type === type).map((a) => a.address.toLowerCase());
+}
+
+/** `name` and each of its dot-prefixes: `a.b.c` → `a`, `a.b`, `a.b.c`, for Stork's host matching. */
+function hostPrefixes(name: string): string[] {
+  const parts = name.toLowerCase().split('.');
+  return parts.map((_, i) => parts.slice(0, i + 1).join('.'));
+}
+
+/**
+ * Finds the storage node behind each Kubernetes node, as Stork does: the driver's scheduler node name
+ * equals the node's name; or its id or hostname equals the node's name or Hostname address, or is a
+ * dot-prefix of it (`node1` matches `node1.example.com`); or one of the node's InternalIPs is the
+ * driver node's. When several driver entries match one node (a stale entry left behind by a reinstall,
+ * say), the healthiest wins, so a stale Offline duplicate never condemns a healthy node.
+ */
+export class NodeMatcher {
+  private readonly bySchedulerName = new Map<string, DriverNode[]>();
+  private readonly byIdOrHostname = new Map<string, DriverNode[]>();
+  private readonly byIp = new Map<string, DriverNode[]>();
+
+  constructor(driverNodes: readonly DriverNode[]) {
+    const add = (map: Map<string, DriverNode[]>, key: string | undefined, node: DriverNode): void => {
+      if (!key) return;
+      const k = key.toLowerCase();
+      const list = map.get(k);
+      if (list) list.push(node);
+      else map.set(k, [node]);
+    };
+    for (const node of driverNodes) {
+      add(this.bySchedulerName, node.schedulerNodeName, node);
+      add(this.byIdOrHostname, node.id, node);
+      add(this.byIdOrHostname, node.hostname, node);
+      for (const ip of node.ips) add(this.byIp, ip, node);
+    }
+  }
+
+  /** The driver node running on this Kubernetes node, if any. */
+  match(node: Node): DriverNode | undefined {
+    const name = node.metadata?.name ?? '';
+    const candidates = new Set<DriverNode>();
+    for (const d of this.bySchedulerName.get(name.toLowerCase()) ?? []) candidates.add(d);
+    for (const host of [name, ...address(node, 'Hostname')]) {
+      for (const prefix of hostPrefixes(host)) {
+        for (const d of this.byIdOrHostname.get(prefix) ?? []) candidates.add(d);
+      }
+    }
+    for (const ip of address(node, 'InternalIP')) {
+      for (const d of this.byIp.get(ip) ?? []) candidates.add(d);
+    }
+    let best: DriverNode | undefined;
+    for (const d of candidates) {
+      if (!best || statusPreference[d.status] < statusPreference[best.status]) best = d;
+    }
+    return best;
+  }
+}

@@ -1,0 +1,98 @@
+import type { DriverVolume } from '../drivers/driver.js';
+import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { ClusterState } from './cluster-state.js';
+import { podContext, type DecisionOptions } from './decision-context.js';
+import { localityOf } from './locality.js';
+import { skipScoringLabel } from './pod-volumes.js';
+import { defaultPoints, pointsFor, replicaPlacement, tierOf, type Tier } from './score.js';
+import { wireScores } from './wire-score.js';
+
+export const disableHyperconvergenceAnnotation = 'stork.libopenstorage.org/disableHyperconvergence';
+
+/** One node's score, with the parts it is made of (what `storkctl explain` shows). */
+export interface NodeScore {
+  readonly node: string;
+  /** Stork's raw score: the sum of per-volume points, 5 for a storage node near nothing, 0 without storage. */
+  readonly raw: number;
+  /** The score sent to kube-scheduler, 0..10, ranked as `raw`. */
+  readonly score: number;
+  readonly parts: readonly { readonly volume: string; readonly tier: Tier; readonly points: number }[];
+  readonly storageNode: boolean;
+}
+
+export interface PrioritizeDecision {
+  readonly scores: readonly NodeScore[];
+  /** Why no preference was expressed, when none was. */
+  readonly neutralReason?: string;
+  /** Volumes none of the candidate nodes holds a replica of: the pod cannot be hyper-converged. */
+  readonly notHyperconverged: readonly string[];
+  readonly requestVolumes: readonly string[];
+}
+
+function neutral(
+  nodes: readonly Node[],
+  reason: string,
+  requestVolumes: readonly string[] = [],
+): PrioritizeDecision {
+  return {
+    scores: nodes.map((n) => ({
+      node: n.metadata?.name ?? '',
+      raw: 0,
+      score: 0,
+      parts: [],
+      storageNode: false,
+    })),
+    neutralReason: reason,
+    notHyperconverged: [],
+    requestVolumes,
+  };
+}
+
+/**
+ * Ranks the candidate nodes by closeness to the pod's volumes, as Stork does: per volume, a node holding a
+ * replica gets 100, one in a replica's rack 50, zone 25, region 10; a StorageDown node gets 25 for a
+ * replica and half for locality. Points add up over volumes; a storage node near nothing gets 5 and a node
+ * without storage 0. The raw scores are then mapped onto kube-scheduler's 0..10 keeping their order.
+ */
+export function prioritizeNodes(
+  pod: Pod,
+  candidates: readonly Node[],
+  state: ClusterState,
+  options: DecisionOptions,
+): PrioritizeDecision {
+  if (pod.metadata?.annotations?.[disableHyperconvergenceAnnotation] === 'true') {
+    return neutral(candidates, 'hyper-convergence is disabled for this pod');
+  }
+  const context = podContext(pod, state, options);
+  if (context.kind === 'no-driver-volumes')
+    return neutral(candidates, `the pod uses no ${state.driver.name} volumes`);
+  if (context.kind === 'error') return neutral(candidates, context.message, context.requestVolumes);
+  const scored: DriverVolume[] = context.volumes.volumes.filter((v) => v.labels[skipScoringLabel] !== 'true');
+  if (scored.length === 0) return neutral(candidates, 'none of the pod’s volumes is placed yet or scored');
+  const { indexes } = context;
+  const placements = scored.map((v) => replicaPlacement(v, state.snapshot.nodesById, indexes.driverLocality));
+  const hyperconverged = new Set<string>();
+  const partial = candidates.map((node) => {
+    const name = node.metadata?.name ?? '';
+    const driverNode = indexes.matcher.match(node);
+    if (!driverNode) return { node: name, raw: 0, parts: [], storageNode: false };
+    const locality = localityOf(node, driverNode, state.rackLabel);
+    const parts = placements.map((placement) => {
+      const tier = tierOf(driverNode, locality, placement);
+      if (tier === 'replica') hyperconverged.add(placement.volume.id);
+      return {
+        volume: placement.volume.name || placement.volume.id,
+        tier,
+        points: pointsFor(tier, driverNode),
+      };
+    });
+    const sum = parts.reduce((total, p) => total + p.points, 0);
+    return { node: name, raw: sum === 0 ? defaultPoints : sum, parts, storageNode: true };
+  });
+  const wire = wireScores(partial.map((p) => p.raw));
+  return {
+    scores: partial.map((p, i) => ({ ...p, score: wire[i] ?? 0 })),
+    notHyperconverged: scored.filter((v) => !hyperconverged.has(v.id)).map((v) => v.name || v.id),
+    requestVolumes: [],
+  };
+}
