@@ -1,0 +1,203 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { Logger } from '../lib/log.js';
+import type { ClusterState } from './cluster-state.js';
+import type { DecisionOptions } from './decision-context.js';
+import { filterNodes, type FilterDecision } from './filter.js';
+import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
+import { parseExtenderArgs, WireError, type ExtenderFilterResult, type HostPriority } from './wire.js';
+
+export type Verb = 'filter' | 'prioritize';
+
+/** What the server reports about each answered request (for events, metrics and `explain`). */
+export type DecisionRecord =
+  | { readonly verb: 'filter'; readonly pod: Pod; readonly decision: FilterDecision }
+  | { readonly verb: 'prioritize'; readonly pod: Pod; readonly decision: PrioritizeDecision };
+
+export interface ExtenderServerOptions {
+  /** The current view of the caches; called once per request. */
+  readonly state: () => ClusterState;
+  readonly decisionOptions: DecisionOptions;
+  readonly logger: Logger;
+  /** Volumes a decision found missing from the driver cache. */
+  readonly requestVolumes?: (ids: readonly string[]) => void;
+  readonly onDecision?: (record: DecisionRecord) => void;
+  /** Request outcome and duration, for metrics. */
+  readonly observe?: (verb: Verb | 'other', status: number, seconds: number) => void;
+  /** The largest body accepted (default 256 MiB: 5,000 full Node objects with many images fit). */
+  readonly maxBodyBytes?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The scheduler extender's HTTP front door: validates the body, runs the pure decision over the caches and
+ * writes kube-scheduler's wire format. It never calls the API server or the storage system. A malformed
+ * body gets a 400 with the reason; nothing a client sends can crash it.
+ */
+export class ExtenderServer {
+  private readonly server: Server;
+
+  constructor(private readonly options: ExtenderServerOptions) {
+    this.server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
+    // Go's HTTP client keeps idle connections for 90 s; closing ours sooner races with its reuse.
+    this.server.keepAliveTimeout = 120_000;
+    this.server.headersTimeout = 125_000;
+  }
+
+  async listen(port: number, host = '0.0.0.0'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = req.url ?? '/';
+    // Like Stork, route by the verb anywhere in the path, so any urlPrefix works.
+    const verb: Verb | undefined = url.includes('filter')
+      ? 'filter'
+      : url.includes('prioritize')
+        ? 'prioritize'
+        : undefined;
+    let status = 200;
+    try {
+      if (url === '/healthz' && req.method === 'GET') {
+        send(res, 200, 'ok', 'text/plain');
+        return;
+      }
+      if (!verb) throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${url}`);
+      if (req.method !== 'POST') throw new HttpError(405, `${verb} needs POST, got ${req.method ?? ''}`);
+      const text = await readBody(req, this.options.maxBodyBytes ?? 256 * 1024 * 1024);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new HttpError(400, `Decode error: ${(error as Error).message}`);
+      }
+      let args;
+      try {
+        args = parseExtenderArgs(body);
+      } catch (error) {
+        if (error instanceof WireError) throw new HttpError(400, `Decode error: ${error.message}`);
+        throw error;
+      }
+      const state = this.options.state();
+      const candidates: Candidates = args.nodes
+        ? { nodes: args.nodes, unknown: [] }
+        : resolveNames(args.nodeNames ?? [], state);
+      if (verb === 'filter') {
+        const decision = filterNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
+        this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
+        sendJson(res, filterResult(decision, args.nodes !== undefined, candidates));
+      } else {
+        const decision = prioritizeNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
+        this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
+        const list: HostPriority[] = decision.scores.map((s) => ({ Host: s.node, Score: s.score }));
+        // Names the scheduler sent but we could not resolve still need an entry.
+        for (const name of candidates.unknown) list.push({ Host: name, Score: 0 });
+        sendJson(res, list);
+      }
+    } catch (error) {
+      status = error instanceof HttpError ? error.status : 500;
+      const message = error instanceof Error ? error.message : String(error);
+      if (status === 500) this.options.logger.error({ err: error, url }, 'extender request failed');
+      else this.options.logger.debug({ url, status, reason: message }, 'rejected extender request');
+      // The rest of an oversized body is never read, so this connection cannot be reused.
+      if (status === 413) res.setHeader('Connection', 'close');
+      if (!res.headersSent) send(res, status, message, 'text/plain');
+      else res.destroy();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.options.observe?.(verb ?? 'other', status, seconds);
+    }
+  }
+
+  private after(record: DecisionRecord, wanted: readonly string[]): void {
+    if (wanted.length > 0) this.options.requestVolumes?.(wanted);
+    try {
+      this.options.onDecision?.(record);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'decision hook failed');
+    }
+  }
+}
+
+interface Candidates {
+  readonly nodes: readonly Node[];
+  /** Names sent by the scheduler that the node cache does not have (yet). */
+  readonly unknown: readonly string[];
+}
+
+function resolveNames(names: readonly string[], state: ClusterState): Candidates {
+  const nodes: Node[] = [];
+  const unknown: string[] = [];
+  for (const name of names) {
+    const node = state.getNode(name);
+    if (node) nodes.push(node);
+    else unknown.push(name);
+  }
+  return { nodes, unknown };
+}
+
+function filterResult(
+  decision: FilterDecision,
+  objects: boolean,
+  candidates: Candidates,
+): ExtenderFilterResult {
+  const failed: Record<string, string> = { ...decision.failed };
+  for (const name of candidates.unknown) failed[name] = 'node not yet in the extender’s node cache';
+  const passed = new Set(decision.passed);
+  return {
+    // In object mode the scheduler uses the returned Node objects as they are, so they go back unchanged.
+    Nodes: objects
+      ? { metadata: {}, items: candidates.nodes.filter((n) => passed.has(n.metadata?.name ?? '')) }
+      : null,
+    NodeNames: objects ? null : [...decision.passed],
+    FailedNodes: failed,
+    FailedAndUnresolvableNodes: failed,
+    Error: decision.error ?? '',
+  };
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, value: unknown): void {
+  send(res, 200, JSON.stringify(value), 'application/json');
+}
