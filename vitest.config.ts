@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/lint/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/lint/**/*.test.ts', 'test/protocol/**/*.test.ts'],
           exclude: ['src/**/*.e2e.test.ts'],
         },
       },

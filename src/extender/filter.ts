@@ -1,6 +1,7 @@
 import type { Node, Pod } from '../drivers/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
+import { nodeFacts } from './indexes.js';
 import { skipScoringLabel } from './pod-volumes.js';
 
 export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
@@ -45,7 +46,7 @@ export function filterNodes(
       failed[name] = `node is marked unschedulable by the ${driver} operator`;
       return;
     }
-    const driverNode = context.indexes.matcher.match(node);
+    const { driverNode } = nodeFacts(node, context.indexes, state.rackLabel);
     if (!driverNode) {
       failed[name] = `no ${driver} storage node runs on this node`;
       return;

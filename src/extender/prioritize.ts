@@ -2,10 +2,12 @@ import type { DriverVolume } from '../drivers/driver.js';
 import type { Node, Pod } from '../drivers/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
-import { localityOf } from './locality.js';
+import { nodeFacts } from './indexes.js';
 import { skipScoringLabel } from './pod-volumes.js';
 import { defaultPoints, pointsFor, replicaPlacement, tierOf, type Tier } from './score.js';
 import { wireScores } from './wire-score.js';
+
+const noParts: NodeScore['parts'] = [];
 
 export const disableHyperconvergenceAnnotation = 'stork.libopenstorage.org/disableHyperconvergence';
 
@@ -72,26 +74,42 @@ export function prioritizeNodes(
   const { indexes } = context;
   const placements = scored.map((v) => replicaPlacement(v, state.snapshot.nodesById, indexes.driverLocality));
   const hyperconverged = new Set<string>();
+  const replicaHolders = new Set<string>();
+  for (const placement of placements) for (const id of placement.nodeIds) replicaHolders.add(id);
+  // Nodes that hold no replica score by their locality alone, so nodes in the same rack share one
+  // computation: with thousands of nodes this is most of the work saved.
+  const byLocality = new Map<string, { raw: number; parts: NodeScore['parts'] }>();
   const partial = candidates.map((node) => {
     const name = node.metadata?.name ?? '';
-    const driverNode = indexes.matcher.match(node);
-    if (!driverNode) return { node: name, raw: 0, parts: [], storageNode: false };
-    const locality = localityOf(node, driverNode, state.rackLabel);
-    const parts = placements.map((placement) => {
-      const tier = tierOf(driverNode, locality, placement);
-      if (tier === 'replica') hyperconverged.add(placement.volume.id);
-      return {
-        volume: placement.volume.name || placement.volume.id,
-        tier,
-        points: pointsFor(tier, driverNode),
-      };
-    });
-    const sum = parts.reduce((total, p) => total + p.points, 0);
-    return { node: name, raw: sum === 0 ? defaultPoints : sum, parts, storageNode: true };
+    const { driverNode, locality, scoreKey } = nodeFacts(node, indexes, state.rackLabel);
+    if (!driverNode) return { node: name, raw: 0, parts: noParts, storageNode: false };
+    const key = replicaHolders.has(driverNode.id) ? undefined : scoreKey;
+    let scored = key === undefined ? undefined : byLocality.get(key);
+    if (!scored) {
+      const parts = placements.map((placement) => {
+        const tier = tierOf(driverNode, locality, placement);
+        if (tier === 'replica') hyperconverged.add(placement.volume.id);
+        return {
+          volume: placement.volume.name || placement.volume.id,
+          tier,
+          points: pointsFor(tier, driverNode),
+        };
+      });
+      const sum = parts.reduce((total, p) => total + p.points, 0);
+      scored = { raw: sum === 0 ? defaultPoints : sum, parts };
+      if (key !== undefined) byLocality.set(key, scored);
+    }
+    return { node: name, raw: scored.raw, parts: scored.parts, storageNode: true };
   });
   const wire = wireScores(partial.map((p) => p.raw));
   return {
-    scores: partial.map((p, i) => ({ ...p, score: wire[i] ?? 0 })),
+    scores: partial.map((p, i) => ({
+      node: p.node,
+      raw: p.raw,
+      score: wire[i] ?? 0,
+      parts: p.parts,
+      storageNode: p.storageNode,
+    })),
     notHyperconverged: scored.filter((v) => !hyperconverged.has(v.id)).map((v) => v.name || v.id),
     requestVolumes: [],
   };

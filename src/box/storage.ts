@@ -1,0 +1,71 @@
+import type { Node } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import { isAlreadyExists } from '../k8s/errors.js';
+import { resources } from '../k8s/paths.js';
+import type { SimNodeSpec } from '../simulator/cluster-state.js';
+import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
+import type { Box } from './box.js';
+import { portworxCsiDriver, SimulatedPortworxProvisioner } from './px-provisioner.js';
+
+/** The storage id the simulator gives the node that runs on Kubernetes node `name`. */
+export const storageNodeId = (name: string): string => `px-${name}`;
+
+/** One storage node per Kubernetes node: same hostname and IP, as Portworx reports them. */
+export function storageNodesFor(nodes: readonly Node[]): SimNodeSpec[] {
+  return nodes.map((node) => {
+    const name = node.metadata?.name ?? '';
+    const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '';
+    return { id: storageNodeId(name), hostname: name, mgmtIp: ip, dataIp: ip, schedulerNodeName: name };
+  });
+}
+
+export interface BoxStorage {
+  readonly simulator: RunningSimulator;
+  readonly provisioner: SimulatedPortworxProvisioner;
+  stop(): Promise<void>;
+}
+
+/**
+ * Portworx stand-in for a box: the storage simulator with a node on every box node, the CSI provisioner
+ * role for `pxd.portworx.com`, and the seed's storage classes.
+ */
+export async function startBoxStorage(
+  box: Box,
+  options: { token?: string; onError?: (error: unknown, context: string) => void } = {},
+): Promise<BoxStorage> {
+  const nodes = (await box.api.list<Node>(resources.nodes)).items;
+  const simulator = await startSimulator({
+    nodes: storageNodesFor(nodes),
+    ...(options.token ? { token: options.token } : {}),
+  });
+  const provisioner = new SimulatedPortworxProvisioner(box.api, simulator.state, options.onError);
+  try {
+    await provisioner.start();
+  } catch (error) {
+    await simulator.stop();
+    throw error;
+  }
+  return {
+    simulator,
+    provisioner,
+    async stop() {
+      await provisioner.stop();
+      await simulator.stop();
+    },
+  };
+}
+
+/** Creates a StorageClass unless one of that name exists. */
+export async function ensureStorageClass(box: Box, storageClass: StorageClass): Promise<void> {
+  try {
+    await box.api.create(resources.storageClasses, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      ...storageClass,
+    });
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+}
+
+export { portworxCsiDriver };

@@ -1,0 +1,29 @@
+import { defaultRackLabel } from '../extender/locality.js';
+
+/** Stork's settings, validated: what the flags produce and what `startStork` takes. */
+export interface StorkConfig {
+  readonly driver: string;
+  /** `host:port` of the storage system's SDK API. */
+  readonly driverEndpoint: string;
+  readonly driverToken?: string;
+  readonly driverRefreshIntervalMs: number;
+  /** Decisions refuse a driver state older than this. */
+  readonly driverStaleAfterMs: number;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly extender: boolean;
+  readonly extenderPort: number;
+  readonly extenderHost: string;
+  readonly rackLabel: string;
+  readonly verbose: boolean;
+}
+
+export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
+  driverRefreshIntervalMs: 5000,
+  driverStaleAfterMs: 30_000,
+  extender: true,
+  extenderPort: 8099,
+  extenderHost: '0.0.0.0',
+  rackLabel: defaultRackLabel,
+  verbose: false,
+};

@@ -1,0 +1,125 @@
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
+import { DriverCache } from '../drivers/cache.js';
+import type { VolumeDriver } from '../drivers/driver.js';
+import { createDriver } from '../drivers/registry.js';
+import { informerClusterState } from '../extender/informer-state.js';
+import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
+import { KubeApi } from '../k8s/api.js';
+import { EventRecorder, objectReference } from '../k8s/events.js';
+import { Informer } from '../k8s/informer.js';
+import { loadKubeConfig } from '../k8s/kubeconfig.js';
+import { resources } from '../k8s/paths.js';
+import type { Logger } from '../lib/log.js';
+import type { StorkConfig } from './config.js';
+
+/** A running stork: what tests and the process entry point hold on to. */
+export interface RunningStork {
+  /** The extender's port (useful when configured as 0). */
+  readonly extenderPort: number | undefined;
+  readonly driver: VolumeDriver;
+  readonly cache: DriverCache;
+  /** Stops everything: servers first (finishing in-flight requests), then watches and timers. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts stork's parts from a validated configuration: the driver and its cache, the informers, and the
+ * scheduler extender. Every part started here is stopped by `stop()`.
+ */
+export async function startStork(config: StorkConfig, logger: Logger): Promise<RunningStork> {
+  const kubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
+  const api = new KubeApi(kubeConfig);
+  const onError = (error: unknown, context: string): void => {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
+  };
+  const driver = createDriver(config.driver, {
+    endpoint: config.driverEndpoint,
+    ...(config.driverToken ? { token: config.driverToken } : {}),
+  });
+  const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
+  const informers = {
+    nodes: new Informer<Node>({ api, type: resources.nodes, onError }),
+    claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, onError }),
+    volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, onError }),
+    storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, onError }),
+  };
+  const events = new EventRecorder({ api, component: 'stork', onError });
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stoppers.reverse()) {
+      try {
+        await s();
+      } catch (error) {
+        onError(error, 'while stopping');
+      }
+    }
+    stoppers.length = 0;
+  };
+  try {
+    stoppers.push(async () => {
+      for (const informer of Object.values(informers)) informer.stop();
+      await Promise.all(Object.values(informers).map((i) => i.stopped()));
+      await events.close();
+      await driver.close();
+      api.close();
+    });
+    await Promise.all(Object.values(informers).map((i) => i.start()));
+    stoppers.push(async () => {
+      cache.stop();
+      await cache.stopped();
+    });
+    await cache.start();
+    const snapshot = cache.snapshot();
+    logger.info(
+      {
+        driver: driver.name,
+        nodes: snapshot.nodes.length,
+        volumes: snapshot.volumesById.size,
+        error: snapshot.lastError,
+      },
+      'driver cache loaded',
+    );
+
+    let extenderPort: number | undefined;
+    if (config.extender) {
+      const server = new ExtenderServer({
+        state: informerClusterState(informers, driver, cache, config.rackLabel),
+        decisionOptions: { staleAfterMs: config.driverStaleAfterMs },
+        logger,
+        requestVolumes: (ids) => {
+          for (const id of ids) cache.requestVolume(id);
+        },
+        onDecision: (record) => reportDecision(record, events, logger),
+      });
+      extenderPort = await server.listen(config.extenderPort, config.extenderHost);
+      stoppers.push(() => server.close());
+      logger.info({ port: extenderPort }, 'scheduler extender listening');
+    }
+    return { extenderPort, driver, cache, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Events users see on their pods for decisions that need their attention. */
+function reportDecision(record: DecisionRecord, events: EventRecorder, logger: Logger): void {
+  const pod = `${record.pod.metadata?.namespace ?? ''}/${record.pod.metadata?.name ?? ''}`;
+  if (record.verb === 'filter') {
+    const { decision } = record;
+    if (decision.error) logger.info({ pod, reason: decision.error }, 'filter: cannot place pod now');
+    else logger.debug({ pod, passed: decision.passed.length, failed: decision.failed }, 'filter');
+    return;
+  }
+  const { decision } = record;
+  logger.debug({ pod, scores: decision.scores.map((s) => [s.node, s.raw, s.score]) }, 'prioritize');
+  if (decision.notHyperconverged.length > 0) {
+    events.record(
+      objectReference({ ...record.pod, kind: 'Pod', apiVersion: 'v1' }),
+      'Warning',
+      'NonOptimumScheduling',
+      `Unable to schedule pod using volumes [${decision.notHyperconverged.join(', ')}] in a hyperconverged fashion: ` +
+        'none of the nodes offered holds a replica. Check that the replica nodes have room for this pod.',
+    );
+  }
+}

@@ -1,0 +1,41 @@
+import type { VolumeDriver } from '../drivers/driver.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
+import type { DriverCache } from '../drivers/cache.js';
+import type { Informer } from '../k8s/informer.js';
+import type { ClusterState } from './cluster-state.js';
+
+export interface SchedulingInformers {
+  readonly nodes: Informer<Node>;
+  readonly claims: Informer<PersistentVolumeClaim>;
+  readonly volumes: Informer<PersistentVolume>;
+  readonly storageClasses: Informer<StorageClass>;
+}
+
+/**
+ * The extender's view of the cluster, read from informer caches and the driver cache: one object per
+ * request, so a decision sees the driver snapshot that was current when the request arrived.
+ */
+export function informerClusterState(
+  informers: SchedulingInformers,
+  driver: VolumeDriver,
+  cache: DriverCache,
+  rackLabel: string,
+): () => ClusterState {
+  let nodeList: { version: number; nodes: readonly Node[] } | undefined;
+  const listNodes = (): readonly Node[] => {
+    const version = informers.nodes.version;
+    if (nodeList?.version !== version) nodeList = { version, nodes: informers.nodes.list() };
+    return nodeList.nodes;
+  };
+  return () => ({
+    driver,
+    snapshot: cache.snapshot(),
+    getClaim: (namespace, name) => informers.claims.get(name, namespace),
+    getVolume: (name) => informers.volumes.get(name),
+    getStorageClass: (name) => informers.storageClasses.get(name),
+    getNode: (name) => informers.nodes.get(name),
+    listNodes,
+    nodesVersion: informers.nodes.version,
+    rackLabel,
+  });
+}

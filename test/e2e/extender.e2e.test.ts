@@ -1,0 +1,289 @@
+import { readFile } from 'node:fs/promises';
+import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { storageNodeId } from '../../src/box/storage.js';
+import { resources } from '../../src/k8s/paths.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { useStorkBox } from './stork-helpers.js';
+
+const topology = [
+  { name: 'node-1', rack: 'r1', zone: 'za', region: 'e1' },
+  { name: 'node-2', rack: 'r1', zone: 'za', region: 'e1' },
+  { name: 'node-3', rack: 'r2', zone: 'za', region: 'e1' },
+  { name: 'node-4', rack: 'r3', zone: 'zb', region: 'e1' },
+  { name: 'node-5', rack: 'r4', zone: 'zb', region: 'e1' },
+  { name: 'node-6', rack: 'r5', zone: 'zc', region: 'e2' },
+];
+
+describe('hyper-convergence in the box: kube-scheduler (stork profile) + extender + simulator', () => {
+  const ctx = useStorkBox({
+    box: {
+      nodes: topology.map((n) => ({
+        name: n.name,
+        labels: {
+          'px/rack': n.rack,
+          'topology.kubernetes.io/zone': n.zone,
+          'topology.kubernetes.io/region': n.region,
+        },
+      })),
+    },
+  });
+  let ns = '';
+  beforeAll(async () => {
+    ns = await createTestNamespace(ctx.box.api, 'hc');
+    await ctx.box.api.create(resources.storageClasses, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'px-static' },
+      provisioner: 'pxd.portworx.com',
+    });
+  });
+
+  /** The storage nodes (by Kubernetes name) holding a replica of the volume behind a claim. */
+  async function replicaNodesOf(claim: string): Promise<string[]> {
+    const pvc = await ctx.box.api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+      namespace: ns,
+      name: claim,
+    });
+    const pv = await ctx.box.api.get<PersistentVolume>(resources.persistentVolumes, {
+      name: pvc.spec?.volumeName ?? '',
+    });
+    const volume = ctx.storage.simulator.state.requireVolume(pv.spec?.csi?.volumeHandle ?? '');
+    return volume.replicaNodeIds.map((id) => id.replace(/^px-/, ''));
+  }
+
+  /** A driver volume on the given nodes, with a PV and a claim bound to it. */
+  async function staticVolume(claim: string, nodes: string[]): Promise<void> {
+    const id = `${ns}-${claim}`;
+    ctx.storage.simulator.state.createVolume({
+      id,
+      name: id,
+      sizeBytes: 2 ** 30,
+      haLevel: nodes.length,
+      replicaNodes: nodes.map(storageNodeId),
+    });
+    await ctx.box.api.create(resources.persistentVolumes, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: id },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'px-static',
+        csi: { driver: 'pxd.portworx.com', volumeHandle: id },
+        claimRef: { namespace: ns, name: claim },
+      },
+    });
+    await ctx.box.api.create(
+      resources.persistentVolumeClaims,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: claim },
+        spec: {
+          storageClassName: 'px-static',
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '1Gi' } },
+          volumeName: id,
+        },
+      },
+      ns,
+    );
+    await waitFor(
+      `claim ${claim} bound`,
+      async () =>
+        (
+          await ctx.box.api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+            namespace: ns,
+            name: claim,
+          })
+        ).status?.phase === 'Bound',
+      { timeoutMs: 30_000 },
+    );
+  }
+
+  /** Waits until stork's driver cache has seen the volume (the storage side changed behind its back). */
+  async function cacheKnows(predicate: () => boolean): Promise<void> {
+    await waitFor('the driver cache to catch up', predicate, { timeoutMs: 10_000, intervalMs: 100 });
+  }
+
+  async function podWithClaims(name: string, claims: string[]): Promise<Pod> {
+    const pod = testPod(name, { schedulerName: 'stork' });
+    await ctx.box.api.create(
+      resources.pods,
+      {
+        ...pod,
+        spec: {
+          ...pod.spec,
+          containers: pod.spec?.containers ?? [],
+          volumes: claims.map((claimName) => ({ name: claimName, persistentVolumeClaim: { claimName } })),
+        },
+      },
+      ns,
+    );
+    return waitForPod(ctx.box.api, ns, name, isRunning, 30_000);
+  }
+
+  async function setCordoned(node: string, unschedulable: boolean): Promise<void> {
+    await ctx.box.api.patch<Node>(resources.nodes, { name: node }, { spec: { unschedulable } });
+  }
+
+  async function events(pod: string, reason: string): Promise<Event[]> {
+    return (
+      await ctx.box.api.list<Event>(resources.events, ns, {
+        fieldSelector: `involvedObject.name=${pod},reason=${reason}`,
+      })
+    ).items;
+  }
+
+  it("places the seed's MySQL Deployment on a replica node, every time over 20 reschedules", async () => {
+    await applyManifests(
+      ctx.box.api,
+      await readFile(new URL('../fixtures/seed/mysql.yaml', import.meta.url), 'utf8'),
+      ns,
+    );
+    const pod = await waitFor(
+      'the mysql pod to run',
+      async () =>
+        (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
+          isRunning,
+        ),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const replicas = await replicaNodesOf('mysql-data');
+    expect(replicas).toHaveLength(2);
+    expect(replicas).toContain(pod.spec?.nodeName);
+    const placements = [pod.spec?.nodeName];
+    let current = pod;
+    for (let i = 0; i < 20; i++) {
+      await ctx.box.api.delete(
+        resources.pods,
+        { namespace: ns, name: current.metadata?.name ?? '' },
+        { gracePeriodSeconds: 0 },
+      );
+      const previous = current.metadata?.name;
+      current = await waitFor(
+        `replacement ${i + 1}`,
+        async () =>
+          (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
+            (p) => isRunning(p) && p.metadata?.name !== previous,
+          ),
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
+      placements.push(current.spec?.nodeName);
+    }
+    for (const node of placements) expect(replicas).toContain(node);
+  });
+
+  it('prefers the node holding replicas of several volumes, then the same rack, then the same zone', async () => {
+    await staticVolume('logs', ['node-3', 'node-4']);
+    await staticVolume('data', ['node-4', 'node-5']);
+    await cacheKnows(() => ctx.stork.cache.snapshot().volumesById.has(`${ns}-data`));
+    expect((await podWithClaims('two-volumes', ['logs', 'data'])).spec?.nodeName).toBe('node-4');
+
+    await staticVolume('single', ['node-1']);
+    await cacheKnows(() => ctx.stork.cache.snapshot().volumesById.has(`${ns}-single`));
+    await setCordoned('node-1', true);
+    try {
+      expect((await podWithClaims('same-rack', ['single'])).spec?.nodeName).toBe('node-2');
+      await setCordoned('node-2', true);
+      expect((await podWithClaims('same-zone', ['single'])).spec?.nodeName).toBe('node-3');
+      await waitFor(
+        'a NonOptimumScheduling event',
+        async () => (await events('same-zone', 'NonOptimumScheduling')).length > 0,
+        {
+          timeoutMs: 10_000,
+        },
+      );
+    } finally {
+      await setCordoned('node-1', false);
+      await setCordoned('node-2', false);
+    }
+  });
+
+  it('never places a pod on a node whose storage driver is offline', async () => {
+    await staticVolume('fragile', ['node-3', 'node-5']);
+    ctx.storage.simulator.state.setNodeStatus(storageNodeId('node-3'), 'Offline');
+    try {
+      await cacheKnows(
+        () =>
+          ctx.stork.cache.snapshot().nodesById.get(storageNodeId('node-3'))?.status === 'Offline' &&
+          ctx.stork.cache.snapshot().volumesById.has(`${ns}-fragile`),
+      );
+      for (let i = 0; i < 5; i++) {
+        expect((await podWithClaims(`offline-${i}`, ['fragile'])).spec?.nodeName).toBe('node-5');
+      }
+      ctx.storage.simulator.state.setNodeStatus(storageNodeId('node-5'), 'Offline');
+      await cacheKnows(
+        () => ctx.stork.cache.snapshot().nodesById.get(storageNodeId('node-5'))?.status === 'Offline',
+      );
+      const pod = testPod('nowhere', { schedulerName: 'stork' });
+      await ctx.box.api.create(
+        resources.pods,
+        {
+          ...pod,
+          spec: {
+            ...pod.spec,
+            containers: pod.spec?.containers ?? [],
+            volumes: [{ name: 'f', persistentVolumeClaim: { claimName: 'fragile' } }],
+          },
+        },
+        ns,
+      );
+      const failed = await waitFor(
+        'FailedScheduling',
+        async () => (await events('nowhere', 'FailedScheduling'))[0],
+        {
+          timeoutMs: 20_000,
+        },
+      );
+      expect(failed.message).toMatch(/No online node found with volume replica/);
+      expect(
+        (await ctx.box.api.get<Pod>(resources.pods, { namespace: ns, name: 'nowhere' })).spec?.nodeName,
+      ).toBeUndefined();
+    } finally {
+      ctx.storage.simulator.state.setNodeStatus(storageNodeId('node-3'), 'Online');
+      ctx.storage.simulator.state.setNodeStatus(storageNodeId('node-5'), 'Online');
+    }
+    // Once the storage is back, the waiting pod is placed on a replica node.
+    const placed = await waitForPod(ctx.box.api, ns, 'nowhere', isRunning, 60_000);
+    expect(['node-3', 'node-5']).toContain(placed.spec?.nodeName);
+  });
+
+  it('schedules a pod without driver volumes normally', async () => {
+    await ctx.box.api.create(resources.pods, testPod('plain', { schedulerName: 'stork' }), ns);
+    const pod = await waitForPod(ctx.box.api, ns, 'plain', isRunning, 30_000);
+    expect(topology.map((n) => n.name)).toContain(pod.spec?.nodeName);
+  });
+
+  it('keeps scheduling across an extender restart', async () => {
+    await staticVolume('restart', ['node-6']);
+    await ctx.stopStork();
+    const pod = testPod('during-restart', { schedulerName: 'stork' });
+    await ctx.box.api.create(
+      resources.pods,
+      {
+        ...pod,
+        spec: {
+          ...pod.spec,
+          containers: pod.spec?.containers ?? [],
+          volumes: [{ name: 'r', persistentVolumeClaim: { claimName: 'restart' } }],
+        },
+      },
+      ns,
+    );
+    // With the extender down, kube-scheduler cannot place the pod (the extender is not ignorable)...
+    await waitFor(
+      'FailedScheduling while the extender is down',
+      async () => (await events('during-restart', 'FailedScheduling')).length > 0,
+      {
+        timeoutMs: 20_000,
+      },
+    );
+    // ...and once it is back, the pod is placed where its data is.
+    await ctx.startStork();
+    const placed = await waitForPod(ctx.box.api, ns, 'during-restart', isRunning, 60_000);
+    expect(placed.spec?.nodeName).toBe('node-6');
+  });
+});

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll } from 'vitest';
+import { freePorts } from '../../src/box/ports.js';
+import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
+import { defaultConfig, type StorkConfig } from '../../src/daemon/config.js';
+import { startStork, type RunningStork } from '../../src/daemon/stork.js';
+import { createLogger } from '../../src/lib/log.js';
+import type { BoxOptions, Box } from '../../src/box/box.js';
+import { useBox } from './helpers.js';
+
+/** Extender registration the tests use: names only, and the weight we ship in specs/. */
+export const testExtenderWeight = 15;
+
+/**
+ * A box with storage (the simulator and the CSI provisioner role) and stork running in this process, its
+ * extender registered with the box's stork scheduler. `ctx.restartStork()` stops and starts it again.
+ */
+export function useStorkBox(options: {
+  box: Omit<BoxOptions, 'storkScheduler'>;
+  stork?: Partial<StorkConfig>;
+}) {
+  let port = 0;
+  let storage: BoxStorage | undefined;
+  let stork: RunningStork | undefined;
+  beforeAll(async () => {
+    [port = 0] = await freePorts(1);
+  });
+  const boxCtx = useBox(() => ({
+    ...options.box,
+    storkScheduler: {
+      urlPrefix: `http://127.0.0.1:${port}`,
+      nodeCacheCapable: true,
+      weight: testExtenderWeight,
+    },
+  }));
+  const logger = createLogger({
+    name: 'stork-test',
+    verbose: process.env.STORK_TEST_VERBOSE === '1',
+    silent: process.env.STORK_TEST_VERBOSE !== '1',
+  });
+  const start = async (box: Box, s: BoxStorage): Promise<RunningStork> =>
+    startStork(
+      {
+        ...defaultConfig,
+        driver: 'pxd',
+        driverEndpoint: s.simulator.grpcEndpoint,
+        kubeconfig: box.kubeconfigPath,
+        extenderPort: port,
+        extenderHost: '127.0.0.1',
+        driverRefreshIntervalMs: 500,
+        ...options.stork,
+      },
+      logger,
+    );
+  beforeAll(async () => {
+    storage = await startBoxStorage(boxCtx.box);
+    stork = await start(boxCtx.box, storage);
+  });
+  afterAll(async () => {
+    await stork?.stop();
+    await storage?.stop();
+  });
+  return {
+    get box(): Box {
+      return boxCtx.box;
+    },
+    get storage(): BoxStorage {
+      if (!storage) throw new Error('storage has not started');
+      return storage;
+    },
+    get stork(): RunningStork {
+      if (!stork) throw new Error('stork has not started');
+      return stork;
+    },
+    async stopStork(): Promise<void> {
+      await stork?.stop();
+      stork = undefined;
+    },
+    async startStork(): Promise<void> {
+      stork = await start(boxCtx.box, this.storage);
+    },
+  };
+}
