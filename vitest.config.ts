@@ -1,15 +1,27 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: `unit` is pure logic and runs in parallel; `e2e` runs against the real control plane
-// in the box, which is expensive to start, so its files share one box and run one at a time.
+// Three projects:
+// - `unit`: pure logic (and loopback servers of our own), in parallel;
+// - `protocol`: our OpenStorage client against the upstream proto and the upstream osd server, which is
+//   built from the Go module proxy on first use;
+// - `e2e`: against the real control plane in the box. Each file starts its own box, so files run one
+//   at a time.
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/lint/**/*.test.ts', 'test/protocol/**/*.test.ts'],
-          exclude: ['src/**/*.e2e.test.ts'],
+          include: ['src/**/*.test.ts', 'test/lint/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'protocol',
+          include: ['test/protocol/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 1_200_000,
         },
       },
       {

@@ -15,7 +15,12 @@ import { runCommand } from './command.js';
 import { kubeconfigFile } from './kubeconfig-file.js';
 import { freeNamedPorts } from './ports.js';
 import { ManagedProcess } from './process.js';
-import { schedulerConfiguration, type ExtenderRegistration } from './scheduler-config.js';
+import {
+  schedulerConfiguration,
+  shippedStorkSchedulerConfiguration,
+  shippedStorkSchedulerSpec,
+  type ExtenderRegistration,
+} from './scheduler-config.js';
 import { reapStaleBoxes, recordBoxProcess } from './stale.js';
 import { boxNodeAddresses, type BoxNode } from './nodes.js';
 
@@ -301,7 +306,12 @@ export class Box {
     const config = join(this.dir, 'stork-scheduler.json');
     await writeFile(
       config,
-      schedulerConfiguration({ schedulerName: 'stork', kubeconfig: this.kubeconfigPath, extender }),
+      extender.shipped
+        ? shippedStorkSchedulerConfiguration(await readFile(shippedStorkSchedulerSpec, 'utf8'), {
+            urlPrefix: extender.urlPrefix,
+            kubeconfig: this.kubeconfigPath,
+          })
+        : schedulerConfiguration({ schedulerName: 'stork', kubeconfig: this.kubeconfigPath, extender }),
     );
     this.log(`[box] starting kube-scheduler (stork) with extender ${extender.urlPrefix}`);
     await this.startComponent(

@@ -1,3 +1,5 @@
+import { parse, parseAllDocuments } from 'yaml';
+
 /** How the stork kube-scheduler calls the extender; the fields of `KubeSchedulerConfiguration.extenders[]`. */
 export interface ExtenderRegistration {
   readonly urlPrefix: string;
@@ -6,6 +8,11 @@ export interface ExtenderRegistration {
   readonly ignorable?: boolean;
   /** A Go duration, e.g. `5s`. */
   readonly httpTimeout?: string;
+  /**
+   * Use the configuration shipped in specs/stork-scheduler.yaml (only `urlPrefix` is taken from here),
+   * so that what users install is what is tested.
+   */
+  readonly shipped?: boolean;
 }
 
 /**
@@ -43,3 +50,32 @@ export function schedulerConfiguration(options: {
   }
   return JSON.stringify(config, null, 2) + '\n';
 }
+
+/**
+ * The stork scheduler configuration shipped in specs/stork-scheduler.yaml, adapted to run here: the
+ * extender at `urlPrefix`, the given kubeconfig, no leader election. Everything else (weight, node mode,
+ * timeout, percentageOfNodesToScore) is exactly what users install, so the box tests what ships.
+ */
+export function shippedStorkSchedulerConfiguration(
+  specText: string,
+  options: { urlPrefix: string; kubeconfig: string },
+): string {
+  const configMap = parseAllDocuments(specText)
+    .map(
+      (doc) => doc.toJS() as { kind?: string; metadata?: { name?: string }; data?: Record<string, string> },
+    )
+    .find((object) => object.kind === 'ConfigMap' && object.metadata?.name === 'stork-config');
+  const text = configMap?.data?.['stork-config.yaml'];
+  if (!text)
+    throw new Error('specs/stork-scheduler.yaml has no stork-config ConfigMap with stork-config.yaml');
+  const config = parse(text) as Record<string, unknown> & { extenders?: Record<string, unknown>[] };
+  const extender = config.extenders?.[0];
+  if (!extender) throw new Error('the shipped scheduler configuration registers no extender');
+  extender.urlPrefix = options.urlPrefix;
+  config.clientConnection = { kubeconfig: options.kubeconfig, qps: 500, burst: 1000 };
+  config.leaderElection = { leaderElect: false };
+  return JSON.stringify(config, null, 2) + '\n';
+}
+
+/** The path of the shipped stork scheduler spec. */
+export const shippedStorkSchedulerSpec = new URL('../../specs/stork-scheduler.yaml', import.meta.url);

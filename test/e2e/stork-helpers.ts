@@ -7,9 +7,6 @@ import { createLogger } from '../../src/lib/log.js';
 import type { BoxOptions, Box } from '../../src/box/box.js';
 import { useBox } from './helpers.js';
 
-/** Extender registration the tests use: names only, and the weight we ship in specs/. */
-export const testExtenderWeight = 15;
-
 /**
  * A box with storage (the simulator and the CSI provisioner role) and stork running in this process, its
  * extender registered with the box's stork scheduler. `ctx.restartStork()` stops and starts it again.
@@ -26,11 +23,8 @@ export function useStorkBox(options: {
   });
   const boxCtx = useBox(() => ({
     ...options.box,
-    storkScheduler: {
-      urlPrefix: `http://127.0.0.1:${port}`,
-      nodeCacheCapable: true,
-      weight: testExtenderWeight,
-    },
+    // The scheduler configuration users install (specs/stork-scheduler.yaml), pointed at this extender.
+    storkScheduler: { urlPrefix: `http://127.0.0.1:${port}`, shipped: true },
   }));
   const logger = createLogger({
     name: 'stork-test',

@@ -1,0 +1,201 @@
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { userCacheDir } from '../build.js';
+import { runCommand } from '../command.js';
+import { withDirectoryLock } from '../lock.js';
+
+/**
+ * The OpenStorage module `osd` is built from. The module publishes no usable tags (v1.0.0 predates the
+ * SDK, v9.x and v10.x have no matching module path), so this is a pseudo-version of its main branch,
+ * the one Portworx modules of Stork's era pin. SDK API 0.182.0.
+ */
+export const osdModule = {
+  path: 'github.com/libopenstorage/openstorage',
+  version: 'v1.0.1-0.20240416193513-1e07b4359307',
+} as const;
+
+/** Where the REST gateway's `google/api/*.proto`, which `api/api.proto` imports, come from. */
+const googleapisModule = 'github.com/grpc-ecosystem/grpc-gateway';
+
+export interface OsdBinary {
+  /** The `osd` executable. */
+  readonly path: string;
+  /** The OpenStorage module version it was built from. */
+  readonly version: string;
+  /** The module's directory in the Go module cache; the SDK definition is `api/api.proto` in it. */
+  readonly moduleDir: string;
+  /** Include directories for loading `api/api.proto`: the module itself and the googleapis it imports. */
+  readonly protoIncludeDirs: readonly string[];
+}
+
+export interface OsdBuildOptions {
+  /** Progress lines; a cold build takes a few minutes. */
+  readonly log?: (line: string) => void;
+  readonly signal?: AbortSignal;
+}
+
+interface Manifest {
+  readonly module: string;
+  readonly version: string;
+  readonly go: string;
+  readonly googleapisModuleVersion: string;
+}
+
+const quietGoLine = /^go: (downloading|added|finding|extracting) /;
+
+function cacheDir(): string {
+  return join(userCacheDir(), 'stork-ts', 'osd', osdModule.version);
+}
+
+function findGo(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go');
+  }
+  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
+  throw new Error('Go (1.26 or newer) is needed to build osd from the Go module proxy, and none is on PATH');
+}
+
+/**
+ * The environment of every Go command here. The sum database has never seen this pseudo-version of
+ * OpenStorage, so checksum verification is waived for that one module (GONOSUMDB); everything it
+ * depends on is still verified, against the go.sum OpenStorage ships, which the build must not change.
+ */
+function goEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GOTOOLCHAIN: 'local',
+    CGO_ENABLED: '0',
+    GOFLAGS: '-mod=readonly',
+    GONOSUMDB: osdModule.path,
+    GOPRIVATE: '',
+    GONOPROXY: '',
+  };
+}
+
+async function readManifest(dir: string): Promise<Manifest | undefined> {
+  // Written last: its presence means the binary beside it is complete.
+  try {
+    return JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Downloads a module into the Go module cache unless it is there, and returns its directory. */
+async function moduleDir(go: string, module: string, version: string, cwd: string): Promise<string> {
+  const out = await runCommand(go, ['mod', 'download', '-json', `${module}@${version}`], {
+    cwd,
+    env: { ...goEnv(), GOFLAGS: '' },
+  });
+  const info = JSON.parse(out) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no directory'}`);
+  return info.Dir;
+}
+
+async function resolve(dir: string, manifest: Manifest): Promise<OsdBinary> {
+  // The module cache may have been cleaned since the build; downloading again is quick and verified.
+  const go = findGo();
+  const osdDir = await moduleDir(go, manifest.module, manifest.version, dir);
+  const googleapis = await moduleDir(go, googleapisModule, manifest.googleapisModuleVersion, dir);
+  return {
+    path: join(dir, 'bin', 'osd'),
+    version: manifest.version,
+    moduleDir: osdDir,
+    protoIncludeDirs: [osdDir, join(googleapis, 'third_party', 'googleapis')],
+  };
+}
+
+/**
+ * Returns the OpenStorage `osd` daemon (the reference SDK server, with its `fake` volume driver), building
+ * it from the Go module proxy first if this version is not cached yet. A cold build takes a few minutes
+ * on two cores; a warm call reads a manifest and checks the module cache.
+ */
+export async function ensureOsdBinary(options: OsdBuildOptions = {}): Promise<OsdBinary> {
+  const dir = cacheDir();
+  const cached = await readManifest(dir);
+  if (cached) return resolve(dir, cached);
+  await mkdir(join(dir, '..'), { recursive: true });
+  return withDirectoryLock(`${dir}.lock`, options.log, async () => {
+    const raced = await readManifest(dir);
+    return resolve(dir, raced ?? (await build(dir, options)));
+  });
+}
+
+async function build(dir: string, options: OsdBuildOptions): Promise<Manifest> {
+  const log = options.log ?? ((line: string) => console.error(line));
+  const go = findGo();
+  const started = Date.now();
+  const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)}s`;
+  let step = 'preparing';
+  const heartbeat = setInterval(() => log(`[osd build] still ${step} (${elapsed()} so far)`), 30_000);
+  const scratch = await mkdtemp(join(tmpdir(), 'stork-osd-build-'));
+  const staging = `${dir}.partial`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(join(staging, 'bin'), { recursive: true });
+  const goRun = (cwd: string, ...args: string[]): Promise<string> =>
+    runCommand(go, args, {
+      cwd,
+      env: goEnv(),
+      onLine: (line) => {
+        if (!quietGoLine.test(line)) log(`[osd build]   ${line}`);
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  try {
+    log(`[osd build] building osd ${osdModule.version} from the Go module proxy (a few minutes when cold)`);
+    step = `downloading ${osdModule.path}@${osdModule.version}`;
+    log(`[osd build] ${step}`);
+    const source = await moduleDir(go, osdModule.path, osdModule.version, scratch);
+
+    // Build inside a copy of the module, so that its own go.mod (with its replace directives, which a
+    // consumer module would ignore) and go.sum are the ones in force. A wrapper module does not work:
+    // the replacement for github.com/docker/docker is a pseudo-version of moby the sum database does
+    // not know either. The module zip keeps only vendor/modules.txt, so the vendor directory goes.
+    step = 'copying the module';
+    const src = join(scratch, 'src');
+    await cp(source, src, { recursive: true });
+    await chmodTree(src);
+    await rm(join(src, 'vendor'), { recursive: true, force: true });
+
+    // `-tags daemon` is how upstream builds its mock SDK server. checklinkname=0: the pinned
+    // golang.org/x/net uses //go:linkname to reach syscall.recvmsg, which Go 1.23+ refuses to link.
+    step = 'downloading dependencies and compiling cmd/osd';
+    log(`[osd build] ${step}`);
+    await goRun(
+      src,
+      'build',
+      '-trimpath',
+      '-tags',
+      'daemon',
+      '-ldflags',
+      '-s -w -checklinkname=0',
+      '-o',
+      join(staging, 'bin', 'osd'),
+      './cmd/osd',
+    );
+    const googleapis = JSON.parse(await goRun(src, 'list', '-m', '-json', googleapisModule)) as {
+      Version: string;
+    };
+    const manifest: Manifest = {
+      module: osdModule.path,
+      version: osdModule.version,
+      go: (await goRun(scratch, 'env', 'GOVERSION')).trim(),
+      googleapisModuleVersion: googleapis.Version,
+    };
+    await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+    log(`[osd build] done in ${elapsed()}; cached in ${dir}`);
+    return manifest;
+  } finally {
+    clearInterval(heartbeat);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Module cache files are read-only; the copy must be writable, if only to be deleted. */
+async function chmodTree(dir: string): Promise<void> {
+  await runCommand('chmod', ['-R', 'u+w', dir]);
+}

@@ -1,0 +1,87 @@
+// The pxd driver, built on this project's own subset of the OpenStorage proto, against the upstream osd
+// server (fake driver): the same calls the extender's cache and the health monitor make, answered by the
+// reference implementation. osd's fake driver has one node and places no replicas, so replica-aware
+// behaviour is tested against the simulator instead (src/simulator/pxd-driver.test.ts).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOsd, type OsdServer } from '../../src/box/osd/server.js';
+import { DriverError } from '../../src/drivers/driver.js';
+import { PortworxDriver } from '../../src/drivers/portworx/portworx-driver.js';
+
+function missingTool(): string | undefined {
+  if (process.platform !== 'linux') return 'osd runs in Linux namespaces';
+  const path = [...(process.env.PATH ?? '').split(':'), '/usr/local/go/bin', '/usr/sbin', '/sbin'];
+  return ['go', 'unshare', 'ip'].find((tool) => !path.some((dir) => dir && existsSync(join(dir, tool))));
+}
+
+const missing = missingTool();
+// On CI nothing may be skipped silently: a missing tool is a broken install step.
+if (missing && process.env.CI) throw new Error(`pxd-osd protocol test needs ${missing}`);
+
+describe.skipIf(missing !== undefined)('pxd driver against upstream osd', () => {
+  let osd: OsdServer | undefined;
+  let driver: PortworxDriver | undefined;
+  let volumeId = '';
+
+  beforeAll(async () => {
+    osd = await startOsd({
+      clusterId: 'pxd-check',
+      nodeId: 'osd-node-0',
+      schedulerNodeName: 'node-1',
+      log: (l) => console.error(l),
+    });
+    const pxd = new PortworxDriver({ endpoint: osd.sdkEndpoint, callTimeoutMs: 10_000 });
+    driver = pxd;
+    const created = await pxd.sdk.call('OpenStorageVolume/Create', {
+      name: 'pxd-check-volume',
+      spec: { size: String(2 ** 30), ha_level: 1 },
+      labels: { app: 'check' },
+    });
+    volumeId = created.volume_id;
+  }, 1_200_000);
+
+  afterAll(async () => {
+    await driver?.close();
+    await osd?.stop();
+  });
+
+  const pxd = (): PortworxDriver => {
+    if (!driver) throw new Error('osd did not start (see beforeAll)');
+    return driver;
+  };
+
+  it('reads the SDK version and cluster', async () => {
+    const version = await pxd().version();
+    expect(version.driver).toBe('fake');
+    expect(version.sdkVersion).toMatch(/^0\.\d+\.\d+$/);
+  });
+
+  it('lists and inspects the node with its status and addresses', async () => {
+    const nodes = await pxd().listNodes();
+    expect(nodes).toHaveLength(1);
+    const [node] = nodes;
+    expect(node?.id).toBe('osd-node-0');
+    expect(node?.status).toBe('Online');
+    expect(node?.ips).toContain('127.0.0.1');
+    expect(node?.schedulerNodeName).toBe('node-1');
+    expect(await pxd().inspectNode('osd-node-0')).toEqual(node);
+  });
+
+  it('reports an unknown node as a driver error naming it', async () => {
+    // osd answers INTERNAL ("Unable to locate node"), not NOT_FOUND, so callers must not rely on
+    // DriverNotFoundError for nodes: the health monitor treats any error as "status unknown" and acts on none.
+    const failure = pxd().inspectNode('no-such-node');
+    await expect(failure).rejects.toBeInstanceOf(DriverError);
+    await expect(failure).rejects.toThrow(/no-such-node/);
+  });
+
+  it('lists and inspects volumes, leaving out ids osd does not know', async () => {
+    const listed = await pxd().listVolumes();
+    const volume = listed.find((v) => v.id === volumeId);
+    expect(volume).toMatchObject({ name: 'pxd-check-volume', sizeBytes: 2 ** 30 });
+    expect(volume?.labels.app).toBe('check');
+    const inspected = await pxd().inspectVolumes([volumeId, 'no-such-volume']);
+    expect(inspected.map((v) => v.id)).toEqual([volumeId]);
+  });
+});
