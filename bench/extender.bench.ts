@@ -93,28 +93,48 @@ function post(agent: Agent, port: number, path: string, body: string): Promise<v
 }
 
 const results: { nodes: number; mode: 'names' | 'objects'; p50_ms: number; p99_ms: number }[] = [];
-for (const count of [100, 1000, 5000]) {
-  const fixture = benchFixture(count);
-  const server = spawn(
+const floors: { nodes: number; mode: 'names' | 'objects'; p50_ms: number; p99_ms: number }[] = [];
+
+/** Starts a benchmark server script in its own process and returns its port and process. */
+async function startServer(script: string, count: number) {
+  const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(
     process.execPath,
-    [
-      ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('./extender-server.ts', import.meta.url)),
-      String(count),
-    ],
+    [...flags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), String(count)],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
   const port = Number(
     await new Promise<string>((resolve, reject) => {
-      createInterface({ input: server.stdout }).once('line', resolve);
-      server.once('exit', () => reject(new Error('the extender process exited')));
+      createInterface({ input: child.stdout }).once('line', resolve);
+      child.once('exit', () => reject(new Error(`${script} exited`)));
     }),
   );
+  return { port, child };
+}
+
+/** Latency of filter + prioritize, sequential on one keep-alive connection, as kube-scheduler sends them. */
+async function measure(
+  port: number,
+  body: string,
+  iterations: number,
+): Promise<{ p50_ms: number; p99_ms: number }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const samples: number[] = [];
+  for (let i = 0; i < iterations + 20; i++) {
+    const started = process.hrtime.bigint();
+    await post(agent, port, '/filter', body);
+    await post(agent, port, '/prioritize', body);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (i >= 20) samples.push(ms); // the first requests warm up the JIT and the connection
+  }
+  agent.destroy();
+  return { p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) };
+}
+
+for (const count of [100, 1000, 5000]) {
+  const fixture = benchFixture(count);
   const pod = {
     ...fixture.pod(['data', 'logs']),
     metadata: { name: 'bench', namespace: 'default', uid: 'u' },
@@ -123,35 +143,36 @@ for (const count of [100, 1000, 5000]) {
     names: JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) }),
     objects: JSON.stringify({ Pod: pod, Nodes: { items: fixture.nodes.map(realisticNode) } }),
   };
-  for (const mode of ['names', 'objects'] as const) {
-    const body = bodies[mode];
-    const iterations = mode === 'objects' ? Math.max(20, Math.round(20_000 / count)) : 500;
-    const samples: number[] = [];
-    for (let i = 0; i < iterations + 20; i++) {
-      const started = process.hrtime.bigint();
-      await post(agent, port, '/filter', body);
-      await post(agent, port, '/prioritize', body);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (i >= 20) samples.push(ms); // the first requests warm up the JIT and the connection
+  for (const [script, into] of [
+    ['./extender-server.ts', results],
+    ['./noop-server.ts', floors],
+  ] as const) {
+    const server = await startServer(script, count);
+    for (const mode of ['names', 'objects'] as const) {
+      const iterations = mode === 'objects' ? Math.max(20, Math.round(20_000 / count)) : 500;
+      into.push({ nodes: count, mode, ...(await measure(server.port, bodies[mode], iterations)) });
     }
-    results.push({
-      nodes: count,
-      mode,
-      p50_ms: round(percentile(samples, 50)),
-      p99_ms: round(percentile(samples, 99)),
-    });
-    console.error(
-      `${count} nodes, ${mode}: ${iterations} samples, request body ${(body.length / 1024).toFixed(0)} KiB`,
-    );
+    server.child.kill('SIGTERM');
+    await new Promise((resolve) => server.child.once('exit', resolve));
   }
-  agent.destroy();
-  server.kill('SIGTERM');
-  await new Promise((resolve) => server.once('exit', resolve));
 }
 
-printTable(results);
+printTable(
+  results.map((r, i) => ({
+    ...r,
+    floor_p50_ms: floors[i]?.p50_ms ?? Number.NaN,
+    floor_p99_ms: floors[i]?.p99_ms ?? Number.NaN,
+  })),
+);
+console.log(
+  'floor: the same requests against a server that only parses the body and sends a same-sized answer',
+);
 await writeFile(new URL('./results/extender.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 await writeFile(
   new URL('./results/extender.machine.json', import.meta.url),
-  JSON.stringify({ ...(await machine()), command: 'npm run bench -- extender' }, null, 2) + '\n',
+  JSON.stringify(
+    { ...(await machine()), command: 'npm run bench -- extender', transport_floor: floors },
+    null,
+    2,
+  ) + '\n',
 );

@@ -16,6 +16,8 @@ export interface StorkConfig {
   readonly extenderHost: string;
   readonly rackLabel: string;
   readonly verbose: boolean;
+  /** Export the Node.js process metrics too (off in tests, where several storks share a process). */
+  readonly processMetrics?: boolean;
 }
 
 export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {

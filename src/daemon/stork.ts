@@ -11,6 +11,7 @@ import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import type { StorkConfig } from './config.js';
+import { createMetrics, type StorkMetrics } from './metrics.js';
 
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
@@ -18,6 +19,7 @@ export interface RunningStork {
   readonly extenderPort: number | undefined;
   readonly driver: VolumeDriver;
   readonly cache: DriverCache;
+  readonly metrics: StorkMetrics;
   /** Stops everything: servers first (finishing in-flight requests), then watches and timers. */
   stop(): Promise<void>;
 }
@@ -44,6 +46,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, onError }),
   };
   const events = new EventRecorder({ api, component: 'stork', onError });
+  const metrics = createMetrics({ processMetrics: config.processMetrics ?? false });
   const stoppers: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const s of stoppers.reverse()) {
@@ -90,12 +93,14 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           for (const id of ids) cache.requestVolume(id);
         },
         onDecision: (record) => reportDecision(record, events, logger),
+        observe: (verb, status, seconds) =>
+          metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
       });
       extenderPort = await server.listen(config.extenderPort, config.extenderHost);
       stoppers.push(() => server.close());
       logger.info({ port: extenderPort }, 'scheduler extender listening');
     }
-    return { extenderPort, driver, cache, stop };
+    return { extenderPort, driver, cache, metrics, stop };
   } catch (error) {
     await stop();
     throw error;

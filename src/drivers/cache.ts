@@ -18,6 +18,7 @@ export interface DriverCacheOptions {
  */
 export class DriverCache {
   private current: DriverSnapshot = emptyDriverSnapshot;
+  private nodesFingerprint = '';
   private readonly wanted = new Set<string>();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -64,7 +65,17 @@ export class DriverCache {
     this.wanted.clear();
     try {
       const [nodes, volumes] = await Promise.all([driver.listNodes(signal), driver.listVolumes(signal)]);
-      this.current = driverSnapshot(nodes, volumes, Date.now(), this.current.version + 1);
+      // Keep the previous node list (the same array) when nothing about the nodes changed, so what is
+      // derived from it (node matching, per-node facts) survives refreshes that changed nothing.
+      const fingerprint = JSON.stringify(nodes);
+      const sameNodes = fingerprint === this.nodesFingerprint;
+      this.nodesFingerprint = fingerprint;
+      this.current = driverSnapshot(
+        sameNodes ? this.current.nodes : nodes,
+        volumes,
+        Date.now(),
+        this.current.version + 1,
+      );
     } catch (error) {
       this.options.onError?.(error, `refreshing ${driver.name} nodes and volumes`);
       // Keep serving the last good state; its age tells readers how far to trust it.

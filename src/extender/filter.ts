@@ -1,7 +1,6 @@
 import type { Node, Pod } from '../drivers/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
-import { nodeFacts } from './indexes.js';
 import { skipScoringLabel } from './pod-volumes.js';
 
 export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
@@ -46,7 +45,7 @@ export function filterNodes(
       failed[name] = `node is marked unschedulable by the ${driver} operator`;
       return;
     }
-    const { driverNode } = nodeFacts(node, context.indexes, state.rackLabel);
+    const { driverNode } = context.indexes.nodeFacts(node);
     if (!driverNode) {
       failed[name] = `no ${driver} storage node runs on this node`;
       return;

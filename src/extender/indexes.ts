@@ -1,6 +1,5 @@
 import type { DriverNode } from '../drivers/driver.js';
 import type { Node } from '../drivers/k8s-types.js';
-import type { DriverSnapshot } from '../drivers/snapshot.js';
 import type { ClusterState } from './cluster-state.js';
 import { localityOf, type Locality } from './locality.js';
 import { NodeMatcher } from './node-match.js';
@@ -14,68 +13,83 @@ export interface NodeFacts {
   readonly scoreKey: string;
 }
 
-function facts(driverNode: DriverNode | undefined, locality: Locality): NodeFacts {
+function factsOf(driverNode: DriverNode | undefined, locality: Locality): NodeFacts {
   const scoreKey = `${locality.rack}\u0000${locality.zone}\u0000${locality.region}\u0000${driverNode?.status ?? ''}`;
   return { driverNode, locality, scoreKey };
 }
 
-/** Lookups derived from the caches, rebuilt only when the driver snapshot or the node list changes. */
-export interface SchedulingIndexes {
-  /** Facts about each known Kubernetes node, by name, computed once per change rather than per request. */
-  readonly facts: ReadonlyMap<string, NodeFacts>;
+/**
+ * Lookups derived from the caches, kept across requests. They are built for one storage state (the
+ * driver snapshot's content) and filled in per node on first use; a node whose object changed (a new
+ * informer object after an update) is recomputed alone, so a status heartbeat from one node never
+ * costs a pass over all of them.
+ */
+export class SchedulingIndexes {
   readonly matcher: NodeMatcher;
-  /** The locality of each storage node, by driver node id (from its Kubernetes node's labels if matched). */
-  readonly driverLocality: ReadonlyMap<string, Locality>;
-  /** The Kubernetes node each storage node runs on, by driver node id. */
-  readonly kubeNodeOf: ReadonlyMap<string, Node>;
+  private readonly facts = new Map<string, { node: Node; facts: NodeFacts }>();
+  private readonly replicaLocalities = new Map<string, { node: Node | undefined; locality: Locality }>();
+  private kubeNodeOf: { version: number; map: Map<string, Node> } | undefined;
+
+  constructor(
+    readonly driverNodes: readonly DriverNode[],
+    readonly rackLabel: string,
+  ) {
+    this.matcher = new NodeMatcher(driverNodes);
+  }
+
+  /** Facts about a candidate node (memoised by object: informer objects are replaced, never mutated). */
+  nodeFacts(node: Node): NodeFacts {
+    const name = node.metadata?.name ?? '';
+    const known = this.facts.get(name);
+    if (known?.node === node) return known.facts;
+    const driverNode = this.matcher.match(node);
+    const facts = factsOf(driverNode, localityOf(node, driverNode, this.rackLabel));
+    this.facts.set(name, { node, facts });
+    return facts;
+  }
+
+  /** Where a storage node sits: its Kubernetes node's labels if it runs on one, else what it reports. */
+  replicaLocality(driverNode: DriverNode, state: ClusterState): Locality {
+    const node = this.kubeNodeFor(driverNode, state);
+    const known = this.replicaLocalities.get(driverNode.id);
+    if (known && known.node === node) return known.locality;
+    const locality = localityOf(node, driverNode, this.rackLabel);
+    this.replicaLocalities.set(driverNode.id, { node, locality });
+    return locality;
+  }
+
+  private kubeNodeFor(driverNode: DriverNode, state: ClusterState): Node | undefined {
+    // Almost always the storage system knows the node by its Kubernetes name or hostname.
+    for (const name of [driverNode.schedulerNodeName, driverNode.hostname]) {
+      const node = name ? state.getNode(name) : undefined;
+      if (node && this.nodeFacts(node).driverNode?.id === driverNode.id) return node;
+    }
+    // Otherwise match every node once per change of the node list.
+    if (this.kubeNodeOf?.version !== state.nodesVersion) {
+      const map = new Map<string, Node>();
+      for (const node of state.listNodes()) {
+        const id = this.nodeFacts(node).driverNode?.id;
+        if (id && !map.has(id)) map.set(id, node);
+      }
+      this.kubeNodeOf = { version: state.nodesVersion, map };
+    }
+    return this.kubeNodeOf.map.get(driverNode.id);
+  }
 }
 
-let memo:
-  | { snapshot: DriverSnapshot; nodesVersion: number; rackLabel: string; indexes: SchedulingIndexes }
-  | undefined;
+let memo: SchedulingIndexes | undefined;
 
-/** The indexes for this state; O(nodes) when something changed, O(1) otherwise. */
+/**
+ * The indexes for the current storage state, rebuilt only when the storage node list changes (the driver
+ * cache keeps the same array while the nodes stay the same).
+ */
 export function schedulingIndexes(state: ClusterState): SchedulingIndexes {
-  if (
-    memo &&
-    memo.snapshot === state.snapshot &&
-    memo.nodesVersion === state.nodesVersion &&
-    memo.rackLabel === state.rackLabel
-  ) {
-    return memo.indexes;
-  }
-  const matcher = new NodeMatcher(state.snapshot.nodes);
-  const kubeNodeOf = new Map<string, Node>();
-  const factsByName = new Map<string, NodeFacts>();
-  for (const node of state.listNodes()) {
-    const driverNode = matcher.match(node);
-    if (driverNode && !kubeNodeOf.has(driverNode.id)) kubeNodeOf.set(driverNode.id, node);
-    factsByName.set(
-      node.metadata?.name ?? '',
-      facts(driverNode, localityOf(node, driverNode, state.rackLabel)),
-    );
-  }
-  const driverLocality = new Map<string, Locality>();
-  for (const driverNode of state.snapshot.nodes) {
-    driverLocality.set(driverNode.id, localityOf(kubeNodeOf.get(driverNode.id), driverNode, state.rackLabel));
-  }
-  const indexes = { facts: factsByName, matcher, driverLocality, kubeNodeOf };
-  memo = { snapshot: state.snapshot, nodesVersion: state.nodesVersion, rackLabel: state.rackLabel, indexes };
-  return indexes;
+  if (memo?.driverNodes === state.snapshot.nodes && memo.rackLabel === state.rackLabel) return memo;
+  memo = new SchedulingIndexes(state.snapshot.nodes, state.rackLabel);
+  return memo;
 }
 
 /** A replica that can serve I/O: Online, or StorageDown (data reachable over the network). */
 export function servesData(node: DriverNode | undefined): boolean {
   return node?.status === 'Online' || node?.status === 'StorageDown';
-}
-
-/**
- * Facts about a candidate node: from the precomputed index when the node is known to the cache (the
- * common case, O(1)), else computed from the object the scheduler sent.
- */
-export function nodeFacts(node: Node, indexes: SchedulingIndexes, rackLabel: string): NodeFacts {
-  const known = indexes.facts.get(node.metadata?.name ?? '');
-  if (known) return known;
-  const driverNode = indexes.matcher.match(node);
-  return facts(driverNode, localityOf(node, driverNode, rackLabel));
 }

@@ -2,7 +2,6 @@ import type { DriverVolume } from '../drivers/driver.js';
 import type { Node, Pod } from '../drivers/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
-import { nodeFacts } from './indexes.js';
 import { skipScoringLabel } from './pod-volumes.js';
 import { defaultPoints, pointsFor, replicaPlacement, tierOf, type Tier } from './score.js';
 import { wireScores } from './wire-score.js';
@@ -72,17 +71,27 @@ export function prioritizeNodes(
   const scored: DriverVolume[] = context.volumes.volumes.filter((v) => v.labels[skipScoringLabel] !== 'true');
   if (scored.length === 0) return neutral(candidates, 'none of the pod’s volumes is placed yet or scored');
   const { indexes } = context;
-  const placements = scored.map((v) => replicaPlacement(v, state.snapshot.nodesById, indexes.driverLocality));
+  const placements = scored.map((v) =>
+    replicaPlacement(v, state.snapshot.nodesById, (node) => indexes.replicaLocality(node, state)),
+  );
   const hyperconverged = new Set<string>();
   const replicaHolders = new Set<string>();
   for (const placement of placements) for (const id of placement.nodeIds) replicaHolders.add(id);
   // Nodes that hold no replica score by their locality alone, so nodes in the same rack share one
   // computation: with thousands of nodes this is most of the work saved.
   const byLocality = new Map<string, { raw: number; parts: NodeScore['parts'] }>();
-  const partial = candidates.map((node) => {
-    const name = node.metadata?.name ?? '';
-    const { driverNode, locality, scoreKey } = nodeFacts(node, indexes, state.rackLabel);
-    if (!driverNode) return { node: name, raw: 0, parts: noParts, storageNode: false };
+  // First pass: primitives and shared part lists only; one object per node is made at the end.
+  const raws = new Array<number>(candidates.length);
+  const partsOf = new Array<NodeScore['parts']>(candidates.length);
+  const storage = new Array<boolean>(candidates.length);
+  candidates.forEach((node, i) => {
+    const { driverNode, locality, scoreKey } = indexes.nodeFacts(node);
+    storage[i] = driverNode !== undefined;
+    if (!driverNode) {
+      raws[i] = 0;
+      partsOf[i] = noParts;
+      return;
+    }
     const key = replicaHolders.has(driverNode.id) ? undefined : scoreKey;
     let scored = key === undefined ? undefined : byLocality.get(key);
     if (!scored) {
@@ -99,16 +108,17 @@ export function prioritizeNodes(
       scored = { raw: sum === 0 ? defaultPoints : sum, parts };
       if (key !== undefined) byLocality.set(key, scored);
     }
-    return { node: name, raw: scored.raw, parts: scored.parts, storageNode: true };
+    raws[i] = scored.raw;
+    partsOf[i] = scored.parts;
   });
-  const wire = wireScores(partial.map((p) => p.raw));
+  const wire = wireScores(raws);
   return {
-    scores: partial.map((p, i) => ({
-      node: p.node,
-      raw: p.raw,
+    scores: candidates.map((node, i) => ({
+      node: node.metadata?.name ?? '',
+      raw: raws[i] ?? 0,
       score: wire[i] ?? 0,
-      parts: p.parts,
-      storageNode: p.storageNode,
+      parts: partsOf[i] ?? noParts,
+      storageNode: storage[i] ?? false,
     })),
     notHyperconverged: scored.filter((v) => !hyperconverged.has(v.id)).map((v) => v.name || v.id),
     requestVolumes: [],

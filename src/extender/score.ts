@@ -30,16 +30,16 @@ export interface ReplicaPlacement {
 export function replicaPlacement(
   volume: DriverVolume,
   nodesById: ReadonlyMap<string, DriverNode>,
-  localityById: ReadonlyMap<string, Locality>,
+  localityOfNode: (node: DriverNode) => Locality,
 ): ReplicaPlacement {
   const racks = new Set<string>();
   const zones = new Set<string>();
   const regions = new Set<string>();
   for (const id of volume.replicaNodeIds) {
     // An Offline or Degraded replica does not make its neighbourhood attractive (as in Stork).
-    if (!servesData(nodesById.get(id))) continue;
-    const locality = localityById.get(id);
-    if (!locality) continue;
+    const node = nodesById.get(id);
+    if (!node || !servesData(node)) continue;
+    const locality = localityOfNode(node);
     if (locality.rack) racks.add(locality.rack);
     if (locality.zone) zones.add(locality.zone);
     if (locality.region) regions.add(locality.region);

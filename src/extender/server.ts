@@ -6,7 +6,7 @@ import type { ClusterState } from './cluster-state.js';
 import type { DecisionOptions } from './decision-context.js';
 import { filterNodes, type FilterDecision } from './filter.js';
 import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
-import { parseExtenderArgs, WireError, type ExtenderFilterResult, type HostPriority } from './wire.js';
+import { parseExtenderArgs, WireError, type ExtenderFilterResult } from './wire.js';
 
 export type Verb = 'filter' | 'prioritize';
 
@@ -115,10 +115,8 @@ export class ExtenderServer {
       } else {
         const decision = prioritizeNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
         this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
-        const list: HostPriority[] = decision.scores.map((s) => ({ Host: s.node, Score: s.score }));
         // Names the scheduler sent but we could not resolve still need an entry.
-        for (const name of candidates.unknown) list.push({ Host: name, Score: 0 });
-        sendJson(res, list);
+        send(res, 200, hostPriorityList(decision, candidates.unknown), 'application/json');
       }
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
@@ -162,6 +160,13 @@ function resolveNames(names: readonly string[], state: ClusterState): Candidates
   return { nodes, unknown };
 }
 
+/** HostPriorityList: `[{Host, Score}]`, one entry per node the scheduler sent. */
+function hostPriorityList(decision: PrioritizeDecision, unknown: readonly string[]): string {
+  const entries = decision.scores.map((s) => ({ Host: s.node, Score: s.score }));
+  for (const name of unknown) entries.push({ Host: name, Score: 0 });
+  return JSON.stringify(entries);
+}
+
 function filterResult(
   decision: FilterDecision,
   objects: boolean,
@@ -182,15 +187,23 @@ function filterResult(
   };
 }
 
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, `body larger than ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** Reads the whole body; event callbacks rather than an async iterator, which costs more per chunk. */
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(new HttpError(413, `body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    req.on('error', reject);
+  });
 }
 
 function send(res: ServerResponse, status: number, body: string, type: string): void {

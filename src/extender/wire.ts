@@ -72,8 +72,3 @@ export interface ExtenderFilterResult {
   FailedAndUnresolvableNodes: Record<string, string>;
   Error: string;
 }
-
-export interface HostPriority {
-  Host: string;
-  Score: number;
-}

@@ -1,0 +1,103 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { driverNames } from '../drivers/registry.js';
+import { defaultConfig, type StorkConfig } from './config.js';
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
+    return n;
+  };
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: "${value}"`);
+  return n;
+}
+
+function bool(value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
+}
+
+/**
+ * The `stork` command line. Flag names follow Stork's where Stork has one (`--driver`, `--verbose`,
+ * `--extender`...); booleans accept Go's `--flag=false` form as well as `--flag`.
+ */
+export function storkCommand(): Command {
+  return new Command('stork')
+    .description('Storage orchestration for Kubernetes: scheduler extender, health monitor, snapshots.')
+    .addOption(
+      new Option('-d, --driver <name>', 'storage driver').choices([...driverNames]).makeOptionMandatory(),
+    )
+    .requiredOption('--driver-endpoint <host:port>', "the storage system's OpenStorage SDK endpoint (gRPC)")
+    .option('--driver-token-file <path>', 'file holding a bearer token for the storage system')
+    .option(
+      '--driver-refresh-interval <seconds>',
+      'how often storage nodes and volumes are re-read into the cache',
+      positiveInt('--driver-refresh-interval'),
+      defaultConfig.driverRefreshIntervalMs / 1000,
+    )
+    .option(
+      '--driver-stale-after <seconds>',
+      'refuse to place pods on storage state older than this',
+      positiveInt('--driver-stale-after'),
+      defaultConfig.driverStaleAfterMs / 1000,
+    )
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--extender [bool]', 'serve the scheduler extender', bool, defaultConfig.extender)
+    .option('--extender-port <port>', 'port of the scheduler extender', port, defaultConfig.extenderPort)
+    .option('--extender-address <ip>', 'address the extender listens on', defaultConfig.extenderHost)
+    .option(
+      '--rack-label <label>',
+      'Node label naming the rack (px/rack is always read too)',
+      defaultConfig.rackLabel,
+    )
+    .option('--verbose [bool]', 'debug logging', bool, false);
+}
+
+interface ParsedFlags {
+  driver: string;
+  driverEndpoint: string;
+  driverTokenFile?: string;
+  driverRefreshInterval: number;
+  driverStaleAfter: number;
+  kubeconfig?: string;
+  context?: string;
+  extender: boolean;
+  extenderPort: number;
+  extenderAddress: string;
+  rackLabel: string;
+  verbose: boolean;
+}
+
+/** Turns parsed flags into a configuration; cross-flag rules are checked here. */
+export function configFromFlags(flags: ParsedFlags, token: string | undefined): StorkConfig {
+  if (flags.driverStaleAfter <= flags.driverRefreshInterval) {
+    throw new InvalidArgumentError(
+      `--driver-stale-after (${flags.driverStaleAfter}s) must be longer than --driver-refresh-interval (${flags.driverRefreshInterval}s)`,
+    );
+  }
+  return {
+    ...defaultConfig,
+    driver: flags.driver,
+    driverEndpoint: flags.driverEndpoint,
+    ...(token ? { driverToken: token } : {}),
+    driverRefreshIntervalMs: flags.driverRefreshInterval * 1000,
+    driverStaleAfterMs: flags.driverStaleAfter * 1000,
+    ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+    extender: flags.extender,
+    extenderPort: flags.extenderPort,
+    extenderHost: flags.extenderAddress,
+    rackLabel: flags.rackLabel,
+    verbose: flags.verbose,
+    processMetrics: true,
+  };
+}
+
+export type { ParsedFlags };

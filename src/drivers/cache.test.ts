@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { DriverCache } from './cache.js';
+import type { DriverNode, DriverVolume, VolumeDriver } from './driver.js';
+
+/** A storage system in memory whose answers the test changes between refreshes. */
+function fakeDriver() {
+  const state = {
+    nodes: [{ id: 'n1', hostname: 'n1', ips: [], status: 'Online' }] as DriverNode[],
+    volumes: [] as DriverVolume[],
+    failWith: undefined as Error | undefined,
+    listCalls: 0,
+  };
+  const driver: VolumeDriver = {
+    name: 'fake',
+    listNodes: () => {
+      state.listCalls++;
+      return state.failWith
+        ? Promise.reject(state.failWith)
+        : Promise.resolve(state.nodes.map((n) => ({ ...n })));
+    },
+    listVolumes: () => Promise.resolve(state.volumes.map((v) => ({ ...v }))),
+    inspectNode: () => Promise.reject(new Error('unused')),
+    inspectVolumes: () => Promise.resolve([]),
+    ownsProvisioner: () => false,
+    volumeIdOf: () => undefined,
+    ownsClaim: () => false,
+    close: () => Promise.resolve(),
+  };
+  return { state, driver };
+}
+
+describe('DriverCache', () => {
+  it('keeps the same node array across refreshes that change nothing, and replaces it on a change', async () => {
+    const { state, driver } = fakeDriver();
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000 });
+    const first = await cache.refresh();
+    const second = await cache.refresh();
+    expect(second.version).toBeGreaterThan(first.version);
+    expect(second.nodes).toBe(first.nodes);
+    state.nodes = [{ id: 'n1', hostname: 'n1', ips: [], status: 'Offline' }];
+    const third = await cache.refresh();
+    expect(third.nodes).not.toBe(first.nodes);
+    expect(third.nodesById.get('n1')?.status).toBe('Offline');
+  });
+
+  it('keeps serving the last good state after a failed refresh, saying why and how old it is', async () => {
+    const { state, driver } = fakeDriver();
+    const errors: string[] = [];
+    const cache = new DriverCache({
+      driver,
+      refreshIntervalMs: 60_000,
+      onError: (e) => errors.push(String(e)),
+    });
+    const good = await cache.refresh();
+    state.failWith = new Error('connection refused');
+    const failed = await cache.refresh();
+    expect(failed.nodes).toBe(good.nodes);
+    expect(failed.refreshedAt).toBe(good.refreshedAt);
+    expect(failed.lastError).toBe('connection refused');
+    expect(errors.join()).toMatch(/connection refused/);
+  });
+
+  it('fetches a requested unknown volume soon, without waiting for the interval', async () => {
+    const { state, driver } = fakeDriver();
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000 });
+    await cache.start();
+    try {
+      state.volumes = [{ id: 'v-new', name: 'v-new', sizeBytes: 1, replicaNodeIds: ['n1'], labels: {} }];
+      cache.requestVolume('v-new');
+      const deadline = Date.now() + 2000;
+      while (!cache.snapshot().volumesById.has('v-new') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(cache.snapshot().volumesById.has('v-new')).toBe(true);
+      expect(state.listCalls).toBe(2);
+    } finally {
+      cache.stop();
+      await cache.stopped();
+    }
+  });
+});
