@@ -110,14 +110,19 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
 /** Events users see on their pods for decisions that need their attention. */
 function reportDecision(record: DecisionRecord, events: EventRecorder, logger: Logger): void {
   const pod = `${record.pod.metadata?.namespace ?? ''}/${record.pod.metadata?.name ?? ''}`;
+  const debug = logger.isLevelEnabled('debug');
   if (record.verb === 'filter') {
     const { decision } = record;
     if (decision.error) logger.info({ pod, reason: decision.error }, 'filter: cannot place pod now');
-    else logger.debug({ pod, passed: decision.passed.length, failed: decision.failed }, 'filter');
+    else if (debug) logger.debug({ pod, passed: decision.passed.length, failed: decision.failed }, 'filter');
     return;
   }
   const { decision } = record;
-  logger.debug({ pod, scores: decision.scores.map((s) => [s.node, s.raw, s.score]) }, 'prioritize');
+  // Built only when debug logging is on: this runs for every pod, over every node.
+  if (debug) {
+    const scored = decision.scores.filter((s) => s.score > 0).map((s) => [s.node, s.raw, s.score]);
+    logger.debug({ pod, scored, neutral: decision.neutralReason }, 'prioritize');
+  }
   if (decision.notHyperconverged.length > 0) {
     events.record(
       objectReference({ ...record.pod, kind: 'Pod', apiVersion: 'v1' }),

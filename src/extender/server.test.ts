@@ -56,16 +56,12 @@ describe('ExtenderServer', () => {
     expect(result.FailedNodes).toEqual({ ghost: 'node not yet in the extender’s node cache' });
   });
 
-  it('prioritizes with scores in 0..10 for every node sent', async () => {
+  it('prioritizes with scores in 1..10, leaving out nodes that score 0 (the scheduler reads them as 0)', async () => {
     const res = await post('/prioritize', {
       Pod: fixture.pod(['data']),
       NodeNames: ['node1', 'node3', 'ghost'],
     });
-    expect(await res.json()).toEqual([
-      { Host: 'node1', Score: 10 },
-      { Host: 'node3', Score: 0 },
-      { Host: 'ghost', Score: 0 },
-    ]);
+    expect(await res.json()).toEqual([{ Host: 'node1', Score: 10 }]);
   });
 
   it('answers a pod it cannot decide now with the reason in Error, and asks for the unknown volume', async () => {
