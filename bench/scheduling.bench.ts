@@ -88,6 +88,7 @@ const storage = await startBoxStorage(box);
 const stork = spawn(
   process.execPath,
   [
+    ...(process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     '--import',
     'tsx',
     fileURLToPath(new URL('../src/daemon/main.ts', import.meta.url)),
@@ -160,13 +161,32 @@ try {
   // The same pod, with the same driver volume, for both: only the scheduler differs.
   await createPods(box.api, 'default-scheduler', 'data');
   await createPods(box.api, 'stork', 'data');
+  const idleCpuBefore = await cpuSeconds(stork.pid);
+  const idleStarted = performance.now();
   const defaultRate = await timeScheduling(box.api, 'default-scheduler', () =>
     box.restartComponent('kube-scheduler'),
+  );
+  const idleCpuPerSecond =
+    ((await cpuSeconds(stork.pid)) - idleCpuBefore) / ((performance.now() - idleStarted) / 1000);
+  console.error(
+    `stork's background work while the default scheduler ran: ${(idleCpuPerSecond * 100).toFixed(1)}% of a core`,
   );
   const storkCpuBefore = await cpuSeconds(stork.pid);
   const storkRate = await timeScheduling(box.api, 'stork', () => box.restartComponent('stork-scheduler'));
 
   const storkCpu = (await cpuSeconds(stork.pid)) - storkCpuBefore;
+  const metrics = await (await fetch(`http://127.0.0.1:${extenderPort}/metrics`)).text();
+  for (const verb of ['filter', 'prioritize']) {
+    const value = (suffix: string): number =>
+      Number(
+        new RegExp(
+          `stork_extender_request_duration_seconds_${suffix}\\{verb="${verb}",code="200"\\} (\\S+)`,
+        ).exec(metrics)?.[1] ?? NaN,
+      );
+    console.error(
+      `extender ${verb}: ${value('count')} requests, mean ${((value('sum') / value('count')) * 1000).toFixed(2)} ms in stork`,
+    );
+  }
   console.error(`stork used ${((storkCpu / podCount) * 1000).toFixed(2)} ms of CPU per pod scheduled`);
   const result = {
     nodes: nodeCount,

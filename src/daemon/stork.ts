@@ -93,6 +93,10 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           for (const id of ids) cache.requestVolume(id);
         },
         onDecision: (record) => reportDecision(record, events, logger),
+        metrics: async () => ({
+          contentType: metrics.registry.contentType,
+          body: await metrics.registry.metrics(),
+        }),
         observe: (verb, status, seconds) =>
           metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
       });

@@ -25,6 +25,8 @@ export interface ExtenderServerOptions {
   readonly onDecision?: (record: DecisionRecord) => void;
   /** Request outcome and duration, for metrics. */
   readonly observe?: (verb: Verb | 'other', status: number, seconds: number) => void;
+  /** Serves `GET /metrics` (Prometheus text format) on the extender's port, as Stork does. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The largest body accepted (default 256 MiB: 5,000 full Node objects with many images fit). */
   readonly maxBodyBytes?: number;
 }
@@ -86,6 +88,11 @@ export class ExtenderServer {
     try {
       if (url === '/healthz' && req.method === 'GET') {
         send(res, 200, 'ok', 'text/plain');
+        return;
+      }
+      if (url === '/metrics' && req.method === 'GET' && this.options.metrics) {
+        const metrics = await this.options.metrics();
+        send(res, 200, metrics.body, metrics.contentType);
         return;
       }
       if (!verb) throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${url}`);
