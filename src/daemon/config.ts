@@ -1,3 +1,7 @@
+import {
+  defaultHealthMonitorConfig,
+  type HealthMonitorConfig,
+} from '../controllers/health-monitor/config.js';
 import { defaultRackLabel } from '../extender/locality.js';
 
 /** Stork's settings, validated: what the flags produce and what `startStork` takes. */
@@ -15,6 +19,8 @@ export interface StorkConfig {
   readonly extenderPort: number;
   readonly extenderHost: string;
   readonly rackLabel: string;
+  readonly healthMonitor: boolean;
+  readonly healthMonitorConfig: HealthMonitorConfig;
   readonly verbose: boolean;
   /** Export the Node.js process metrics too (off in tests, where several storks share a process). */
   readonly processMetrics?: boolean;
@@ -27,5 +33,7 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   extenderPort: 8099,
   extenderHost: '0.0.0.0',
   rackLabel: defaultRackLabel,
+  healthMonitor: true,
+  healthMonitorConfig: defaultHealthMonitorConfig,
   verbose: false,
 };

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { driverNames } from '../drivers/registry.js';
 import { defaultConfig, type StorkConfig } from './config.js';
 
@@ -7,6 +8,15 @@ function positiveInt(name: string) {
     const n = Number(value);
     if (!Number.isInteger(n) || n <= 0)
       throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
+    return n;
+  };
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
     return n;
   };
 }
@@ -72,6 +82,12 @@ interface ParsedFlags {
   extenderPort: number;
   extenderAddress: string;
   rackLabel: string;
+  healthMonitor: boolean;
+  healthMonitorInterval: number;
+  healthMonitorGrace: number;
+  healthMonitorBatchSize: number;
+  healthMonitorBatchInterval: number;
+  healthMonitorForceDeleteAfter: number;
   verbose: boolean;
 }
 
@@ -95,6 +111,15 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     extenderPort: flags.extenderPort,
     extenderHost: flags.extenderAddress,
     rackLabel: flags.rackLabel,
+    healthMonitor: flags.healthMonitor,
+    healthMonitorConfig: {
+      ...defaultHealthMonitorConfig,
+      intervalMs: flags.healthMonitorInterval * 1000,
+      graceMs: flags.healthMonitorGrace * 1000,
+      batchSize: flags.healthMonitorBatchSize,
+      batchIntervalMs: flags.healthMonitorBatchInterval * 1000,
+      forceDeleteAfterMs: flags.healthMonitorForceDeleteAfter * 1000,
+    },
     verbose: flags.verbose,
     processMetrics: true,
   };

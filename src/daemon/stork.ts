@@ -1,4 +1,11 @@
-import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
+import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
+import type {
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  StorageClass,
+} from '../drivers/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { createDriver } from '../drivers/registry.js';
@@ -67,6 +74,14 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       api.close();
     });
     await Promise.all(Object.values(informers).map((i) => i.start()));
+    const pods = config.healthMonitor ? new Informer<Pod>({ api, type: resources.pods, onError }) : undefined;
+    if (pods) {
+      stoppers.push(async () => {
+        pods.stop();
+        await pods.stopped();
+      });
+      await pods.start();
+    }
     stoppers.push(async () => {
       cache.stop();
       await cache.stopped();
@@ -82,6 +97,29 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       },
       'driver cache loaded',
     );
+
+    if (pods) {
+      const monitor = new HealthMonitor({
+        api,
+        driver,
+        cache,
+        pods,
+        nodes: informers.nodes,
+        claims: {
+          getClaim: (namespace, name) => informers.claims.get(name, namespace),
+          getVolume: (name) => informers.volumes.get(name),
+          getStorageClass: (name) => informers.storageClasses.get(name),
+        },
+        events,
+        logger: logger.child({ controller: 'health-monitor' }),
+        metrics: metrics.healthMonitor,
+        config: config.healthMonitorConfig,
+        attacher: driver.csiDriverName,
+      });
+      monitor.start();
+      stoppers.push(() => monitor.stop());
+      logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
+    }
 
     let extenderPort: number | undefined;
     if (config.extender) {

@@ -12,6 +12,7 @@ function fakeDriver() {
   };
   const driver: VolumeDriver = {
     name: 'fake',
+    csiDriverName: 'fake.csi',
     listNodes: () => {
       state.listCalls++;
       return state.failWith

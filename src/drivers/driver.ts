@@ -64,6 +64,8 @@ export class DriverNotFoundError extends DriverError {
 export interface VolumeDriver {
   /** The `--driver` name, e.g. `pxd`. */
   readonly name: string;
+  /** The CSI driver the storage system registers (its VolumeAttachments' `attacher`), e.g. `pxd.portworx.com`. */
+  readonly csiDriverName: string;
 
   /** Every node of the storage cluster with its current status. */
   listNodes(signal?: AbortSignal): Promise<DriverNode[]>;

@@ -7,7 +7,7 @@ import {
   type VolumeDriver,
 } from '../driver.js';
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
-import { ownsClaim, ownsProvisioner, volumeIdOf } from './kubernetes.js';
+import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kubernetes.js';
 import { toDriverNode, toDriverVolume } from './mapping.js';
 import { SdkClient } from './sdk-client.js';
 
@@ -36,6 +36,7 @@ export interface PortworxVersion {
 
 export class PortworxDriver implements VolumeDriver {
   readonly name = portworxDriverName;
+  readonly csiDriverName = portworxCsiDriver;
   /** The SDK client, for callers that need calls beyond VolumeDriver (snapshots, clones). */
   readonly sdk: SdkClient;
   private readonly inspectConcurrency: number;
