@@ -62,6 +62,37 @@ export function storkCommand(): Command {
     .option('--extender [bool]', 'serve the scheduler extender', bool, defaultConfig.extender)
     .option('--extender-port <port>', 'port of the scheduler extender', port, defaultConfig.extenderPort)
     .option('--extender-address <ip>', 'address the extender listens on', defaultConfig.extenderHost)
+    .option('--health-monitor [bool]', 'move pods off nodes whose storage driver failed', bool, true)
+    .option(
+      '--health-monitor-interval <seconds>',
+      'how often storage node health is checked (reads the driver cache)',
+      positiveInt('--health-monitor-interval'),
+      defaultHealthMonitorConfig.intervalMs / 1000,
+    )
+    .option(
+      '--health-monitor-grace <seconds>',
+      'how long a node must stay Offline/Degraded before its pods are moved',
+      nonNegativeInt('--health-monitor-grace'),
+      defaultHealthMonitorConfig.graceMs / 1000,
+    )
+    .option(
+      '--health-monitor-batch-size <pods>',
+      'pods evicted at most per batch interval, across all nodes',
+      positiveInt('--health-monitor-batch-size'),
+      defaultHealthMonitorConfig.batchSize,
+    )
+    .option(
+      '--health-monitor-batch-interval <seconds>',
+      'the batch interval',
+      nonNegativeInt('--health-monitor-batch-interval'),
+      defaultHealthMonitorConfig.batchIntervalMs / 1000,
+    )
+    .option(
+      '--health-monitor-force-delete-after <seconds>',
+      'on a NotReady node, force-delete a pod still terminating this long after its eviction',
+      positiveInt('--health-monitor-force-delete-after'),
+      defaultHealthMonitorConfig.forceDeleteAfterMs / 1000,
+    )
     .option(
       '--rack-label <label>',
       'Node label naming the rack (px/rack is always read too)',
