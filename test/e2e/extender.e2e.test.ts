@@ -5,7 +5,7 @@ import { storageNodeId } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
-import { useStorkBox } from './stork-helpers.js';
+import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 const topology = [
   { name: 'node-1', rack: 'r1', zone: 'za', region: 'e1' },
@@ -32,12 +32,6 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
   let ns = '';
   beforeAll(async () => {
     ns = await createTestNamespace(ctx.box.api, 'hc');
-    await ctx.box.api.create(resources.storageClasses, {
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'StorageClass',
-      metadata: { name: 'px-static' },
-      provisioner: 'pxd.portworx.com',
-    });
   });
 
   /** The storage nodes (by Kubernetes name) holding a replica of the volume behind a claim. */
@@ -53,55 +47,8 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
     return volume.replicaNodeIds.map((id) => id.replace(/^px-/, ''));
   }
 
-  /** A driver volume on the given nodes, with a PV and a claim bound to it. */
-  async function staticVolume(claim: string, nodes: string[]): Promise<void> {
-    const id = `${ns}-${claim}`;
-    ctx.storage.simulator.state.createVolume({
-      id,
-      name: id,
-      sizeBytes: 2 ** 30,
-      haLevel: nodes.length,
-      replicaNodes: nodes.map(storageNodeId),
-    });
-    await ctx.box.api.create(resources.persistentVolumes, {
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: id },
-      spec: {
-        capacity: { storage: '1Gi' },
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'px-static',
-        csi: { driver: 'pxd.portworx.com', volumeHandle: id },
-        claimRef: { namespace: ns, name: claim },
-      },
-    });
-    await ctx.box.api.create(
-      resources.persistentVolumeClaims,
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: claim },
-        spec: {
-          storageClassName: 'px-static',
-          accessModes: ['ReadWriteOnce'],
-          resources: { requests: { storage: '1Gi' } },
-          volumeName: id,
-        },
-      },
-      ns,
-    );
-    await waitFor(
-      `claim ${claim} bound`,
-      async () =>
-        (
-          await ctx.box.api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-            namespace: ns,
-            name: claim,
-          })
-        ).status?.phase === 'Bound',
-      { timeoutMs: 30_000 },
-    );
-  }
+  const staticVolume = (claim: string, nodes: string[]): Promise<void> =>
+    createDriverVolume(ctx, ns, claim, nodes);
 
   /** Waits until stork's driver cache has seen the volume (the storage side changed behind its back). */
   async function cacheKnows(predicate: () => boolean): Promise<void> {

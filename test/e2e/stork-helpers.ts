@@ -1,6 +1,14 @@
 import { afterAll, beforeAll } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
-import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import {
+  ensureStorageClass,
+  startBoxStorage,
+  storageNodeId,
+  type BoxStorage,
+} from '../../src/box/storage.js';
+import { resources } from '../../src/k8s/paths.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { defaultConfig, type StorkConfig } from '../../src/daemon/config.js';
 import { startStork, type RunningStork } from '../../src/daemon/stork.js';
 import { createLogger } from '../../src/lib/log.js';
@@ -73,4 +81,60 @@ export function useStorkBox(options: {
       stork = await start(boxCtx.box, this.storage);
     },
   };
+}
+
+/**
+ * A driver volume whose replicas are on the given (Kubernetes) nodes, with a PV and a claim bound to it,
+ * as Portworx would have provisioned it. The StorageClass `px-static` is created on first use.
+ */
+export async function createDriverVolume(
+  ctx: { box: Box; storage: BoxStorage },
+  namespace: string,
+  claim: string,
+  nodes: readonly string[],
+): Promise<void> {
+  const { api } = ctx.box;
+  await ensureStorageClass(ctx.box, { metadata: { name: 'px-static' }, provisioner: 'pxd.portworx.com' });
+  const id = `${namespace}-${claim}`;
+  ctx.storage.simulator.state.createVolume({
+    id,
+    name: id,
+    sizeBytes: 2 ** 30,
+    haLevel: nodes.length,
+    replicaNodes: nodes.map(storageNodeId),
+  });
+  await api.create(resources.persistentVolumes, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: id },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'px-static',
+      csi: { driver: 'pxd.portworx.com', volumeHandle: id },
+      claimRef: { namespace, name: claim },
+    },
+  });
+  await api.create(
+    resources.persistentVolumeClaims,
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: claim },
+      spec: {
+        storageClassName: 'px-static',
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+        volumeName: id,
+      },
+    },
+    namespace,
+  );
+  await waitFor(
+    `claim ${claim} bound`,
+    async () =>
+      (await api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, { namespace, name: claim }))
+        .status?.phase === 'Bound',
+    { timeoutMs: 30_000 },
+  );
 }
