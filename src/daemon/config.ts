@@ -20,6 +20,15 @@ export interface StorkConfig {
   readonly extenderHost: string;
   readonly rackLabel: string;
   readonly healthMonitor: boolean;
+  /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
+  readonly leaderElection?: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly identity: string;
+    readonly leaseDurationMs: number;
+    readonly renewDeadlineMs: number;
+    readonly retryPeriodMs: number;
+  };
   readonly healthMonitorConfig: HealthMonitorConfig;
   readonly verbose: boolean;
   /** Export the Node.js process metrics too (off in tests, where several storks share a process). */

@@ -1,4 +1,6 @@
+import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { clientGoTimings } from '../k8s/leader-election.js';
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { driverNames } from '../drivers/registry.js';
 import { defaultConfig, type StorkConfig } from './config.js';
@@ -62,6 +64,9 @@ export function storkCommand(): Command {
     .option('--extender [bool]', 'serve the scheduler extender', bool, defaultConfig.extender)
     .option('--extender-port <port>', 'port of the scheduler extender', port, defaultConfig.extenderPort)
     .option('--extender-address <ip>', 'address the extender listens on', defaultConfig.extenderHost)
+    .option('--leader-elect [bool]', 'run leader-only controllers on one replica at a time', bool, true)
+    .option('--lock-object-name <name>', 'name of the leader election Lease', 'stork')
+    .option('--lock-object-namespace <namespace>', 'namespace of the leader election Lease', 'kube-system')
     .option('--health-monitor [bool]', 'move pods off nodes whose storage driver failed', bool, true)
     .option(
       '--health-monitor-interval <seconds>',
@@ -114,6 +119,9 @@ interface ParsedFlags {
   extenderAddress: string;
   rackLabel: string;
   healthMonitor: boolean;
+  leaderElect: boolean;
+  lockObjectName: string;
+  lockObjectNamespace: string;
   healthMonitorInterval: number;
   healthMonitorGrace: number;
   healthMonitorBatchSize: number;
@@ -143,6 +151,17 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     extenderHost: flags.extenderAddress,
     rackLabel: flags.rackLabel,
     healthMonitor: flags.healthMonitor,
+    ...(flags.leaderElect
+      ? {
+          leaderElection: {
+            namespace: flags.lockObjectNamespace,
+            name: flags.lockObjectName,
+            // Stork uses the hostname; the pid keeps two processes on one host apart.
+            identity: `${hostname()}_${process.pid}`,
+            ...clientGoTimings,
+          },
+        }
+      : {}),
     healthMonitorConfig: {
       ...defaultHealthMonitorConfig,
       intervalMs: flags.healthMonitorInterval * 1000,

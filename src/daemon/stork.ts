@@ -14,6 +14,7 @@ import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder, objectReference } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
+import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
@@ -27,6 +28,8 @@ export interface RunningStork {
   readonly driver: VolumeDriver;
   readonly cache: DriverCache;
   readonly metrics: StorkMetrics;
+  /** Whether this replica runs the leader-only controllers now. */
+  isLeader(): boolean;
   /** Stops everything: servers first (finishing in-flight requests), then watches and timers. */
   stop(): Promise<void>;
 }
@@ -55,6 +58,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
   const events = new EventRecorder({ api, component: 'stork', onError });
   const metrics = createMetrics({ processMetrics: config.processMetrics ?? false });
   const stoppers: (() => Promise<void>)[] = [];
+  let isLeader = (): boolean => false;
   const stop = async (): Promise<void> => {
     for (const s of stoppers.reverse()) {
       try {
@@ -99,26 +103,63 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     );
 
     if (pods) {
-      const monitor = new HealthMonitor({
-        api,
-        driver,
-        cache,
-        pods,
-        nodes: informers.nodes,
-        claims: {
-          getClaim: (namespace, name) => informers.claims.get(name, namespace),
-          getVolume: (name) => informers.volumes.get(name),
-          getStorageClass: (name) => informers.storageClasses.get(name),
-        },
-        events,
-        logger: logger.child({ controller: 'health-monitor' }),
-        metrics: metrics.healthMonitor,
-        config: config.healthMonitorConfig,
-        attacher: driver.csiDriverName,
-      });
-      monitor.start();
-      stoppers.push(() => monitor.stop());
-      logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
+      // Leader-only controllers: they start when this replica leads and stop the moment it does not.
+      const lead = async (signal: AbortSignal): Promise<void> => {
+        const monitor = new HealthMonitor({
+          api,
+          driver,
+          cache,
+          pods,
+          nodes: informers.nodes,
+          claims: {
+            getClaim: (namespace, name) => informers.claims.get(name, namespace),
+            getVolume: (name) => informers.volumes.get(name),
+            getStorageClass: (name) => informers.storageClasses.get(name),
+          },
+          events,
+          logger: logger.child({ controller: 'health-monitor' }),
+          metrics: metrics.healthMonitor,
+          config: config.healthMonitorConfig,
+          attacher: driver.csiDriverName,
+        });
+        monitor.start();
+        logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
+        await new Promise<void>((resolve) =>
+          signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
+        await monitor.stop();
+        logger.info('health monitor stopped');
+      };
+      const term = new AbortController();
+      if (config.leaderElection) {
+        const elector = new LeaderElector({
+          api,
+          namespace: config.leaderElection.namespace,
+          name: config.leaderElection.name,
+          identity: config.leaderElection.identity,
+          leaseDurationMs: config.leaderElection.leaseDurationMs,
+          renewDeadlineMs: config.leaderElection.renewDeadlineMs,
+          retryPeriodMs: config.leaderElection.retryPeriodMs,
+          onError,
+        });
+        const campaign = elector.run(async (signal) => {
+          logger.info({ identity: config.leaderElection?.identity }, 'became the leader');
+          await lead(signal);
+          logger.info('no longer the leader');
+        });
+        stoppers.push(async () => {
+          elector.stop();
+          await campaign;
+        });
+        isLeader = () => elector.isLeader;
+      } else {
+        const running = lead(term.signal);
+        stoppers.push(async () => {
+          term.abort();
+          await running;
+        });
+        isLeader = () => true;
+      }
     }
 
     let extenderPort: number | undefined;
@@ -142,7 +183,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       stoppers.push(() => server.close());
       logger.info({ port: extenderPort }, 'scheduler extender listening');
     }
-    return { extenderPort, driver, cache, metrics, stop };
+    return { extenderPort, driver, cache, metrics, stop, isLeader: () => isLeader() };
   } catch (error) {
     await stop();
     throw error;
