@@ -39,6 +39,9 @@ export interface BoxOptions {
 }
 
 const readyTimeoutMs = 60_000;
+
+/** A node with this label is left alone by KWOK: no heartbeats, and its pods are never finalized. */
+export const unmanagedNodeLabel = 'box.stork.libopenstorage.org/unmanaged';
 const componentPorts = [
   'etcd',
   'etcdPeer',
@@ -272,7 +275,8 @@ export class Box {
       [
         `--kubeconfig=${adminKubeconfig}`,
         `--config=${kwokConfig}`,
-        '--manage-all-nodes=true',
+        // Every node, unless a test takes one away from KWOK (to play a node that is really down).
+        `--manage-nodes-with-label-selector=!${unmanagedNodeLabel}`,
         `--tls-cert-file=${join(pki, 'kwok.crt')}`,
         `--tls-private-key-file=${join(pki, 'kwok.key')}`,
         `--server-address=127.0.0.1:${ports.kwok}`,

@@ -1,8 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import type { Event, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unmanagedNodeLabel } from '../../src/box/box.js';
 import { storageNodeId } from '../../src/box/storage.js';
 import { Informer } from '../../src/k8s/informer.js';
+import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { applyManifests, createTestNamespace, isRunning, testPod } from './helpers.js';
@@ -23,7 +26,7 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
         graceMs,
         batchSize: 2,
         batchIntervalMs,
-        forceDeleteAfterMs: 10_000,
+        forceDeleteAfterMs: 2000,
         blockedRetryMs: 1000,
       },
     },
@@ -242,5 +245,60 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
     );
     expect(events).toHaveLength(moved.size);
     for (const e of events) expect(e.count).toBe(1);
+  });
+
+  it('force-deletes a pod stuck terminating on a node that is down (NotReady), and removes its attachments', async () => {
+    await createDriverVolume(ctx, ns, 'down', ['node-3']);
+    await podsOn('node-3', 'down', ['down-1']);
+    const attachment = (name: string, attacher: string): VolumeAttachment => ({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'VolumeAttachment',
+      metadata: { name },
+      spec: { attacher, nodeName: 'node-3', source: { persistentVolumeName: `${ns}-down` } },
+    });
+    await ctx.box.api.create(resources.volumeAttachments, attachment(`${ns}-px`, 'pxd.portworx.com'));
+    await ctx.box.api.create(resources.volumeAttachments, attachment(`${ns}-other`, 'other.csi.example.com'));
+    // Take the node away from KWOK (nothing finalizes its pods any more) and report it NotReady, as a
+    // node whose kubelet died would be.
+    await ctx.box.api.patch<Node>(
+      resources.nodes,
+      { name: 'node-3' },
+      { metadata: { labels: { [unmanagedNodeLabel]: 'true' } } },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await ctx.box.api.patch<Node>(
+      resources.nodes,
+      { name: 'node-3', subresource: 'status' },
+      {
+        status: { conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletDown', message: 'test' }] },
+      },
+    );
+    setStatus('node-3', 'Offline');
+    try {
+      await waitFor('the pod to be evicted', () => evictedAt.has('down-1'), { timeoutMs: 30_000 });
+      await waitFor(
+        'the stuck pod to be force-deleted',
+        async () => {
+          try {
+            await ctx.box.api.get<Pod>(resources.pods, { namespace: ns, name: 'down-1' });
+            return false;
+          } catch (error) {
+            return isNotFound(error);
+          }
+        },
+        { timeoutMs: 30_000 },
+      );
+      const remaining = (await ctx.box.api.list<VolumeAttachment>(resources.volumeAttachments)).items.map(
+        (a) => a.metadata?.name,
+      );
+      expect(remaining).not.toContain(`${ns}-px`);
+      expect(remaining).toContain(`${ns}-other`);
+      const events = await podEvents('StorageDriverOffline');
+      expect(
+        events.some((e) => e.involvedObject.name === 'down-1' && /Force-deleting/.test(e.message ?? '')),
+      ).toBe(true);
+    } finally {
+      setStatus('node-3', 'Online');
+    }
   });
 });

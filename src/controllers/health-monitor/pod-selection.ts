@@ -9,7 +9,7 @@ export function isProtected(pod: Pod): boolean {
 export interface NodePods {
   /** Pods to move: on the node, using driver volumes, not protected, not already on their way out. */
   readonly toEvict: Pod[];
-  /** Pods already being deleted (evicted earlier, or by someone else), with when that started. */
+  /** Pods already being deleted (evicted earlier, or by someone else), with when deletion began. */
   readonly terminating: { pod: Pod; sinceMs: number }[];
 }
 
@@ -26,7 +26,9 @@ export function podsToMove(
     const phase = pod.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
     const deleting = pod.metadata?.deletionTimestamp;
-    if (deleting) terminating.push({ pod, sinceMs: Date.parse(deleting) });
+    // deletionTimestamp is when the grace period ends, not when deletion began.
+    const grace = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
+    if (deleting) terminating.push({ pod, sinceMs: Date.parse(deleting) - grace });
     else toEvict.push(pod);
   }
   return { toEvict, terminating };
