@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments } from 'yaml';
-import { Box } from '../src/box/box.js';
+import { Box, createNamespace } from '../src/box/box.js';
 import { freePorts } from '../src/box/ports.js';
 import { startBoxStorage, storageNodeId } from '../src/box/storage.js';
 import { resources, type ResourceType } from '../src/k8s/paths.js';
@@ -59,19 +59,7 @@ const kinds: Record<string, ResourceType> = {
 };
 
 async function reactionSeconds(namespace: string): Promise<number> {
-  await box.api.create(resources.namespaces, {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
-  await waitFor(
-    'the default ServiceAccount',
-    async () => {
-      await box.api.get(resources.serviceAccounts, { namespace, name: 'default' });
-      return true;
-    },
-    { timeoutMs: 30_000 },
-  );
+  await createNamespace(box.api, namespace);
   const manifests = await readFile(new URL('../test/fixtures/seed/mysql.yaml', import.meta.url), 'utf8');
   for (const doc of parseAllDocuments(manifests)) {
     const object = doc.toJS() as { kind: string };

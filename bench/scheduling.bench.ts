@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { Box } from '../src/box/box.js';
+import { Box, createNamespace } from '../src/box/box.js';
 import { topologyNodes } from '../src/box/nodes.js';
 import { freePorts } from '../src/box/ports.js';
 import { startBoxStorage } from '../src/box/storage.js';
@@ -106,19 +106,7 @@ await waitFor(
   { timeoutMs: 60_000 },
 );
 try {
-  await box.api.create(resources.namespaces, {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: namespace },
-  });
-  await waitFor(
-    'the default ServiceAccount',
-    async () => {
-      await box.api.get(resources.serviceAccounts, { namespace, name: 'default' });
-      return true;
-    },
-    { timeoutMs: 30_000 },
-  );
+  await createNamespace(box.api, namespace);
   await box.api.create(resources.storageClasses, {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',

@@ -512,3 +512,16 @@ function httpsOk(url: string, tls: https.RequestOptions = { rejectUnauthorized: 
     req.on('error', () => resolve(false));
   });
 }
+
+/** Creates a namespace and waits for its default ServiceAccount, without which no pod can be created. */
+export async function createNamespace(api: KubeApi, name: string): Promise<void> {
+  await api.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  await waitFor(
+    `ServiceAccount default in ${name}`,
+    async () => {
+      await api.get(resources.serviceAccounts, { namespace: name, name: 'default' });
+      return true;
+    },
+    { timeoutMs: 30_000 },
+  );
+}

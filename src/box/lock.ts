@@ -1,15 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isProcessAlive } from './pids.js';
 
 /**
  * Runs `fn` while holding a lock directory, so that two processes (a test run and `npm run box`, say)
@@ -29,7 +21,7 @@ export async function withDirectoryLock<T>(
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(await readFile(join(lockDir, 'pid'), 'utf8').catch(() => '0'));
-      if (owner > 0 && !isAlive(owner)) {
+      if (owner > 0 && !isProcessAlive(owner)) {
         await rm(lockDir, { recursive: true, force: true });
         continue;
       }

@@ -1,15 +1,7 @@
 import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { isProcessAlive } from './pids.js';
 
 /** Notes a component's pid in its box directory, so a later run can clean up if this one is killed hard. */
 export async function recordBoxProcess(boxDir: string, pid: number): Promise<void> {
@@ -29,7 +21,7 @@ export async function reapStaleBoxes(log: (line: string) => void): Promise<void>
   )) {
     const dir = join(root, entry);
     const owner = Number(await readFile(join(dir, 'owner.pid'), 'utf8').catch(() => '0'));
-    if (owner > 0 && alive(owner)) continue;
+    if (owner > 0 && isProcessAlive(owner)) continue;
     const pids = (await readFile(join(dir, 'pids'), 'utf8').catch(() => ''))
       .split('\n')
       .map(Number)

@@ -56,19 +56,7 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
   }
 
   async function podWithClaims(name: string, claims: string[]): Promise<Pod> {
-    const pod = testPod(name, { schedulerName: 'stork' });
-    await ctx.box.api.create(
-      resources.pods,
-      {
-        ...pod,
-        spec: {
-          ...pod.spec,
-          containers: pod.spec?.containers ?? [],
-          volumes: claims.map((claimName) => ({ name: claimName, persistentVolumeClaim: { claimName } })),
-        },
-      },
-      ns,
-    );
+    await ctx.box.api.create(resources.pods, testPod(name, { schedulerName: 'stork', claims }), ns);
     return waitForPod(ctx.box.api, ns, name, isRunning, 30_000);
   }
 
@@ -165,17 +153,9 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
       await cacheKnows(
         () => ctx.stork.cache.snapshot().nodesById.get(storageNodeId('node-5'))?.status === 'Offline',
       );
-      const pod = testPod('nowhere', { schedulerName: 'stork' });
       await ctx.box.api.create(
         resources.pods,
-        {
-          ...pod,
-          spec: {
-            ...pod.spec,
-            containers: pod.spec?.containers ?? [],
-            volumes: [{ name: 'f', persistentVolumeClaim: { claimName: 'fragile' } }],
-          },
-        },
+        testPod('nowhere', { schedulerName: 'stork', claims: ['fragile'] }),
         ns,
       );
       const failed = await waitFor(
@@ -207,17 +187,9 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
   it('keeps scheduling across an extender restart', async () => {
     await staticVolume('restart', ['node-6']);
     await ctx.stopStork();
-    const pod = testPod('during-restart', { schedulerName: 'stork' });
     await ctx.box.api.create(
       resources.pods,
-      {
-        ...pod,
-        spec: {
-          ...pod.spec,
-          containers: pod.spec?.containers ?? [],
-          volumes: [{ name: 'r', persistentVolumeClaim: { claimName: 'restart' } }],
-        },
-      },
+      testPod('during-restart', { schedulerName: 'stork', claims: ['restart'] }),
       ns,
     );
     // With the extender down, kube-scheduler cannot place the pod (the extender is not ignorable)...

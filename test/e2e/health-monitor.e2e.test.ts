@@ -58,20 +58,7 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
   /** Bare pods pinned to a node (no scheduler), each using the claim. */
   async function podsOn(node: string, claim: string, names: string[]): Promise<void> {
     for (const name of names) {
-      const pod = testPod(name);
-      await ctx.box.api.create(
-        resources.pods,
-        {
-          ...pod,
-          spec: {
-            ...pod.spec,
-            nodeName: node,
-            containers: pod.spec?.containers ?? [],
-            volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }],
-          },
-        },
-        ns,
-      );
+      await ctx.box.api.create(resources.pods, testPod(name, { nodeName: node, claims: [claim] }), ns);
     }
     await waitFor(
       `pods on ${node} running`,

@@ -1,6 +1,6 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll } from 'vitest';
-import { Box, type BoxOptions } from '../../src/box/box.js';
+import { Box, createNamespace, type BoxOptions } from '../../src/box/box.js';
 import { parseAllDocuments } from 'yaml';
 import type { KubeApi } from '../../src/k8s/api.js';
 import { isAlreadyExists } from '../../src/k8s/errors.js';
@@ -10,15 +10,7 @@ import { waitFor } from '../../src/lib/wait.js';
 /** Creates a namespace with a unique name for one test file. */
 export async function createTestNamespace(api: KubeApi, prefix: string): Promise<string> {
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
-  await api.create(resources.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  await waitFor(
-    `ServiceAccount default in ${name}`,
-    async () => {
-      await api.get(resources.serviceAccounts, { namespace: name, name: 'default' });
-      return true;
-    },
-    { timeoutMs: 30_000 },
-  );
+  await createNamespace(api, name);
   return name;
 }
 
@@ -44,10 +36,15 @@ export function waitForPod(
   );
 }
 
-/** A minimal pod spec for KWOK nodes (the image is never pulled). */
+/** A minimal pod for KWOK nodes (the image is never pulled), optionally using claims or pinned to a node. */
 export function testPod(
   name: string,
-  extra: { schedulerName?: string; labels?: Record<string, string> } = {},
+  extra: {
+    schedulerName?: string;
+    labels?: Record<string, string>;
+    claims?: readonly string[];
+    nodeName?: string;
+  } = {},
 ): Pod {
   return {
     apiVersion: 'v1',
@@ -55,7 +52,16 @@ export function testPod(
     metadata: { name, labels: { app: name, ...extra.labels } },
     spec: {
       ...(extra.schedulerName ? { schedulerName: extra.schedulerName } : {}),
+      ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
       containers: [{ name: 'main', image: 'registry.invalid/none:1' }],
+      ...(extra.claims
+        ? {
+            volumes: extra.claims.map((claimName, i) => ({
+              name: `v${i}`,
+              persistentVolumeClaim: { claimName },
+            })),
+          }
+        : {}),
     },
   };
 }

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { ManagedProcess } from '../process.js';
 import { ensureOsdBinary, type OsdBinary } from './build.js';
+import { isProcessAlive } from '../pids.js';
 
 export interface OsdOptions {
   readonly log?: (line: string) => void;
@@ -321,7 +322,7 @@ async function reapStaleOsds(log: (line: string) => void): Promise<void> {
     const dir = join(root, entry);
     // No owner.pid yet means it is being set up right now.
     const owner = Number(await readFile(join(dir, 'owner.pid'), 'utf8').catch(() => '0'));
-    if (!(owner > 0) || alive(owner)) continue;
+    if (!(owner > 0) || isProcessAlive(owner)) continue;
     const pid = Number(await readFile(join(dir, 'osd.pid'), 'utf8').catch(() => '0'));
     if (pid > 0 && (await readlink(`/proc/${pid}/cwd`).catch(() => '')) === dir) {
       try {
@@ -332,14 +333,5 @@ async function reapStaleOsds(log: (line: string) => void): Promise<void> {
       }
     }
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
