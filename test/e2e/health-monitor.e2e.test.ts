@@ -108,6 +108,8 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
       expect(events.find((e) => e.involvedObject.name === first.metadata?.name)?.message).toMatch(
         new RegExp(`storage driver on node ${from} is Offline`),
       );
+      // Stork's metric name, as dashboards built for Stork expect it.
+      expect(await ctx.stork.metrics.registry.metrics()).toMatch(/^stork_pods_rescheduled_total [1-9]/m);
     } finally {
       setStatus(from, 'Online');
     }
