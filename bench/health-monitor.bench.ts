@@ -60,7 +60,7 @@ const kinds: Record<string, ResourceType> = {
 
 async function reactionSeconds(namespace: string): Promise<number> {
   await createNamespace(box.api, namespace);
-  const manifests = await readFile(new URL('../test/fixtures/seed/mysql.yaml', import.meta.url), 'utf8');
+  const manifests = await readFile(new URL('../examples/mysql.yaml', import.meta.url), 'utf8');
   for (const doc of parseAllDocuments(manifests)) {
     const object = doc.toJS() as { kind: string };
     const type = kinds[object.kind];

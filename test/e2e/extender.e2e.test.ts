@@ -75,7 +75,7 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
   it("places the seed's MySQL Deployment on a replica node, every time over 20 reschedules", async () => {
     await applyManifests(
       ctx.box.api,
-      await readFile(new URL('../fixtures/seed/mysql.yaml', import.meta.url), 'utf8'),
+      await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
       ns,
     );
     const pod = await waitFor(

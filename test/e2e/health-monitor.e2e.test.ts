@@ -77,7 +77,7 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
   it("moves the seed's MySQL pod to the other replica node when its node's driver goes Offline", async () => {
     await applyManifests(
       ctx.box.api,
-      await readFile(new URL('../fixtures/seed/mysql.yaml', import.meta.url), 'utf8'),
+      await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
       ns,
     );
     const first = await waitFor(

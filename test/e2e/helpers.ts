@@ -1,10 +1,8 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll } from 'vitest';
 import { Box, createNamespace, type BoxOptions } from '../../src/box/box.js';
-import { parseAllDocuments } from 'yaml';
 import type { KubeApi } from '../../src/k8s/api.js';
-import { isAlreadyExists } from '../../src/k8s/errors.js';
-import { resources, type ResourceType } from '../../src/k8s/paths.js';
+import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 
 /** Creates a namespace with a unique name for one test file. */
@@ -86,30 +84,4 @@ export function useBox(options: () => BoxOptions | Promise<BoxOptions>): { reado
   };
 }
 
-const kindToResource: Record<string, ResourceType> = {
-  PersistentVolumeClaim: resources.persistentVolumeClaims,
-  PersistentVolume: resources.persistentVolumes,
-  StorageClass: resources.storageClasses,
-  Deployment: resources.deployments,
-  StatefulSet: resources.statefulSets,
-  Pod: resources.pods,
-  ConfigMap: resources.configMaps,
-  Service: resources.services,
-  PodDisruptionBudget: resources.podDisruptionBudgets,
-};
-
-/** Creates every document of a multi-document YAML manifest (namespaced ones in `namespace`). */
-export async function applyManifests(api: KubeApi, text: string, namespace: string): Promise<void> {
-  for (const doc of parseAllDocuments(text)) {
-    const object = doc.toJS() as { kind?: string } | null;
-    if (!object) continue;
-    const type = kindToResource[object.kind ?? ''];
-    if (!type) throw new Error(`applyManifests: unsupported kind ${object.kind ?? '(none)'}`);
-    try {
-      await api.create(type, object, type.namespaced ? namespace : undefined);
-    } catch (error) {
-      // Cluster-scoped objects such as StorageClasses may be shared by several tests.
-      if (type.namespaced || !isAlreadyExists(error)) throw error;
-    }
-  }
-}
+export { applyManifests } from '../../src/box/manifests.js';
