@@ -2,14 +2,13 @@
 // to "its replacement is Running on a healthy replica node", with stork in its own process, at the
 // default settings and at the most aggressive settings we recommend.
 // Writes bench/results/health-monitor.json: {default: {reaction_s, grace_s, interval_s}, aggressive: {...}}.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments } from 'yaml';
 import { Box, createNamespace } from '../src/box/box.js';
 import { freePorts } from '../src/box/ports.js';
 import { startBoxStorage, storageNodeId } from '../src/box/storage.js';
+import { startStorkProcess } from '../src/box/stork-process.js';
 import { resources, type ResourceType } from '../src/k8s/paths.js';
 import { waitFor } from '../src/lib/wait.js';
 import { machine, printTable, round } from './stats.js';
@@ -26,30 +25,18 @@ const box = await Box.start({
 });
 const storage = await startBoxStorage(box);
 
-async function startStork(s: (typeof settings)[keyof typeof settings]): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      fileURLToPath(new URL('../src/daemon/main.ts', import.meta.url)),
-      '--driver=pxd',
-      `--driver-endpoint=${storage.simulator.grpcEndpoint}`,
-      `--kubeconfig=${box.kubeconfigPath}`,
-      `--extender-port=${extenderPort}`,
-      '--extender-address=127.0.0.1',
+function startStork(s: (typeof settings)[keyof typeof settings]) {
+  return startStorkProcess({
+    box,
+    storage,
+    extenderPort,
+    args: [
       `--driver-refresh-interval=${s.driverRefresh}`,
       `--health-monitor-interval=${s.interval}`,
       `--health-monitor-grace=${s.grace}`,
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  await waitFor(
-    'stork to serve',
-    async () => (await fetch(`http://127.0.0.1:${extenderPort}/healthz`).catch(() => undefined))?.ok === true,
-    { timeoutMs: 60_000 },
-  );
-  return child;
+    showLogs: true,
+  });
 }
 
 const kinds: Record<string, ResourceType> = {
@@ -117,8 +104,7 @@ try {
         interval_s: s.interval,
       };
     } finally {
-      stork.kill('SIGTERM');
-      await new Promise((resolve) => stork.once('exit', resolve));
+      await stork.stop();
     }
   }
   printTable(Object.entries(result).map(([settingsName, r]) => ({ settings: settingsName, ...r })));

@@ -3,14 +3,13 @@
 // same cluster. Each scheduler is stopped while its pods are created and started once they all exist,
 // so what is timed is scheduling alone: from the first pod bound to the last.
 // Writes bench/results/scheduling.json: {nodes, pods, stork_pods_per_s, default_pods_per_s, ratio}.
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { topologyNodes } from '../src/box/nodes.js';
 import { freePorts } from '../src/box/ports.js';
 import { startBoxStorage } from '../src/box/storage.js';
+import { startStorkProcess } from '../src/box/stork-process.js';
 import type { KubeApi } from '../src/k8s/api.js';
 import { resources } from '../src/k8s/paths.js';
 import { waitFor } from '../src/lib/wait.js';
@@ -85,26 +84,14 @@ const box = await Box.start({
 });
 const storage = await startBoxStorage(box);
 // Stork in its own process, as in a cluster: it must not share an event loop with this benchmark.
-const stork = spawn(
-  process.execPath,
-  [
-    ...(process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-    '--import',
-    'tsx',
-    fileURLToPath(new URL('../src/daemon/main.ts', import.meta.url)),
-    '--driver=pxd',
-    `--driver-endpoint=${storage.simulator.grpcEndpoint}`,
-    `--kubeconfig=${box.kubeconfigPath}`,
-    `--extender-port=${extenderPort}`,
-    '--extender-address=127.0.0.1',
-  ],
-  { stdio: ['ignore', 'ignore', 'inherit'] },
-);
-await waitFor(
-  'stork to serve',
-  async () => (await fetch(`http://127.0.0.1:${extenderPort}/healthz`).catch(() => undefined))?.ok === true,
-  { timeoutMs: 60_000 },
-);
+const stork = await startStorkProcess({
+  box,
+  storage,
+  extenderPort,
+  nodeFlags: (process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  showLogs: true,
+});
+const storkPid = stork.child.pid;
 try {
   await createNamespace(box.api, namespace);
   await box.api.create(resources.storageClasses, {
@@ -149,20 +136,20 @@ try {
   // The same pod, with the same driver volume, for both: only the scheduler differs.
   await createPods(box.api, 'default-scheduler', 'data');
   await createPods(box.api, 'stork', 'data');
-  const idleCpuBefore = await cpuSeconds(stork.pid);
+  const idleCpuBefore = await cpuSeconds(storkPid);
   const idleStarted = performance.now();
   const defaultRate = await timeScheduling(box.api, 'default-scheduler', () =>
     box.restartComponent('kube-scheduler'),
   );
   const idleCpuPerSecond =
-    ((await cpuSeconds(stork.pid)) - idleCpuBefore) / ((performance.now() - idleStarted) / 1000);
+    ((await cpuSeconds(storkPid)) - idleCpuBefore) / ((performance.now() - idleStarted) / 1000);
   console.error(
     `stork's background work while the default scheduler ran: ${(idleCpuPerSecond * 100).toFixed(1)}% of a core`,
   );
-  const storkCpuBefore = await cpuSeconds(stork.pid);
+  const storkCpuBefore = await cpuSeconds(storkPid);
   const storkRate = await timeScheduling(box.api, 'stork', () => box.restartComponent('stork-scheduler'));
 
-  const storkCpu = (await cpuSeconds(stork.pid)) - storkCpuBefore;
+  const storkCpu = (await cpuSeconds(storkPid)) - storkCpuBefore;
   const metrics = await (await fetch(`http://127.0.0.1:${extenderPort}/metrics`)).text();
   for (const verb of ['filter', 'prioritize']) {
     const value = (suffix: string): number =>
@@ -193,8 +180,7 @@ try {
     JSON.stringify({ ...(await machine()), command: 'npm run bench -- scheduling' }, null, 2) + '\n',
   );
 } finally {
-  stork.kill('SIGTERM');
-  await new Promise((resolve) => stork.once('exit', resolve));
+  await stork.stop();
   await storage.stop();
   await box.stop();
 }

@@ -3,6 +3,7 @@ import {
   type HealthMonitorConfig,
 } from '../controllers/health-monitor/config.js';
 import { defaultRackLabel } from '../extender/locality.js';
+import type { LeaderElectionConfig } from '../k8s/leader-election.js';
 
 /** Stork's settings, validated: what the flags produce and what `startStork` takes. */
 export interface StorkConfig {
@@ -21,14 +22,7 @@ export interface StorkConfig {
   readonly rackLabel: string;
   readonly healthMonitor: boolean;
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
-  readonly leaderElection?: {
-    readonly namespace: string;
-    readonly name: string;
-    readonly identity: string;
-    readonly leaseDurationMs: number;
-    readonly renewDeadlineMs: number;
-    readonly retryPeriodMs: number;
-  };
+  readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError'>;
   readonly healthMonitorConfig: HealthMonitorConfig;
   readonly verbose: boolean;
   /** Export the Node.js process metrics too (off in tests, where several storks share a process). */

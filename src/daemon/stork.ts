@@ -132,16 +132,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       };
       const term = new AbortController();
       if (config.leaderElection) {
-        const elector = new LeaderElector({
-          api,
-          namespace: config.leaderElection.namespace,
-          name: config.leaderElection.name,
-          identity: config.leaderElection.identity,
-          leaseDurationMs: config.leaderElection.leaseDurationMs,
-          renewDeadlineMs: config.leaderElection.renewDeadlineMs,
-          retryPeriodMs: config.leaderElection.retryPeriodMs,
-          onError,
-        });
+        const elector = new LeaderElector({ ...config.leaderElection, api, onError });
         const campaign = elector.run(async (signal) => {
           logger.info({ identity: config.leaderElection?.identity }, 'became the leader');
           await lead(signal);

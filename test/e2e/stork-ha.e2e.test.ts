@@ -1,16 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
+import { startStorkProcess } from '../../src/box/stork-process.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { useBox } from './helpers.js';
-
-const main = fileURLToPath(new URL('../../src/daemon/main.ts', import.meta.url));
 
 describe('two stork processes: one leader, and a fast takeover when it dies', () => {
   const ctx = useBox(() => ({ nodes: [{ name: 'node-1' }, { name: 'node-2' }] }));
@@ -25,31 +23,12 @@ describe('two stork processes: one leader, and a fast takeover when it dies', ()
     await storage?.stop();
   });
 
-  async function startStorkProcess(): Promise<{ child: ChildProcess; port: number }> {
+  async function startStork(): Promise<{ child: ChildProcess; port: number }> {
     const [port = 0] = await freePorts(1);
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        main,
-        '--driver=pxd',
-        `--driver-endpoint=${storage?.simulator.grpcEndpoint ?? ''}`,
-        `--kubeconfig=${ctx.box.kubeconfigPath}`,
-        `--extender-port=${port}`,
-        '--extender-address=127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
-    storks.push(child);
-    await waitFor(
-      'stork to serve',
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
-      {
-        timeoutMs: 60_000,
-      },
-    );
-    return { child, port };
+    if (!storage) throw new Error('storage did not start');
+    const stork = await startStorkProcess({ box: ctx.box, storage, extenderPort: port });
+    storks.push(stork.child);
+    return { child: stork.child, port };
   }
 
   const holder = async (): Promise<string | undefined> => {
@@ -63,8 +42,8 @@ describe('two stork processes: one leader, and a fast takeover when it dies', ()
   };
 
   it('elects exactly one; SIGKILL on the leader hands over within 20 s, and both serve the extender throughout', async () => {
-    const a = await startStorkProcess();
-    const b = await startStorkProcess();
+    const a = await startStork();
+    const b = await startStork();
     const identities = new Map([
       [`${hostname()}_${a.child.pid ?? 0}`, a],
       [`${hostname()}_${b.child.pid ?? 0}`, b],
