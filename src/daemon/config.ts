@@ -24,6 +24,9 @@ export interface StorkConfig {
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
   readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError'>;
   readonly healthMonitorConfig: HealthMonitorConfig;
+  /** Client-side rate limit towards the API server (Stork's `--k8s-api-qps` / `--k8s-api-burst`). */
+  readonly apiQps: number;
+  readonly apiBurst: number;
   readonly verbose: boolean;
   /** Export the Node.js process metrics too (off in tests, where several storks share a process). */
   readonly processMetrics?: boolean;
@@ -38,5 +41,7 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   rackLabel: defaultRackLabel,
   healthMonitor: true,
   healthMonitorConfig: defaultHealthMonitorConfig,
+  apiQps: 1000,
+  apiBurst: 2000,
   verbose: false,
 };

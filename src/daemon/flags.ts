@@ -64,6 +64,18 @@ export function storkCommand(): Command {
     .option('--extender [bool]', 'serve the scheduler extender', bool, defaultConfig.extender)
     .option('--extender-port <port>', 'port of the scheduler extender', port, defaultConfig.extenderPort)
     .option('--extender-address <ip>', 'address the extender listens on', defaultConfig.extenderHost)
+    .option(
+      '--k8s-api-qps <qps>',
+      'client-side rate limit towards the API server',
+      positiveInt('--k8s-api-qps'),
+      defaultConfig.apiQps,
+    )
+    .option(
+      '--k8s-api-burst <requests>',
+      'burst allowed above --k8s-api-qps',
+      positiveInt('--k8s-api-burst'),
+      defaultConfig.apiBurst,
+    )
     .option('--leader-elect [bool]', 'run leader-only controllers on one replica at a time', bool, true)
     .option('--lock-object-name <name>', 'name of the leader election Lease', 'stork')
     .option('--lock-object-namespace <namespace>', 'namespace of the leader election Lease', 'kube-system')
@@ -120,6 +132,8 @@ interface ParsedFlags {
   rackLabel: string;
   healthMonitor: boolean;
   leaderElect: boolean;
+  k8sApiQps: number;
+  k8sApiBurst: number;
   lockObjectName: string;
   lockObjectNamespace: string;
   healthMonitorInterval: number;
@@ -170,6 +184,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
       batchIntervalMs: flags.healthMonitorBatchInterval * 1000,
       forceDeleteAfterMs: flags.healthMonitorForceDeleteAfter * 1000,
     },
+    apiQps: flags.k8sApiQps,
+    apiBurst: flags.k8sApiBurst,
     verbose: flags.verbose,
     processMetrics: true,
   };

@@ -40,7 +40,7 @@ export interface RunningStork {
  */
 export async function startStork(config: StorkConfig, logger: Logger): Promise<RunningStork> {
   const kubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
-  const api = new KubeApi(kubeConfig);
+  const api = new KubeApi(kubeConfig, { qps: config.apiQps, burst: config.apiBurst });
   const onError = (error: unknown, context: string): void => {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
   };
@@ -163,6 +163,15 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           for (const id of ids) cache.requestVolume(id);
         },
         onDecision: (record) => reportDecision(record, events, logger),
+        notReady: () => {
+          const snapshot = cache.snapshot();
+          if (snapshot.refreshedAt === undefined)
+            return `storage state not loaded: ${snapshot.lastError ?? 'no answer yet'}`;
+          const age = Date.now() - snapshot.refreshedAt;
+          if (age > config.driverStaleAfterMs)
+            return `storage state ${Math.round(age / 1000)}s old: ${snapshot.lastError ?? ''}`;
+          return undefined;
+        },
         metrics: async () => ({
           contentType: metrics.registry.contentType,
           body: await metrics.registry.metrics(),

@@ -26,7 +26,9 @@ describe('ExtenderServer', () => {
     onDecision: (r) => records.push(r),
     requestVolumes: (ids) => requested.push(...ids),
     maxBodyBytes: 1_000_000,
+    notReady: () => (ready ? undefined : 'storage state not loaded'),
   });
+  let ready = false;
   let base = '';
   beforeAll(async () => {
     base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
@@ -88,6 +90,13 @@ describe('ExtenderServer', () => {
     const big = await post('/filter', 'x'.repeat(2_000_000)).catch(() => undefined);
     if (big) expect(big.status).toBe(413);
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it('answers /readyz with 503 and the reason until ready', async () => {
+    const before = await fetch(`${base}/readyz`);
+    expect([before.status, await before.text()]).toEqual([503, 'storage state not loaded']);
+    ready = true;
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 
   it('routes by the verb anywhere in the path, as Stork does', async () => {

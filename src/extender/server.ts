@@ -25,6 +25,8 @@ export interface ExtenderServerOptions {
   readonly onDecision?: (record: DecisionRecord) => void;
   /** Request outcome and duration, for metrics. */
   readonly observe?: (verb: Verb | 'other', status: number, seconds: number) => void;
+  /** `GET /readyz`: undefined when ready, else why not (503 with the reason). */
+  readonly notReady?: () => string | undefined;
   /** Serves `GET /metrics` (Prometheus text format) on the extender's port, as Stork does. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /** The largest body accepted (default 256 MiB: 5,000 full Node objects with many images fit). */
@@ -88,6 +90,11 @@ export class ExtenderServer {
     try {
       if (url === '/healthz' && req.method === 'GET') {
         send(res, 200, 'ok', 'text/plain');
+        return;
+      }
+      if (url === '/readyz' && req.method === 'GET') {
+        const why = this.options.notReady?.();
+        send(res, why ? 503 : 200, why ?? 'ok', 'text/plain');
         return;
       }
       if (url === '/metrics' && req.method === 'GET' && this.options.metrics) {

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from './kubeconfig.js';
 import { KubeApiError } from './errors.js';
 import { resourcePath, type ResourceRef, type ResourceType } from './paths.js';
+import { TokenBucket } from './rate-limit.js';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
 
@@ -42,7 +43,17 @@ export class KubeApi {
   readonly server: string;
   private agent: https.Agent | undefined;
 
-  constructor(readonly config: KubeConfig) {
+  private readonly limiter: TokenBucket | undefined;
+
+  /**
+   * `rateLimit` paces requests client-side (watches are long-lived and count once); without it, requests
+   * go as fast as they are made.
+   */
+  constructor(
+    readonly config: KubeConfig,
+    rateLimit?: { qps: number; burst: number },
+  ) {
+    this.limiter = rateLimit ? new TokenBucket(rateLimit.qps, rateLimit.burst) : undefined;
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
@@ -120,6 +131,7 @@ export class KubeApi {
   }
 
   private async send(path: string, options: RequestOptions): Promise<IncomingMessage> {
+    await this.limiter?.take();
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
