@@ -2,7 +2,7 @@ import {
   defaultHealthMonitorConfig,
   type HealthMonitorConfig,
 } from '../controllers/health-monitor/config.js';
-import { defaultRackLabel } from '../extender/locality.js';
+import { defaultRackLabel } from '../drivers/locality.js';
 import type { LeaderElectionConfig } from '../k8s/leader-election.js';
 
 /** Stork's settings, validated: what the flags produce and what `startStork` takes. */

@@ -1,12 +1,30 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HealthMonitorMetrics } from '../controllers/health-monitor/monitor.js';
+import type { Placement, PodPlacement } from '../controllers/hyperconvergence.js';
 
 /** Stork's Prometheus metrics, in one registry per running stork (so tests can run several). */
 export interface StorkMetrics {
   readonly registry: Registry;
   readonly extenderRequestSeconds: Histogram<'verb' | 'code'>;
   readonly healthMonitor: HealthMonitorMetrics;
+  /** Where the hyper-convergence gauges read pod placements from, at each scrape. */
+  placements: (() => readonly PodPlacement[]) | undefined;
 }
+
+const placementGauges: Record<Placement, { name: string; help: string }> = {
+  hyperconverged: {
+    name: 'stork_hyperconverged_pods_total',
+    help: 'Pods running on a node that holds a replica of each of their volumes (1 per pod).',
+  },
+  'semi-hyperconverged': {
+    name: 'stork_semi_hyperconverged_pods_total',
+    help: 'Pods whose volumes each have a replica in their rack or zone, but not all on their node (1 per pod).',
+  },
+  'non-hyperconverged': {
+    name: 'stork_non_hyperconverged_pods_total',
+    help: 'Pods running away from their data (1 per pod).',
+  },
+};
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): StorkMetrics {
   const registry = new Registry();
@@ -45,5 +63,24 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Stork
     podForceDeleted: () => forceDeleted.inc(),
     unhealthyNodes: (count) => unhealthy.set(count),
   };
-  return { registry, extenderRequestSeconds, healthMonitor };
+  const metrics: StorkMetrics = { registry, extenderRequestSeconds, healthMonitor, placements: undefined };
+  for (const [placement, { name, help }] of Object.entries(placementGauges) as [
+    Placement,
+    { name: string; help: string },
+  ][]) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pod', 'namespace'] as const,
+      registers: [registry],
+      // Computed from the caches when scraped, so the gauges always match the pods as placed now.
+      collect() {
+        this.reset();
+        for (const p of metrics.placements?.() ?? []) {
+          if (p.placement === placement) this.set({ pod: p.pod, namespace: p.namespace }, 1);
+        }
+      },
+    });
+  }
+  return metrics;
 }

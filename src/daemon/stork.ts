@@ -1,4 +1,5 @@
 import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
+import { podPlacements } from '../controllers/hyperconvergence.js';
 import type {
   Node,
   PersistentVolume,
@@ -78,14 +79,19 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       api.close();
     });
     await Promise.all(Object.values(informers).map((i) => i.start()));
-    const pods = config.healthMonitor ? new Informer<Pod>({ api, type: resources.pods, onError }) : undefined;
-    if (pods) {
-      stoppers.push(async () => {
-        pods.stop();
-        await pods.stopped();
-      });
-      await pods.start();
-    }
+    const pods = new Informer<Pod>({ api, type: resources.pods, onError });
+    stoppers.push(async () => {
+      pods.stop();
+      await pods.stopped();
+    });
+    await pods.start();
+    const claims = {
+      getClaim: (namespace: string, name: string) => informers.claims.get(name, namespace),
+      getVolume: (name: string) => informers.volumes.get(name),
+      getStorageClass: (name: string) => informers.storageClasses.get(name),
+    };
+    metrics.placements = () =>
+      podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
     stoppers.push(async () => {
       cache.stop();
       await cache.stopped();
@@ -102,7 +108,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       'driver cache loaded',
     );
 
-    if (pods) {
+    if (config.healthMonitor) {
       // Leader-only controllers: they start when this replica leads and stop the moment it does not.
       const lead = async (signal: AbortSignal): Promise<void> => {
         const monitor = new HealthMonitor({
@@ -111,11 +117,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           cache,
           pods,
           nodes: informers.nodes,
-          claims: {
-            getClaim: (namespace, name) => informers.claims.get(name, namespace),
-            getVolume: (name) => informers.volumes.get(name),
-            getStorageClass: (name) => informers.storageClasses.get(name),
-          },
+          claims,
           events,
           logger: logger.child({ controller: 'health-monitor' }),
           metrics: metrics.healthMonitor,

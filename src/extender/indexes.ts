@@ -1,7 +1,7 @@
 import type { DriverNode } from '../drivers/driver.js';
 import type { Node } from '../drivers/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
-import { localityOf, type Locality } from './locality.js';
+import { localityOf, type Locality } from '../drivers/locality.js';
 import { NodeMatcher } from '../drivers/node-match.js';
 
 /** What a decision needs to know about one Kubernetes node. */

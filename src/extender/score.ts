@@ -1,6 +1,6 @@
 import type { DriverNode, DriverVolume } from '../drivers/driver.js';
 import { servesData } from './indexes.js';
-import type { Locality } from './locality.js';
+import type { Locality } from '../drivers/locality.js';
 
 /** How close a node is to one volume's replicas. */
 export type Tier = 'replica' | 'rack' | 'zone' | 'region' | 'none';

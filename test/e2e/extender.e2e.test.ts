@@ -124,6 +124,12 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
       expect((await podWithClaims('same-rack', ['single'])).spec?.nodeName).toBe('node-2');
       await setCordoned('node-2', true);
       expect((await podWithClaims('same-zone', ['single'])).spec?.nodeName).toBe('node-3');
+      // The hyper-convergence gauges (Stork's names) match where the pods actually run.
+      const metrics = await ctx.stork.metrics.registry.metrics();
+      expect(metrics).toContain(`stork_hyperconverged_pods_total{pod="two-volumes",namespace="${ns}"} 1`);
+      expect(metrics).toContain(`stork_semi_hyperconverged_pods_total{pod="same-rack",namespace="${ns}"} 1`);
+      expect(metrics).toContain(`stork_semi_hyperconverged_pods_total{pod="same-zone",namespace="${ns}"} 1`);
+      expect(metrics).not.toContain(`stork_hyperconverged_pods_total{pod="same-zone"`);
       await waitFor(
         'a NonOptimumScheduling event',
         async () => (await events('same-zone', 'NonOptimumScheduling')).length > 0,

@@ -1,5 +1,5 @@
-import type { DriverNode } from '../drivers/driver.js';
-import type { Node } from '../drivers/k8s-types.js';
+import type { DriverNode } from './driver.js';
+import type { Node } from './k8s-types.js';
 
 /**
  * Where a node sits, as composite keys: a zone key includes its region and a rack key its zone, so "same

@@ -1,0 +1,91 @@
+import type { DriverNode, VolumeDriver } from '../drivers/driver.js';
+import type { Node, Pod } from '../drivers/k8s-types.js';
+import { localityOf } from '../drivers/locality.js';
+import { NodeMatcher } from '../drivers/node-match.js';
+import { claimStorageClassName } from '../drivers/ownership.js';
+import type { ClaimLookups } from '../drivers/pod-claims.js';
+import type { DriverSnapshot } from '../drivers/snapshot.js';
+
+export type Placement = 'hyperconverged' | 'semi-hyperconverged' | 'non-hyperconverged';
+
+export interface PodPlacement {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly placement: Placement;
+}
+
+/**
+ * How well each running pod with driver volumes is placed: hyper-converged when its node holds a replica
+ * of every one of its volumes; semi-hyper-converged when each volume has a replica at least in the same
+ * rack or zone; otherwise not. Computed from caches when metrics are scraped, so it is always current.
+ */
+export function podPlacements(
+  pods: readonly Pod[],
+  nodes: { get(name: string): Node | undefined; list(): Node[] },
+  snapshot: DriverSnapshot,
+  driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>,
+  claims: ClaimLookups,
+  rackLabel: string,
+): PodPlacement[] {
+  const matcher = new NodeMatcher(snapshot.nodes);
+  const kubeNodeOf = new Map<string, Node>();
+  for (const node of nodes.list()) {
+    const id = matcher.match(node)?.id;
+    if (id && !kubeNodeOf.has(id)) kubeNodeOf.set(id, node);
+  }
+  const localityOfDriverNode = (d: DriverNode) => localityOf(kubeNodeOf.get(d.id), d, rackLabel);
+  const result: PodPlacement[] = [];
+  for (const pod of pods) {
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName || pod.status?.phase !== 'Running') continue;
+    const volumeIds = driverVolumeIds(pod, driver, claims);
+    if (volumeIds.length === 0) continue;
+    const node = nodes.get(nodeName);
+    const here = node ? matcher.match(node) : undefined;
+    const local = node ? localityOf(node, here, rackLabel) : { region: '', zone: '', rack: '' };
+    let allLocal = true;
+    let allNear = true;
+    for (const id of volumeIds) {
+      const replicas = (snapshot.volumesById.get(id)?.replicaNodeIds ?? [])
+        .map((r) => snapshot.nodesById.get(r))
+        .filter((d): d is DriverNode => d !== undefined);
+      if (!here || !replicas.some((d) => d.id === here.id)) allLocal = false;
+      const near = replicas.some((d) => {
+        const l = localityOfDriverNode(d);
+        return (
+          d.id === here?.id ||
+          (l.rack !== '' && l.rack === local.rack) ||
+          (l.zone !== '' && l.zone === local.zone)
+        );
+      });
+      if (!near) allNear = false;
+    }
+    result.push({
+      namespace: pod.metadata?.namespace ?? '',
+      pod: pod.metadata?.name ?? '',
+      placement: allLocal ? 'hyperconverged' : allNear ? 'semi-hyperconverged' : 'non-hyperconverged',
+    });
+  }
+  return result;
+}
+
+function driverVolumeIds(
+  pod: Pod,
+  driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>,
+  claims: ClaimLookups,
+): string[] {
+  const namespace = pod.metadata?.namespace ?? 'default';
+  const ids: string[] = [];
+  for (const volume of pod.spec?.volumes ?? []) {
+    const claimName = volume.persistentVolumeClaim?.claimName;
+    const claim = claimName ? claims.getClaim(namespace, claimName) : undefined;
+    if (!claim?.spec?.volumeName) continue;
+    const pv = claims.getVolume(claim.spec.volumeName);
+    const className = claimStorageClassName(claim);
+    if (!pv || !driver.ownsClaim(claim, pv, className ? claims.getStorageClass(className) : undefined))
+      continue;
+    const id = driver.volumeIdOf(pv);
+    if (id) ids.push(id);
+  }
+  return ids;
+}
