@@ -64,6 +64,14 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Stork
     unhealthyNodes: (count) => unhealthy.set(count),
   };
   const metrics: StorkMetrics = { registry, extenderRequestSeconds, healthMonitor, placements: undefined };
+  // The three gauges are collected one after another in one scrape: classify the pods once for all three.
+  let scraped: { at: number; placements: readonly PodPlacement[] } | undefined;
+  const currentPlacements = (): readonly PodPlacement[] => {
+    if (!scraped || Date.now() - scraped.at > 1000) {
+      scraped = { at: Date.now(), placements: metrics.placements?.() ?? [] };
+    }
+    return scraped.placements;
+  };
   for (const [placement, { name, help }] of Object.entries(placementGauges) as [
     Placement,
     { name: string; help: string },
@@ -76,7 +84,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Stork
       // Computed from the caches when scraped, so the gauges always match the pods as placed now.
       collect() {
         this.reset();
-        for (const p of metrics.placements?.() ?? []) {
+        for (const p of currentPlacements()) {
           if (p.placement === placement) this.set({ pod: p.pod, namespace: p.namespace }, 1);
         }
       },

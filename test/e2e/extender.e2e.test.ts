@@ -1,10 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storageNodeId } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { deploySeedMysql, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 const topology = [
@@ -73,19 +72,7 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
   }
 
   it("places the seed's MySQL Deployment on a replica node, every time over 20 reschedules", async () => {
-    await applyManifests(
-      ctx.box.api,
-      await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
-      ns,
-    );
-    const pod = await waitFor(
-      'the mysql pod to run',
-      async () =>
-        (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
-          isRunning,
-        ),
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    const pod = await deploySeedMysql(ctx.box.api, ns);
     const replicas = await replicaNodesOf('mysql-data');
     expect(replicas).toHaveLength(2);
     expect(replicas).toContain(pod.spec?.nodeName);

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
 import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +7,7 @@ import { Informer } from '../../src/k8s/informer.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { applyManifests, createTestNamespace, isRunning, testPod } from './helpers.js';
+import { deploySeedMysql, createTestNamespace, isRunning, testPod } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 const graceMs = 3000;
@@ -75,19 +74,7 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
   }
 
   it("moves the seed's MySQL pod to the other replica node when its node's driver goes Offline", async () => {
-    await applyManifests(
-      ctx.box.api,
-      await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
-      ns,
-    );
-    const first = await waitFor(
-      'the mysql pod to run',
-      async () =>
-        (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
-          isRunning,
-        ),
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    const first = await deploySeedMysql(ctx.box.api, ns);
     const from = first.spec?.nodeName ?? '';
     const volume = ctx.storage.simulator.state.volumes().find((v) => v.labels.pvc === 'mysql-data');
     const replicas = (volume?.replicaNodeIds ?? []).map((id) => id.replace(/^px-/, ''));

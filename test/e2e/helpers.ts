@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import type { Pod } from 'kubernetes-types/core/v1.js';
+import { applyManifests } from '../../src/box/manifests.js';
 import { afterAll, beforeAll } from 'vitest';
 import { Box, createNamespace, type BoxOptions } from '../../src/box/box.js';
 import type { KubeApi } from '../../src/k8s/api.js';
@@ -84,4 +86,19 @@ export function useBox(options: () => BoxOptions | Promise<BoxOptions>): { reado
   };
 }
 
-export { applyManifests } from '../../src/box/manifests.js';
+/** Applies Stork's MySQL example (examples/mysql.yaml, unchanged) and returns its pod once Running. */
+export async function deploySeedMysql(api: KubeApi, namespace: string): Promise<Pod> {
+  await applyManifests(
+    api,
+    await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
+    namespace,
+  );
+  return waitFor(
+    'the mysql pod to run',
+    async () =>
+      (await api.list<Pod>(resources.pods, namespace, { labelSelector: 'app=mysql' })).items.find(isRunning),
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+}
+
+export { applyManifests };
