@@ -22,6 +22,20 @@ import type { Logger } from '../lib/log.js';
 import type { StorkConfig } from './config.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
 
+/**
+ * A controller that runs only on the leader: `run` starts it and resolves once it has stopped, which it
+ * must do promptly after `signal` aborts (leadership lost, or stork stopping).
+ */
+interface LeaderController {
+  readonly name: string;
+  run(signal: AbortSignal): Promise<void>;
+}
+
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
   /** The extender's port (useful when configured as 0). */
@@ -108,31 +122,45 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       'driver cache loaded',
     );
 
+    // Leader-only controllers: each runs while this replica leads and stops the moment it does not.
+    const leaderControllers: LeaderController[] = [];
     if (config.healthMonitor) {
-      // Leader-only controllers: they start when this replica leads and stop the moment it does not.
+      leaderControllers.push({
+        name: 'health-monitor',
+        run: async (signal) => {
+          const monitor = new HealthMonitor({
+            api,
+            driver,
+            cache,
+            pods,
+            nodes: informers.nodes,
+            claims,
+            events,
+            logger: logger.child({ controller: 'health-monitor' }),
+            metrics: metrics.healthMonitor,
+            config: config.healthMonitorConfig,
+            attacher: driver.csiDriverName,
+          });
+          monitor.start();
+          logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
+          await untilAborted(signal);
+          await monitor.stop();
+          logger.info('health monitor stopped');
+        },
+      });
+    }
+    if (leaderControllers.length > 0) {
       const lead = async (signal: AbortSignal): Promise<void> => {
-        const monitor = new HealthMonitor({
-          api,
-          driver,
-          cache,
-          pods,
-          nodes: informers.nodes,
-          claims,
-          events,
-          logger: logger.child({ controller: 'health-monitor' }),
-          metrics: metrics.healthMonitor,
-          config: config.healthMonitorConfig,
-          attacher: driver.csiDriverName,
-        });
-        monitor.start();
-        logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
+        await Promise.all(
+          leaderControllers.map(async (c) => {
+            try {
+              await c.run(signal);
+            } catch (error) {
+              onError(error, `controller ${c.name} failed`);
+            }
+          }),
         );
-        await monitor.stop();
-        logger.info('health monitor stopped');
       };
-      const term = new AbortController();
       if (config.leaderElection) {
         const elector = new LeaderElector({ ...config.leaderElection, api, onError });
         const campaign = elector.run(async (signal) => {
@@ -146,6 +174,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
         });
         isLeader = () => elector.isLeader;
       } else {
+        const term = new AbortController();
         const running = lead(term.signal);
         stoppers.push(async () => {
           term.abort();
