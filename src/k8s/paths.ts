@@ -76,4 +76,24 @@ export const resources = {
     resource: 'customresourcedefinitions',
     namespaced: false,
   },
+  mutatingWebhookConfigurations: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    resource: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  // Stork's custom resources (CRDs it installs).
+  volumeSnapshots: {
+    group: 'volumesnapshot.external-storage.k8s.io',
+    version: 'v1',
+    resource: 'volumesnapshots',
+    namespaced: true,
+  },
+  volumeSnapshotDatas: {
+    group: 'volumesnapshot.external-storage.k8s.io',
+    version: 'v1',
+    resource: 'volumesnapshotdatas',
+    namespaced: false,
+  },
+  rules: { group: 'stork.libopenstorage.org', version: 'v1alpha1', resource: 'rules', namespaced: true },
 } as const satisfies Record<string, ResourceType>;

@@ -1,0 +1,52 @@
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+
+/** The parts of a VolumeSnapshot that snapshot hooks (application-consistency rules) read. */
+export interface SnapshotSubject {
+  readonly metadata: ObjectMeta;
+  readonly spec?: { readonly persistentVolumeClaimName?: string };
+}
+
+/**
+ * Work done around the driver snapshot of a VolumeSnapshot: the pre- and post-snapshot rules
+ * (application-consistent snapshots). The snapshot controller calls `beforeSnapshot` just before it asks
+ * the driver for the snapshot, and the returned `afterSnapshot` exactly once when the driver call is over.
+ */
+export interface SnapshotHooks {
+  /**
+   * Validates and runs what must happen before the snapshot (the pre rule, including background commands
+   * left running). Throws SnapshotHookError to stop the snapshot: its message goes into the snapshot's
+   * Error condition as `snapshot failed due to err: <message>`.
+   */
+  beforeSnapshot(
+    snapshot: SnapshotSubject,
+    claimNames: readonly string[],
+    signal: AbortSignal,
+  ): Promise<AfterSnapshot>;
+  /**
+   * Called once when stork starts leading, before any snapshot is processed: releases whatever an earlier
+   * run left held (background commands recorded on snapshots).
+   */
+  recover(signal: AbortSignal): Promise<void>;
+}
+
+export interface AfterSnapshot {
+  /**
+   * `ok` says whether the driver snapshot was taken. Always releases background commands; runs the post
+   * rule only when `ok` (as Stork). Throws SnapshotHookError if the post rule failed.
+   */
+  afterSnapshot(ok: boolean, signal: AbortSignal): Promise<void>;
+}
+
+/** A hook failure whose message is meant for users (it ends up in the snapshot's Error condition). */
+export class SnapshotHookError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SnapshotHookError';
+  }
+}
+
+/** No rules: what the snapshot controller uses when none are configured. */
+export const noSnapshotHooks: SnapshotHooks = {
+  beforeSnapshot: () => Promise.resolve({ afterSnapshot: () => Promise.resolve() }),
+  recover: () => Promise.resolve(),
+};
