@@ -1,0 +1,81 @@
+import type { PodTarget } from './pod-selection.js';
+
+/**
+ * The snapshot annotation that records background commands still held in pods, so that a stork that
+ * restarts in the middle of a snapshot can release them (Stork's key and JSON shape, plus the container
+ * per pod).
+ */
+export const runningCommandsAnnotation = 'stork/pods-with-running-cmds';
+
+export interface RecordedPod {
+  readonly uid: string;
+  readonly namespace: string;
+  /** Stork itself records only the UID; the pod is then found by it. */
+  readonly name?: string;
+  readonly container?: string;
+}
+
+export interface RecordedTask {
+  readonly taskID: string;
+  readonly pods: readonly RecordedPod[];
+  readonly container?: string;
+}
+
+export function recordTask(taskID: string, targets: readonly PodTarget[]): RecordedTask {
+  const container = targets[0]?.container;
+  return {
+    taskID,
+    pods: targets.map((t) => ({ uid: t.uid, namespace: t.namespace, name: t.name, container: t.container })),
+    ...(container === undefined ? {} : { container }),
+  };
+}
+
+/** The annotation value for the tasks in flight: one object (as Stork writes it) or a list of them. */
+export function formatTasks(tasks: readonly RecordedTask[]): string | null {
+  if (tasks.length === 0) return null;
+  return JSON.stringify(tasks.length === 1 ? tasks[0] : tasks);
+}
+
+/** Reads the annotation (either form). Throws a clear error for a value that is not what stork writes. */
+export function parseTasks(value: string): RecordedTask[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new Error(`annotation ${runningCommandsAnnotation} is not JSON: ${value.slice(0, 200)}`);
+  }
+  const list = Array.isArray(parsed) ? (parsed as unknown[]) : [parsed];
+  return list.map((entry) => {
+    if (!isRecord(entry) || typeof entry.taskID !== 'string' || !Array.isArray(entry.pods)) {
+      throw new Error(
+        `annotation ${runningCommandsAnnotation} has an entry without taskID and pods: ${JSON.stringify(entry)}`,
+      );
+    }
+    const taskID = entry.taskID;
+    const pods = (entry.pods as unknown[]).map((pod) => {
+      const uid = isRecord(pod) && typeof pod.uid === 'string' ? pod.uid : '';
+      const name = isRecord(pod) && typeof pod.name === 'string' ? pod.name : '';
+      if (!isRecord(pod) || typeof pod.namespace !== 'string' || (uid === '' && name === '')) {
+        throw new Error(
+          `annotation ${runningCommandsAnnotation}: task ${taskID} lists a pod without namespace and ` +
+            'uid or name',
+        );
+      }
+      return {
+        uid,
+        namespace: pod.namespace,
+        ...(name === '' ? {} : { name }),
+        ...(typeof pod.container === 'string' ? { container: pod.container } : {}),
+      };
+    });
+    return {
+      taskID,
+      pods,
+      ...(typeof entry.container === 'string' ? { container: entry.container } : {}),
+    };
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
