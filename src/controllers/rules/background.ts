@@ -173,7 +173,7 @@ export class BackgroundTask {
             namespace: s.target.namespace,
             pod: s.target.name,
             container: s.target.container,
-            command: ['rm', '-f', s.files.script, s.files.kill, s.files.done],
+            command: ['rm', '-f', s.files.script, s.files.kill, s.files.done, s.files.storkKill],
             timeoutMs: this.config.commandTimeoutMs,
           }),
         ),
