@@ -65,6 +65,13 @@ describe('snapshot rules against the real API server (commands exec through it)'
 
   afterAll(async () => {
     await events.close();
+    // Should a test have failed to release a background command, release it here: it runs on this host.
+    const waiting = (await readdir(markerDir).catch(() => [])).flatMap((f) => {
+      const match = /^stork-wait-(.+)\.sh$/.exec(f);
+      return match?.[1] ? [join(markerDir, `killme-${match[1]}`)] : [];
+    });
+    await Promise.all(waiting.map((file) => appendFile(file, '')));
+    if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 2000));
     await rm(dir, { recursive: true, force: true });
     await rm(markerDir, { recursive: true, force: true });
   });
