@@ -446,6 +446,38 @@ describe('snapshot rules against the real API server (commands exec through it)'
     });
   });
 
+  it('a pod deleted while its command is held has nothing left to release', async () => {
+    await ctx.box.api.create(
+      resources.pods,
+      testPod('scratch-0', { labels: { app: 'scratch' }, claims: ['scratch'], nodeName: 'node-1' }),
+      ns,
+    );
+    await waitForPod(ctx.box.api, ns, 'scratch-0', isRunning);
+    const pre = await rule('rules', [
+      {
+        actions: [
+          { type: 'command', value: `\${WAIT_CMD}; ${append('gone.log', 'unlocked')}`, background: true },
+        ],
+      },
+    ]);
+    const snap = await snapshot(later(pre), 'scratch');
+    const after = await hooks({ releaseExitTimeoutMs: 500 }).beforeSnapshot(snap, ['scratch'], signal());
+    await ctx.box.api.delete(resources.pods, { namespace: ns, name: 'scratch-0' }, { gracePeriodSeconds: 0 });
+    await waitFor(
+      'scratch-0 to be gone',
+      async () =>
+        !(await ctx.box.api.list<Pod>(resources.pods, ns)).items.some(
+          (p) => p.metadata?.name === 'scratch-0',
+        ),
+      { timeoutMs: 30_000 },
+    );
+    await after.afterSnapshot(true, signal());
+    expect(await record(snap.metadata.name ?? '')).toBeUndefined();
+    expect(await eventsOf(snap.metadata.name ?? '', 'RuleReleaseFailed')).toEqual([]);
+    // On a real node the process went with its pod; here (KWOK) it runs on, and the cleanup releases it.
+    expect(await lines('gone.log')).toEqual([]);
+  });
+
   describe('a stork that stops while a background command holds its lock', () => {
     async function abandoned(file: string): Promise<VolumeSnapshot> {
       const pre = await rule('rules', [
@@ -469,6 +501,10 @@ describe('snapshot rules against the real API server (commands exec through it)'
 
     it('is released by the next stork from what was recorded on the snapshot', async () => {
       const snap = await abandoned('crash.log');
+      const [task] = parseTasks((await record(snap.metadata.name ?? '')) ?? 'missing');
+      expect(
+        (await markers()).filter((f) => f.startsWith(`stork-cmd-done-${task?.taskID ?? ''}`)),
+      ).toHaveLength(2);
       await new Promise((resolve) => setTimeout(resolve, 1000));
       // The lock is still held: nothing released it.
       expect(await lines('crash.log')).toEqual(['locked', 'locked']);
@@ -480,6 +516,9 @@ describe('snapshot rules against the real API server (commands exec through it)'
         fresh.close();
       }
       await waitForLines('crash.log', 'unlocked', 2);
+      // The wait scripts have ended: each removes its done file on the way out.
+      const taskID = task?.taskID ?? 'missing';
+      expect((await markers()).filter((f) => f.startsWith(`stork-cmd-done-${taskID}`))).toEqual([]);
       expect(await record(snap.metadata.name ?? '')).toBeUndefined();
       const recovered = await eventsOf(snap.metadata.name ?? '', 'RuleRecovered');
       expect(recovered).toHaveLength(1);
