@@ -136,3 +136,28 @@ export async function createSigningKeyPair(): Promise<{ privateKeyPem: string; p
     publicKeyPem: x509.PemConverter.encode(spki, 'PUBLIC KEY'),
   };
 }
+
+/**
+ * A CA read back from PEM (e.g. from a Secret), able to sign again. The key must be an EC P-256 PKCS#8
+ * key, as {@link createCertificateAuthority} writes; anything else is rejected with the reason.
+ */
+export async function loadCertificateAuthority(
+  certPem: string,
+  keyPem: string,
+): Promise<CertificateAuthority> {
+  const cert = new x509.X509Certificate(certPem);
+  const signingKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decodeFirst(keyPem),
+    keyAlgorithm,
+    true,
+    ['sign'],
+  );
+  const publicKey = await cert.publicKey.export(keyAlgorithm, ['verify']);
+  return { certPem: cert.toString('pem'), keyPem, signingKey, publicKey, subject: cert.subject };
+}
+
+/** Splits a PEM bundle into its certificates (other blocks are ignored). */
+export function splitPemCertificates(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}
