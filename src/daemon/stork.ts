@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
 import { podPlacements } from '../controllers/hyperconvergence.js';
 import type {
@@ -19,6 +20,7 @@ import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
+import { startWebhook } from '../webhook/webhook.js';
 import type { StorkConfig } from './config.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
 
@@ -40,6 +42,10 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 export interface RunningStork {
   /** The extender's port (useful when configured as 0). */
   readonly extenderPort: number | undefined;
+  /** The admission webhook's port, when it runs. */
+  readonly webhookPort: number | undefined;
+  /** Runs one webhook certificate/registration round now (rotation when due); tests use it. */
+  reconcileWebhook(): Promise<void>;
   readonly driver: VolumeDriver;
   readonly cache: DriverCache;
   readonly metrics: StorkMetrics;
@@ -214,7 +220,34 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       stoppers.push(() => server.close());
       logger.info({ port: extenderPort }, 'scheduler extender listening');
     }
-    return { extenderPort, driver, cache, metrics, stop, isLeader: () => isLeader() };
+    // The webhook runs on every replica (like the extender); see startWebhook for why its Secret and
+    // registration are kept by every replica rather than the leader.
+    let webhook: Awaited<ReturnType<typeof startWebhook>> | undefined;
+    if (config.webhook) {
+      webhook = await startWebhook(config.webhookConfig, {
+        api,
+        driver,
+        lookups: claims,
+        logger,
+        observe: (status, seconds) =>
+          metrics.webhookRequestSeconds.observe({ code: String(status) }, seconds),
+        onOutcome: (o) =>
+          metrics.webhookAdmissions.inc({ outcome: o.outcome, reason: 'reason' in o ? o.reason : '' }),
+        onCertificates: (c) =>
+          metrics.webhookCertificateExpiry.set(Date.parse(new X509Certificate(c.certPem).validTo) / 1000),
+      });
+      stoppers.push(() => webhook?.stop() ?? Promise.resolve());
+    }
+    return {
+      extenderPort,
+      webhookPort: webhook?.port,
+      reconcileWebhook: () => webhook?.reconcile() ?? Promise.resolve(),
+      driver,
+      cache,
+      metrics,
+      stop,
+      isLeader: () => isLeader(),
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -156,7 +156,9 @@ export async function loadCertificateAuthority(
     true,
     ['sign'],
   );
-  const publicKey = await cert.publicKey.export(keyAlgorithm, ['verify']);
+  const publicKey = await webcrypto.subtle.importKey('spki', cert.publicKey.rawData, keyAlgorithm, true, [
+    'verify',
+  ]);
   return { certPem: cert.toString('pem'), keyPem, signingKey, publicKey, subject: cert.subject };
 }
 

@@ -1,5 +1,5 @@
 import { request as httpsRequest } from 'node:https';
-import type { PeerCertificate } from 'node:tls';
+import { TLSSocket, type PeerCertificate } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../lib/log.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../lib/pki.js';
@@ -41,10 +41,7 @@ function post(port: number, ca: string, path: string, body: string, method = 'PO
           resolve({
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks).toString('utf8'),
-            peer:
-              res.socket && 'getPeerCertificate' in res.socket
-                ? (res.socket as import('node:tls').TLSSocket).getPeerCertificate()
-                : ({} as PeerCertificate),
+            peer: res.socket instanceof TLSSocket ? res.socket.getPeerCertificate() : ({} as PeerCertificate),
           }),
         );
       },
