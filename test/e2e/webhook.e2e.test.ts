@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
+import { connect } from 'node:tls';
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import type { MutatingWebhookConfiguration } from 'kubernetes-types/admissionregistration/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
@@ -36,6 +38,17 @@ async function apiServerFailOpenCount(api: KubeApi): Promise<number> {
       total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
+}
+
+/** The certificate the webhook presents to a new connection right now (SHA-256 fingerprint). */
+function presentedFingerprint(ca: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: webhookPort, ca }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
 }
 
 function post(body: string, ca: string): Promise<{ status: number; body: string }> {
@@ -230,6 +243,15 @@ describe('admission webhook in the box: the API server calls stork, which sets s
       name: 'stork-webhook-secret',
     });
     expect(after.data?.['ca.crt']).toBe(caBefore);
+    // The running server presents the newest certificate to new connections: it was reloaded in place.
+    const ca = Buffer.from(after.data?.['ca.crt'] ?? '', 'base64').toString();
+    await waitFor(
+      'the server to present the Secret’s current certificate',
+      async () =>
+        (await presentedFingerprint(ca)) ===
+        new X509Certificate(Buffer.from(await servingCert(), 'base64')).fingerprint256,
+      { timeoutMs: 10_000 },
+    );
   });
 
   it('replicas converge on one Secret: concurrent first writes and concurrent renewals never fight', async () => {
