@@ -23,22 +23,26 @@ const hookName = 'webhook.stork.libopenstorage.org';
 // Short-lived serving certificates: they rotate about every 20 s throughout this file.
 const certValidityMs = 30_000;
 
-/** The API server's own admission metrics (fail-open count of our webhook). */
-async function apiServerFailOpenCount(api: KubeApi): Promise<number> {
+/** The API server's own metrics, as text. */
+async function apiServerMetrics(api: KubeApi): Promise<string> {
   const response = await api.stream('/metrics');
   const chunks: Buffer[] = [];
   for await (const chunk of response) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The sum of a metric's samples about our webhook whose labels include all of `labels`. */
+async function apiServerCount(api: KubeApi, metric: string, labels: readonly string[] = []): Promise<number> {
   let total = 0;
-  for (const line of text.split('\n')) {
-    if (
-      line.startsWith('apiserver_admission_webhook_fail_open_count{') &&
-      line.includes(`name="${hookName}"`)
-    )
-      total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const line of (await apiServerMetrics(api)).split('\n')) {
+    if (!line.startsWith(`${metric}{`) || !line.includes(`name="${hookName}"`)) continue;
+    if (labels.every((l) => line.includes(l))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }
+
+const apiServerFailOpenCount = (api: KubeApi): Promise<number> =>
+  apiServerCount(api, 'apiserver_admission_webhook_fail_open_count');
 
 /** The certificate the webhook presents to a new connection right now (SHA-256 fingerprint). */
 function presentedFingerprint(ca: string): Promise<string> {
@@ -162,6 +166,18 @@ describe('admission webhook in the box: the API server calls stork, which sets s
       testPod('explicit', { claims: ['data'], schedulerName: 'default-scheduler' }),
     );
     expect(explicit.spec?.schedulerName).toBe('stork');
+    // The API server's own account: it called the webhook and got answers.
+    expect(
+      await apiServerCount(api(), 'apiserver_admission_webhook_request_total', [
+        'code="200"',
+        'type="admit"',
+      ]),
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      await apiServerCount(api(), 'apiserver_admission_webhook_admission_duration_seconds_count', [
+        'type="admit"',
+      ]),
+    ).toBeGreaterThanOrEqual(2);
   });
 
   it('gives stork a pod whose driver claim was created a moment before (still pending)', async () => {
