@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
+import { createServer as createNetServer } from 'node:net';
 import { connect } from 'node:tls';
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import type { MutatingWebhookConfiguration } from 'kubernetes-types/admissionregistration/v1.js';
@@ -311,5 +312,23 @@ describe('admission webhook in the box: the API server calls stork, which sets s
     expect((await createPod(testPod('after-restart', { claims: ['data'] }))).spec?.schedulerName).toBe(
       'stork',
     );
+  });
+
+  it('a webhook that cannot start does not stop stork; it starts once it can', async () => {
+    await ctx.stopStork();
+    // Something else holds the webhook's port.
+    const squatter = createNetServer();
+    await new Promise<void>((resolve) => squatter.listen(webhookPort, '127.0.0.1', resolve));
+    try {
+      await ctx.startStork();
+      expect(ctx.stork.webhookPort).toBeUndefined();
+      expect(ctx.stork.extenderPort).toBeGreaterThan(0);
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+    await waitFor('the webhook to start on a retry', () => ctx.stork.webhookPort === webhookPort, {
+      timeoutMs: 60_000,
+    });
+    expect((await createPod(testPod('after-retry', { claims: ['data'] }))).spec?.schedulerName).toBe('stork');
   });
 });
