@@ -146,17 +146,20 @@ export async function startWebhook(
   // certificate. Callers learn a new CA before they can meet a certificate it signed.
   const controller = new AbortController();
   let running: Promise<void> | undefined;
+  // What the server presents now; apart from `certificates` so that a round that fails half-way (the
+  // registration could not be written) still reloads the server in a later round.
+  let served: WebhookCertificates = certificates;
   const round = async (): Promise<void> => {
     const next = await store.reconcile(controller.signal);
     const changed = next.certPem !== certificates.certPem || next.caBundlePem !== certificates.caBundlePem;
-    const servedChanged = next.certPem !== certificates.certPem || next.keyPem !== certificates.keyPem;
     certificates = next;
+    if (changed) deps.onCertificates?.(next);
     await register();
-    if (servedChanged) {
+    if (next.certPem !== served.certPem || next.keyPem !== served.keyPem) {
       server.setCertificate(next);
+      served = next;
       logger.info('serving certificate reloaded');
     }
-    if (changed) deps.onCertificates?.(next);
   };
   const reconcile = (): Promise<void> => {
     running ??= round().finally(() => {

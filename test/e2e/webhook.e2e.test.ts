@@ -4,7 +4,7 @@ import { createServer as createNetServer } from 'node:net';
 import { connect } from 'node:tls';
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import type { MutatingWebhookConfiguration } from 'kubernetes-types/admissionregistration/v1.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import { ensureStorageClass } from '../../src/box/storage.js';
@@ -96,6 +96,12 @@ describe('admission webhook in the box: the API server calls stork, which sets s
       provisioner: 'pxd.portworx.com',
       parameters: { repl: '2' },
     });
+    await ensureStorageClass(ctx.box, {
+      metadata: { name: 'px-wffc' },
+      provisioner: 'pxd.portworx.com',
+      volumeBindingMode: 'WaitForFirstConsumer',
+      parameters: { repl: '2' },
+    });
     await ensureStorageClass(ctx.box, { metadata: { name: 'other-sc' }, provisioner: 'example.com/other' });
   });
 
@@ -181,7 +187,21 @@ describe('admission webhook in the box: the API server calls stork, which sets s
     ).toBeGreaterThanOrEqual(2);
   });
 
-  it('gives stork a pod whose driver claim was created a moment before (still pending)', async () => {
+  it('gives stork a pod whose driver claim is still pending (a driver storage class, no volume yet)', async () => {
+    // WaitForFirstConsumer: the claim stays Pending until a pod using it is scheduled.
+    await claim('late', 'px-wffc');
+    const pending = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+      namespace: ns,
+      name: 'late',
+    });
+    expect(pending.status?.phase).toBe('Pending');
+    expect(pending.spec?.volumeName).toBeUndefined();
+    const created = await createPod(testPod('late-app', { claims: ['late'] }));
+    expect(created.spec?.schedulerName).toBe('stork');
+    await waitForPod(api(), ns, 'late-app', isRunning, 60_000);
+  });
+
+  it('gives stork a pod whose driver claim was created a moment before it (as a StatefulSet does)', async () => {
     await claim('fresh', 'px-sc');
     const created = await createPod(testPod('fresh-app', { claims: ['fresh'] }));
     expect(created.spec?.schedulerName).toBe('stork');
