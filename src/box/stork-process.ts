@@ -38,6 +38,9 @@ export async function startStorkProcess(options: {
       `--kubeconfig=${options.box.kubeconfigPath}`,
       `--extender-port=${options.extenderPort}`,
       '--extender-address=127.0.0.1',
+      // The webhook's in-cluster defaults (port 8443, a Service the API server cannot reach from here) do
+      // not fit a process on the host; tests of the webhook turn it on with their own port and URL.
+      '--webhook-controller=false',
       ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'ignore', options.showLogs ? 'inherit' : 'ignore'] },

@@ -4,6 +4,7 @@ import {
 } from '../controllers/health-monitor/config.js';
 import { defaultRackLabel } from '../drivers/locality.js';
 import type { LeaderElectionConfig } from '../k8s/leader-election.js';
+import { defaultWebhookConfig, type WebhookConfig } from '../webhook/webhook.js';
 
 /** Stork's settings, validated: what the flags produce and what `startStork` takes. */
 export interface StorkConfig {
@@ -24,6 +25,9 @@ export interface StorkConfig {
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
   readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError'>;
   readonly healthMonitorConfig: HealthMonitorConfig;
+  /** The admission webhook that sets `schedulerName: stork` (Stork's `--webhook-controller`). */
+  readonly webhook: boolean;
+  readonly webhookConfig: WebhookConfig;
   /** Client-side rate limit towards the API server (Stork's `--k8s-api-qps` / `--k8s-api-burst`). */
   readonly apiQps: number;
   readonly apiBurst: number;
@@ -41,6 +45,8 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   rackLabel: defaultRackLabel,
   healthMonitor: true,
   healthMonitorConfig: defaultHealthMonitorConfig,
+  webhook: true,
+  webhookConfig: { ...defaultWebhookConfig, namespace: 'kube-system' },
   apiQps: 1000,
   apiBurst: 2000,
   verbose: false,

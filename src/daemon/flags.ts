@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { clientGoTimings } from '../k8s/leader-election.js';
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { driverNames } from '../drivers/registry.js';
+import { defaultWebhookConfig } from '../webhook/webhook.js';
 import { defaultConfig, type StorkConfig } from './config.js';
 
 function positiveInt(name: string) {
@@ -115,7 +117,83 @@ export function storkCommand(): Command {
       'Node label naming the rack (px/rack is always read too)',
       defaultConfig.rackLabel,
     )
+    .option('--webhook-controller [bool]', 'run the admission webhook that sets schedulerName', bool, true)
+    .option(
+      '--webhook-port <port>',
+      'port of the admission webhook (HTTPS; the Service maps 443 to it)',
+      port,
+      defaultWebhookConfig.port,
+    )
+    .option('--webhook-address <ip>', 'address the webhook listens on', defaultWebhookConfig.host)
+    .option(
+      '--webhook-skip-resources-annotation <key>',
+      'pods with this annotation set to "true" are left alone',
+      defaultWebhookConfig.skipAnnotation,
+    )
+    .option(
+      '--webhook-service-name <name>',
+      'the Service in front of stork that the API server calls',
+      defaultWebhookConfig.serviceName,
+    )
+    .option(
+      '--webhook-namespace <namespace>',
+      "namespace of that Service and of the certificate Secret (default: stork's own, else kube-system)",
+    )
+    .option(
+      '--webhook-url <url>',
+      'register this https URL instead of the Service (stork running outside the cluster)',
+    )
+    .option(
+      '--webhook-cert-sans <names>',
+      'more names (DNS or IP, comma-separated) for the serving certificate',
+      (value: string) =>
+        value
+          .split(',')
+          .map((n) => n.trim())
+          .filter((n) => n !== ''),
+      [] as string[],
+    )
+    .option(
+      '--webhook-cert-validity <seconds>',
+      'validity of the serving certificate; renewed when a third remains',
+      positiveInt('--webhook-cert-validity'),
+      defaultWebhookConfig.certValidityMs / 1000,
+    )
+    .option(
+      '--webhook-ca-validity <seconds>',
+      "validity of the webhook's CA; must exceed the serving certificate's",
+      positiveInt('--webhook-ca-validity'),
+      defaultWebhookConfig.caValidityMs / 1000,
+    )
+    .option(
+      '--webhook-cert-check-interval <seconds>',
+      'how often the certificate Secret and the registration are checked',
+      positiveInt('--webhook-cert-check-interval'),
+      defaultWebhookConfig.certCheckIntervalMs / 1000,
+    )
+    .option(
+      '--webhook-timeout <seconds>',
+      "the API server's timeout for a webhook call (1-30)",
+      positiveInt('--webhook-timeout'),
+      defaultWebhookConfig.timeoutSeconds,
+    )
+    .option(
+      '--scheduler-name <name>',
+      'the scheduler the webhook gives pods',
+      defaultWebhookConfig.schedulerName,
+    )
     .option('--verbose [bool]', 'debug logging', bool, false);
+}
+
+/** The namespace stork runs in (its service account's), else kube-system. */
+function ownNamespace(): string {
+  try {
+    const ns = readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+    if (ns !== '') return ns;
+  } catch {
+    // Not in a pod.
+  }
+  return 'kube-system';
 }
 
 interface ParsedFlags {
@@ -141,7 +219,43 @@ interface ParsedFlags {
   healthMonitorBatchSize: number;
   healthMonitorBatchInterval: number;
   healthMonitorForceDeleteAfter: number;
+  webhookController: boolean;
+  webhookPort: number;
+  webhookAddress: string;
+  webhookSkipResourcesAnnotation: string;
+  webhookServiceName: string;
+  webhookNamespace?: string;
+  webhookUrl?: string;
+  webhookCertSans: string[];
+  webhookCertValidity: number;
+  webhookCaValidity: number;
+  webhookCertCheckInterval: number;
+  webhookTimeout: number;
+  schedulerName: string;
   verbose: boolean;
+}
+
+function checkWebhookFlags(flags: ParsedFlags): void {
+  if (flags.webhookUrl !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(flags.webhookUrl);
+    } catch {
+      throw new InvalidArgumentError(`--webhook-url is not a URL: "${flags.webhookUrl}"`);
+    }
+    if (url.protocol !== 'https:') throw new InvalidArgumentError('--webhook-url must be https://');
+    if (url.username || url.password || url.search || url.hash)
+      throw new InvalidArgumentError('--webhook-url must not carry credentials, a query or a fragment');
+  }
+  if (flags.webhookTimeout > 30) throw new InvalidArgumentError('--webhook-timeout must be 1-30 seconds');
+  // Renewal happens once a third of the validity remains, at one of the checks: they must come often enough.
+  if (flags.webhookCertCheckInterval * 3 > flags.webhookCertValidity) {
+    throw new InvalidArgumentError(
+      `--webhook-cert-check-interval (${flags.webhookCertCheckInterval}s) must be at most a third of --webhook-cert-validity (${flags.webhookCertValidity}s)`,
+    );
+  }
+  if (flags.webhookCaValidity <= flags.webhookCertValidity)
+    throw new InvalidArgumentError('--webhook-ca-validity must be longer than --webhook-cert-validity');
 }
 
 /** Turns parsed flags into a configuration; cross-flag rules are checked here. */
@@ -151,6 +265,7 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
       `--driver-stale-after (${flags.driverStaleAfter}s) must be longer than --driver-refresh-interval (${flags.driverRefreshInterval}s)`,
     );
   }
+  if (flags.webhookController) checkWebhookFlags(flags);
   return {
     ...defaultConfig,
     driver: flags.driver,
@@ -183,6 +298,22 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
       batchSize: flags.healthMonitorBatchSize,
       batchIntervalMs: flags.healthMonitorBatchInterval * 1000,
       forceDeleteAfterMs: flags.healthMonitorForceDeleteAfter * 1000,
+    },
+    webhook: flags.webhookController,
+    webhookConfig: {
+      ...defaultWebhookConfig,
+      port: flags.webhookPort,
+      host: flags.webhookAddress,
+      skipAnnotation: flags.webhookSkipResourcesAnnotation,
+      serviceName: flags.webhookServiceName,
+      namespace: flags.webhookNamespace ?? ownNamespace(),
+      ...(flags.webhookUrl !== undefined ? { url: flags.webhookUrl } : {}),
+      extraSans: flags.webhookCertSans,
+      certValidityMs: flags.webhookCertValidity * 1000,
+      caValidityMs: flags.webhookCaValidity * 1000,
+      certCheckIntervalMs: flags.webhookCertCheckInterval * 1000,
+      timeoutSeconds: flags.webhookTimeout,
+      schedulerName: flags.schedulerName,
     },
     apiQps: flags.k8sApiQps,
     apiBurst: flags.k8sApiBurst,

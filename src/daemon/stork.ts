@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
 import { podPlacements } from '../controllers/hyperconvergence.js';
 import type {
@@ -19,6 +20,8 @@ import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
+import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorkConfig } from './config.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
 
@@ -40,6 +43,10 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 export interface RunningStork {
   /** The extender's port (useful when configured as 0). */
   readonly extenderPort: number | undefined;
+  /** The admission webhook's port, when it runs. */
+  readonly webhookPort: number | undefined;
+  /** Runs one webhook certificate/registration round now (rotation when due); tests use it. */
+  reconcileWebhook(): Promise<void>;
   readonly driver: VolumeDriver;
   readonly cache: DriverCache;
   readonly metrics: StorkMetrics;
@@ -214,7 +221,68 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       stoppers.push(() => server.close());
       logger.info({ port: extenderPort }, 'scheduler extender listening');
     }
-    return { extenderPort, driver, cache, metrics, stop, isLeader: () => isLeader() };
+    // The webhook runs on every replica (like the extender); see startWebhook for why its Secret and
+    // registration are kept by every replica rather than the leader.
+    let webhook: RunningWebhook | undefined;
+    if (config.webhook) {
+      const begin = (): Promise<RunningWebhook> =>
+        startWebhook(config.webhookConfig, {
+          api,
+          driver,
+          lookups: claims,
+          logger,
+          observe: (status, seconds) =>
+            metrics.webhookRequestSeconds.observe({ code: String(status) }, seconds),
+          onOutcome: (o) =>
+            metrics.webhookAdmissions.inc({ outcome: o.outcome, reason: 'reason' in o ? o.reason : '' }),
+          onCertificates: (c) =>
+            metrics.webhookCertificateExpiry.set(Date.parse(new X509Certificate(c.certPem).validTo) / 1000),
+        });
+      // The webhook is an optional convenience (pods naming `stork` work without it), so a failure to start
+      // it (e.g. RBAC without Secrets or MutatingWebhookConfigurations, as in older install specs, or the
+      // port taken) is logged and retried in the background rather than stopping the extender.
+      const attempt = async (retryInMs: number): Promise<boolean> => {
+        try {
+          webhook = await begin();
+          return true;
+        } catch (error) {
+          logger.error(
+            { err: error instanceof Error ? error.message : String(error), retryInSeconds: retryInMs / 1000 },
+            'admission webhook could not start (pods are admitted unchanged meanwhile); check that stork ' +
+              'may get/create/update Secrets in its namespace and MutatingWebhookConfigurations',
+          );
+          return false;
+        }
+      };
+      // The first attempt is awaited, so that a working webhook serves as soon as startStork returns.
+      const term = new AbortController();
+      let retries: Promise<void> = Promise.resolve();
+      if (!(await attempt(10_000))) {
+        retries = (async () => {
+          for (let delayMs = 10_000; ; delayMs = Math.min(delayMs * 2, 300_000)) {
+            await sleep(delayMs, undefined, { signal: term.signal }).catch(() => undefined);
+            if (term.signal.aborted || (await attempt(Math.min(delayMs * 2, 300_000)))) return;
+          }
+        })();
+      }
+      stoppers.push(async () => {
+        term.abort();
+        await retries;
+        await webhook?.stop();
+      });
+    }
+    return {
+      extenderPort,
+      get webhookPort() {
+        return webhook?.port;
+      },
+      reconcileWebhook: () => webhook?.reconcile() ?? Promise.resolve(),
+      driver,
+      cache,
+      metrics,
+      stop,
+      isLeader: () => isLeader(),
+    };
   } catch (error) {
     await stop();
     throw error;

@@ -38,6 +38,8 @@ export interface IssueOptions {
   readonly ipAddresses?: readonly string[];
   readonly usage: 'server' | 'client' | 'server-and-client';
   readonly validityDays: number;
+  /** The time validity counts from (default: now); tests of rotation move it. */
+  readonly now?: number;
 }
 
 async function generateKeyPair(): Promise<CryptoKeyPair> {
@@ -53,9 +55,8 @@ function escapeDnValue(value: string): string {
   return value.replace(/[,+"\\<>;=]/g, (c) => `\\${c}`);
 }
 
-function validity(validityDays: number): { notBefore: Date; notAfter: Date } {
+function validity(validityDays: number, now = Date.now()): { notBefore: Date; notAfter: Date } {
   if (!(validityDays > 0)) throw new RangeError(`validityDays must be positive, got ${validityDays}`);
-  const now = Date.now();
   return { notBefore: new Date(now - clockSkewMs), notAfter: new Date(now + validityDays * dayMs) };
 }
 
@@ -63,6 +64,8 @@ function validity(validityDays: number): { notBefore: Date; notAfter: Date } {
 export async function createCertificateAuthority(
   commonName: string,
   validityDays: number,
+  /** The time validity counts from (default: now); tests of rotation move it. */
+  now?: number,
 ): Promise<CertificateAuthority> {
   const keys = await generateKeyPair();
   const subject = `CN=${escapeDnValue(commonName)}`;
@@ -70,7 +73,7 @@ export async function createCertificateAuthority(
     name: subject,
     keys,
     signingAlgorithm,
-    ...validity(validityDays),
+    ...validity(validityDays, now),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -113,7 +116,7 @@ export async function issueCertificate(
     await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
   ];
   if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans, false));
-  const { notBefore, notAfter } = validity(options.validityDays);
+  const { notBefore, notAfter } = validity(options.validityDays, options.now);
   const cert = await x509.X509CertificateGenerator.create({
     subject,
     issuer: ca.subject,
@@ -135,4 +138,31 @@ export async function createSigningKeyPair(): Promise<{ privateKeyPem: string; p
     privateKeyPem: await privateKeyPem(keys.privateKey),
     publicKeyPem: x509.PemConverter.encode(spki, 'PUBLIC KEY'),
   };
+}
+
+/**
+ * A CA read back from PEM (e.g. from a Secret), able to sign again. The key must be an EC P-256 PKCS#8
+ * key, as {@link createCertificateAuthority} writes; anything else is rejected with the reason.
+ */
+export async function loadCertificateAuthority(
+  certPem: string,
+  keyPem: string,
+): Promise<CertificateAuthority> {
+  const cert = new x509.X509Certificate(certPem);
+  const signingKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decodeFirst(keyPem),
+    keyAlgorithm,
+    true,
+    ['sign'],
+  );
+  const publicKey = await webcrypto.subtle.importKey('spki', cert.publicKey.rawData, keyAlgorithm, true, [
+    'verify',
+  ]);
+  return { certPem: cert.toString('pem'), keyPem, signingKey, publicKey, subject: cert.subject };
+}
+
+/** Splits a PEM bundle into its certificates (other blocks are ignored). */
+export function splitPemCertificates(bundle: string): string[] {
+  return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }

@@ -49,6 +49,8 @@ export function useStorkBox(options: {
         extenderPort: port,
         extenderHost: '127.0.0.1',
         driverRefreshIntervalMs: 500,
+        // Off unless a test asks for it: its in-cluster defaults do not fit a stork on the host.
+        webhook: false,
         ...options.stork,
       },
       logger,

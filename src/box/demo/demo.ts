@@ -72,6 +72,8 @@ export async function runDemo(
         extenderPort,
         extenderHost: '127.0.0.1',
         driverRefreshIntervalMs: 1000,
+        // The demo's manifests name the stork scheduler themselves.
+        webhook: false,
         healthMonitorConfig: { ...defaultConfig.healthMonitorConfig, intervalMs: 1000, graceMs: 10_000 },
       },
       createLogger({ name: 'stork', silent: true }),

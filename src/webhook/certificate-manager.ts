@@ -1,0 +1,118 @@
+import type { Secret } from 'kubernetes-types/core/v1.js';
+import type { KubeApi } from '../k8s/api.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
+import { resources } from '../k8s/paths.js';
+import type { Logger } from '../lib/log.js';
+import {
+  planCertificates,
+  secretKeys,
+  type CertificateData,
+  type CertificatePolicy,
+} from './certificate-plan.js';
+
+/** What the webhook serves and what callers must trust, as stored in the Secret. */
+export interface WebhookCertificates {
+  readonly caBundlePem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface CertificateStoreOptions {
+  readonly api: KubeApi;
+  readonly namespace: string;
+  /** Stork: `stork-webhook-secret`. */
+  readonly secretName: string;
+  readonly policy: CertificatePolicy;
+  readonly logger: Logger;
+}
+
+function decode(secret: Secret): CertificateData {
+  const data: Record<string, string> = {};
+  for (const [key, value] of Object.entries(secret.data ?? {}))
+    data[key] = Buffer.from(value, 'base64').toString('utf8');
+  for (const [key, value] of Object.entries(secret.stringData ?? {})) data[key] = value;
+  return data;
+}
+
+function encode(data: CertificateData): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) out[key] = Buffer.from(value, 'utf8').toString('base64');
+  return out;
+}
+
+/** The Secret with its data replaced (stringData dropped: it was merged into what we decoded). */
+function withData(secret: Secret, data: Record<string, string>): Secret {
+  const { stringData: _merged, ...rest } = secret;
+  return { ...rest, data };
+}
+
+function certificatesOf(data: CertificateData): WebhookCertificates {
+  return {
+    caBundlePem: data[secretKeys.caBundle] ?? '',
+    certPem: data[secretKeys.cert] ?? '',
+    keyPem: data[secretKeys.key] ?? '',
+  };
+}
+
+/**
+ * Keeps the webhook's certificates in one Secret that every stork replica shares. Each round reads the
+ * Secret, works out what it should hold ({@link planCertificates}) and writes only if that differs, with
+ * the read's resourceVersion (or as a create): when two replicas act at once, one write wins and the
+ * other gets a conflict, reads the winner's Secret, finds it good and adopts it. So replicas never
+ * overwrite each other's certificates and all converge on what the Secret holds.
+ */
+export class CertificateStore {
+  constructor(private readonly options: CertificateStoreOptions) {}
+
+  async reconcile(signal?: AbortSignal): Promise<WebhookCertificates> {
+    const { api, namespace, secretName: name, policy, logger } = this.options;
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw new Error('stopped');
+      let existing: Secret | undefined;
+      try {
+        existing = await api.get<Secret>(resources.secrets, { namespace, name });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+      const current = existing ? decode(existing) : undefined;
+      const plan = await planCertificates(current, policy);
+      if (plan.changes.length === 0) return certificatesOf(plan.data);
+      try {
+        if (existing) {
+          await api.replace<Secret>(
+            resources.secrets,
+            { namespace, name },
+            withData(existing, encode(plan.data)),
+          );
+        } else {
+          await api.create<Secret>(
+            resources.secrets,
+            {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'stork' } },
+              type: 'Opaque',
+              data: encode(plan.data),
+            },
+            namespace,
+          );
+        }
+        logger.info(
+          { secret: `${namespace}/${name}`, changes: plan.changes },
+          'webhook certificates updated',
+        );
+        return certificatesOf(plan.data);
+      } catch (error) {
+        // Another replica wrote first: read what it wrote and judge that instead.
+        if ((isConflict(error) || isAlreadyExists(error)) && attempt < 5) {
+          logger.debug(
+            { secret: `${namespace}/${name}` },
+            'webhook Secret changed under us; reading it again',
+          );
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+}

@@ -1,0 +1,193 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../lib/log.js';
+import {
+  AdmissionDecodeError,
+  admissionResponse,
+  decodeAdmissionReview,
+  type AdmissionRequest,
+} from './admission-review.js';
+import type { MutateDecision, SkipReason } from './decision.js';
+
+/** What happened to one admission request (metric labels). */
+export type AdmissionOutcome =
+  | { readonly outcome: 'patched' }
+  | { readonly outcome: 'skipped'; readonly reason: SkipReason }
+  | { readonly outcome: 'error'; readonly reason: 'bad-request' | 'internal' };
+
+export interface ServingCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface WebhookServerOptions {
+  readonly certificate: ServingCertificate;
+  /** The mutate decision; `final` asks for an answer on what is known now (no more waiting). */
+  readonly decide: (request: AdmissionRequest, final: boolean) => MutateDecision;
+  readonly logger: Logger;
+  /** How long a request may wait for claims the caches have not seen yet (default 2 s). */
+  readonly claimWaitMs?: number;
+  readonly observe?: (status: number, seconds: number) => void;
+  readonly onOutcome?: (outcome: AdmissionOutcome, request: AdmissionRequest | undefined) => void;
+  /** The largest body accepted (default 8 MiB: the API server's objects are at most ~3 MiB). */
+  readonly maxBodyBytes?: number;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The webhook's HTTPS front door: `POST /mutate` takes an AdmissionReview and answers with the decision.
+ * It never rejects a pod (every answer is `allowed`), never calls the API server, and a malformed body gets
+ * a 400 with the reason. The certificate can be replaced while it runs: new connections get the new one,
+ * connections already open keep theirs.
+ */
+export class WebhookServer {
+  private readonly server: Server;
+
+  constructor(private readonly options: WebhookServerOptions) {
+    this.server = createServer(
+      { cert: options.certificate.certPem, key: options.certificate.keyPem, minVersion: 'TLSv1.2' },
+      (req, res) => {
+        void this.handle(req, res);
+      },
+    );
+    // The API server reuses connections to webhooks; closing ours sooner than it does races with reuse.
+    this.server.keepAliveTimeout = 120_000;
+    this.server.headersTimeout = 125_000;
+  }
+
+  /** Swaps the serving certificate in place (hot reload; no restart, no dropped connections). */
+  setCertificate(certificate: ServingCertificate): void {
+    this.server.setSecureContext({
+      cert: certificate.certPem,
+      key: certificate.keyPem,
+      minVersion: 'TLSv1.2',
+    });
+  }
+
+  async listen(port: number, host = '0.0.0.0'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = (req.url ?? '/').split('?')[0] ?? '/';
+    let status = 200;
+    let request: AdmissionRequest | undefined;
+    try {
+      if (url === '/healthz' && req.method === 'GET') {
+        send(res, 200, 'ok', 'text/plain');
+        return;
+      }
+      if (url !== '/mutate') throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${url}`);
+      if (req.method !== 'POST') throw new HttpError(405, `/mutate needs POST, got ${req.method ?? ''}`);
+      const text = await readBody(req, this.options.maxBodyBytes ?? 8 * 1024 * 1024);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (error) {
+        throw new HttpError(400, `Decode error: ${(error as Error).message}`);
+      }
+      try {
+        request = decodeAdmissionReview(body);
+      } catch (error) {
+        if (error instanceof AdmissionDecodeError) throw new HttpError(400, `Decode error: ${error.message}`);
+        throw error;
+      }
+      const decision = await this.decide(request);
+      this.report(
+        decision.action === 'patch'
+          ? { outcome: 'patched' }
+          : { outcome: 'skipped', reason: decision.reason },
+        request,
+      );
+      send(
+        res,
+        200,
+        JSON.stringify(admissionResponse(request.uid, decision.action === 'patch' ? decision.patch : [])),
+        'application/json',
+      );
+    } catch (error) {
+      status = error instanceof HttpError ? error.status : 500;
+      const message = error instanceof Error ? error.message : String(error);
+      if (status === 500) this.options.logger.error({ err: error, url }, 'admission request failed');
+      else this.options.logger.info({ url, status, reason: message }, 'rejected admission request');
+      if (url === '/mutate')
+        this.report({ outcome: 'error', reason: status === 500 ? 'internal' : 'bad-request' }, request);
+      if (status === 413) res.setHeader('Connection', 'close');
+      if (!res.headersSent) send(res, status, message, 'text/plain');
+      else res.destroy();
+    } finally {
+      this.options.observe?.(status, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /**
+   * Decides; when claims of the pod are not in the caches yet (a StatefulSet creates them a moment before
+   * the pod), waits for the informers to catch up, then decides on what is known.
+   */
+  private async decide(request: AdmissionRequest): Promise<Exclude<MutateDecision, { action: 'wait' }>> {
+    const deadline = Date.now() + (this.options.claimWaitMs ?? 2000);
+    for (;;) {
+      const final = Date.now() >= deadline;
+      const decision = this.options.decide(request, final);
+      if (decision.action !== 'wait') return decision;
+      if (final) throw new Error('the decision asked to wait after the final attempt');
+      await sleep(50);
+    }
+  }
+
+  private report(outcome: AdmissionOutcome, request: AdmissionRequest | undefined): void {
+    try {
+      this.options.onOutcome?.(outcome, request);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'admission outcome hook failed');
+    }
+  }
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        reject(new HttpError(413, `body larger than ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: string, type: string): void {
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
