@@ -115,6 +115,12 @@ export function storkCommand(): Command {
       'Node label naming the rack (px/rack is always read too)',
       defaultConfig.rackLabel,
     )
+    .option(
+      '--record-decisions [bool]',
+      "record each pod's last scheduling decision on the pod (for storkctl explain)",
+      bool,
+      defaultConfig.recordDecisions,
+    )
     .option('--verbose [bool]', 'debug logging', bool, false);
 }
 
@@ -142,6 +148,7 @@ interface ParsedFlags {
   healthMonitorBatchInterval: number;
   healthMonitorForceDeleteAfter: number;
   verbose: boolean;
+  recordDecisions: boolean;
 }
 
 /** Turns parsed flags into a configuration; cross-flag rules are checked here. */
@@ -187,6 +194,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     apiQps: flags.k8sApiQps,
     apiBurst: flags.k8sApiBurst,
     verbose: flags.verbose,
+    recordDecisions: flags.recordDecisions,
+    identity: `${hostname()}_${process.pid}`,
     processMetrics: true,
   };
 }

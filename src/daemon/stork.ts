@@ -9,8 +9,12 @@ import type {
 } from '../drivers/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
+import type { HyperconvergenceReport, PodPlacementReport } from '../drivers/scheduling-documents.js';
 import { createDriver } from '../drivers/registry.js';
 import { informerClusterState } from '../extender/informer-state.js';
+import { hostname } from 'node:os';
+import { DecisionRecorder } from '../extender/decision-recorder.js';
+import { explainNow } from '../extender/explain.js';
 import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder, objectReference } from '../k8s/events.js';
@@ -104,8 +108,10 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       getVolume: (name: string) => informers.volumes.get(name),
       getStorageClass: (name: string) => informers.storageClasses.get(name),
     };
-    metrics.placements = () =>
+    const placements = () =>
       podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
+    metrics.placements = placements;
+    const identity = config.identity ?? config.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
     stoppers.push(async () => {
       cache.stop();
       await cache.stopped();
@@ -186,14 +192,30 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
 
     let extenderPort: number | undefined;
     if (config.extender) {
+      const state = informerClusterState(informers, driver, cache, config.rackLabel);
+      const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
+      let recorder: DecisionRecorder | undefined;
+      if (config.recordDecisions) {
+        const started = new DecisionRecorder({ api, replica: identity, logger });
+        recorder = started;
+        stoppers.push(() => started.stop());
+      }
       const server = new ExtenderServer({
-        state: informerClusterState(informers, driver, cache, config.rackLabel),
-        decisionOptions: { staleAfterMs: config.driverStaleAfterMs },
+        state,
+        decisionOptions,
         logger,
         requestVolumes: (ids) => {
           for (const id of ids) cache.requestVolume(id);
         },
-        onDecision: (record) => reportDecision(record, events, logger),
+        onDecision: (record) => {
+          reportDecision(record, events, logger);
+          recorder?.observe(record);
+        },
+        explain: (namespace, name) => {
+          const pod = pods.get(name, namespace);
+          return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
+        },
+        hyperconvergence: () => hyperconvergenceReport(placements(), identity),
         notReady: () => {
           const snapshot = cache.snapshot();
           if (snapshot.refreshedAt === undefined)
@@ -219,6 +241,25 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     await stop();
     throw error;
   }
+}
+
+function hyperconvergenceReport(
+  pods: readonly PodPlacementReport[],
+  replica: string,
+): HyperconvergenceReport {
+  const count = (placement: PodPlacementReport['placement']) =>
+    pods.filter((p) => p.placement === placement).length;
+  return {
+    time: new Date().toISOString(),
+    replica,
+    summary: {
+      total: pods.length,
+      hyperconverged: count('hyperconverged'),
+      semiHyperconverged: count('semi-hyperconverged'),
+      nonHyperconverged: count('non-hyperconverged'),
+    },
+    pods,
+  };
 }
 
 /** Events users see on their pods for decisions that need their attention. */
