@@ -23,7 +23,8 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
   const verdicts = new Map<string, NodeVerdict>();
   if (filter) {
     for (const node of filter.passed) verdicts.set(node, { node, passed: true });
-    for (const [node, reason] of Object.entries(filter.failed)) verdicts.set(node, { node, passed: false, reason });
+    for (const [node, reason] of Object.entries(filter.failed))
+      verdicts.set(node, { node, passed: false, reason });
   }
   for (const s of prioritize?.scores ?? []) {
     verdicts.set(s.node, { ...verdicts.get(s.node), node: s.node, ...scoreParts(s) });
