@@ -49,8 +49,10 @@ export class CommandContext {
 export function describeError(error: unknown, server: string | undefined): string {
   if (error instanceof CliError) return error.message;
   if (error instanceof KubeApiError) {
-    const status = error.body as { message?: string } | undefined;
-    return typeof status === 'object' && status?.message ? status.message : error.message;
+    const { body } = error;
+    const message =
+      typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+    return typeof message === 'string' && message !== '' ? message : error.message;
   }
   const code = (error as { code?: string } | undefined)?.code;
   if (code && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(code)) {

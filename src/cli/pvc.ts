@@ -50,10 +50,8 @@ export function restoreClaim(name: string, namespace: string, flags: CreatePvcFl
 export async function createPvc(ctx: CommandContext, names: readonly string[], flags: CreatePvcFlags) {
   if (names.length !== 1) throw new CliError('Exactly one argument needs to be provided for pvc name');
   const [name = ''] = names;
-  await ctx.api.create(
-    resources.persistentVolumeClaims,
-    restoreClaim(name, ctx.namespace, flags),
-    ctx.namespace,
-  );
+  // Checked before the kubeconfig is even read: bad arguments are reported as such.
+  const claim = restoreClaim(name, ctx.namespace, flags);
+  await ctx.api.create(resources.persistentVolumeClaims, claim, ctx.namespace);
   ctx.io.out(`PersistentVolumeClaim ${name} created successfully\n`);
 }
