@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { VolumeSnapshot } from '../k8s/crds/volume-snapshot.js';
+import type { SnapshotCondition, VolumeSnapshot } from '../k8s/crds/volume-snapshot.js';
 import { snapshotRow, snapshotType } from './snapshots.js';
 
-const snapshot = (conditions: NonNullable<VolumeSnapshot['status']>['conditions']): VolumeSnapshot => ({
+const snapshot = (conditions: SnapshotCondition[]): VolumeSnapshot => ({
   metadata: { name: 's1', creationTimestamp: '2026-01-02T03:04:05Z' },
   spec: { persistentVolumeClaimName: 'data' },
   status: { conditions },
