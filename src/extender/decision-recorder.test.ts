@@ -97,4 +97,20 @@ describe('DecisionRecorder', () => {
     recorder.observe(filter('d', []));
     expect(patches).toHaveLength(2);
   });
+
+  it('stops writing after the API server forbids it (the role lacks patch on pods)', async () => {
+    let attempts = 0;
+    const { api, patches } = fakeApi(() => {
+      attempts++;
+      return new KubeApiError(403, 'Forbidden', 'pods is forbidden', {});
+    });
+    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 5 });
+    recorder.observe(filter('a', []));
+    for (let i = 0; i < 100 && attempts === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 20));
+    recorder.observe(filter('b', []));
+    await recorder.stop();
+    expect(attempts).toBe(1);
+    expect(patches).toEqual([]);
+  });
 });

@@ -1,6 +1,6 @@
 import { schedulingDecisionAnnotation } from '../drivers/scheduling-documents.js';
 import type { KubeApi } from '../k8s/api.js';
-import { isNotFound } from '../k8s/errors.js';
+import { isNotFound, KubeApiError } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { decisionDocument } from './decision-document.js';
@@ -43,6 +43,8 @@ export class DecisionRecorder {
   private inFlight = 0;
   private readonly writes = new Set<Promise<void>>();
   private stopped = false;
+  /** Set when the API server refused the write for lack of permission: retrying would only add load. */
+  private forbidden = false;
   private readonly settleMs: number;
   private readonly maxPending: number;
   private readonly concurrency: number;
@@ -57,7 +59,7 @@ export class DecisionRecorder {
 
   /** Called by the extender after it answered; cheap: it only remembers the decision. */
   observe(record: DecisionRecord): void {
-    if (this.stopped) return;
+    if (this.stopped || this.forbidden) return;
     const namespace = record.pod.metadata?.namespace ?? '';
     const name = record.pod.metadata?.name ?? '';
     if (!namespace || !name) return;
@@ -135,6 +137,17 @@ export class DecisionRecorder {
         (error: unknown) => {
           // A pod deleted meanwhile needs no record.
           if (isNotFound(error)) return;
+          if (error instanceof KubeApiError && error.statusCode === 403) {
+            if (!this.forbidden) {
+              this.options.logger.warn(
+                { err: error.message },
+                "stork may not patch pods: scheduling decisions are not recorded (storkctl explain shows only what stork would decide now). Grant 'patch' on pods to stork's role, or run with --record-decisions=false",
+              );
+            }
+            this.forbidden = true;
+            this.pending.clear();
+            return;
+          }
           this.options.logger.warn(
             { pod: `${entry.namespace}/${entry.name}`, err: (error as Error).message },
             'could not record the scheduling decision on the pod',
