@@ -113,4 +113,19 @@ describe('DecisionRecorder', () => {
     expect(attempts).toBe(1);
     expect(patches).toEqual([]);
   });
+
+  it('does not rewrite a verdict that has not changed (a pod change would make kube-scheduler retry it)', async () => {
+    const { api, patches } = fakeApi();
+    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 5 });
+    const settled = () => new Promise((r) => setTimeout(r, 50));
+    recorder.observe(filter('a', []));
+    for (let i = 0; i < 200 && patches.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(patches).toHaveLength(1);
+    recorder.observe(filter('a', []));
+    await settled();
+    expect(patches).toHaveLength(1);
+    recorder.observe(filter('a', ['n1']));
+    await recorder.stop();
+    expect(patches.map((p) => p.decision.nodes.length)).toEqual([1, 2]);
+  });
 });

@@ -8,6 +8,9 @@ import type { FilterDecision } from './filter.js';
 import type { PrioritizeDecision } from './prioritize.js';
 import type { DecisionRecord } from './server.js';
 
+/** Pods whose last written verdict is remembered (the oldest are forgotten first). */
+const maxRemembered = 10_000;
+
 export interface DecisionRecorderOptions {
   readonly api: Pick<KubeApi, 'patch'>;
   readonly replica: string;
@@ -39,6 +42,11 @@ interface Pending {
  */
 export class DecisionRecorder {
   private readonly pending = new Map<string, Pending>();
+  /**
+   * What was last written per pod, without its time. Writing the same verdict again would change the pod,
+   * and kube-scheduler retries an unschedulable pod whenever it changes: each failure would cause the next.
+   */
+  private readonly written = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private inFlight = 0;
   private readonly writes = new Set<Promise<void>>();
@@ -125,6 +133,13 @@ export class DecisionRecorder {
       replica: this.options.replica,
       source: 'recorded',
     });
+    const key = `${entry.namespace}/${entry.name}`;
+    const { time: _time, ...verdict } = document;
+    const fingerprint = JSON.stringify(verdict);
+    if (this.written.get(key) === fingerprint) return;
+    this.written.delete(key);
+    this.written.set(key, fingerprint);
+    if (this.written.size > maxRemembered) this.written.delete(this.written.keys().next().value ?? '');
     this.inFlight++;
     const write = this.options.api
       .patch(
@@ -136,6 +151,7 @@ export class DecisionRecorder {
         () => undefined,
         (error: unknown) => {
           // A pod deleted meanwhile needs no record.
+          this.written.delete(key);
           if (isNotFound(error)) return;
           if (error instanceof KubeApiError && error.statusCode === 403) {
             if (!this.forbidden) {
