@@ -27,7 +27,7 @@ export interface NodeVerdict {
 
 /** One scheduling decision for a pod: what the extender answered (recorded) or would answer now. */
 export interface SchedulingDecision {
-  /** When the decision was made (RFC 3339). */
+  /** When the decision was made (RFC 3339); for a recorded one, when this verdict was first recorded. */
   readonly time: string;
   /** The stork replica that made it. */
   readonly replica: string;

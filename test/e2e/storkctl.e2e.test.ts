@@ -380,6 +380,18 @@ describe('storkctl against the real API server and a running stork', () => {
       await createDriverVolume(ctx, ns, 'stuck', ['node-5']);
       ctx.storage.simulator.state.setNodeStatus(storageNodeId('node-5'), 'Offline');
       try {
+        // Otherwise the scheduler may still place the pod on node-5 from a stale view.
+        await waitFor(
+          "stork's cache to see node-5 Offline and the volume",
+          () => {
+            const snapshot = ctx.stork.cache.snapshot();
+            return (
+              snapshot.nodesById.get(storageNodeId('node-5'))?.status === 'Offline' &&
+              snapshot.volumesById.has(`${ns}-stuck`)
+            );
+          },
+          { timeoutMs: 30_000, intervalMs: 100 },
+        );
         await ctx.box.api.create(
           resources.pods,
           testPod('waiting', { schedulerName: 'stork', claims: ['stuck'] }),
@@ -475,6 +487,34 @@ describe('storkctl against the real API server and a running stork', () => {
       await expect(
         ok('get', 'hyperconvergence', '-n', 'kube-system', '--stork-url', storkUrl()),
       ).resolves.toBe('No resources found.\n');
+    });
+
+    it('still explains after stork restarts: the record is on the pod, "now" comes from the new process', async () => {
+      const before = JSON.parse(await ok('explain', 'pod', 'app', '-n', ns, '-o', 'json')) as PodExplanation;
+      await ctx.stopStork();
+      await ctx.startStork();
+      const after = await waitFor(
+        'the restarted stork to answer',
+        async () => {
+          const result = await storkctl(
+            'explain',
+            'pod',
+            'app',
+            '-n',
+            ns,
+            '-o',
+            'json',
+            '--now',
+            '--stork-url',
+            storkUrl(),
+          );
+          return result.code === 0 ? (JSON.parse(result.stdout) as PodExplanation) : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 500 },
+      );
+      expect(after.recorded).toEqual(before.recorded);
+      expect(after.now?.topNode).toBe('node-3');
+      expect(Date.parse(after.now?.time ?? '')).toBeGreaterThan(Date.parse(before.recorded?.time ?? ''));
     });
 
     it('explains a pod not scheduled by stork with a clear error', async () => {
