@@ -65,15 +65,15 @@ export async function explainPod(ctx: CommandContext, name: string, flags: { now
     ...(nowError ? { nowError } : {}),
   };
   if (nowError) ctx.io.err(`Warning: ${nowError}\n`);
-  if (ctx.options.output !== 'table') {
-    ctx.io.out(formatDocument(explanation, ctx.options.output));
-    return;
-  }
   if (!recorded && !now) {
     throw new CliError(
       `no scheduling decision is recorded on pod ${ctx.namespace}/${name}: it was not scheduled by stork ` +
         '(schedulerName: stork), or stork runs with --record-decisions=false',
     );
+  }
+  if (ctx.options.output !== 'table') {
+    ctx.io.out(formatDocument(explanation, ctx.options.output));
+    return;
   }
   ctx.io.out(explanationText(explanation));
 }
