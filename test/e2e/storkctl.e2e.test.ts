@@ -521,6 +521,9 @@ describe('storkctl against the real API server and a running stork', () => {
       expect(await fails('explain', 'pod', 'remote', '-n', ns)).toContain(
         'no scheduling decision is recorded',
       );
+      expect(await fails('explain', 'pod', 'remote', '-n', ns, '-o', 'json')).toContain(
+        'no scheduling decision is recorded',
+      );
       expect(await fails('explain', 'pod', 'ghost', '-n', ns)).toBe(
         `Error: pods "ghost" not found in namespace "${ns}"\n`,
       );
