@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
 import { podPlacements } from '../controllers/hyperconvergence.js';
 import type {
@@ -12,7 +13,6 @@ import type { VolumeDriver } from '../drivers/driver.js';
 import type { HyperconvergenceReport, PodPlacementReport } from '../drivers/scheduling-documents.js';
 import { createDriver } from '../drivers/registry.js';
 import { informerClusterState } from '../extender/informer-state.js';
-import { hostname } from 'node:os';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
 import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
