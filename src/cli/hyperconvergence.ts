@@ -1,4 +1,8 @@
-import type { HyperconvergenceReport, PodPlacementReport } from '../drivers/scheduling-documents.js';
+import {
+  hyperconvergenceSummary,
+  type HyperconvergenceReport,
+  type PodPlacementReport,
+} from '../drivers/scheduling-documents.js';
 import type { CommandContext } from './context.js';
 import { formatDocument, formatTable } from './output.js';
 import { storkDocument } from './stork-endpoint.js';
@@ -28,18 +32,7 @@ export async function getHyperconvergence(ctx: CommandContext, flags: { allNames
 /** The report restricted to one namespace, its summary recounted. */
 export function inNamespace(report: HyperconvergenceReport, namespace: string): HyperconvergenceReport {
   const pods = report.pods.filter((p) => p.namespace === namespace);
-  const count = (placement: PodPlacementReport['placement']) =>
-    pods.filter((p) => p.placement === placement).length;
-  return {
-    ...report,
-    summary: {
-      total: pods.length,
-      hyperconverged: count('hyperconverged'),
-      semiHyperconverged: count('semi-hyperconverged'),
-      nonHyperconverged: count('non-hyperconverged'),
-    },
-    pods,
-  };
+  return { ...report, summary: hyperconvergenceSummary(pods), pods };
 }
 
 export function hyperconvergenceText(report: HyperconvergenceReport): string {

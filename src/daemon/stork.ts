@@ -10,7 +10,7 @@ import type {
 } from '../drivers/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
-import type { HyperconvergenceReport, PodPlacementReport } from '../drivers/scheduling-documents.js';
+import { hyperconvergenceSummary, type HyperconvergenceReport } from '../drivers/scheduling-documents.js';
 import { createDriver } from '../drivers/registry.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
@@ -215,7 +215,11 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           const pod = pods.get(name, namespace);
           return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
         },
-        hyperconvergence: () => hyperconvergenceReport(placements(), identity),
+        hyperconvergence: (): HyperconvergenceReport => {
+          const pods = placements();
+          const summary = hyperconvergenceSummary(pods);
+          return { time: new Date().toISOString(), replica: identity, summary, pods };
+        },
         notReady: () => {
           const snapshot = cache.snapshot();
           if (snapshot.refreshedAt === undefined)
@@ -241,25 +245,6 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     await stop();
     throw error;
   }
-}
-
-function hyperconvergenceReport(
-  pods: readonly PodPlacementReport[],
-  replica: string,
-): HyperconvergenceReport {
-  const count = (placement: PodPlacementReport['placement']) =>
-    pods.filter((p) => p.placement === placement).length;
-  return {
-    time: new Date().toISOString(),
-    replica,
-    summary: {
-      total: pods.length,
-      hyperconverged: count('hyperconverged'),
-      semiHyperconverged: count('semi-hyperconverged'),
-      nonHyperconverged: count('non-hyperconverged'),
-    },
-    pods,
-  };
 }
 
 /** Events users see on their pods for decisions that need their attention. */

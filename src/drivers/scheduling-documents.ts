@@ -75,3 +75,16 @@ export interface HyperconvergenceReport {
   };
   readonly pods: readonly PodPlacementReport[];
 }
+
+/** The counts per class (the report's summary, also recounted by storkctl for one namespace). */
+export function hyperconvergenceSummary(
+  pods: readonly PodPlacementReport[],
+): HyperconvergenceReport['summary'] {
+  const count = (placement: PlacementClass) => pods.filter((p) => p.placement === placement).length;
+  return {
+    total: pods.length,
+    hyperconverged: count('hyperconverged'),
+    semiHyperconverged: count('semi-hyperconverged'),
+    nonHyperconverged: count('non-hyperconverged'),
+  };
+}
