@@ -4,15 +4,13 @@ import { localityOf } from '../drivers/locality.js';
 import { NodeMatcher } from '../drivers/node-match.js';
 import { claimStorageClassName } from '../drivers/ownership.js';
 import type { ClaimLookups } from '../drivers/pod-claims.js';
+import type { PlacementClass, PodPlacementReport } from '../drivers/scheduling-documents.js';
 import type { DriverSnapshot } from '../drivers/snapshot.js';
 
-export type Placement = 'hyperconverged' | 'semi-hyperconverged' | 'non-hyperconverged';
+export type Placement = PlacementClass;
 
-export interface PodPlacement {
-  readonly namespace: string;
-  readonly pod: string;
-  readonly placement: Placement;
-}
+/** A pod's placement: its node, its volumes' replica nodes, and the class (for metrics and storkctl). */
+export type PodPlacement = PodPlacementReport;
 
 /**
  * How well each running pod with driver volumes is placed: hyper-converged when its node holds a replica
@@ -38,17 +36,24 @@ export function podPlacements(
   for (const pod of pods) {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName || pod.status?.phase !== 'Running') continue;
-    const volumeIds = driverVolumeIds(pod, driver, claims);
-    if (volumeIds.length === 0) continue;
+    const podVolumes = driverVolumeIds(pod, driver, claims);
+    if (podVolumes.length === 0) continue;
     const node = nodes.get(nodeName);
     const here = node ? matcher.match(node) : undefined;
     const local = node ? localityOf(node, here, rackLabel) : { region: '', zone: '', rack: '' };
     let allLocal = true;
     let allNear = true;
-    for (const id of volumeIds) {
-      const replicas = (snapshot.volumesById.get(id)?.replicaNodeIds ?? [])
+    const volumes = [];
+    for (const { id, claim } of podVolumes) {
+      const replicaIds = snapshot.volumesById.get(id)?.replicaNodeIds ?? [];
+      const replicas = replicaIds
         .map((r) => snapshot.nodesById.get(r))
         .filter((d): d is DriverNode => d !== undefined);
+      volumes.push({
+        claim,
+        volume: id,
+        replicaNodes: replicaIds.map((r) => kubeNodeOf.get(r)?.metadata?.name ?? r),
+      });
       if (!here || !replicas.some((d) => d.id === here.id)) allLocal = false;
       const near = replicas.some((d) => {
         const l = localityOfDriverNode(d);
@@ -63,6 +68,8 @@ export function podPlacements(
     result.push({
       namespace: pod.metadata?.namespace ?? '',
       pod: pod.metadata?.name ?? '',
+      node: nodeName,
+      volumes,
       placement: allLocal ? 'hyperconverged' : allNear ? 'semi-hyperconverged' : 'non-hyperconverged',
     });
   }
@@ -73,9 +80,9 @@ function driverVolumeIds(
   pod: Pod,
   driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>,
   claims: ClaimLookups,
-): string[] {
+): { id: string; claim: string }[] {
   const namespace = pod.metadata?.namespace ?? 'default';
-  const ids: string[] = [];
+  const ids: { id: string; claim: string }[] = [];
   for (const volume of pod.spec?.volumes ?? []) {
     const claimName = volume.persistentVolumeClaim?.claimName;
     const claim = claimName ? claims.getClaim(namespace, claimName) : undefined;
@@ -85,7 +92,7 @@ function driverVolumeIds(
     if (!pv || !driver.ownsClaim(claim, pv, className ? claims.getStorageClass(className) : undefined))
       continue;
     const id = driver.volumeIdOf(pv);
-    if (id) ids.push(id);
+    if (id && claimName) ids.push({ id, claim: claimName });
   }
   return ids;
 }

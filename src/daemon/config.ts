@@ -32,6 +32,10 @@ export interface StorkConfig {
   readonly apiQps: number;
   readonly apiBurst: number;
   readonly verbose: boolean;
+  /** Write each pod's last scheduling decision onto the pod, for `storkctl explain`. */
+  readonly recordDecisions: boolean;
+  /** This replica's name in the documents it publishes (defaults to the leader election identity). */
+  readonly identity?: string;
   /** Export the Node.js process metrics too (off in tests, where several storks share a process). */
   readonly processMetrics?: boolean;
 }
@@ -50,4 +54,5 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   apiQps: 1000,
   apiBurst: 2000,
   verbose: false,
+  recordDecisions: true,
 };

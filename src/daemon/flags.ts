@@ -182,6 +182,12 @@ export function storkCommand(): Command {
       'the scheduler the webhook gives pods',
       defaultWebhookConfig.schedulerName,
     )
+    .option(
+      '--record-decisions [bool]',
+      "record each pod's last scheduling decision on the pod (for storkctl explain)",
+      bool,
+      defaultConfig.recordDecisions,
+    )
     .option('--verbose [bool]', 'debug logging', bool, false);
 }
 
@@ -233,6 +239,7 @@ interface ParsedFlags {
   webhookTimeout: number;
   schedulerName: string;
   verbose: boolean;
+  recordDecisions: boolean;
 }
 
 function checkWebhookFlags(flags: ParsedFlags): void {
@@ -318,6 +325,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     apiQps: flags.k8sApiQps,
     apiBurst: flags.k8sApiBurst,
     verbose: flags.verbose,
+    recordDecisions: flags.recordDecisions,
+    identity: `${hostname()}_${process.pid}`,
     processMetrics: true,
   };
 }

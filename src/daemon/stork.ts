@@ -1,4 +1,5 @@
 import { X509Certificate } from 'node:crypto';
+import { hostname } from 'node:os';
 import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
 import { podPlacements } from '../controllers/hyperconvergence.js';
 import type {
@@ -10,8 +11,11 @@ import type {
 } from '../drivers/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
+import { hyperconvergenceSummary, type HyperconvergenceReport } from '../drivers/scheduling-documents.js';
 import { createDriver } from '../drivers/registry.js';
 import { informerClusterState } from '../extender/informer-state.js';
+import { DecisionRecorder } from '../extender/decision-recorder.js';
+import { explainNow } from '../extender/explain.js';
 import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder, objectReference } from '../k8s/events.js';
@@ -111,8 +115,10 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       getVolume: (name: string) => informers.volumes.get(name),
       getStorageClass: (name: string) => informers.storageClasses.get(name),
     };
-    metrics.placements = () =>
+    const placements = () =>
       podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
+    metrics.placements = placements;
+    const identity = config.identity ?? config.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
     stoppers.push(async () => {
       cache.stop();
       await cache.stopped();
@@ -193,14 +199,34 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
 
     let extenderPort: number | undefined;
     if (config.extender) {
+      const state = informerClusterState(informers, driver, cache, config.rackLabel);
+      const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
+      let recorder: DecisionRecorder | undefined;
+      if (config.recordDecisions) {
+        const started = new DecisionRecorder({ api, replica: identity, logger });
+        recorder = started;
+        stoppers.push(() => started.stop());
+      }
       const server = new ExtenderServer({
-        state: informerClusterState(informers, driver, cache, config.rackLabel),
-        decisionOptions: { staleAfterMs: config.driverStaleAfterMs },
+        state,
+        decisionOptions,
         logger,
         requestVolumes: (ids) => {
           for (const id of ids) cache.requestVolume(id);
         },
-        onDecision: (record) => reportDecision(record, events, logger),
+        onDecision: (record) => {
+          reportDecision(record, events, logger);
+          recorder?.observe(record);
+        },
+        explain: (namespace, name) => {
+          const pod = pods.get(name, namespace);
+          return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
+        },
+        hyperconvergence: (): HyperconvergenceReport => {
+          const pods = placements();
+          const summary = hyperconvergenceSummary(pods);
+          return { time: new Date().toISOString(), replica: identity, summary, pods };
+        },
         notReady: () => {
           const snapshot = cache.snapshot();
           if (snapshot.refreshedAt === undefined)

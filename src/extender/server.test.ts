@@ -27,6 +27,8 @@ describe('ExtenderServer', () => {
     requestVolumes: (ids) => requested.push(...ids),
     maxBodyBytes: 1_000_000,
     notReady: () => (ready ? undefined : 'storage state not loaded'),
+    explain: (namespace, pod) => (pod === 'prioritize-me' ? { namespace, pod } : undefined),
+    hyperconvergence: () => ({ pods: [] }),
   });
   let ready = false;
   let base = '';
@@ -102,5 +104,18 @@ describe('ExtenderServer', () => {
   it('routes by the verb anywhere in the path, as Stork does', async () => {
     const res = await post('/stork/v1/filter', { Pod: fixture.pod([]), NodeNames: ['node1'] });
     expect(((await res.json()) as { NodeNames: string[] }).NodeNames).toEqual(['node1']);
+  });
+
+  it("serves storkctl's read-only documents by path, whatever the query says", async () => {
+    const before = records.length;
+    const explain = await fetch(`${base}/explain?namespace=ns&pod=prioritize-me`);
+    expect(explain.status).toBe(200);
+    expect(await explain.json()).toEqual({ namespace: 'ns', pod: 'prioritize-me' });
+    const unknown = await fetch(`${base}/explain?namespace=ns&pod=filter-other`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.text()).toBe("pod ns/filter-other is not in stork's cache");
+    expect((await fetch(`${base}/explain`)).status).toBe(400);
+    expect(await (await fetch(`${base}/hyperconvergence`)).json()).toEqual({ pods: [] });
+    expect(records.length).toBe(before);
   });
 });

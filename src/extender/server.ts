@@ -29,6 +29,13 @@ export interface ExtenderServerOptions {
   readonly notReady?: () => string | undefined;
   /** Serves `GET /metrics` (Prometheus text format) on the extender's port, as Stork does. */
   readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+  /**
+   * `GET /explain?namespace=N&pod=P`: what the extender would decide for that pod now (404 when the pod
+   * is unknown). Read-only, from the caches.
+   */
+  readonly explain?: (namespace: string, pod: string) => unknown;
+  /** `GET /hyperconvergence`: how well running pods with driver volumes are placed. */
+  readonly hyperconvergence?: () => unknown;
   /** The largest body accepted (default 256 MiB: 5,000 full Node objects with many images fit). */
   readonly maxBodyBytes?: number;
 }
@@ -81,9 +88,10 @@ export class ExtenderServer {
     const started = process.hrtime.bigint();
     const url = req.url ?? '/';
     // Like Stork, route by the verb anywhere in the path, so any urlPrefix works.
-    const verb: Verb | undefined = url.includes('filter')
+    const path = url.split('?', 1)[0] ?? url;
+    const verb: Verb | undefined = path.includes('filter')
       ? 'filter'
-      : url.includes('prioritize')
+      : path.includes('prioritize')
         ? 'prioritize'
         : undefined;
     let status = 200;
@@ -97,6 +105,7 @@ export class ExtenderServer {
         send(res, why ? 503 : 200, why ?? 'ok', 'text/plain');
         return;
       }
+      if (req.method === 'GET' && this.readOnly(url, res)) return;
       if (url === '/metrics' && req.method === 'GET' && this.options.metrics) {
         const metrics = await this.options.metrics();
         send(res, 200, metrics.body, metrics.contentType);
@@ -144,6 +153,25 @@ export class ExtenderServer {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.options.observe?.(verb ?? 'other', status, seconds);
     }
+  }
+
+  /** The read-only documents for storkctl; true when the request was one of them (and answered). */
+  private readOnly(url: string, res: ServerResponse): boolean {
+    const parsed = new URL(url, 'http://extender');
+    if (parsed.pathname === '/explain' && this.options.explain) {
+      const namespace = parsed.searchParams.get('namespace') ?? 'default';
+      const pod = parsed.searchParams.get('pod');
+      if (!pod) throw new HttpError(400, 'explain needs ?pod=NAME (and ?namespace=NS)');
+      const document = this.options.explain(namespace, pod);
+      if (document === undefined) throw new HttpError(404, `pod ${namespace}/${pod} is not in stork's cache`);
+      sendJson(res, document);
+      return true;
+    }
+    if (parsed.pathname === '/hyperconvergence' && this.options.hyperconvergence) {
+      sendJson(res, this.options.hyperconvergence());
+      return true;
+    }
+    return false;
   }
 
   private after(record: DecisionRecord, wanted: readonly string[]): void {

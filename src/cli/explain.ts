@@ -1,0 +1,127 @@
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import {
+  schedulingDecisionAnnotation,
+  type NodeVerdict,
+  type SchedulingDecision,
+} from '../drivers/scheduling-documents.js';
+import { isNotFound } from '../k8s/errors.js';
+import { resources } from '../k8s/paths.js';
+import type { CommandContext } from './context.js';
+import { CliError, formatDocument, formatTable } from './output.js';
+import { storkDocument } from './stork-endpoint.js';
+
+export const explainColumns = [
+  'NODE',
+  'FILTER',
+  'REASON',
+  'SCORE',
+  'REPLICA',
+  'RACK',
+  'ZONE',
+  'REGION',
+] as const;
+
+/** What `explain pod` prints with -o json|yaml. */
+export interface PodExplanation {
+  readonly pod: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly phase: string;
+    readonly node?: string;
+  };
+  /** The extender's last answer for the pod, as recorded on it. */
+  readonly recorded?: SchedulingDecision;
+  /** What the extender would answer now (for a pending pod, or with --now). */
+  readonly now?: SchedulingDecision;
+  /** Why `now` is missing although it was wanted. */
+  readonly nowError?: string;
+}
+
+export async function explainPod(ctx: CommandContext, name: string, flags: { now?: boolean }) {
+  let pod: Pod;
+  try {
+    pod = await ctx.api.get<Pod>(resources.pods, { namespace: ctx.namespace, name });
+  } catch (error) {
+    if (isNotFound(error)) throw new CliError(`pods "${name}" not found in namespace "${ctx.namespace}"`);
+    throw error;
+  }
+  const node = pod.spec?.nodeName;
+  const recorded = recordedDecision(pod);
+  let now: SchedulingDecision | undefined;
+  let nowError: string | undefined;
+  if (!node || flags.now) {
+    try {
+      now = await storkDocument<SchedulingDecision>(ctx, '/explain', { namespace: ctx.namespace, pod: name });
+    } catch (error) {
+      // A recorded decision is still worth showing; without one there is nothing to say.
+      if (!recorded) throw error;
+      nowError = (error as Error).message;
+    }
+  }
+  const explanation: PodExplanation = {
+    pod: { namespace: ctx.namespace, name, phase: pod.status?.phase ?? '', ...(node ? { node } : {}) },
+    ...(recorded ? { recorded } : {}),
+    ...(now ? { now } : {}),
+    ...(nowError ? { nowError } : {}),
+  };
+  if (nowError) ctx.io.err(`Warning: ${nowError}\n`);
+  if (!recorded && !now) {
+    throw new CliError(
+      `no scheduling decision is recorded on pod ${ctx.namespace}/${name}: it was not scheduled by stork ` +
+        '(schedulerName: stork), or stork runs with --record-decisions=false',
+    );
+  }
+  if (ctx.options.output !== 'table') {
+    ctx.io.out(formatDocument(explanation, ctx.options.output));
+    return;
+  }
+  ctx.io.out(explanationText(explanation));
+}
+
+export function recordedDecision(pod: Pod): SchedulingDecision | undefined {
+  const text = pod.metadata?.annotations?.[schedulingDecisionAnnotation];
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as SchedulingDecision;
+  } catch {
+    throw new CliError(`the annotation ${schedulingDecisionAnnotation} on the pod is not valid JSON`);
+  }
+}
+
+export function explanationText(explanation: PodExplanation): string {
+  const { pod, recorded, now } = explanation;
+  const id = `${pod.namespace}/${pod.name}`;
+  const sections: string[] = [];
+  const where = pod.node ? `runs on node ${pod.node}` : `is not scheduled (${pod.phase || 'Pending'})`;
+  sections.push(`Pod ${id} ${where}.\n`);
+  if (recorded) sections.push(decisionText('Last scheduling decision', recorded));
+  if (now) sections.push(decisionText('What stork would decide now', now));
+  return sections.join('\n');
+}
+
+export function decisionText(title: string, decision: SchedulingDecision): string {
+  const lines = [`${title}: made ${decision.time} by stork replica ${decision.replica}.`];
+  if (decision.error) lines.push(`No node passed the filter: ${decision.error}`);
+  if (decision.topNode) lines.push(`Stork scored ${decision.topNode} highest.`);
+  if (decision.neutralReason) lines.push(`No preference among nodes: ${decision.neutralReason}.`);
+  if (decision.omittedNodes) lines.push(`(${decision.omittedNodes} more nodes not recorded)`);
+  const header = lines.map((l) => `${l}\n`).join('');
+  if (decision.nodes.length === 0) return `${header}No candidate nodes.\n`;
+  return header + formatTable(explainColumns, decision.nodes.map(verdictRow));
+}
+
+export function verdictRow(v: NodeVerdict): string[] {
+  const filter = v.passed === undefined ? '' : v.passed ? 'passed' : 'filtered';
+  const score = v.score === undefined ? '' : `${v.score} (${v.raw ?? 0})`;
+  const points = (n: number | undefined): string => (v.score === undefined ? '' : String(n ?? 0));
+  return [
+    v.node,
+    filter,
+    v.reason ?? '',
+    score,
+    points(v.replica),
+    points(v.rack),
+    points(v.zone),
+    points(v.region),
+  ];
+}

@@ -1,0 +1,155 @@
+import { Command, CommanderError, Option } from 'commander';
+import { CommandContext, describeError, type GlobalOptions } from './context.js';
+import { explainPod } from './explain.js';
+import { getHyperconvergence } from './hyperconvergence.js';
+import { CliError, outputFormats, type Io } from './output.js';
+import { accessModes, createPvc } from './pvc.js';
+import { getRules } from './rules.js';
+import { createSnapshot, deleteSnapshots, getSnapshots } from './snapshots.js';
+
+const snapshotAliases = ['snapshots', 'snap', 'volumesnapshot', 'volumesnapshots'];
+
+type Action = (ctx: CommandContext, args: string[], flags: Record<string, unknown>) => Promise<void>;
+
+/**
+ * The storkctl command tree. kubectl's conventions: global flags anywhere on the line, `-o table|json|yaml`,
+ * `Error: ...` on stderr with exit code 1. `name` is what help shows (`kubectl stork` as a plugin).
+ */
+export function storkctlProgram(
+  io: Io,
+  name = 'storkctl',
+): { program: Command; ran: () => CommandContext | undefined } {
+  let context: CommandContext | undefined;
+  const program = new Command(name)
+    .description('Stork: storage orchestration for Kubernetes')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.out(text),
+      writeErr: (text) => io.err(text),
+      // Errors are printed once, kubectl-style, by runStorkctl.
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true)
+    .option('-n, --namespace <namespace>', 'namespace of the objects', 'default')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context to use')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(outputFormats).default('table'))
+    .option('--stork-namespace <namespace>', 'namespace of the stork service', 'kube-system')
+    .option('--stork-service <name:port>', 'service that reaches stork’s extender port', 'stork-service:8099')
+    .option('--stork-url <url>', 'reach stork directly at this URL instead of through the API server');
+
+  const run =
+    (action: Action) =>
+    async (...params: unknown[]): Promise<void> => {
+      const command = params[params.length - 1] as Command;
+      context = new CommandContext(command.optsWithGlobals<GlobalOptions>(), io);
+      const args = command.args;
+      await action(context, args, command.opts());
+    };
+
+  const create = program.command('create').description('create stork resources');
+  create
+    .command('snapshot')
+    .aliases(snapshotAliases)
+    .description('snapshot a PersistentVolumeClaim')
+    .argument('[name...]', 'name of the snapshot')
+    .option('-p, --pvc <name>', 'the claim to snapshot')
+    .action(run((ctx, args, flags) => createSnapshot(ctx, args, flags.pvc as string | undefined)));
+  create
+    .command('pvc')
+    .aliases(['pvcs', 'persistentvolumeclaim'])
+    .description('create a claim that restores a snapshot')
+    .argument('[name...]', 'name of the claim')
+    .option('-s, --snapshot <name>', 'the snapshot to restore')
+    .option('--size <quantity>', 'size of the claim, e.g. 2Gi')
+    .option('--source-ns <namespace>', 'namespace of the snapshot, when not the claim’s')
+    .addOption(
+      new Option('-a, --access-mode <mode>', `access mode (${accessModes.join(', ')})`).default(
+        'ReadWriteOnce',
+      ),
+    )
+    // Stork's own spelling of the flag, kept so existing scripts work.
+    .addOption(new Option('--acccess-mode <mode>').hideHelp())
+    .action(
+      run((ctx, args, flags) =>
+        createPvc(ctx, args, {
+          ...(flags.snapshot ? { snapshot: flags.snapshot as string } : {}),
+          ...(flags.size ? { size: flags.size as string } : {}),
+          ...(flags.sourceNs ? { sourceNs: flags.sourceNs as string } : {}),
+          accessMode: (flags.acccessMode ?? flags.accessMode) as string,
+        }),
+      ),
+    );
+
+  const get = program.command('get').description('show stork resources');
+  get
+    .command('snapshot')
+    .aliases(snapshotAliases)
+    .description('list snapshots')
+    .argument('[name...]', 'snapshots to show (default: all in the namespace)')
+    .option('-p, --pvc <name>', 'only snapshots of this claim')
+    .action(run((ctx, args, flags) => getSnapshots(ctx, args, flags.pvc as string | undefined)));
+  get
+    .command('rules')
+    .aliases(['rule'])
+    .description('list rules')
+    .argument('[name...]', 'rules to show (default: all in the namespace)')
+    .action(run((ctx, args) => getRules(ctx, args)));
+  get
+    .command('hyperconvergence')
+    .aliases(['hc'])
+    .description('show how close each pod runs to its volumes’ replicas')
+    .option('-A, --all-namespaces', 'pods of every namespace')
+    .action(
+      run((ctx, _args, flags) => getHyperconvergence(ctx, { allNamespaces: flags.allNamespaces === true })),
+    );
+
+  const del = program.command('delete').description('delete stork resources');
+  del
+    .command('snapshot')
+    .aliases(snapshotAliases)
+    .description('delete snapshots by name, or all of a claim’s')
+    .argument('[name...]', 'snapshots to delete')
+    .option('-p, --pvc <name>', 'delete every snapshot of this claim')
+    .action(run((ctx, args, flags) => deleteSnapshots(ctx, args, flags.pvc as string | undefined)));
+
+  const explain = program.command('explain').description('show why stork placed a pod where it did');
+  explain
+    .command('pod')
+    .aliases(['pods', 'po'])
+    .description('the filter verdict and score of every node for the pod’s last scheduling decision')
+    .argument('<name>', 'the pod')
+    .option('--now', 'also ask stork what it would decide now')
+    .action(
+      run((ctx, args, flags) => explainPod(ctx, args[0] ?? '', flags.now === true ? { now: true } : {})),
+    );
+
+  return { program, ran: () => context };
+}
+
+/** Runs storkctl with the given arguments (without node and script); resolves to the exit code. */
+export async function runStorkctl(argv: readonly string[], io: Io, name?: string): Promise<number> {
+  const { program, ran } = storkctlProgram(io, name);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return 0;
+      if (error.code === 'commander.help' || error.code === 'commander.executeSubCommandAsync')
+        return error.exitCode;
+      io.err(`Error: ${error.message.replace(/^error: /, '')}\n`);
+      return 1;
+    }
+    let server: string | undefined;
+    try {
+      server = error instanceof CliError ? undefined : ran()?.api.server;
+    } catch {
+      server = undefined;
+    }
+    io.err(`Error: ${describeError(error, server)}\n`);
+    return 1;
+  } finally {
+    ran()?.close();
+  }
+}

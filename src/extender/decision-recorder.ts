@@ -1,0 +1,180 @@
+import { schedulingDecisionAnnotation } from '../drivers/scheduling-documents.js';
+import type { KubeApi } from '../k8s/api.js';
+import { isNotFound, KubeApiError } from '../k8s/errors.js';
+import { resources } from '../k8s/paths.js';
+import type { Logger } from '../lib/log.js';
+import { decisionDocument } from './decision-document.js';
+import type { FilterDecision } from './filter.js';
+import type { PrioritizeDecision } from './prioritize.js';
+import type { DecisionRecord } from './server.js';
+
+/** Pods whose last written verdict is remembered (the oldest are forgotten first). */
+const maxRemembered = 10_000;
+
+export interface DecisionRecorderOptions {
+  readonly api: Pick<KubeApi, 'patch'>;
+  readonly replica: string;
+  readonly logger: Logger;
+  /** How long a pod's decision waits for the rest of its scheduling cycle before it is written (ms). */
+  readonly settleMs?: number;
+  /** At most this many pods are waiting; beyond it the oldest are dropped (with a log line). */
+  readonly maxPending?: number;
+  /** Writes in flight at once. */
+  readonly concurrency?: number;
+  readonly now?: () => number;
+}
+
+interface Pending {
+  namespace: string;
+  name: string;
+  filter?: FilterDecision;
+  prioritize?: PrioritizeDecision;
+  at: number;
+}
+
+/**
+ * Writes each pod's last scheduling decision onto the pod (annotation {@link schedulingDecisionAnnotation})
+ * so that `storkctl explain` can show it whichever replica decided and after restarts. Never on the request
+ * path: a decision is remembered, joined with the other half of its scheduling cycle (filter, then
+ * prioritize), and written once the cycle has settled; a pod retried many times gets one write per
+ * settle period with its latest decision, and writes go a few at a time so a scheduling storm cannot
+ * flood the API server.
+ */
+export class DecisionRecorder {
+  private readonly pending = new Map<string, Pending>();
+  /**
+   * What was last written per pod, without its time. Writing the same verdict again would change the pod,
+   * and kube-scheduler retries an unschedulable pod whenever it changes: each failure would cause the next.
+   */
+  private readonly written = new Map<string, string>();
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight = 0;
+  private readonly writes = new Set<Promise<void>>();
+  private stopped = false;
+  /** Set when the API server refused the write for lack of permission: retrying would only add load. */
+  private forbidden = false;
+  private readonly settleMs: number;
+  private readonly maxPending: number;
+  private readonly concurrency: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: DecisionRecorderOptions) {
+    this.settleMs = options.settleMs ?? 500;
+    this.maxPending = options.maxPending ?? 1000;
+    this.concurrency = options.concurrency ?? 4;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Called by the extender after it answered; cheap: it only remembers the decision. */
+  observe(record: DecisionRecord): void {
+    if (this.stopped || this.forbidden) return;
+    const namespace = record.pod.metadata?.namespace ?? '';
+    const name = record.pod.metadata?.name ?? '';
+    if (!namespace || !name) return;
+    const key = `${namespace}/${name}`;
+    let entry = this.pending.get(key);
+    if (!entry) {
+      if (this.pending.size >= this.maxPending) this.dropOldest();
+      entry = { namespace, name, at: this.now() };
+      this.pending.set(key, entry);
+    }
+    // A new filter starts a new cycle: the previous cycle's scores do not belong to it.
+    if (record.verb === 'filter') {
+      entry.filter = record.decision;
+      delete entry.prioritize;
+    } else {
+      entry.prioritize = record.decision;
+    }
+    entry.at = this.now();
+    this.schedule();
+  }
+
+  /** Stops writing; decisions not yet written are written first (bounded by the API's answers). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flush(true);
+    await Promise.all(this.writes);
+  }
+
+  private dropOldest(): void {
+    const oldest = this.pending.keys().next();
+    if (oldest.done) return;
+    this.pending.delete(oldest.value);
+    this.options.logger.debug({ pod: oldest.value }, 'too many scheduling decisions waiting; one dropped');
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush(false);
+    }, this.settleMs);
+    this.timer.unref();
+  }
+
+  private flush(all: boolean): void {
+    const now = this.now();
+    for (const [key, entry] of this.pending) {
+      if (this.inFlight >= this.concurrency && !all) break;
+      if (!all && now - entry.at < this.settleMs) continue;
+      this.pending.delete(key);
+      this.write(entry);
+    }
+    if (this.pending.size > 0) this.schedule();
+  }
+
+  private write(entry: Pending): void {
+    const document = decisionDocument({
+      ...(entry.filter ? { filter: entry.filter } : {}),
+      ...(entry.prioritize ? { prioritize: entry.prioritize } : {}),
+      time: new Date(entry.at),
+      replica: this.options.replica,
+      source: 'recorded',
+    });
+    const key = `${entry.namespace}/${entry.name}`;
+    const { time: _time, ...verdict } = document;
+    const fingerprint = JSON.stringify(verdict);
+    if (this.written.get(key) === fingerprint) return;
+    this.written.delete(key);
+    this.written.set(key, fingerprint);
+    if (this.written.size > maxRemembered) this.written.delete(this.written.keys().next().value ?? '');
+    this.inFlight++;
+    const write = this.options.api
+      .patch(
+        resources.pods,
+        { namespace: entry.namespace, name: entry.name },
+        { metadata: { annotations: { [schedulingDecisionAnnotation]: JSON.stringify(document) } } },
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // A pod deleted meanwhile needs no record.
+          this.written.delete(key);
+          if (isNotFound(error)) return;
+          if (error instanceof KubeApiError && error.statusCode === 403) {
+            if (!this.forbidden) {
+              this.options.logger.warn(
+                { err: error.message },
+                "stork may not patch pods: scheduling decisions are not recorded (storkctl explain shows only what stork would decide now). Grant 'patch' on pods to stork's role, or run with --record-decisions=false",
+              );
+            }
+            this.forbidden = true;
+            this.pending.clear();
+            return;
+          }
+          this.options.logger.warn(
+            { pod: `${entry.namespace}/${entry.name}`, err: (error as Error).message },
+            'could not record the scheduling decision on the pod',
+          );
+        },
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.writes.delete(write);
+        if (this.pending.size > 0 && !this.stopped) this.schedule();
+      });
+    this.writes.add(write);
+  }
+}
