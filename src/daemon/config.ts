@@ -2,6 +2,7 @@ import {
   defaultHealthMonitorConfig,
   type HealthMonitorConfig,
 } from '../controllers/health-monitor/config.js';
+import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
 import { defaultRackLabel } from '../drivers/locality.js';
 import type { LeaderElectionConfig } from '../k8s/leader-election.js';
 
@@ -21,6 +22,10 @@ export interface StorkConfig {
   readonly extenderHost: string;
   readonly rackLabel: string;
   readonly healthMonitor: boolean;
+  /** Volume snapshots: the CRDs, the snapshot controller and the `stork-snapshot` provisioner. */
+  readonly snapshotter: boolean;
+  /** What runs around each driver snapshot (application-consistency rules); default none. */
+  readonly snapshotHooks?: SnapshotHooks;
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
   readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError'>;
   readonly healthMonitorConfig: HealthMonitorConfig;
@@ -40,6 +45,7 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   extenderHost: '0.0.0.0',
   rackLabel: defaultRackLabel,
   healthMonitor: true,
+  snapshotter: true,
   healthMonitorConfig: defaultHealthMonitorConfig,
   apiQps: 1000,
   apiBurst: 2000,

@@ -19,7 +19,9 @@ import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
+import { ensureCrds } from '../k8s/crds/install.js';
 import type { StorkConfig } from './config.js';
+import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
 
 /**
@@ -147,6 +149,28 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           await monitor.stop();
           logger.info('health monitor stopped');
         },
+      });
+    }
+    if (config.snapshotter) {
+      // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
+      await ensureCrds(api);
+      leaderControllers.push({
+        name: 'snapshotter',
+        run: (signal) =>
+          runSnapshotter(
+            {
+              api,
+              driver,
+              claims: informers.claims,
+              volumes: informers.volumes,
+              storageClasses: informers.storageClasses,
+              events,
+              logger,
+              onError,
+              ...(config.snapshotHooks ? { hooks: config.snapshotHooks } : {}),
+            },
+            signal,
+          ),
       });
     }
     if (leaderControllers.length > 0) {
