@@ -62,6 +62,8 @@ export function condition(
 }
 
 /** The condition a snapshot is in now: the last true one. */
-export function currentCondition(conditions: readonly SnapshotCondition[] | undefined): SnapshotCondition | undefined {
+export function currentCondition(
+  conditions: readonly SnapshotCondition[] | undefined,
+): SnapshotCondition | undefined {
   return [...(conditions ?? [])].reverse().find((c) => c.status === 'True');
 }

@@ -53,7 +53,8 @@ export class RestoreProvisioner {
       maxDelayMs: options.maxRetryDelayMs ?? 30_000,
       onError: (error, key, attempt) => {
         const err = error instanceof Error ? error.message : String(error);
-        if (error instanceof RestoreRefused) options.logger.info({ key, attempt, err }, 'cannot provision yet');
+        if (error instanceof RestoreRefused)
+          options.logger.info({ key, attempt, err }, 'cannot provision yet');
         else options.logger.warn({ key, attempt, err }, 'provisioning failed; retrying');
       },
     });
@@ -64,17 +65,21 @@ export class RestoreProvisioner {
     const claimKey = (pvc: PersistentVolumeClaim): void =>
       this.queue.add(`${claimPrefix}${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`);
     const removers = [claims.addHandlers({ onAdd: claimKey, onUpdate: (_, pvc) => claimKey(pvc) })];
-    const volumeKey = (pv: PersistentVolume): void => this.queue.add(`${volumePrefix}${pv.metadata?.name ?? ''}`);
+    const volumeKey = (pv: PersistentVolume): void =>
+      this.queue.add(`${volumePrefix}${pv.metadata?.name ?? ''}`);
     removers.push(volumes.addHandlers({ onAdd: volumeKey, onUpdate: (_, pv) => volumeKey(pv) }));
     // A snapshot becoming ready releases the claims waiting on it at once, not at their next retry.
-    removers.push(volumeSnapshots.addHandlers({
-      onUpdate: (_, snapshot) => {
-        for (const pvc of claims.list()) {
-          const ref = restoreRef(pvc);
-          if (ref && ref.name === snapshot.metadata.name && ref.namespace === snapshot.metadata.namespace) claimKey(pvc);
-        }
-      },
-    }));
+    removers.push(
+      volumeSnapshots.addHandlers({
+        onUpdate: (_, snapshot) => {
+          for (const pvc of claims.list()) {
+            const ref = restoreRef(pvc);
+            if (ref && ref.name === snapshot.metadata.name && ref.namespace === snapshot.metadata.namespace)
+              claimKey(pvc);
+          }
+        },
+      }),
+    );
     for (const pvc of claims.list()) claimKey(pvc);
     for (const pv of volumes.list()) volumeKey(pv);
     this.options.logger.info({ provisioner: snapshotProvisionerName }, 'snapshot provisioner running');
@@ -159,7 +164,10 @@ export class RestoreProvisioner {
       'ProvisioningSucceeded',
       `Successfully provisioned volume ${pvName} from snapshot ${source}`,
     );
-    logger.info({ claim: `${namespace}/${name}`, pv: pvName, volume: volume.id, snapshot: source }, 'restored');
+    logger.info(
+      { claim: `${namespace}/${name}`, pv: pvName, volume: volume.id, snapshot: source },
+      'restored',
+    );
     return undefined;
   }
 
@@ -181,16 +189,21 @@ export class RestoreProvisioner {
     try {
       data = await api.get(resources.volumeSnapshotDatas, { name: dataName });
     } catch (error) {
-      if (isNotFound(error)) throw new RestoreRefused(`VolumeSnapshotData ${dataName} of snapshot ${source} not found`);
+      if (isNotFound(error))
+        throw new RestoreRefused(`VolumeSnapshotData ${dataName} of snapshot ${source} not found`);
       throw error;
     }
-    const snapshotId = snapshots.snapshotIdOf(data.spec as Record<string, unknown>);
+    const snapshotId = snapshots.snapshotIdOf(data.spec);
     if (!snapshotId) {
-      throw new RestoreRefused(`VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`);
+      throw new RestoreRefused(
+        `VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`,
+      );
     }
     const driverSnapshot = await snapshots.inspectSnapshot(snapshotId, signal);
-    if (!driverSnapshot) throw new RestoreRefused(`${this.options.driver.name} snapshot ${snapshotId} not found`);
-    if (!driverSnapshot.ready) throw new RestoreRefused(`${this.options.driver.name} snapshot ${snapshotId} is not ready yet`);
+    if (!driverSnapshot)
+      throw new RestoreRefused(`${this.options.driver.name} snapshot ${snapshotId} not found`);
+    if (!driverSnapshot.ready)
+      throw new RestoreRefused(`${this.options.driver.name} snapshot ${snapshotId} is not ready yet`);
     return { snapshotId, source };
   }
 

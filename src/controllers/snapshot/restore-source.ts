@@ -70,7 +70,7 @@ export function checkRestore(
         `${restoreNamespacesAnnotation} annotation`,
     );
   }
-  if (snapshot.metadata.deletionTimestamp) throw new RestoreRefused(`${what} is being deleted`);
+  // A snapshot being deleted still serves claims that were waiting on it: it is kept until they are bound.
   const state = currentCondition(snapshot.status?.conditions);
   const dataName = snapshot.spec.snapshotDataName;
   if (state?.type === 'Error') {

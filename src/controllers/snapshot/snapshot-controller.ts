@@ -58,7 +58,10 @@ export class SnapshotController {
       baseDelayMs: 500,
       maxDelayMs: 30_000,
       onError: (error, key, attempt) =>
-        options.logger.warn({ snapshot: key, attempt, err: errorText(error) }, 'snapshot sync failed; retrying'),
+        options.logger.warn(
+          { snapshot: key, attempt, err: errorText(error) },
+          'snapshot sync failed; retrying',
+        ),
     });
   }
 
@@ -134,12 +137,18 @@ export class SnapshotController {
       }
       data = await this.createData(snapshot, driverSnapshot, volumeName.pvName);
     }
-    const snapshotId = snapshots.snapshotIdOf(data.spec as Record<string, unknown>);
-    if (!snapshotId) throw new SnapshotFailed(`VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`);
+    const snapshotId = snapshots.snapshotIdOf(data.spec);
+    if (!snapshotId)
+      throw new SnapshotFailed(
+        `VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`,
+      );
     const ready = condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady');
     await this.patch(snapshot, {
       spec: { snapshotDataName: dataName },
-      status: { creationTimestamp: data.metadata.creationTimestamp ?? ready.lastTransitionTime, conditions: [ready] },
+      status: {
+        creationTimestamp: data.metadata.creationTimestamp ?? ready.lastTransitionTime,
+        conditions: [ready],
+      },
     });
     this.options.events.record(
       snapshotReference(snapshot),
@@ -147,7 +156,10 @@ export class SnapshotController {
       'SnapshotReady',
       `Snapshot ${snapshotId} of claim ${snapshot.spec.persistentVolumeClaimName} is ready (${dataName})`,
     );
-    this.options.logger.info({ snapshot: snapshotKey(snapshot), snapshotId, data: dataName }, 'snapshot ready');
+    this.options.logger.info(
+      { snapshot: snapshotKey(snapshot), snapshotId, data: dataName },
+      'snapshot ready',
+    );
     return undefined;
   }
 
@@ -271,7 +283,7 @@ export class SnapshotController {
       api.get(resources.volumeSnapshotDatas, { name: dataName }),
     );
     const ids = new Set<string>();
-    const fromData = data ? snapshots.snapshotIdOf(data.spec as Record<string, unknown>) : undefined;
+    const fromData = data ? snapshots.snapshotIdOf(data.spec) : undefined;
     if (fromData) ids.add(fromData);
     const byName = await snapshots.findSnapshot(driverSnapshotName(uid), signal);
     if (byName) ids.add(byName.id);
@@ -282,7 +294,10 @@ export class SnapshotController {
     await this.patch(snapshot, {
       metadata: { finalizers: (snapshot.metadata.finalizers ?? []).filter((f) => f !== snapshotFinalizer) },
     });
-    logger.info({ snapshot: snapshotKey(snapshot), deleted: [...ids], data: data ? dataName : undefined }, 'snapshot deleted');
+    logger.info(
+      { snapshot: snapshotKey(snapshot), deleted: [...ids], data: data ? dataName : undefined },
+      'snapshot deleted',
+    );
     return undefined;
   }
 
@@ -308,7 +323,10 @@ export class SnapshotController {
   }
 
   /** A merge patch that applies only to the version we read (a conflict is retried from fresh state). */
-  private patch(snapshot: VolumeSnapshot, patch: { metadata?: object; spec?: object; status?: object }): Promise<VolumeSnapshot> {
+  private patch(
+    snapshot: VolumeSnapshot,
+    patch: { metadata?: object; spec?: object; status?: object },
+  ): Promise<VolumeSnapshot> {
     return this.options.api.patch<VolumeSnapshot>(
       resources.volumeSnapshots,
       { namespace: snapshot.metadata.namespace ?? '', name: snapshot.metadata.name ?? '' },

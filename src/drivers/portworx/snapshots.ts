@@ -30,7 +30,10 @@ export class PortworxSnapshots implements VolumeSnapshots {
     }
     const snapshot = await this.inspectSnapshot(response.snapshot_id, signal);
     if (!snapshot) {
-      throw new DriverError(this.driver, `snapshot ${response.snapshot_id} vanished right after it was created`);
+      throw new DriverError(
+        this.driver,
+        `snapshot ${response.snapshot_id} vanished right after it was created`,
+      );
     }
     return snapshot;
   }
