@@ -94,7 +94,17 @@ export class SnapshotController {
 
   private async sync(key: string, signal: AbortSignal): Promise<WorkResult> {
     const [namespace = '', name = ''] = key.split('/');
-    let snapshot = this.options.volumeSnapshots.get(name, namespace);
+    const cached = this.options.volumeSnapshots.get(name, namespace);
+    if (!cached) return undefined;
+    const cachedState = currentCondition(cached.status?.conditions)?.type;
+    const settled = cachedState === 'Error' || (cachedState === 'Ready' && !!cached.spec.snapshotDataName);
+    const protectedNow = (cached.metadata.finalizers ?? []).includes(snapshotFinalizer);
+    if (settled && protectedNow && !cached.metadata.deletionTimestamp) return undefined;
+    // Work is due: act on the object as it is now, not as the cache last saw it (our own writes may
+    // not have come back through the watch yet, and a stale write would only conflict).
+    let snapshot = await getOrUndefined<VolumeSnapshot>(() =>
+      this.options.api.get(resources.volumeSnapshots, { namespace, name }),
+    );
     if (!snapshot) return undefined;
     if (snapshot.metadata.deletionTimestamp) return this.finalize(snapshot, signal);
     const finalizers = snapshot.metadata.finalizers ?? [];
