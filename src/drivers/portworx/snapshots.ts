@@ -8,6 +8,15 @@ import { toDriverVolume } from './mapping.js';
 import type { SdkClient } from './sdk-client.js';
 import type { SdkVolumeInspectResponse, Volume } from './sdk-types.js';
 
+/**
+ * Snapshots are read-only volumes with a parent on Portworx; osd's reference server leaves `readonly`
+ * unset on them, so the parent is what tells a snapshot from a plain volume. (Clones have parents too;
+ * callers tell them apart by name.)
+ */
+function isSnapshot(volume: Volume | null | undefined): boolean {
+  return !!volume && (volume.readonly || !!volume.source?.parent);
+}
+
 export class PortworxSnapshots implements VolumeSnapshots {
   constructor(
     private readonly sdk: SdkClient,
@@ -39,14 +48,14 @@ export class PortworxSnapshots implements VolumeSnapshots {
   }
 
   async findSnapshot(name: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined> {
-    const found = (await this.byName(name, signal)).find((entry) => entry.volume?.readonly === true);
+    const found = (await this.byName(name, signal)).find((entry) => isSnapshot(entry.volume));
     return found?.volume ? this.toSnapshot(found.volume, found) : undefined;
   }
 
   async inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined> {
     const response = await this.inspect(id, signal);
     if (!response?.volume) return undefined;
-    if (!response.volume.readonly) {
+    if (!isSnapshot(response.volume)) {
       throw new DriverError(this.driver, `volume ${id} is not a snapshot`);
     }
     return this.toSnapshot(response.volume, response);
