@@ -142,6 +142,10 @@ export class SnapshotController {
     if (!data) {
       const volumeName = this.claimVolumeName(snapshot);
       const driverSnapshot = await this.driverSnapshot(snapshot, volumeName.volumeId, signal);
+      this.options.logger.debug(
+        { snapshot: snapshotKey(snapshot), snapshotId: driverSnapshot.id, ready: driverSnapshot.ready },
+        'driver snapshot',
+      );
       if (!driverSnapshot.ready) {
         return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
       }
