@@ -269,6 +269,16 @@ describe('volume snapshots and restores in the box', () => {
     );
 
     await createDriverVolume(ctx, ns, 'data', ['node-2']);
+    await api().create(
+      resources.volumeSnapshots,
+      snapshotObject(ns, 'cloudy', 'data', { 'portworx/snapshot-type': 'cloud' }),
+      ns,
+    );
+    const cloudy = await waitForCondition(ns, 'cloudy', 'Error');
+    expect(lastCondition(cloudy)?.message).toBe(
+      'snapshot failed due to err: snapshot type "cloud" is not supported: only local snapshots are',
+    );
+
     const before = state()
       .volumes()
       .filter((v) => v.snapshot).length;

@@ -44,6 +44,10 @@ export interface SnapshotControllerOptions {
   readonly pollIntervalMs?: number;
 }
 
+/** Stork's Portworx annotations for cloud and group snapshots, which this version does not take. */
+const snapshotTypeAnnotation = 'portworx/snapshot-type';
+const groupSelectorPrefix = 'portworx.selector/';
+
 /** A failure that ends the snapshot in the Error condition (not retried). */
 class SnapshotFailed extends Error {}
 
@@ -179,6 +183,13 @@ export class SnapshotController {
 
   /** The driver volume behind the snapshot's claim; SnapshotFailed when there is none. */
   private claimVolumeName(snapshot: VolumeSnapshot): { volumeId: string; pvName: string } {
+    const annotations = snapshot.metadata.annotations ?? {};
+    const type = annotations[snapshotTypeAnnotation];
+    if (type !== undefined && type !== 'local') {
+      throw new SnapshotFailed(`snapshot type "${type}" is not supported: only local snapshots are`);
+    }
+    const group = Object.keys(annotations).find((key) => key.startsWith(groupSelectorPrefix));
+    if (group) throw new SnapshotFailed(`group snapshots (annotation ${group}) are not supported`);
     const namespace = snapshot.metadata.namespace ?? '';
     const claimName = snapshot.spec.persistentVolumeClaimName;
     const claim = this.options.claims.get(claimName, namespace);
