@@ -206,6 +206,10 @@ describe('volume snapshots and restores in the box', () => {
     expect(hookCalls.before).toContain('mysql-snapshot');
     expect(hookCalls.after).toContainEqual({ name: 'mysql-snapshot', ok: true });
 
+    const listed = await ctx.box.kubectl(['get', 'volumesnapshot,volumesnapshotdatas', '-n', 'default']);
+    expect(listed).toContain('mysql-snapshot');
+    expect(listed).toContain(`k8s-volume-snapshot-${uid}`);
+
     await applyManifests(api(), seedClone, 'default');
     const clone = await waitForBound('default', 'mysql-snap-clone');
     expect(clone.spec?.volumeName).toBe(`pvc-${clone.metadata?.uid ?? ''}`);
@@ -226,6 +230,9 @@ describe('volume snapshots and restores in the box', () => {
     expect(restored.snapshot).toBe(false);
     expect(restored.replicaNodeIds.length).toBeGreaterThan(0);
     await claimEvent('default', 'mysql-snap-clone', 'ProvisioningSucceeded', 'mysql-snapshot');
+    expect(await ctx.box.kubectl(['get', 'pvc', '-n', 'default'])).toMatch(
+      /mysql-snap-clone\s+Bound\s+pvc-\S+\s+2Gi\s+RWO\s+stork-snapshot-sc/,
+    );
 
     await api().create(
       resources.pods,
