@@ -413,8 +413,24 @@ describe('volume snapshots and restores in the box', () => {
     );
     const uid = created.metadata.uid ?? '';
     const taken = state().snapshotVolume(parent.id, `snapshot-${uid}`, {});
+    // And one step later for another: the data object made too, the VolumeSnapshot not yet bound to it.
+    const second = await api().create<VolumeSnapshot>(
+      resources.volumeSnapshots,
+      snapshotObject(ns, 'snap-2', 'data'),
+      ns,
+    );
+    const uid2 = second.metadata.uid ?? '';
+    const taken2 = state().snapshotVolume(parent.id, `snapshot-${uid2}`, {});
+    await api().create<VolumeSnapshotData>(resources.volumeSnapshotDatas, {
+      apiVersion: 'volumesnapshot.external-storage.k8s.io/v1',
+      kind: 'VolumeSnapshotData',
+      metadata: { name: `k8s-volume-snapshot-${uid2}` },
+      spec: { portworxVolume: { snapshotId: taken2.id, snapshotType: 'local' } },
+    });
     const hooksBefore = hookCalls.before.length;
     await ctx.startStork();
+    const snapshot2 = await waitForCondition(ns, 'snap-2', 'Ready');
+    expect(snapshot2.spec.snapshotDataName).toBe(`k8s-volume-snapshot-${uid2}`);
     const snapshot = await waitForCondition(ns, 'snap', 'Ready');
     const data = await api().get<VolumeSnapshotData>(resources.volumeSnapshotDatas, {
       name: snapshot.spec.snapshotDataName ?? '',
@@ -423,8 +439,10 @@ describe('volume snapshots and restores in the box', () => {
     expect(
       state()
         .volumes()
-        .filter((v) => v.snapshot && v.parentId === parent.id),
-    ).toHaveLength(1);
+        .filter((v) => v.snapshot && v.parentId === parent.id)
+        .map((v) => v.id)
+        .sort(),
+    ).toEqual([taken.id, taken2.id].sort());
     expect(hookCalls.before.length).toBe(hooksBefore); // no second snapshot, so no second pre-rule
 
     // Stork stops after cloning the restored volume but before creating the PV.
