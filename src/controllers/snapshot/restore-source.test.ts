@@ -87,7 +87,8 @@ describe('checkRestore', () => {
     );
     const other = claim('dst', { 'snapshot.alpha.kubernetes.io/snapshot': 's' });
     expect(refused(() => checkRestore(other, ref, snapshot('src', undefined, 'Ready')))).toMatch(
-      /not allowed/,
+      /not allowed by the snapshot's stork\/snapshot-restore-namespaces annotation \(not set\)$/,
     );
+    expect(refused(() => checkRestore(other, ref, snapshot('src', 'ds', 'Ready')))).toMatch(/\("ds"\)$/);
   });
 });

@@ -65,9 +65,10 @@ export function checkRestore(
   }
   if (!snapshot) throw new RestoreRefused(`${what} not found`);
   if (!restoreAllowed(snapshot, claimNamespace)) {
+    const allowed = snapshot.metadata.annotations?.[restoreNamespacesAnnotation];
     throw new RestoreRefused(
       `${what} cannot be restored into namespace ${claimNamespace}: it is not allowed by the snapshot's ` +
-        `${restoreNamespacesAnnotation} annotation`,
+        `${restoreNamespacesAnnotation} annotation (${allowed === undefined ? 'not set' : `"${allowed}"`})`,
     );
   }
   // A snapshot being deleted still serves claims that were waiting on it: it is kept until they are bound.
