@@ -286,6 +286,16 @@ describe('volume snapshots and restores in the box', () => {
       'snapshot failed due to err: snapshot type "cloud" is not supported: only local snapshots are',
     );
 
+    // The storage system lost the volume: its answer (not found) is final.
+    await createDriverVolume(ctx, ns, 'lost', ['node-3']);
+    state().deleteVolume(`${ns}-lost`);
+    await api().create(resources.volumeSnapshots, snapshotObject(ns, 'of-lost', 'lost'), ns);
+    const ofLost = await waitForCondition(ns, 'of-lost', 'Error');
+    expect(lastCondition(ofLost)?.message).toBe(
+      `snapshot failed due to err: pxd: volume "${ns}-lost" not found`,
+    );
+    expect(hookCalls.after).toContainEqual({ name: 'of-lost', ok: false });
+
     const before = state()
       .volumes()
       .filter((v) => v.snapshot).length;

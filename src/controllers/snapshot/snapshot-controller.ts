@@ -1,7 +1,7 @@
 // The leader-only controller that turns VolumeSnapshots into driver snapshots bound through
 // VolumeSnapshotData objects, and cleans both up when a VolumeSnapshot is deleted.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { VolumeDriver } from '../../drivers/driver.js';
+import { DriverError, DriverNotFoundError, type VolumeDriver } from '../../drivers/driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../../drivers/volume-snapshots.js';
 import type { KubeApi } from '../../k8s/api.js';
 import {
@@ -254,7 +254,18 @@ export class SnapshotController {
     }
     if (!taken) {
       if (signal.aborted) throw failure;
-      throw new SnapshotFailed(errorText(failure));
+      // The storage system has no such volume: final. Anything else it could not answer now is retried
+      // (the snapshot may even have been taken with the answer lost: the next attempt finds it by name).
+      if (failure instanceof DriverNotFoundError || !(failure instanceof DriverError)) {
+        throw new SnapshotFailed(errorText(failure));
+      }
+      this.options.events.record(
+        snapshotReference(snapshot),
+        'Warning',
+        'SnapshotCreateRetrying',
+        `The ${this.options.driver.name} snapshot could not be taken yet (retrying): ${failure.message}`,
+      );
+      throw failure;
     }
     return taken;
   }
