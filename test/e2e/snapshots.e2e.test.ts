@@ -383,6 +383,11 @@ describe('volume snapshots and restores in the box', () => {
       );
       await claimEvent(target, name, 'ProvisioningFailed', 'not allowed');
     }
+    // A clone made for a claim that goes away before it is bound does not outlive it.
+    const doomed = await getClaim(target, 'deleted-later');
+    // (as if made by an attempt that was allowed at the time)
+    const [driverSnapshot] = snapshotsNamed(`snapshot-${uid}`);
+    const orphan = state().cloneVolume(`pvc-${doomed.metadata?.uid ?? ''}`, driverSnapshot?.id ?? '');
     await api().delete(resources.volumeSnapshots, { namespace: source, name: 'snap' });
     await waitFor(
       'the SnapshotInUse event',
@@ -402,6 +407,10 @@ describe('volume snapshots and restores in the box', () => {
       { namespace: source, name: 'snap' },
       { metadata: { annotations: { 'stork/snapshot-restore-namespaces': 'snap-wait-.*' } } },
     );
+    await waitFor('the orphaned clone deleted', () => state().volume(orphan.id) === undefined, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
     await waitForBound(target, 'bound-later');
     await waitForGone('the deleted snapshot', () => getSnapshot(source, 'snap'));
     expect(snapshotsNamed(`snapshot-${uid}`)).toHaveLength(0);

@@ -45,6 +45,8 @@ const volumePrefix = 'pv:';
 
 export class RestoreProvisioner {
   private readonly queue: WorkQueue;
+  /** UIDs of claims deleted before they were bound, by `namespace/name`, until looked at. */
+  private readonly deletedClaims = new Map<string, string>();
 
   constructor(private readonly options: RestoreProvisionerOptions) {
     this.queue = new WorkQueue({
@@ -64,7 +66,16 @@ export class RestoreProvisioner {
     const { claims, volumes, volumeSnapshots } = this.options;
     const claimKey = (pvc: PersistentVolumeClaim): void =>
       this.queue.add(`${claimPrefix}${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`);
-    const removers = [claims.addHandlers({ onAdd: claimKey, onUpdate: (_, pvc) => claimKey(pvc) })];
+    // A claim deleted before its PV existed may leave a clone made for it: remember whose it was.
+    const claimDeleted = (pvc: PersistentVolumeClaim): void => {
+      const uid = pvc.metadata?.uid;
+      if (!uid || pvc.spec?.volumeName || !this.isOurs(pvc)) return;
+      this.deletedClaims.set(`${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`, uid);
+      claimKey(pvc);
+    };
+    const removers = [
+      claims.addHandlers({ onAdd: claimKey, onUpdate: (_, pvc) => claimKey(pvc), onDelete: claimDeleted }),
+    ];
     const volumeKey = (pv: PersistentVolume): void =>
       this.queue.add(`${volumePrefix}${pv.metadata?.name ?? ''}`);
     removers.push(volumes.addHandlers({ onAdd: volumeKey, onUpdate: (_, pv) => volumeKey(pv) }));
@@ -106,8 +117,14 @@ export class RestoreProvisioner {
   private async provision(namespace: string, name: string, signal: AbortSignal): Promise<WorkResult> {
     const { claims, volumes, snapshots, events, logger } = this.options;
     const pvc = claims.get(name, namespace);
-    const uid = pvc?.metadata?.uid;
-    if (!pvc || !uid || pvc.metadata?.deletionTimestamp) return undefined;
+    if (!pvc) {
+      const deletedUid = this.deletedClaims.get(`${namespace}/${name}`);
+      this.deletedClaims.delete(`${namespace}/${name}`);
+      if (deletedUid) await this.removeOrphan(`${namespace}/${name}`, deletedUid, signal);
+      return undefined;
+    }
+    const uid = pvc.metadata?.uid;
+    if (!uid || pvc.metadata?.deletionTimestamp) return undefined;
     if (pvc.spec?.volumeName || pvc.status?.phase !== 'Pending' || !this.isOurs(pvc)) return undefined;
     const pvName = restoredVolumeName(uid);
     if (volumes.get(pvName)) return undefined;
@@ -205,6 +222,27 @@ export class RestoreProvisioner {
     if (!driverSnapshot.ready)
       throw new RestoreRefused(`${this.options.driver.name} snapshot ${snapshotId} is not ready yet`);
     return { snapshotId, source };
+  }
+
+  /**
+   * The clone made for a claim that was deleted before its PV was created. With a PV, the PV's reclaim
+   * policy decides (see reclaim); without one, nothing else refers to the volume named after the claim.
+   */
+  private async removeOrphan(claim: string, uid: string, signal: AbortSignal): Promise<void> {
+    const name = restoredVolumeName(uid);
+    try {
+      await this.options.api.get(resources.persistentVolumes, { name });
+      return;
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    const volume = await this.options.snapshots.findVolume(name, signal);
+    if (!volume) return;
+    await this.options.snapshots.deleteVolume(volume.id, signal);
+    this.options.logger.info(
+      { claim, volume: volume.id, name },
+      'deleted the restored volume of a claim deleted before it was bound',
+    );
   }
 
   /** A Released volume this provisioner made, with reclaim policy Delete: its driver volume, then the PV. */
