@@ -47,13 +47,18 @@ spec:
 
 /** Hooks the tests steer: snapshots annotated `test/hook: fail-before` fail their pre-snapshot hook. */
 const hookCalls: { before: string[]; after: { name: string; ok: boolean }[] } = { before: [], after: [] };
+/** Snapshots annotated `test/hook: hold` wait in their pre-snapshot hook until the test releases them. */
+let releaseHeld: () => void = () => undefined;
+const held = new Promise<void>((resolve) => (releaseHeld = resolve));
 const testHooks: SnapshotHooks = {
-  beforeSnapshot: (snapshot) => {
+  beforeSnapshot: async (snapshot) => {
     const name = snapshot.metadata.name ?? '';
     hookCalls.before.push(name);
-    if (snapshot.metadata.annotations?.['test/hook'] === 'fail-before') {
-      return Promise.reject(new SnapshotHookError(`rule for ${name} failed: command exited with 1`));
+    const mode = snapshot.metadata.annotations?.['test/hook'];
+    if (mode === 'fail-before') {
+      throw new SnapshotHookError(`rule for ${name} failed: command exited with 1`);
     }
+    if (mode === 'hold') await held;
     return Promise.resolve({
       afterSnapshot: (ok) => {
         hookCalls.after.push({ name, ok });
@@ -327,6 +332,23 @@ describe('volume snapshots and restores in the box', () => {
     expect((await getClaim(source, 'early')).status?.phase).toBe('Pending');
     await api().create(resources.volumeSnapshots, snapshotObject(source, 'later', 'data'), source);
     await waitForBound(source, 'early');
+
+    // A snapshot still being taken: refused until it is Ready, then restored without delay.
+    await api().create(
+      resources.volumeSnapshots,
+      snapshotObject(source, 'slow', 'data', { 'test/hook': 'hold' }),
+      source,
+    );
+    await waitFor('the slow snapshot in its pre-snapshot hook', () => hookCalls.before.includes('slow'), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    expect(lastCondition(await getSnapshot(source, 'slow'))?.type).toBe('Pending');
+    await api().create(resources.persistentVolumeClaims, restoreClaim('waiting', 'slow'), source);
+    await claimEvent(source, 'waiting', 'ProvisioningFailed', `snapshot ${source}/slow is not ready yet`);
+    releaseHeld();
+    await waitForCondition(source, 'slow', 'Ready');
+    await waitForBound(source, 'waiting');
 
     // A selector is refused for good.
     await api().create(
