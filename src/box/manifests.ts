@@ -13,6 +13,7 @@ const kindToResource: Record<string, ResourceType> = {
   ConfigMap: resources.configMaps,
   Service: resources.services,
   PodDisruptionBudget: resources.podDisruptionBudgets,
+  VolumeSnapshot: resources.volumeSnapshots,
 };
 
 /** Creates every document of a multi-document YAML manifest (namespaced ones in `namespace`). */

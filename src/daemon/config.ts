@@ -1,7 +1,9 @@
+import type { RulesConfig } from '../controllers/rules/config.js';
 import {
   defaultHealthMonitorConfig,
   type HealthMonitorConfig,
 } from '../controllers/health-monitor/config.js';
+import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
 import { defaultRackLabel } from '../drivers/locality.js';
 import type { LeaderElectionConfig } from '../k8s/leader-election.js';
 import { defaultWebhookConfig, type WebhookConfig } from '../webhook/webhook.js';
@@ -22,6 +24,12 @@ export interface StorkConfig {
   readonly extenderHost: string;
   readonly rackLabel: string;
   readonly healthMonitor: boolean;
+  /** Volume snapshots: the CRDs, the snapshot controller and the `stork-snapshot` provisioner. */
+  readonly snapshotter: boolean;
+  /** What runs around each driver snapshot; default: Stork's pre/post-snapshot Rules. */
+  readonly snapshotHooks?: SnapshotHooks;
+  /** Timeouts and retries of rule commands (defaults in src/controllers/rules/config.ts). */
+  readonly rulesConfig?: Partial<RulesConfig>;
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
   readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError'>;
   readonly healthMonitorConfig: HealthMonitorConfig;
@@ -48,6 +56,7 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   extenderHost: '0.0.0.0',
   rackLabel: defaultRackLabel,
   healthMonitor: true,
+  snapshotter: true,
   healthMonitorConfig: defaultHealthMonitorConfig,
   webhook: true,
   webhookConfig: { ...defaultWebhookConfig, namespace: 'kube-system' },

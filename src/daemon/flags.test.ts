@@ -66,3 +66,15 @@ describe('webhook flags', () => {
     expect(() => parse(args)).toThrow(message);
   });
 });
+
+describe('--snapshotter', () => {
+  it('is on by default and can be turned off in Go style', () => {
+    expect(parse([]).snapshotter).toBe(true);
+    expect(parse(['--snapshotter=false']).snapshotter).toBe(false);
+    expect(parse(['--snapshotter']).snapshotter).toBe(true);
+  });
+
+  it('rejects a value that is not a boolean', () => {
+    expect(() => parse(['--snapshotter=maybe'])).toThrow(/expected true or false/);
+  });
+});

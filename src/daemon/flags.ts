@@ -83,6 +83,12 @@ export function storkCommand(): Command {
     .option('--lock-object-namespace <namespace>', 'namespace of the leader election Lease', 'kube-system')
     .option('--health-monitor [bool]', 'move pods off nodes whose storage driver failed', bool, true)
     .option(
+      '--snapshotter [bool]',
+      'volume snapshots: install the snapshot CRDs, run the snapshot controller and the stork-snapshot provisioner',
+      bool,
+      defaultConfig.snapshotter,
+    )
+    .option(
       '--health-monitor-interval <seconds>',
       'how often storage node health is checked (reads the driver cache)',
       positiveInt('--health-monitor-interval'),
@@ -215,6 +221,7 @@ interface ParsedFlags {
   extenderAddress: string;
   rackLabel: string;
   healthMonitor: boolean;
+  snapshotter: boolean;
   leaderElect: boolean;
   k8sApiQps: number;
   k8sApiBurst: number;
@@ -287,6 +294,7 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     extenderHost: flags.extenderAddress,
     rackLabel: flags.rackLabel,
     healthMonitor: flags.healthMonitor,
+    snapshotter: flags.snapshotter,
     ...(flags.leaderElect
       ? {
           leaderElection: {

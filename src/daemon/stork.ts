@@ -26,7 +26,10 @@ import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureCrds } from '../k8s/crds/install.js';
+import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
+import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
 
 /**
@@ -160,6 +163,36 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           await monitor.stop();
           logger.info('health monitor stopped');
         },
+      });
+    }
+    if (config.snapshotter) {
+      // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
+      await ensureCrds(api);
+      leaderControllers.push({
+        name: 'snapshotter',
+        run: (signal) =>
+          runSnapshotter(
+            {
+              api,
+              driver,
+              claims: informers.claims,
+              volumes: informers.volumes,
+              storageClasses: informers.storageClasses,
+              events,
+              logger,
+              onError,
+              // Stork's pre/post-snapshot Rules, unless a caller brings its own hooks.
+              hooks:
+                config.snapshotHooks ??
+                createSnapshotRules({
+                  api,
+                  events,
+                  logger: logger.child({ controller: 'rules' }),
+                  ...(config.rulesConfig ? { config: config.rulesConfig } : {}),
+                }),
+            },
+            signal,
+          ),
       });
     }
     if (leaderControllers.length > 0) {

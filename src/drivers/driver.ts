@@ -1,4 +1,5 @@
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './k8s-types.js';
+import type { VolumeSnapshots } from './volume-snapshots.js';
 
 /**
  * A storage node's health as the scheduler and the health monitor see it.
@@ -89,6 +90,9 @@ export interface VolumeDriver {
     pv: PersistentVolume | undefined,
     storageClass: StorageClass | undefined,
   ): boolean;
+
+  /** Snapshots and restores, when the storage system supports them (the snapshot controller needs it). */
+  readonly snapshots?: VolumeSnapshots;
 
   /** Releases connections. */
   close(): Promise<void>;

@@ -79,8 +79,13 @@ export class Informer<T extends KubeObject> {
     return this.store.size;
   }
 
-  addHandlers(handlers: InformerHandlers<T>): void {
+  /** Adds handlers; returns a function that removes them again (for controllers that stop and restart). */
+  addHandlers(handlers: InformerHandlers<T>): () => void {
     this.handlers.push(handlers);
+    return () => {
+      const index = this.handlers.indexOf(handlers);
+      if (index >= 0) this.handlers.splice(index, 1);
+    };
   }
 
   /** Starts list + watch; resolves once the cache holds the first full list. */

@@ -203,3 +203,55 @@ describe('pxd driver against the simulator', () => {
     expect(error.message).toMatch(/UNAVAILABLE/);
   });
 });
+
+describe('snapshots and restores', () => {
+  it('creates, finds, inspects, restores and deletes by name, idempotently', async () => {
+    const snapshots = driver.snapshots;
+    const volume = sim.state.createVolume({
+      name: 'data',
+      sizeBytes: 2 ** 30,
+      replicaNodes: ['px-a', 'px-b'],
+    });
+    expect(await snapshots.findSnapshot('snapshot-u1')).toBeUndefined();
+    const taken = await snapshots.createSnapshot(volume.id, 'snapshot-u1', {
+      'kubernetes.io/created-for/snapshot/uid': 'u1',
+    });
+    expect(taken).toMatchObject({ name: 'snapshot-u1', volumeId: volume.id, ready: true });
+    expect(taken.labels['kubernetes.io/created-for/snapshot/uid']).toBe('u1');
+    expect(await snapshots.findSnapshot('snapshot-u1')).toEqual(taken);
+    expect(await snapshots.inspectSnapshot(taken.id)).toEqual(taken);
+    expect(await snapshots.inspectSnapshot('no-such-id')).toBeUndefined();
+    await expect(snapshots.inspectSnapshot(volume.id)).rejects.toThrow(/not a snapshot/);
+    // A volume is not a snapshot and a snapshot not a volume, even under a matching name.
+    expect(await snapshots.findVolume('snapshot-u1')).toBeUndefined();
+    expect(await snapshots.findSnapshot('data')).toBeUndefined();
+
+    const restored = await snapshots.restoreSnapshot(taken.id, 'pvc-u2', {});
+    expect(restored).toMatchObject({ name: 'pvc-u2', parentId: taken.id });
+    expect([...restored.replicaNodeIds].sort()).toEqual(['px-a', 'px-b']);
+    expect(await snapshots.findVolume('pvc-u2')).toEqual(restored);
+    expect((await snapshots.restoreSnapshot(taken.id, 'pvc-u2', {})).id).toBe(restored.id);
+
+    await snapshots.deleteSnapshot(taken.id);
+    await snapshots.deleteSnapshot(taken.id); // gone already: still fine
+    await snapshots.deleteVolume(restored.id);
+    expect(sim.state.volumes().map((v) => v.id)).toEqual([volume.id]);
+  });
+
+  it('maps a snapshot to the data source and back, and a volume to a CSI source', () => {
+    const source = driver.snapshots.snapshotDataSource({
+      id: '7',
+      name: 'n',
+      volumeId: '1',
+      labels: {},
+      ready: true,
+    });
+    expect(source).toEqual({ portworxVolume: { snapshotId: '7', snapshotType: 'local' } });
+    expect(driver.snapshots.snapshotIdOf(source)).toBe('7');
+    expect(driver.snapshots.snapshotIdOf({ hostPath: { snapshot: 'x' } })).toBeUndefined();
+    expect(driver.snapshots.persistentVolumeSource('9').csi).toMatchObject({
+      driver: 'pxd.portworx.com',
+      volumeHandle: '9',
+    });
+  });
+});

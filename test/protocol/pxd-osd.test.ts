@@ -84,4 +84,22 @@ describe.skipIf(missing !== undefined)('pxd driver against upstream osd', () => 
     const inspected = await pxd().inspectVolumes([volumeId, 'no-such-volume']);
     expect(inspected.map((v) => v.id)).toEqual([volumeId]);
   });
+
+  it('takes, finds, restores and deletes a snapshot the way the snapshot controller does', async () => {
+    const snapshots = pxd().snapshots;
+    const taken = await snapshots.createSnapshot(volumeId, 'snapshot-check-uid', {
+      'kubernetes.io/created-for/snapshot/uid': 'check-uid',
+    });
+    expect(taken.volumeId).toBe(volumeId);
+    expect(taken.ready).toBe(true);
+    expect((await snapshots.findSnapshot('snapshot-check-uid'))?.id).toBe(taken.id);
+    expect((await snapshots.inspectSnapshot(taken.id))?.id).toBe(taken.id);
+    const restored = await snapshots.restoreSnapshot(taken.id, 'pvc-check-uid', {});
+    expect(restored.parentId).toBe(taken.id);
+    expect((await snapshots.findVolume('pvc-check-uid'))?.id).toBe(restored.id);
+    await snapshots.deleteVolume(restored.id);
+    await snapshots.deleteSnapshot(taken.id);
+    expect(await snapshots.inspectSnapshot(taken.id)).toBeUndefined();
+    expect(await snapshots.findVolume('pvc-check-uid')).toBeUndefined();
+  });
 });

@@ -10,6 +10,7 @@ import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k
 import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kubernetes.js';
 import { toDriverNode, toDriverVolume } from './mapping.js';
 import { SdkClient } from './sdk-client.js';
+import { PortworxSnapshots } from './snapshots.js';
 
 export const portworxDriverName = 'pxd';
 
@@ -39,6 +40,7 @@ export class PortworxDriver implements VolumeDriver {
   readonly csiDriverName = portworxCsiDriver;
   /** The SDK client, for callers that need calls beyond VolumeDriver (snapshots, clones). */
   readonly sdk: SdkClient;
+  readonly snapshots: PortworxSnapshots;
   private readonly inspectConcurrency: number;
 
   constructor(options: PortworxDriverOptions) {
@@ -53,6 +55,7 @@ export class PortworxDriver implements VolumeDriver {
       ...(options.token !== undefined ? { token: options.token } : {}),
       ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
     });
+    this.snapshots = new PortworxSnapshots(this.sdk, portworxDriverName);
   }
 
   /** Asks the server who it is: proves the endpoint, the protocol and the token work. */

@@ -1,0 +1,69 @@
+// The names and annotations of stork's snapshot feature, as Stork users know them, and the deterministic
+// names derived from Kubernetes UIDs that make every step idempotent across retries and restarts.
+import type { SnapshotCondition, SnapshotConditionType } from '../../k8s/crds/volume-snapshot.js';
+
+/** The provisioner of the `stork-snapshot-sc` StorageClass. */
+export const snapshotProvisionerName = 'stork-snapshot';
+/** Stork's provisioner identity, recorded on the PVs it provisions. */
+export const provisionerIdentity = 'stork';
+export const provisionerIdentityAnnotation = 'snapshotProvisionerIdentity';
+export const provisionedByAnnotation = 'pv.kubernetes.io/provisioned-by';
+
+/** On a PVC: the VolumeSnapshot to restore from. */
+export const snapshotAnnotation = 'snapshot.alpha.kubernetes.io/snapshot';
+/** On a PVC: the namespace of that snapshot, when it is not the PVC's. */
+export const sourceNamespaceAnnotation = 'stork/snapshot-source-namespace';
+/** On a VolumeSnapshot: comma-separated regexes of the namespaces allowed to restore it. */
+export const restoreNamespacesAnnotation = 'stork/snapshot-restore-namespaces';
+
+/** Keeps a VolumeSnapshot until its driver snapshot and data object are gone and no restore needs it. */
+export const snapshotFinalizer = 'stork.libopenstorage.org/snapshot-protection';
+
+/** Tags on the driver snapshot naming the VolumeSnapshot it was taken for (Stork's). */
+export const createdForLabels = {
+  namespace: 'kubernetes.io/created-for/snapshot/namespace',
+  name: 'kubernetes.io/created-for/snapshot/name',
+  uid: 'kubernetes.io/created-for/snapshot/uid',
+} as const;
+
+/** The VolumeSnapshotData of a VolumeSnapshot (external-snapshotter's naming). */
+export function snapshotDataName(snapshotUid: string): string {
+  return `k8s-volume-snapshot-${snapshotUid}`;
+}
+
+/** The driver snapshot of a VolumeSnapshot (Stork's Portworx naming). */
+export function driverSnapshotName(snapshotUid: string): string {
+  return `snapshot-${snapshotUid}`;
+}
+
+/** The driver volume and the PV restored for a claim. */
+export function restoredVolumeName(claimUid: string): string {
+  return `pvc-${claimUid}`;
+}
+
+/** The Error condition message, in Stork's words. */
+export function snapshotFailedMessage(cause: string): string {
+  return `snapshot failed due to err: ${cause}`;
+}
+
+export function condition(
+  type: SnapshotConditionType,
+  message: string,
+  reason = '',
+  now = new Date(),
+): SnapshotCondition {
+  return {
+    type,
+    status: 'True',
+    lastTransitionTime: now.toISOString().replace(/\.\d+Z$/, 'Z'),
+    ...(reason ? { reason } : {}),
+    message,
+  };
+}
+
+/** The condition a snapshot is in now: the last true one. */
+export function currentCondition(
+  conditions: readonly SnapshotCondition[] | undefined,
+): SnapshotCondition | undefined {
+  return [...(conditions ?? [])].reverse().find((c) => c.status === 'True');
+}

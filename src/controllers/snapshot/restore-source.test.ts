@@ -1,0 +1,94 @@
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { describe, expect, it } from 'vitest';
+import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
+import { checkRestore, restoreAllowed, restoreRef, RestoreRefused } from './restore-source.js';
+
+const claim = (
+  namespace: string,
+  annotations: Record<string, string>,
+  selector = false,
+): PersistentVolumeClaim => ({
+  metadata: { name: 'c', namespace, annotations },
+  spec: selector ? { selector: { matchLabels: { a: 'b' } } } : {},
+});
+
+const snapshot = (
+  namespace: string,
+  restoreNamespaces?: string,
+  state?: 'Pending' | 'Ready' | 'Error',
+): VolumeSnapshot => ({
+  metadata: {
+    name: 's',
+    namespace,
+    ...(restoreNamespaces !== undefined
+      ? { annotations: { 'stork/snapshot-restore-namespaces': restoreNamespaces } }
+      : {}),
+  },
+  spec: {
+    persistentVolumeClaimName: 'data',
+    ...(state === 'Ready' ? { snapshotDataName: 'k8s-volume-snapshot-1' } : {}),
+  },
+  ...(state ? { status: { conditions: [{ type: state, status: 'True', message: 'because' }] } } : {}),
+});
+
+describe('restoreRef', () => {
+  it('reads the snapshot annotation, in the claim namespace unless a source namespace is named', () => {
+    expect(restoreRef(claim('a', {}))).toBeUndefined();
+    expect(restoreRef(claim('a', { 'snapshot.alpha.kubernetes.io/snapshot': 's' }))).toEqual({
+      namespace: 'a',
+      name: 's',
+    });
+    expect(
+      restoreRef(
+        claim('a', { 'snapshot.alpha.kubernetes.io/snapshot': 's', 'stork/snapshot-source-namespace': 'b' }),
+      ),
+    ).toEqual({ namespace: 'b', name: 's' });
+  });
+});
+
+describe('restoreAllowed', () => {
+  it('allows the own namespace, and others only by an anchored regex of the CSV', () => {
+    expect(restoreAllowed(snapshot('src'), 'src')).toBe(true);
+    expect(restoreAllowed(snapshot('src'), 'dst')).toBe(false);
+    expect(restoreAllowed(snapshot('src', 'x, dst'), 'dst')).toBe(true);
+    expect(restoreAllowed(snapshot('src', 'ds'), 'dst')).toBe(false);
+    expect(restoreAllowed(snapshot('src', 'dst'), 'dst-2')).toBe(false);
+    expect(restoreAllowed(snapshot('src', 'dst-.*'), 'dst-2')).toBe(true);
+    expect(restoreAllowed(snapshot('src', '('), 'dst')).toBe(false);
+    expect(restoreAllowed(snapshot('src', 'a|dst'), 'dst')).toBe(true);
+  });
+});
+
+describe('checkRestore', () => {
+  const ref = { namespace: 'src', name: 's' };
+  const pvc = claim('src', { 'snapshot.alpha.kubernetes.io/snapshot': 's' });
+  it('returns the data name of a ready snapshot', () => {
+    expect(checkRestore(pvc, ref, snapshot('src', undefined, 'Ready'))).toBe('k8s-volume-snapshot-1');
+  });
+  it('says why a claim cannot be restored', () => {
+    const refused = (fn: () => unknown): string => {
+      try {
+        fn();
+      } catch (error) {
+        expect(error).toBeInstanceOf(RestoreRefused);
+        return (error as Error).message;
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(refused(() => checkRestore(pvc, ref, undefined))).toBe('snapshot src/s not found');
+    expect(refused(() => checkRestore(pvc, ref, snapshot('src', undefined, 'Pending')))).toMatch(/not ready/);
+    expect(refused(() => checkRestore(pvc, ref, snapshot('src')))).toMatch(/not ready/);
+    expect(refused(() => checkRestore(pvc, ref, snapshot('src', undefined, 'Error')))).toMatch(
+      /failed: because/,
+    );
+    const selector = claim('src', { 'snapshot.alpha.kubernetes.io/snapshot': 's' }, true);
+    expect(refused(() => checkRestore(selector, ref, snapshot('src', undefined, 'Ready')))).toMatch(
+      /Selector/,
+    );
+    const other = claim('dst', { 'snapshot.alpha.kubernetes.io/snapshot': 's' });
+    expect(refused(() => checkRestore(other, ref, snapshot('src', undefined, 'Ready')))).toMatch(
+      /not allowed by the snapshot's stork\/snapshot-restore-namespaces annotation \(not set\)$/,
+    );
+    expect(refused(() => checkRestore(other, ref, snapshot('src', 'ds', 'Ready')))).toMatch(/\("ds"\)$/);
+  });
+});

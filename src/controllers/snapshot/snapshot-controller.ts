@@ -1,0 +1,393 @@
+// The leader-only controller that turns VolumeSnapshots into driver snapshots bound through
+// VolumeSnapshotData objects, and cleans both up when a VolumeSnapshot is deleted.
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { DriverError, DriverNotFoundError, type VolumeDriver } from '../../drivers/driver.js';
+import type { DriverVolumeSnapshot, VolumeSnapshots } from '../../drivers/volume-snapshots.js';
+import type { KubeApi } from '../../k8s/api.js';
+import {
+  snapshotApiVersion,
+  type SnapshotCondition,
+  type VolumeSnapshot,
+  type VolumeSnapshotData,
+} from '../../k8s/crds/volume-snapshot.js';
+import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { objectReference, type EventRecorder } from '../../k8s/events.js';
+import type { Informer } from '../../k8s/informer.js';
+import { resources } from '../../k8s/paths.js';
+import type { Logger } from '../../lib/log.js';
+import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
+import { noSnapshotHooks, SnapshotHookError, type AfterSnapshot, type SnapshotHooks } from './hooks.js';
+import {
+  condition,
+  createdForLabels,
+  currentCondition,
+  driverSnapshotName,
+  snapshotDataName,
+  snapshotFailedMessage,
+  snapshotFinalizer,
+} from './names.js';
+import { restoreRef } from './restore-source.js';
+
+export interface SnapshotControllerOptions {
+  readonly api: KubeApi;
+  readonly driver: VolumeDriver;
+  readonly snapshots: VolumeSnapshots;
+  readonly volumeSnapshots: Informer<VolumeSnapshot>;
+  readonly claims: Informer<PersistentVolumeClaim>;
+  readonly volumes: Informer<PersistentVolume>;
+  readonly events: EventRecorder;
+  readonly logger: Logger;
+  readonly hooks?: SnapshotHooks;
+  /** Every snapshot is looked at again this often, as a safety net (default 60 s). */
+  readonly resyncIntervalMs?: number;
+  /** How often a snapshot the driver has not finished yet is looked at (default 2 s). */
+  readonly pollIntervalMs?: number;
+}
+
+/** Stork's Portworx annotations for cloud and group snapshots, which this version does not take. */
+const snapshotTypeAnnotation = 'portworx/snapshot-type';
+const groupSelectorPrefix = 'portworx.selector/';
+
+/** A failure that ends the snapshot in the Error condition (not retried). */
+class SnapshotFailed extends Error {}
+
+export class SnapshotController {
+  private readonly queue: WorkQueue;
+  private readonly hooks: SnapshotHooks;
+
+  constructor(private readonly options: SnapshotControllerOptions) {
+    this.hooks = options.hooks ?? noSnapshotHooks;
+    this.queue = new WorkQueue({
+      process: (key, signal) => this.sync(key, signal),
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      onError: (error, key, attempt) =>
+        options.logger.warn(
+          { snapshot: key, attempt, err: errorText(error) },
+          'snapshot sync failed; retrying',
+        ),
+    });
+  }
+
+  /** Processes snapshots until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { volumeSnapshots, claims, logger } = this.options;
+    // Whatever an earlier leader left held (background commands of rules) is released first.
+    await this.hooks.recover(signal);
+    const enqueue = (snapshot: VolumeSnapshot): void => this.queue.add(snapshotKey(snapshot));
+    const removers = [volumeSnapshots.addHandlers({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s) })];
+    // A restore finishing (its claim Bound or gone) may let a deleted snapshot go.
+    const claimChanged = (pvc: PersistentVolumeClaim): void => {
+      const ref = restoreRef(pvc);
+      if (ref) this.queue.add(`${ref.namespace}/${ref.name}`);
+    };
+    removers.push(claims.addHandlers({ onUpdate: (_, pvc) => claimChanged(pvc), onDelete: claimChanged }));
+    const resync = (): void => {
+      for (const snapshot of volumeSnapshots.list()) enqueue(snapshot);
+    };
+    resync();
+    const timer = setInterval(resync, this.options.resyncIntervalMs ?? 60_000);
+    logger.info('snapshot controller running');
+    try {
+      await this.queue.run(signal);
+    } finally {
+      clearInterval(timer);
+      for (const remove of removers) remove();
+    }
+  }
+
+  private async sync(key: string, signal: AbortSignal): Promise<WorkResult> {
+    const [namespace = '', name = ''] = key.split('/');
+    const cached = this.options.volumeSnapshots.get(name, namespace);
+    if (!cached) return undefined;
+    const cachedState = currentCondition(cached.status?.conditions)?.type;
+    const settled = cachedState === 'Error' || (cachedState === 'Ready' && !!cached.spec.snapshotDataName);
+    const protectedNow = (cached.metadata.finalizers ?? []).includes(snapshotFinalizer);
+    if (settled && protectedNow && !cached.metadata.deletionTimestamp) return undefined;
+    // Work is due: act on the object as it is now, not as the cache last saw it (our own writes may
+    // not have come back through the watch yet, and a stale write would only conflict).
+    let snapshot = await getOrUndefined<VolumeSnapshot>(() =>
+      this.options.api.get(resources.volumeSnapshots, { namespace, name }),
+    );
+    if (!snapshot) return undefined;
+    if (snapshot.metadata.deletionTimestamp) return this.finalize(snapshot, signal);
+    const finalizers = snapshot.metadata.finalizers ?? [];
+    if (!finalizers.includes(snapshotFinalizer)) {
+      snapshot = await this.patch(snapshot, {
+        metadata: { finalizers: [...finalizers, snapshotFinalizer] },
+      });
+    }
+    const state = currentCondition(snapshot.status?.conditions);
+    if (state?.type === 'Error') return undefined;
+    if (state?.type === 'Ready' && snapshot.spec.snapshotDataName) return undefined;
+    if (!state) {
+      snapshot = await this.setCondition(snapshot, condition('Pending', 'Snapshot is being created'));
+    }
+    try {
+      return await this.create(snapshot, signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotFailed)) throw error;
+      const message = snapshotFailedMessage(error.message);
+      await this.setCondition(snapshot, condition('Error', message, 'SnapshotFailed'));
+      this.options.events.record(snapshotReference(snapshot), 'Warning', 'SnapshotFailed', message);
+      this.options.logger.warn({ snapshot: key, err: error.message }, 'snapshot failed');
+      return undefined;
+    }
+  }
+
+  /** Takes (or finds) the driver snapshot, creates (or finds) its data object, and binds the two. */
+  private async create(snapshot: VolumeSnapshot, signal: AbortSignal): Promise<WorkResult> {
+    const { api, snapshots } = this.options;
+    const uid = snapshot.metadata.uid ?? '';
+    const dataName = snapshotDataName(uid);
+    let data = await getOrUndefined<VolumeSnapshotData>(() =>
+      api.get(resources.volumeSnapshotDatas, { name: dataName }),
+    );
+    if (!data) {
+      const volumeName = this.claimVolumeName(snapshot);
+      const driverSnapshot = await this.driverSnapshot(snapshot, volumeName.volumeId, signal);
+      this.options.logger.debug(
+        { snapshot: snapshotKey(snapshot), snapshotId: driverSnapshot.id, ready: driverSnapshot.ready },
+        'driver snapshot',
+      );
+      if (!driverSnapshot.ready) {
+        return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
+      }
+      data = await this.createData(snapshot, driverSnapshot, volumeName.pvName);
+    }
+    const snapshotId = snapshots.snapshotIdOf(data.spec);
+    if (!snapshotId)
+      throw new SnapshotFailed(
+        `VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`,
+      );
+    const ready = condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady');
+    await this.patch(snapshot, {
+      spec: { snapshotDataName: dataName },
+      status: {
+        creationTimestamp: data.metadata.creationTimestamp ?? ready.lastTransitionTime,
+        conditions: [ready],
+      },
+    });
+    this.options.events.record(
+      snapshotReference(snapshot),
+      'Normal',
+      'SnapshotReady',
+      `Snapshot ${snapshotId} of claim ${snapshot.spec.persistentVolumeClaimName} is ready (${dataName})`,
+    );
+    this.options.logger.info(
+      { snapshot: snapshotKey(snapshot), snapshotId, data: dataName },
+      'snapshot ready',
+    );
+    return undefined;
+  }
+
+  /** The driver volume behind the snapshot's claim; SnapshotFailed when there is none. */
+  private claimVolumeName(snapshot: VolumeSnapshot): { volumeId: string; pvName: string } {
+    const annotations = snapshot.metadata.annotations ?? {};
+    const type = annotations[snapshotTypeAnnotation];
+    if (type !== undefined && type !== 'local') {
+      throw new SnapshotFailed(`snapshot type "${type}" is not supported: only local snapshots are`);
+    }
+    const group = Object.keys(annotations).find((key) => key.startsWith(groupSelectorPrefix));
+    if (group) throw new SnapshotFailed(`group snapshots (annotation ${group}) are not supported`);
+    const namespace = snapshot.metadata.namespace ?? '';
+    const claimName = snapshot.spec.persistentVolumeClaimName;
+    const claim = this.options.claims.get(claimName, namespace);
+    if (!claim) throw new SnapshotFailed(`PersistentVolumeClaim ${namespace}/${claimName} not found`);
+    const pvName = claim.spec?.volumeName;
+    const pv = pvName ? this.options.volumes.get(pvName) : undefined;
+    if (!pvName || !pv || claim.status?.phase !== 'Bound') {
+      throw new SnapshotFailed(`PersistentVolumeClaim ${namespace}/${claimName} is not bound to a volume`);
+    }
+    const volumeId = this.options.driver.volumeIdOf(pv);
+    if (!volumeId) {
+      throw new SnapshotFailed(
+        `PersistentVolumeClaim ${namespace}/${claimName} is not a ${this.options.driver.name} volume`,
+      );
+    }
+    return { volumeId, pvName };
+  }
+
+  /**
+   * The driver snapshot named after the VolumeSnapshot's UID: found if an earlier attempt made it, else
+   * taken now, between the snapshot hooks.
+   */
+  private async driverSnapshot(
+    snapshot: VolumeSnapshot,
+    volumeId: string,
+    signal: AbortSignal,
+  ): Promise<DriverVolumeSnapshot> {
+    const { snapshots } = this.options;
+    const uid = snapshot.metadata.uid ?? '';
+    const name = driverSnapshotName(uid);
+    const existing = await snapshots.findSnapshot(name, signal);
+    if (existing) return existing;
+    let after: AfterSnapshot;
+    try {
+      after = await this.hooks.beforeSnapshot(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
+    } catch (error) {
+      if (error instanceof SnapshotHookError) throw new SnapshotFailed(error.message);
+      throw error;
+    }
+    let taken: DriverVolumeSnapshot | undefined;
+    let failure: unknown;
+    try {
+      taken = await snapshots.createSnapshot(
+        volumeId,
+        name,
+        {
+          [createdForLabels.namespace]: snapshot.metadata.namespace ?? '',
+          [createdForLabels.name]: snapshot.metadata.name ?? '',
+          [createdForLabels.uid]: uid,
+        },
+        signal,
+      );
+    } catch (error) {
+      failure = error;
+    }
+    try {
+      await after.afterSnapshot(taken !== undefined, signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError)) throw error;
+      // The driver snapshot stays (found by name on delete); the user learns the post rule failed.
+      if (failure === undefined) throw new SnapshotFailed(error.message);
+    }
+    if (!taken) {
+      if (signal.aborted) throw failure;
+      // The storage system has no such volume: final. Anything else it could not answer now is retried
+      // (the snapshot may even have been taken with the answer lost: the next attempt finds it by name).
+      if (failure instanceof DriverNotFoundError || !(failure instanceof DriverError)) {
+        throw new SnapshotFailed(errorText(failure));
+      }
+      this.options.events.record(
+        snapshotReference(snapshot),
+        'Warning',
+        'SnapshotCreateRetrying',
+        `The ${this.options.driver.name} snapshot could not be taken yet (retrying): ${failure.message}`,
+      );
+      throw failure;
+    }
+    return taken;
+  }
+
+  private async createData(
+    snapshot: VolumeSnapshot,
+    driverSnapshot: DriverVolumeSnapshot,
+    pvName: string,
+  ): Promise<VolumeSnapshotData> {
+    const { api, snapshots } = this.options;
+    const name = snapshotDataName(snapshot.metadata.uid ?? '');
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const body: VolumeSnapshotData = {
+      apiVersion: snapshotApiVersion,
+      kind: 'VolumeSnapshotData',
+      metadata: { name },
+      spec: {
+        ...snapshots.snapshotDataSource(driverSnapshot),
+        volumeSnapshotRef: {
+          kind: 'VolumeSnapshot',
+          namespace: snapshot.metadata.namespace ?? '',
+          name: snapshot.metadata.name ?? '',
+          ...(snapshot.metadata.uid ? { uid: snapshot.metadata.uid } : {}),
+        },
+        persistentVolumeRef: { kind: 'PersistentVolume', name: pvName },
+      },
+      status: { creationTimestamp: now, conditions: [condition('Ready', 'Snapshot created successfully')] },
+    };
+    try {
+      return await api.create(resources.volumeSnapshotDatas, body);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      return api.get(resources.volumeSnapshotDatas, { name });
+    }
+  }
+
+  /** A deleted snapshot: waits while a restore needs it, then deletes the driver snapshot and the data. */
+  private async finalize(snapshot: VolumeSnapshot, signal: AbortSignal): Promise<WorkResult> {
+    const { api, snapshots, logger } = this.options;
+    if (!(snapshot.metadata.finalizers ?? []).includes(snapshotFinalizer)) return undefined;
+    const restoring = this.restoringClaims(snapshot);
+    if (restoring.length > 0) {
+      const message = `Snapshot is a restore source of claim(s) ${restoring.join(', ')} that are not bound yet; it is deleted once they are`;
+      this.options.events.record(snapshotReference(snapshot), 'Normal', 'SnapshotInUse', message);
+      logger.info({ snapshot: snapshotKey(snapshot), restoring }, 'deletion waits for restores');
+      return { requeueAfterMs: 5000 };
+    }
+    const uid = snapshot.metadata.uid ?? '';
+    const dataName = snapshotDataName(uid);
+    const data = await getOrUndefined<VolumeSnapshotData>(() =>
+      api.get(resources.volumeSnapshotDatas, { name: dataName }),
+    );
+    const ids = new Set<string>();
+    const fromData = data ? snapshots.snapshotIdOf(data.spec) : undefined;
+    if (fromData) ids.add(fromData);
+    const byName = await snapshots.findSnapshot(driverSnapshotName(uid), signal);
+    if (byName) ids.add(byName.id);
+    for (const id of ids) await snapshots.deleteSnapshot(id, signal);
+    if (data) {
+      await getOrUndefined(() => api.delete(resources.volumeSnapshotDatas, { name: dataName }));
+    }
+    await this.patch(snapshot, {
+      metadata: { finalizers: (snapshot.metadata.finalizers ?? []).filter((f) => f !== snapshotFinalizer) },
+    });
+    logger.info(
+      { snapshot: snapshotKey(snapshot), deleted: [...ids], data: data ? dataName : undefined },
+      'snapshot deleted',
+    );
+    return undefined;
+  }
+
+  /** Claims being restored from this snapshot that are not bound yet. */
+  private restoringClaims(snapshot: VolumeSnapshot): string[] {
+    return this.options.claims
+      .list()
+      .filter((pvc) => {
+        const ref = restoreRef(pvc);
+        return (
+          ref !== undefined &&
+          ref.name === snapshot.metadata.name &&
+          ref.namespace === snapshot.metadata.namespace &&
+          pvc.status?.phase !== 'Bound' &&
+          !pvc.metadata?.deletionTimestamp
+        );
+      })
+      .map((pvc) => `${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`);
+  }
+
+  private setCondition(snapshot: VolumeSnapshot, next: SnapshotCondition): Promise<VolumeSnapshot> {
+    return this.patch(snapshot, { status: { conditions: [next] } });
+  }
+
+  /** A merge patch that applies only to the version we read (a conflict is retried from fresh state). */
+  private patch(
+    snapshot: VolumeSnapshot,
+    patch: { metadata?: object; spec?: object; status?: object },
+  ): Promise<VolumeSnapshot> {
+    return this.options.api.patch<VolumeSnapshot>(
+      resources.volumeSnapshots,
+      { namespace: snapshot.metadata.namespace ?? '', name: snapshot.metadata.name ?? '' },
+      { ...patch, metadata: { ...patch.metadata, resourceVersion: snapshot.metadata.resourceVersion } },
+    );
+  }
+}
+
+function snapshotKey(snapshot: VolumeSnapshot): string {
+  return `${snapshot.metadata.namespace ?? ''}/${snapshot.metadata.name ?? ''}`;
+}
+
+export function snapshotReference(snapshot: VolumeSnapshot) {
+  return objectReference({ ...snapshot, apiVersion: snapshotApiVersion, kind: 'VolumeSnapshot' });
+}
+
+async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await get();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,67 @@
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
+import type { VolumeDriver } from '../drivers/driver.js';
+import { RestoreProvisioner } from '../controllers/snapshot/restore-provisioner.js';
+import { SnapshotController } from '../controllers/snapshot/snapshot-controller.js';
+import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
+import type { KubeApi } from '../k8s/api.js';
+import type { VolumeSnapshot } from '../k8s/crds/volume-snapshot.js';
+import type { EventRecorder } from '../k8s/events.js';
+import { Informer } from '../k8s/informer.js';
+import { resources } from '../k8s/paths.js';
+import type { Logger } from '../lib/log.js';
+
+export interface SnapshotterOptions {
+  readonly api: KubeApi;
+  readonly driver: VolumeDriver;
+  readonly claims: Informer<PersistentVolumeClaim>;
+  readonly volumes: Informer<PersistentVolume>;
+  readonly storageClasses: Informer<StorageClass>;
+  readonly events: EventRecorder;
+  readonly logger: Logger;
+  readonly hooks?: SnapshotHooks;
+  readonly onError: (error: unknown, context: string) => void;
+}
+
+/**
+ * One leader term of the snapshot feature: the VolumeSnapshot informer, the snapshot controller and the
+ * `stork-snapshot` provisioner, all stopped when `signal` aborts.
+ */
+export async function runSnapshotter(options: SnapshotterOptions, signal: AbortSignal): Promise<void> {
+  const { api, driver, logger } = options;
+  const snapshots = driver.snapshots;
+  if (!snapshots) {
+    logger.error({ driver: driver.name }, 'the driver does not support snapshots; snapshotter not started');
+    return;
+  }
+  const volumeSnapshots = new Informer<VolumeSnapshot>({
+    api,
+    type: resources.volumeSnapshots,
+    onError: options.onError,
+  });
+  try {
+    await volumeSnapshots.start(signal);
+    const common = {
+      api,
+      driver,
+      snapshots,
+      volumeSnapshots,
+      claims: options.claims,
+      volumes: options.volumes,
+      events: options.events,
+    };
+    const controller = new SnapshotController({
+      ...common,
+      logger: logger.child({ controller: 'snapshot' }),
+      ...(options.hooks ? { hooks: options.hooks } : {}),
+    });
+    const provisioner = new RestoreProvisioner({
+      ...common,
+      storageClasses: options.storageClasses,
+      logger: logger.child({ controller: 'snapshot-provisioner' }),
+    });
+    await Promise.all([controller.run(signal), provisioner.run(signal)]);
+  } finally {
+    volumeSnapshots.stop();
+    await volumeSnapshots.stopped();
+  }
+}

@@ -1,0 +1,51 @@
+import type { PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
+import type { DriverVolume } from './driver.js';
+
+/** A driver snapshot: a read-only point-in-time copy of a volume. */
+export interface DriverVolumeSnapshot {
+  readonly id: string;
+  readonly name: string;
+  /** The volume it was taken of. */
+  readonly volumeId: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Whether it can be restored from (local snapshots are ready at once). */
+  readonly ready: boolean;
+}
+
+/**
+ * Snapshot and restore calls a storage system offers to the snapshot controller and the `stork-snapshot`
+ * provisioner. Names are the idempotency keys: the callers derive them from Kubernetes UIDs and look for
+ * an existing object by name before creating, so a retry or a restart never makes a second one.
+ */
+export interface VolumeSnapshots {
+  /** Takes a snapshot of `volumeId` named `name`, with `labels`; returns it. */
+  createSnapshot(
+    volumeId: string,
+    name: string,
+    labels: Readonly<Record<string, string>>,
+    signal?: AbortSignal,
+  ): Promise<DriverVolumeSnapshot>;
+  /** The snapshot with this name, or undefined. */
+  findSnapshot(name: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined>;
+  /** The snapshot with this id, or undefined when the storage system does not know it. */
+  inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined>;
+  /** Deletes a snapshot; deleting one that is not there succeeds. */
+  deleteSnapshot(id: string, signal?: AbortSignal): Promise<void>;
+  /** A new writable volume named `name` cloned from the snapshot; returns it. */
+  restoreSnapshot(
+    snapshotId: string,
+    name: string,
+    labels: Readonly<Record<string, string>>,
+    signal?: AbortSignal,
+  ): Promise<DriverVolume>;
+  /** The (non-snapshot) volume with this name, or undefined. */
+  findVolume(name: string, signal?: AbortSignal): Promise<DriverVolume | undefined>;
+  /** Deletes a volume; deleting one that is not there succeeds. */
+  deleteVolume(id: string, signal?: AbortSignal): Promise<void>;
+  /** The PersistentVolume source that mounts a volume of this driver (e.g. CSI with the volume id). */
+  persistentVolumeSource(volumeId: string): Pick<PersistentVolumeSpec, 'csi' | 'portworxVolume'>;
+  /** The VolumeSnapshotData spec source for a snapshot (Stork's `portworxVolume{snapshotId,...}`). */
+  snapshotDataSource(snapshot: DriverVolumeSnapshot): Record<string, unknown>;
+  /** The snapshot id a VolumeSnapshotData spec names, or undefined if it is not this driver's. */
+  snapshotIdOf(dataSpec: Readonly<Record<string, unknown>>): string | undefined;
+}

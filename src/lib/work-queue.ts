@@ -1,0 +1,129 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** What processing a key asks for next: nothing, or another look after a delay (waiting on something). */
+export type WorkResult = undefined | { readonly requeueAfterMs: number };
+
+export interface WorkQueueOptions {
+  /** Handles one key; throwing retries it with backoff. */
+  readonly process: (key: string, signal: AbortSignal) => Promise<WorkResult>;
+  /** Keys processed at once (never the same key twice at once). Default 4. */
+  readonly concurrency?: number;
+  /** First retry delay after a failure, doubling per consecutive failure of the key. Default 500 ms. */
+  readonly baseDelayMs?: number;
+  /** Longest retry delay. Default 60 s. */
+  readonly maxDelayMs?: number;
+  readonly onError?: (error: unknown, key: string, attempt: number) => void;
+}
+
+/**
+ * A controller work queue in the manner of client-go's: a key added many times is processed once, a key
+ * is never processed by two workers at once (one added while in progress runs again afterwards), and a
+ * failing key is retried with exponential backoff. Everything stops with the signal given to `run`.
+ */
+export class WorkQueue {
+  private readonly ready: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly active = new Set<string>();
+  /** Keys added again while being processed. */
+  private readonly dirty = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private wake: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: WorkQueueOptions) {}
+
+  /** Queues a key now, or after `delayMs` (an earlier due time wins). */
+  add(key: string, delayMs = 0): void {
+    if (this.stopped) return;
+    if (delayMs > 0) {
+      if (this.timers.has(key) || this.queued.has(key)) return;
+      const timer = setTimeout(() => {
+        this.timers.delete(key);
+        this.add(key);
+      }, delayMs);
+      timer.unref();
+      this.timers.set(key, timer);
+      return;
+    }
+    const timer = this.timers.get(key);
+    if (timer) {
+      clearTimeout(timer);
+      this.timers.delete(key);
+    }
+    if (this.active.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.ready.push(key);
+    this.wake?.();
+  }
+
+  /** Keys waiting or in progress (for tests and metrics). */
+  get length(): number {
+    return this.queued.size + this.active.size + this.timers.size;
+  }
+
+  /** Runs the workers until `signal` aborts, then waits for the keys in progress to finish. */
+  async run(signal: AbortSignal): Promise<void> {
+    const onAbort = (): void => {
+      this.stopped = true;
+      for (const timer of this.timers.values()) clearTimeout(timer);
+      this.timers.clear();
+      this.wake?.();
+    };
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const workers = Array.from({ length: this.options.concurrency ?? 4 }, () => this.worker(signal));
+    await Promise.all(workers);
+    signal.removeEventListener('abort', onAbort);
+  }
+
+  private async next(): Promise<string | undefined> {
+    while (!this.stopped) {
+      const key = this.ready.shift();
+      if (key !== undefined) {
+        this.queued.delete(key);
+        return key;
+      }
+      await new Promise<void>((resolve) => {
+        const previous = this.wake;
+        this.wake = () => {
+          this.wake = undefined;
+          previous?.();
+          resolve();
+        };
+      });
+    }
+    return undefined;
+  }
+
+  private async worker(signal: AbortSignal): Promise<void> {
+    for (let key = await this.next(); key !== undefined; key = await this.next()) {
+      this.active.add(key);
+      try {
+        const result = await this.options.process(key, signal);
+        this.failures.delete(key);
+        if (result && !this.stopped) this.add(key, Math.max(1, result.requeueAfterMs));
+      } catch (error) {
+        if (this.stopped) break;
+        const attempt = (this.failures.get(key) ?? 0) + 1;
+        this.failures.set(key, attempt);
+        this.options.onError?.(error, key, attempt);
+        const base = this.options.baseDelayMs ?? 500;
+        const delay = Math.min(base * 2 ** (attempt - 1), this.options.maxDelayMs ?? 60_000);
+        this.add(key, delay);
+      } finally {
+        this.active.delete(key);
+        if (this.dirty.delete(key)) this.add(key);
+      }
+    }
+  }
+}
+
+/** Sleeps unless the signal aborts first (then resolves early). */
+export async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, { signal }).catch(() => undefined);
+}
