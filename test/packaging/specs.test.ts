@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { DaemonSet, Deployment } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap, Service } from 'kubernetes-types/core/v1.js';
-import type { ClusterRole, PolicyRule } from 'kubernetes-types/rbac/v1.js';
+import type { ClusterRole } from 'kubernetes-types/rbac/v1.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { storkCrds } from '../../src/k8s/crds/install.js';
@@ -47,7 +47,7 @@ describe('specs/', () => {
           rules++;
           const fields = ['verbs', 'resources', 'apiGroups', 'nonResourceURLs'] as const;
           for (const field of fields) {
-            const values: readonly string[] = (rule as PolicyRule)[field] ?? [];
+            const values: readonly string[] = rule[field] ?? [];
             if (values.some((v) => v.includes('*')))
               wildcards.push(
                 `${file} ${object.kind} ${object.metadata?.name ?? ''}: ${field} ${values.join(',')}`,
