@@ -1,0 +1,195 @@
+// The shipped manifests against a real API server, and stork running under their ServiceAccount through
+// an API server restart.
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import { parseAllDocuments } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
+import { storageNodeId } from '../../src/box/storage.js';
+import { defaultConfig } from '../../src/daemon/config.js';
+import { startStork } from '../../src/daemon/stork.js';
+import { resources } from '../../src/k8s/paths.js';
+import { silentLogger } from '../../src/lib/log.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { createTestNamespace, deploySeedMysql, isRunning, testPod, waitForPod } from './helpers.js';
+import { createDriverVolume, useStorkBox } from './stork-helpers.js';
+
+const specsDir = fileURLToPath(new URL('../../specs/', import.meta.url));
+const storkUser = 'system:serviceaccount:kube-system:stork-account';
+
+describe('the shipped specs on a real API server, and stork under their ServiceAccount', () => {
+  const ctx = useStorkBox({
+    box: {
+      nodes: ['node-1', 'node-2', 'node-3', 'node-4', 'node-5', 'node-6'].map((name) => ({ name })),
+    },
+    stork: {
+      driverRefreshIntervalMs: 300,
+      healthMonitorConfig: {
+        ...defaultConfig.healthMonitorConfig,
+        intervalMs: 300,
+        graceMs: 2000,
+        batchIntervalMs: 1000,
+      },
+    },
+  });
+  let ns = '';
+  beforeAll(async () => {
+    ns = await createTestNamespace(ctx.box.api, 'pack');
+  });
+
+  it('every manifest in specs/ passes a server-side dry run, object by object', async () => {
+    const files = (await readdir(specsDir)).filter((f) => f.endsWith('.yaml')).sort();
+    expect(files).toEqual([
+      'stork-crds.yaml',
+      'stork-daemonset.yaml',
+      'stork-deployment.yaml',
+      'stork-scheduler.yaml',
+    ]);
+    for (const file of files) {
+      const path = join(specsDir, file);
+      const documents = parseAllDocuments(await readFile(path, 'utf8')).filter((d) => d.toJS() !== null);
+      const output = await ctx.box.kubectl(['apply', '--dry-run=server', '-f', path]);
+      const accepted = output.split('\n').filter((line) => line.endsWith('(server dry run)'));
+      expect(accepted, `${file}:\n${output}`).toHaveLength(documents.length);
+    }
+  });
+
+  it('a manifest the API server rejects fails the dry run (the check above can fail)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stork-spec-'));
+    const bad = join(dir, 'bad.yaml');
+    // A Deployment whose selector does not match its pod labels: schema-valid YAML, refused by the server.
+    await writeFile(
+      bad,
+      `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad, namespace: kube-system}
+spec:
+  selector: {matchLabels: {name: a}}
+  template:
+    metadata: {labels: {name: b}}
+    spec: {containers: [{name: c, image: x}]}
+`,
+    );
+    await expect(ctx.box.kubectl(['apply', '--dry-run=server', '-f', bad])).rejects.toThrow(
+      /selector does not match template labels/,
+    );
+  });
+
+  /** `kubectl auth can-i` as stork's ServiceAccount: true for "yes"; it exits 1 for "no". */
+  async function storkCan(args: string[]): Promise<boolean> {
+    try {
+      return (await ctx.box.kubectl(['auth', 'can-i', `--as=${storkUser}`, ...args])).trim() === 'yes';
+    } catch (error) {
+      if (/\bno\b/.test(String(error))) return false;
+      throw error;
+    }
+  }
+
+  it('grants the ServiceAccount what stork does, and nothing beyond its features', async () => {
+    const allowed = [
+      ['create', 'pods/eviction', '-n', 'default'],
+      ['delete', 'pods', '-n', 'default'],
+      ['create', 'pods/exec', '-n', 'default'],
+      ['delete', 'volumeattachments.storage.k8s.io'],
+      ['update', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+      ['update', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['update', 'volumesnapshots.volumesnapshot.external-storage.k8s.io/status', '-n', 'default'],
+      ['get', 'secrets', '-n', 'kube-system'],
+    ];
+    const refused = [
+      ['get', 'secrets', '-n', 'default'],
+      ['update', 'leases.coordination.k8s.io', '-n', 'default'],
+      ['delete', 'nodes'],
+      ['update', 'deployments.apps', '-n', 'default'],
+      ['delete', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
+      ['delete', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+    ];
+    for (const args of allowed) expect(await storkCan(args), args.join(' ')).toBe(true);
+    for (const args of refused) expect(await storkCan(args), args.join(' ')).toBe(false);
+  });
+
+  it('stork without its RBAC refuses to start, saying what it could not read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stork-spec-'));
+    const spec = join(dir, 'nobody.yaml');
+    await writeFile(
+      spec,
+      'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: stork-nobody, namespace: kube-system}\n',
+    );
+    const nobody = await serviceAccountKubeconfig(ctx.box, { spec: pathToFileURL(spec) });
+    await expect(
+      startStork(
+        {
+          ...defaultConfig,
+          driver: 'pxd',
+          driverEndpoint: ctx.storage.simulator.grpcEndpoint,
+          kubeconfig: nobody.kubeconfigPath,
+          extenderPort: 0,
+          extenderHost: '127.0.0.1',
+        },
+        silentLogger,
+      ),
+    ).rejects.toThrow(/cannot list \w+: .*forbidden.*check the RBAC/is);
+  });
+
+  it('after an API server restart, places new pods with their data and still moves pods off a failed driver', async () => {
+    await ctx.box.restartComponent('kube-apiserver');
+
+    // Objects created after the restart must reach stork's caches: its watches resumed.
+    await createDriverVolume(ctx, ns, 'after', ['node-4', 'node-5']);
+    await waitFor(
+      'the driver cache to know the volume',
+      () => ctx.stork.cache.snapshot().volumesById.has(`${ns}-after`),
+      { timeoutMs: 10_000 },
+    );
+    await ctx.box.api.create(
+      resources.pods,
+      testPod('after', { schedulerName: 'stork', claims: ['after'] }),
+      ns,
+    );
+    const placed = await waitForPod(ctx.box.api, ns, 'after', isRunning, 60_000);
+    expect(['node-4', 'node-5']).toContain(placed.spec?.nodeName);
+    // Stork's own view agrees, which needs the claim and volume created after the restart in its caches.
+    await waitFor(
+      'stork to count the pod as hyper-converged',
+      async () =>
+        (await ctx.stork.metrics.registry.metrics()).includes(
+          `stork_hyperconverged_pods_total{pod="after",namespace="${ns}"} 1`,
+        ),
+      { timeoutMs: 30_000 },
+    );
+
+    const mysql = await deploySeedMysql(ctx.box.api, ns);
+    const claim = await ctx.box.api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+      namespace: ns,
+      name: 'mysql-data',
+    });
+    const volume = await ctx.box.api.get<PersistentVolume>(resources.persistentVolumes, {
+      name: claim.spec?.volumeName ?? '',
+    });
+    const replicas = ctx.storage.simulator.state
+      .requireVolume(volume.spec?.csi?.volumeHandle ?? '')
+      .replicaNodeIds.map((id) => id.replace(/^px-/, ''));
+    const from = mysql.spec?.nodeName ?? '';
+    expect(replicas).toContain(from);
+
+    ctx.storage.simulator.state.setNodeStatus(storageNodeId(from), 'Offline');
+    try {
+      const replacement = await waitFor(
+        'the MySQL pod to move to the other replica node',
+        async () =>
+          (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
+            (p) => isRunning(p) && p.metadata?.uid !== mysql.metadata?.uid,
+          ),
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      expect(replacement.spec?.nodeName).not.toBe(from);
+      expect(replicas).toContain(replacement.spec?.nodeName);
+    } finally {
+      ctx.storage.simulator.state.setNodeStatus(storageNodeId(from), 'Online');
+    }
+  });
+});
