@@ -60,8 +60,9 @@ describe('specs/', () => {
     expect(wildcards).toEqual([]);
   });
 
-  it('the DaemonSet spec carries exactly the Deployment spec RBAC', async () => {
-    const rbac = (list: KubeObject[]) => list.filter((o) => rbacKinds.has(o.kind ?? ''));
+  it('the DaemonSet spec carries exactly the Deployment spec RBAC and Service', async () => {
+    const rbac = (list: KubeObject[]) =>
+      list.filter((o) => rbacKinds.has(o.kind ?? '') || o.kind === 'Service');
     const deployment = rbac(await objects('stork-deployment.yaml'));
     expect(deployment.map((o) => o.kind)).toEqual([
       'ServiceAccount',
@@ -69,6 +70,7 @@ describe('specs/', () => {
       'ClusterRoleBinding',
       'Role',
       'RoleBinding',
+      'Service',
     ]);
     expect(rbac(await objects('stork-daemonset.yaml'))).toEqual(deployment);
   });
