@@ -103,6 +103,13 @@ export function useStorkBox(options: {
       if (!storage) throw new Error('storage has not started');
       return storage;
     },
+    /**
+     * Takes the refusals logged so far out of the check, for a test that provoked them on purpose (e.g.
+     * an API server restart, after which its authorizer refuses requests until its caches are filled).
+     */
+    forgiveRefusals(): string[] {
+      return refusals.splice(0);
+    },
     /** The kubeconfig stork runs with (the ServiceAccount's unless `asAdmin`). */
     get storkKubeconfig(): string {
       return kubeconfig ?? boxCtx.box.kubeconfigPath;
