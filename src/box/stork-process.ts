@@ -27,6 +27,11 @@ export async function startStorkProcess(options: {
   extenderPort: number;
   /** More stork flags, e.g. `--health-monitor-grace=10`. */
   args?: readonly string[];
+  /**
+   * A compiled entry point to run instead of the TypeScript source under tsx, e.g. the daemon of
+   * {@link buildImageLayout} (the image's layout).
+   */
+  compiledMain?: string;
   /** Node.js flags, e.g. `--cpu-prof`. */
   nodeFlags?: readonly string[];
   /** Show stork's logs on this process's stderr (default: discard). */
@@ -44,9 +49,7 @@ export async function startStorkProcess(options: {
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      '--import',
-      'tsx',
-      main,
+      ...(options.compiledMain ? [options.compiledMain] : ['--import', 'tsx', main]),
       '--driver=pxd',
       `--driver-endpoint=${options.storage.simulator.grpcEndpoint}`,
       `--kubeconfig=${kubeconfig}`,

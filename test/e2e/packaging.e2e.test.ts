@@ -1,13 +1,17 @@
 // The shipped manifests against a real API server, and stork running under their ServiceAccount through
 // an API server restart.
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildImageLayout } from '../../src/box/image-layout.js';
+import { freePorts } from '../../src/box/ports.js';
 import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
+import { startStorkProcess } from '../../src/box/stork-process.js';
 import { storageNodeId } from '../../src/box/storage.js';
 import { defaultConfig } from '../../src/daemon/config.js';
 import { startStork } from '../../src/daemon/stork.js';
@@ -147,6 +151,41 @@ spec:
         silentLogger,
       ),
     ).rejects.toThrow(/cannot list \w+: .*forbidden.*check the RBAC/is);
+  });
+
+  it('the compiled daemon, laid out as in the image, runs as the ServiceAccount: ready, leading, clean exit', async () => {
+    const layout = await buildImageLayout();
+    try {
+      const [port = 0] = await freePorts(1);
+      const stork = await startStorkProcess({
+        box: ctx.box,
+        storage: ctx.storage,
+        extenderPort: port,
+        compiledMain: layout.daemon,
+      });
+      try {
+        // Ready means the storage state loaded: the driver found proto/ beside dist/ and spoke the SDK.
+        await waitFor(
+          'the compiled stork to be ready',
+          async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+          { timeoutMs: 30_000 },
+        );
+        const holder = await waitFor(
+          'the compiled stork to lead',
+          async () =>
+            (await ctx.box.api.get<Lease>(resources.leases, { namespace: 'kube-system', name: 'stork' })).spec
+              ?.holderIdentity,
+          { timeoutMs: 30_000 },
+        );
+        expect(holder).toBe(`${hostname()}_${stork.child.pid ?? 0}`);
+      } finally {
+        await stork.stop();
+      }
+      expect(stork.child.exitCode).toBe(0);
+      expect(stork.refusals).toEqual([]);
+    } finally {
+      await rm(layout.app, { recursive: true, force: true });
+    }
   });
 
   it('after an API server restart, places new pods with their data and still moves pods off a failed driver', async () => {

@@ -3,11 +3,12 @@
 // the compiled daemon from there, as the image's ENTRYPOINT does.
 import { execFile } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImageLayout } from '../../src/box/image-layout.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -36,20 +37,8 @@ describe('the image layout: compiled daemon beside proto/ and production depende
   const daemon = (): string => join(app, 'dist', 'daemon', 'main.js');
 
   beforeAll(async () => {
-    app = await mkdtemp(join(tmpdir(), 'stork-image-'));
-    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    const build = await run(
-      process.execPath,
-      [tsc, '-p', join(repo, 'tsconfig.build.json'), '--outDir', join(app, 'dist')],
-      repo,
-    );
-    if (build.code !== 0) throw new Error(`tsc failed:\n${build.stdout}${build.stderr}`);
-    // What the Dockerfile's runtime stage copies: package.json (ESM: "type": "module"), proto/, and
-    // node_modules (here the repository's, which the import check below limits to production packages).
-    await cp(join(repo, 'package.json'), join(app, 'package.json'));
-    await cp(join(repo, 'proto'), join(app, 'proto'), { recursive: true });
-    await symlink(join(repo, 'node_modules'), join(app, 'node_modules'), 'dir');
-  }, 60_000);
+    app = (await buildImageLayout()).app;
+  }, 120_000);
   afterAll(async () => {
     if (app) await rm(app, { recursive: true, force: true });
   });
