@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImageLayout } from '../../src/box/image-layout.js';
 import { freePorts } from '../../src/box/ports.js';
+import { ManagedProcess } from '../../src/box/process.js';
 import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
 import { startStorkProcess } from '../../src/box/stork-process.js';
 import { storageNodeId } from '../../src/box/storage.js';
@@ -185,6 +186,60 @@ spec:
       expect(stork.refusals).toEqual([]);
     } finally {
       await rm(layout.app, { recursive: true, force: true });
+    }
+  });
+
+  it("the stork scheduler runs as its spec's ServiceAccount and leads on its own Lease", async () => {
+    const specUrl = pathToFileURL(join(specsDir, 'stork-scheduler.yaml'));
+    const identity = await serviceAccountKubeconfig(ctx.box, { spec: specUrl });
+    const configMap = parseAllDocuments(await readFile(specUrl, 'utf8'))
+      .map((d) => d.toJS() as { kind?: string; data?: Record<string, string> } | null)
+      .find((o) => o?.kind === 'ConfigMap');
+    // The shipped configuration, leader election included; only the connection is this box's.
+    const config = parse(configMap?.data?.['stork-config.yaml'] ?? '') as {
+      leaderElection: { resourceName: string; resourceNamespace: string };
+      extenders: { urlPrefix: string }[];
+      clientConnection?: unknown;
+    };
+    config.clientConnection = { kubeconfig: identity.kubeconfigPath };
+    for (const extender of config.extenders)
+      extender.urlPrefix = `http://127.0.0.1:${ctx.stork.extenderPort ?? 0}`;
+    const configFile = join(ctx.box.dir, 'shipped-stork-scheduler.json');
+    await writeFile(configFile, JSON.stringify(config));
+    const [port = 0] = await freePorts(1);
+    const scheduler = new ManagedProcess({
+      name: 'shipped-stork-scheduler',
+      command: ctx.box.binaries.kubeScheduler,
+      args: [`--config=${configFile}`, '--bind-address=127.0.0.1', `--secure-port=${port}`],
+      logFile: join(ctx.box.dir, 'logs', 'shipped-stork-scheduler.log'),
+    });
+    const lease = {
+      namespace: config.leaderElection.resourceNamespace,
+      name: config.leaderElection.resourceName,
+    };
+    try {
+      const renewals = new Set<string>();
+      await waitFor(
+        'the scheduler to take and renew its Lease',
+        async () => {
+          if (!scheduler.running) throw new Error(`kube-scheduler exited:\n${await scheduler.logTail()}`);
+          try {
+            const current = await ctx.box.api.get<Lease>(resources.leases, lease);
+            if (current.spec?.renewTime) renewals.add(current.spec.renewTime);
+          } catch (error) {
+            if (!(error instanceof KubeApiError && error.statusCode === 404)) throw error;
+          }
+          // Two renewals: it may create the Lease and update it (the spec's RBAC allows both).
+          return renewals.size >= 2;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      ).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n--- kube-scheduler log ---\n${await scheduler.logTail()}`);
+      });
+      expect(lease.name).toBe('stork-scheduler');
+      expect(await scheduler.logTail(200)).not.toMatch(/forbidden/i);
+    } finally {
+      await scheduler.stop();
     }
   });
 
