@@ -153,6 +153,20 @@ describe('specs/', () => {
     expect(config.percentageOfNodesToScore).toBe(100);
     expect(config.profiles.map((p) => p.schedulerName)).toEqual(['stork']);
     expect(config.extenders[0]?.httpTimeout).toBe('5s');
+    // system:kube-scheduler covers only the Lease named kube-scheduler: the spec grants its own.
+    const leaseRules = list
+      .filter((o): o is ClusterRole => o.kind === 'Role')
+      .flatMap((role) => role.rules ?? [])
+      .filter((rule) => rule.resources?.includes('leases'));
+    expect(leaseRules.some((r) => r.verbs.includes('create'))).toBe(true);
+    expect(
+      leaseRules.some(
+        (r) =>
+          r.resourceNames?.includes(config.leaderElection.resourceName) &&
+          r.verbs.includes('get') &&
+          r.verbs.includes('update'),
+      ),
+    ).toBe(true);
     // It calls the Service of stork-deployment.yaml, on the extender port.
     expect(config.extenders[0]?.urlPrefix).toBe('http://stork-service.kube-system:8099');
   });
