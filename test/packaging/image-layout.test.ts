@@ -3,7 +3,7 @@
 // the compiled daemon from there, as the image's ENTRYPOINT does.
 import { execFile } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,24 @@ describe('the image layout: compiled daemon beside proto/ and production depende
     expect((await filesUnder(join(app, 'dist'))).map((f) => f.slice(app.length + 1))).toContain(
       join('dist', 'daemon', 'main.js'),
     );
+  });
+
+  it('copies into the image only files that exist and that .dockerignore leaves in the build context', async () => {
+    const dockerfile = await readFile(join(repo, 'Dockerfile'), 'utf8');
+    const ignored = (await readFile(join(repo, '.dockerignore'), 'utf8'))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      (m[1] ?? '').split(/\s+/),
+    );
+    expect(sources).toEqual(
+      expect.arrayContaining(['package.json', 'package-lock.json', '.npmrc', 'src', 'proto']),
+    );
+    for (const source of sources) {
+      await expect(access(join(repo, source)), source).resolves.toBeUndefined();
+      expect(ignored, source).not.toContain(source);
+    }
   });
 
   it('compiles no test files and no box code into the image', async () => {
