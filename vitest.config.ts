@@ -12,7 +12,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'test/lint/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'test/lint/**/*.test.ts', 'test/packaging/**/*.test.ts'],
         },
       },
       {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../lib/wait.js';
 import type { Box } from './box.js';
+import { isRefusalLogLine, serviceAccountKubeconfig } from './service-account.js';
 import type { BoxStorage } from './storage.js';
 
 const main = fileURLToPath(new URL('../daemon/main.ts', import.meta.url));
@@ -10,6 +11,11 @@ const main = fileURLToPath(new URL('../daemon/main.ts', import.meta.url));
 export interface StorkProcess {
   readonly child: ChildProcess;
   readonly extenderPort: number;
+  /**
+   * Warnings and errors stork logged about requests the API server refused (403/401): with the shipped
+   * ServiceAccount's RBAC, tests expect none.
+   */
+  readonly refusals: readonly string[];
   /** SIGTERM (stork drains and releases its lease), then waits for the exit. */
   stop(): Promise<void>;
 }
@@ -21,21 +27,32 @@ export async function startStorkProcess(options: {
   extenderPort: number;
   /** More stork flags, e.g. `--health-monitor-grace=10`. */
   args?: readonly string[];
+  /**
+   * A compiled entry point to run instead of the TypeScript source under tsx, e.g. the daemon of
+   * {@link buildImageLayout} (the image's layout).
+   */
+  compiledMain?: string;
   /** Node.js flags, e.g. `--cpu-prof`. */
   nodeFlags?: readonly string[];
   /** Show stork's logs on this process's stderr (default: discard). */
   showLogs?: boolean;
+  /**
+   * Run with the box's admin credentials. By default stork runs as the ServiceAccount of
+   * specs/stork-deployment.yaml with exactly that file's RBAC, as in a cluster.
+   */
+  asAdmin?: boolean;
 }): Promise<StorkProcess> {
+  const kubeconfig = options.asAdmin
+    ? options.box.kubeconfigPath
+    : (await serviceAccountKubeconfig(options.box)).kubeconfigPath;
   const child = spawn(
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      '--import',
-      'tsx',
-      main,
+      ...(options.compiledMain ? [options.compiledMain] : ['--import', 'tsx', main]),
       '--driver=pxd',
       `--driver-endpoint=${options.storage.simulator.grpcEndpoint}`,
-      `--kubeconfig=${options.box.kubeconfigPath}`,
+      `--kubeconfig=${kubeconfig}`,
       `--extender-port=${options.extenderPort}`,
       '--extender-address=127.0.0.1',
       // The webhook's in-cluster defaults (port 8443, a Service the API server cannot reach from here) do
@@ -43,14 +60,29 @@ export async function startStorkProcess(options: {
       '--webhook-controller=false',
       ...(options.args ?? []),
     ],
-    { stdio: ['ignore', 'ignore', options.showLogs ? 'inherit' : 'ignore'] },
+    { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  const refusals: string[] = [];
+  const recent: string[] = [];
+  let partial = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    const text = chunk.toString();
+    if (options.showLogs) process.stderr.write(text);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      recent.push(line);
+      if (recent.length > 20) recent.shift();
+      if (isRefusalLogLine(line)) refusals.push(line);
+    }
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await waitFor(
       'stork to serve',
       async () => {
-        if (child.exitCode !== null) throw new Error(`stork exited with ${child.exitCode}`);
+        if (child.exitCode !== null)
+          throw new Error(`stork exited with ${child.exitCode}:\n${recent.join('\n')}`);
         return (
           (await fetch(`http://127.0.0.1:${options.extenderPort}/healthz`).catch(() => undefined))?.ok ===
           true
@@ -65,6 +97,7 @@ export async function startStorkProcess(options: {
   return {
     child,
     extenderPort: options.extenderPort,
+    refusals,
     async stop() {
       child.kill('SIGTERM');
       await exited;

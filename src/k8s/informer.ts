@@ -53,6 +53,8 @@ export class Informer<T extends KubeObject> {
   private syncedAt: number | undefined;
   private changeCount = 0;
   private loop: Promise<void> | undefined;
+  /** Why the first list was refused (401/403); start() fails with it. */
+  private refused: KubeApiError | undefined;
   private readonly controller = new AbortController();
 
   constructor(private readonly options: InformerOptions) {}
@@ -95,6 +97,12 @@ export class Informer<T extends KubeObject> {
       this.loop = this.run();
     }
     while (!this.synced) {
+      if (this.refused) {
+        throw new Error(
+          `cannot list ${this.options.type.resource}: ${this.refused.message} (check the RBAC of stork's ServiceAccount)`,
+          { cause: this.refused },
+        );
+      }
       if (this.controller.signal.aborted)
         throw new Error(`informer for ${this.options.type.resource} stopped before it synced`);
       await sleep(20);
@@ -127,6 +135,17 @@ export class Informer<T extends KubeObject> {
         backoffMs = 1000;
       } catch (error) {
         if (stopped()) break;
+        if (
+          !this.synced &&
+          error instanceof KubeApiError &&
+          (error.statusCode === 401 || error.statusCode === 403)
+        ) {
+          // Missing permissions do not fix themselves: fail start-up loudly instead of retrying
+          // silently forever. (After the first sync, a refusal is retried like any other failure.)
+          this.refused = error;
+          this.controller.abort();
+          break;
+        }
         if (
           error instanceof WatchExpiredError ||
           (error instanceof KubeApiError && error.statusCode === 410)

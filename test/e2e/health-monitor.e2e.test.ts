@@ -264,8 +264,16 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
         },
         { timeoutMs: 30_000 },
       );
-      const remaining = (await ctx.box.api.list<VolumeAttachment>(resources.volumeAttachments)).items.map(
-        (a) => a.metadata?.name,
+      // The monitor removes the attachments right after the pods: wait for it rather than race it.
+      const remaining = await waitFor(
+        "the driver's attachment to be removed",
+        async () => {
+          const names = (await ctx.box.api.list<VolumeAttachment>(resources.volumeAttachments)).items.map(
+            (a) => a.metadata?.name,
+          );
+          return names.includes(`${ns}-px`) ? undefined : names;
+        },
+        { timeoutMs: 10_000 },
       );
       expect(remaining).not.toContain(`${ns}-px`);
       expect(remaining).toContain(`${ns}-other`);

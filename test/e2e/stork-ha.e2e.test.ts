@@ -4,7 +4,7 @@ import type { Lease } from 'kubernetes-types/coordination/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
-import { startStorkProcess } from '../../src/box/stork-process.js';
+import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
@@ -14,6 +14,7 @@ describe('two stork processes: one leader, and a fast takeover when it dies', ()
   const ctx = useBox(() => ({ nodes: [{ name: 'node-1' }, { name: 'node-2' }] }));
   let storage: BoxStorage | undefined;
   const storks: ChildProcess[] = [];
+  const running: StorkProcess[] = [];
 
   beforeAll(async () => {
     storage = await startBoxStorage(ctx.box);
@@ -28,6 +29,7 @@ describe('two stork processes: one leader, and a fast takeover when it dies', ()
     if (!storage) throw new Error('storage did not start');
     const stork = await startStorkProcess({ box: ctx.box, storage, extenderPort: port });
     storks.push(stork.child);
+    running.push(stork);
     return { child: stork.child, port };
   }
 
@@ -74,5 +76,7 @@ describe('two stork processes: one leader, and a fast takeover when it dies', ()
     expect(identities.get(next)).toBe(follower);
     expect(Date.now() - killedAt).toBeLessThan(20_000);
     expect((await fetch(`http://127.0.0.1:${follower.port}/healthz`)).ok).toBe(true);
+    // Both ran as the shipped ServiceAccount (the default) and the API server refused them nothing.
+    for (const stork of running) expect(stork.refusals).toEqual([]);
   });
 });

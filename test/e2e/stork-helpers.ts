@@ -1,4 +1,6 @@
-import { afterAll, beforeAll } from 'vitest';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import {
@@ -11,19 +13,59 @@ import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { defaultConfig, type StorkConfig } from '../../src/daemon/config.js';
 import { startStork, type RunningStork } from '../../src/daemon/stork.js';
-import { createLogger } from '../../src/lib/log.js';
+import { isRefusalLogLine, serviceAccountKubeconfig } from '../../src/box/service-account.js';
 import type { BoxOptions, Box } from '../../src/box/box.js';
 import { useBox } from './helpers.js';
 
 /**
+ * A logger for the in-process stork that remembers every warning or error about a request the API server
+ * refused (403 Forbidden, 401 Unauthorized): stork runs as the shipped ServiceAccount, and a missing
+ * permission must fail the test rather than vanish into a retry loop. `STORK_TEST_VERBOSE=1` also shows
+ * every line on stderr.
+ */
+export function refusalRecordingLogger(name: string): { logger: Logger; refusals: string[] } {
+  const verbose = process.env.STORK_TEST_VERBOSE === '1';
+  const refusals: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const text = chunk.toString();
+      if (verbose) process.stderr.write(text);
+      for (const line of text.split('\n')) {
+        if (isRefusalLogLine(line)) refusals.push(line);
+      }
+      done();
+    },
+  });
+  const logger = pino({ name, level: verbose ? 'debug' : 'warn', base: { component: name } }, sink);
+  return { logger, refusals };
+}
+
+/** `msg: error message` of a JSON log line (the line itself if it is not one). */
+function summarizeLogLine(line: string): string {
+  try {
+    const entry = JSON.parse(line) as { msg?: string; err?: string | { message?: string } };
+    const err = typeof entry.err === 'string' ? entry.err : entry.err?.message;
+    return `${entry.msg ?? ''}: ${err ?? ''}`;
+  } catch {
+    return line;
+  }
+}
+
+/**
  * A box with storage (the simulator and the CSI provisioner role) and stork running in this process, its
  * extender registered with the box's stork scheduler. `ctx.restartStork()` stops and starts it again.
+ *
+ * Stork runs as the ServiceAccount of specs/stork-deployment.yaml, with exactly that file's RBAC (token
+ * from the TokenRequest API); any refused request it logs fails the test. `asAdmin: true` runs it with
+ * the box's admin credentials instead, for tests that need them.
  */
 export function useStorkBox(options: {
   box: Omit<BoxOptions, 'storkScheduler'>;
   stork?: Partial<StorkConfig>;
+  asAdmin?: boolean;
 }) {
   let port = 0;
+  let kubeconfig: string | undefined;
   let storage: BoxStorage | undefined;
   let stork: RunningStork | undefined;
   beforeAll(async () => {
@@ -34,18 +76,23 @@ export function useStorkBox(options: {
     // The scheduler configuration users install (specs/stork-scheduler.yaml), pointed at this extender.
     storkScheduler: { urlPrefix: `http://127.0.0.1:${port}`, shipped: true },
   }));
-  const logger = createLogger({
-    name: 'stork-test',
-    verbose: process.env.STORK_TEST_VERBOSE === '1',
-    silent: process.env.STORK_TEST_VERBOSE !== '1',
-  });
+  const { logger, refusals } = refusalRecordingLogger('stork-test');
+  const expectNoRefusals = (): void => {
+    // The first few, as `msg: error message` (whole log lines with stacks would bury the reason).
+    const seen = refusals.splice(0).map(summarizeLogLine);
+    expect(
+      seen.slice(0, 5),
+      `stork was refused ${seen.length} request(s): the RBAC in specs/stork-deployment.yaml is short`,
+    ).toEqual([]);
+  };
+  afterEach(expectNoRefusals);
   const start = async (box: Box, s: BoxStorage): Promise<RunningStork> =>
     startStork(
       {
         ...defaultConfig,
         driver: 'pxd',
         driverEndpoint: s.simulator.grpcEndpoint,
-        kubeconfig: box.kubeconfigPath,
+        kubeconfig: kubeconfig ?? box.kubeconfigPath,
         extenderPort: port,
         extenderHost: '127.0.0.1',
         driverRefreshIntervalMs: 500,
@@ -56,12 +103,14 @@ export function useStorkBox(options: {
       logger,
     );
   beforeAll(async () => {
+    if (!options.asAdmin) kubeconfig = (await serviceAccountKubeconfig(boxCtx.box)).kubeconfigPath;
     storage = await startBoxStorage(boxCtx.box);
     stork = await start(boxCtx.box, storage);
   });
   afterAll(async () => {
     await stork?.stop();
     await storage?.stop();
+    expectNoRefusals();
   });
   return {
     get box(): Box {
@@ -70,6 +119,17 @@ export function useStorkBox(options: {
     get storage(): BoxStorage {
       if (!storage) throw new Error('storage has not started');
       return storage;
+    },
+    /**
+     * Takes the refusals logged so far out of the check, for a test that provoked them on purpose (e.g.
+     * an API server restart, after which its authorizer refuses requests until its caches are filled).
+     */
+    forgiveRefusals(): string[] {
+      return refusals.splice(0);
+    },
+    /** The kubeconfig stork runs with (the ServiceAccount's unless `asAdmin`). */
+    get storkKubeconfig(): string {
+      return kubeconfig ?? boxCtx.box.kubeconfigPath;
     },
     get stork(): RunningStork {
       if (!stork) throw new Error('stork has not started');

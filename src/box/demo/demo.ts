@@ -3,6 +3,7 @@ import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from '
 import { defaultConfig } from '../../daemon/config.js';
 import { driverNodeStatus } from '../../drivers/portworx/mapping.js';
 import { startStork, type RunningStork } from '../../daemon/stork.js';
+import { serviceAccountKubeconfig } from '../service-account.js';
 import { resources } from '../../k8s/paths.js';
 import { createLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/wait.js';
@@ -68,7 +69,8 @@ export async function runDemo(
         ...defaultConfig,
         driver: 'pxd',
         driverEndpoint: storage.simulator.grpcEndpoint,
-        kubeconfig: box.kubeconfigPath,
+        // As in a cluster: the ServiceAccount and RBAC of specs/stork-deployment.yaml.
+        kubeconfig: (await serviceAccountKubeconfig(box)).kubeconfigPath,
         extenderPort,
         extenderHost: '127.0.0.1',
         driverRefreshIntervalMs: 1000,
