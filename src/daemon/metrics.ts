@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WorkQueueObserver } from '../lib/work-queue.js';
 import type { HealthMonitorMetrics } from '../controllers/health-monitor/monitor.js';
 import type { Placement, PodPlacement } from '../controllers/hyperconvergence.js';
 
@@ -12,6 +13,8 @@ export interface StorkMetrics {
   readonly webhookAdmissions: Counter<'outcome' | 'reason'>;
   /** When the webhook's serving certificate expires (Unix seconds). */
   readonly webhookCertificateExpiry: Gauge;
+  /** The metrics of one controller work queue, labelled with its name. */
+  workQueue(name: string): WorkQueueObserver;
   /** Where the hyper-convergence gauges read pod placements from, at each scrape. */
   placements: (() => readonly PodPlacement[]) | undefined;
 }
@@ -87,6 +90,32 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Stork
     help: "When the webhook's serving certificate expires (it is renewed well before).",
     registers: [registry],
   });
+  // Controller work queues, after client-go's workqueue metrics.
+  const queueDepth = new Gauge({
+    name: 'stork_workqueue_depth',
+    help: 'Keys waiting, delayed for a retry or in progress in a controller work queue.',
+    labelNames: ['name'] as const,
+    registers: [registry],
+  });
+  const queueAdds = new Counter({
+    name: 'stork_workqueue_adds_total',
+    help: 'Keys queued in a controller work queue (repeated adds of a waiting key count once).',
+    labelNames: ['name'] as const,
+    registers: [registry],
+  });
+  const queueRetries = new Counter({
+    name: 'stork_workqueue_retries_total',
+    help: 'Keys whose processing failed and was scheduled again with backoff.',
+    labelNames: ['name'] as const,
+    registers: [registry],
+  });
+  const queueWork = new Histogram({
+    name: 'stork_workqueue_work_duration_seconds',
+    help: 'Time to process one key, by outcome (done, requeued to wait for something, failed).',
+    labelNames: ['name', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+    registers: [registry],
+  });
   const metrics: StorkMetrics = {
     registry,
     extenderRequestSeconds,
@@ -94,6 +123,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Stork
     webhookRequestSeconds,
     webhookAdmissions,
     webhookCertificateExpiry,
+    workQueue: (name) => ({
+      added: () => queueAdds.inc({ name }),
+      processed: (seconds, outcome) => queueWork.observe({ name, outcome }, seconds),
+      retried: () => queueRetries.inc({ name }),
+      depth: (keys) => queueDepth.set({ name }, keys),
+    }),
     placements: undefined,
   };
   // The three gauges are collected one after another in one scrape: classify the pods once for all three.

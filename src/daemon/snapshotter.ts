@@ -9,6 +9,7 @@ import type { EventRecorder } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
+import type { WorkQueueObserver } from '../lib/work-queue.js';
 
 export interface SnapshotterOptions {
   readonly api: KubeApi;
@@ -20,6 +21,8 @@ export interface SnapshotterOptions {
   readonly logger: Logger;
   readonly hooks?: SnapshotHooks;
   readonly onError: (error: unknown, context: string) => void;
+  /** Work queue metrics, by queue name. */
+  readonly workQueueMetrics?: (name: string) => WorkQueueObserver;
 }
 
 /**
@@ -52,12 +55,16 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
     const controller = new SnapshotController({
       ...common,
       logger: logger.child({ controller: 'snapshot' }),
+      ...(options.workQueueMetrics ? { queueObserver: options.workQueueMetrics('snapshot') } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
     });
     const provisioner = new RestoreProvisioner({
       ...common,
       storageClasses: options.storageClasses,
       logger: logger.child({ controller: 'snapshot-provisioner' }),
+      ...(options.workQueueMetrics
+        ? { queueObserver: options.workQueueMetrics('snapshot-provisioner') }
+        : {}),
     });
     await Promise.all([controller.run(signal), provisioner.run(signal)]);
   } finally {

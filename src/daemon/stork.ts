@@ -181,6 +181,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
               events,
               logger,
               onError,
+              workQueueMetrics: (name) => metrics.workQueue(name),
               // Stork's pre/post-snapshot Rules, unless a caller brings its own hooks.
               hooks:
                 config.snapshotHooks ??

@@ -62,4 +62,46 @@ describe('WorkQueue', () => {
     queue.add('after-stop');
     expect(queue.length).toBe(0);
   });
+
+  it('reports adds, outcomes and retries to its observer', async () => {
+    const outcomes: string[] = [];
+    let added = 0;
+    let retried = 0;
+    let calls = 0;
+    const depths: number[] = [];
+    const queue = new WorkQueue({
+      baseDelayMs: 1,
+      process: (key) => {
+        calls++;
+        if (key === 'bad' && calls < 3) return Promise.reject(new Error('no'));
+        if (key === 'wait' && outcomes.filter((o) => o === 'requeued').length === 0)
+          return Promise.resolve({ requeueAfterMs: 1 });
+        return Promise.resolve(undefined);
+      },
+      observer: {
+        added: () => added++,
+        processed: (seconds, outcome) => {
+          expect(seconds).toBeGreaterThanOrEqual(0);
+          outcomes.push(outcome);
+        },
+        retried: () => retried++,
+        depth: (keys) => depths.push(keys),
+      },
+    });
+    const stop = new AbortController();
+    const done = queue.run(stop.signal);
+    queue.add('bad');
+    queue.add('bad'); // deduplicated: not an add
+    await waitFor('bad done', () => outcomes.includes('done'), { timeoutMs: 2000 });
+    queue.add('wait');
+    await waitFor('wait done', () => outcomes.filter((o) => o === 'done').length === 2, { timeoutMs: 2000 });
+    expect(outcomes).toEqual(['failed', 'failed', 'done', 'requeued', 'done']);
+    expect(retried).toBe(2);
+    // bad, its two retries, wait, and its requeue
+    expect(added).toBe(5);
+    expect(depths.at(-1)).toBe(0);
+    expect(Math.max(...depths)).toBeGreaterThan(0);
+    stop.abort();
+    await done;
+  });
 });

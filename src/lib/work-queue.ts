@@ -13,6 +13,20 @@ export interface WorkQueueOptions {
   /** Longest retry delay. Default 60 s. */
   readonly maxDelayMs?: number;
   readonly onError?: (error: unknown, key: string, attempt: number) => void;
+  /** Told about the queue's work, for metrics (client-go's workqueue metrics). */
+  readonly observer?: WorkQueueObserver;
+}
+
+/** What a work queue reports as it goes; every method is cheap and must not throw. */
+export interface WorkQueueObserver {
+  /** A key was queued to run now (deduplicated adds are not counted). */
+  added(): void;
+  /** A key was processed, in `seconds`, with this outcome. */
+  processed(seconds: number, outcome: 'done' | 'requeued' | 'failed'): void;
+  /** A failed key was scheduled for a retry. */
+  retried(): void;
+  /** Keys waiting, delayed or in progress, after each change. */
+  depth(keys: number): void;
 }
 
 /**
@@ -56,8 +70,10 @@ export class WorkQueue {
       return;
     }
     if (this.queued.has(key)) return;
+    this.options.observer?.added();
     this.queued.add(key);
     this.ready.push(key);
+    this.options.observer?.depth(this.length);
     this.wake?.();
   }
 
@@ -103,21 +119,28 @@ export class WorkQueue {
   private async worker(signal: AbortSignal): Promise<void> {
     for (let key = await this.next(); key !== undefined; key = await this.next()) {
       this.active.add(key);
+      const started = performance.now();
+      const observe = (outcome: 'done' | 'requeued' | 'failed'): void =>
+        this.options.observer?.processed((performance.now() - started) / 1000, outcome);
       try {
         const result = await this.options.process(key, signal);
+        observe(result ? 'requeued' : 'done');
         this.failures.delete(key);
         if (result && !this.stopped) this.add(key, Math.max(1, result.requeueAfterMs));
       } catch (error) {
+        observe('failed');
         if (this.stopped) break;
         const attempt = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, attempt);
         this.options.onError?.(error, key, attempt);
+        this.options.observer?.retried();
         const base = this.options.baseDelayMs ?? 500;
         const delay = Math.min(base * 2 ** (attempt - 1), this.options.maxDelayMs ?? 60_000);
         this.add(key, delay);
       } finally {
         this.active.delete(key);
         if (this.dirty.delete(key)) this.add(key);
+        this.options.observer?.depth(this.length);
       }
     }
   }

@@ -14,7 +14,7 @@ import { objectReference, type EventRecorder } from '../../k8s/events.js';
 import type { Informer } from '../../k8s/informer.js';
 import { resources } from '../../k8s/paths.js';
 import type { Logger } from '../../lib/log.js';
-import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
+import { WorkQueue, type WorkQueueObserver, type WorkResult } from '../../lib/work-queue.js';
 import {
   provisionedByAnnotation,
   provisionerIdentity,
@@ -27,6 +27,8 @@ import { checkRestore, restoreRef, RestoreRefused } from './restore-source.js';
 
 export interface RestoreProvisionerOptions {
   readonly api: KubeApi;
+  /** Metrics of the work queue. */
+  readonly queueObserver?: WorkQueueObserver;
   readonly driver: VolumeDriver;
   readonly snapshots: VolumeSnapshots;
   readonly volumeSnapshots: Informer<VolumeSnapshot>;
@@ -51,6 +53,7 @@ export class RestoreProvisioner {
   constructor(private readonly options: RestoreProvisionerOptions) {
     this.queue = new WorkQueue({
       process: (key, signal) => this.sync(key, signal),
+      ...(options.queueObserver ? { observer: options.queueObserver } : {}),
       baseDelayMs: options.retryDelayMs ?? 1000,
       maxDelayMs: options.maxRetryDelayMs ?? 30_000,
       onError: (error, key, attempt) => {

@@ -15,7 +15,7 @@ import { objectReference, type EventRecorder } from '../../k8s/events.js';
 import type { Informer } from '../../k8s/informer.js';
 import { resources } from '../../k8s/paths.js';
 import type { Logger } from '../../lib/log.js';
-import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
+import { WorkQueue, type WorkQueueObserver, type WorkResult } from '../../lib/work-queue.js';
 import { noSnapshotHooks, SnapshotHookError, type AfterSnapshot, type SnapshotHooks } from './hooks.js';
 import {
   condition,
@@ -30,6 +30,8 @@ import { restoreRef } from './restore-source.js';
 
 export interface SnapshotControllerOptions {
   readonly api: KubeApi;
+  /** Metrics of the work queue. */
+  readonly queueObserver?: WorkQueueObserver;
   readonly driver: VolumeDriver;
   readonly snapshots: VolumeSnapshots;
   readonly volumeSnapshots: Informer<VolumeSnapshot>;
@@ -59,6 +61,7 @@ export class SnapshotController {
     this.hooks = options.hooks ?? noSnapshotHooks;
     this.queue = new WorkQueue({
       process: (key, signal) => this.sync(key, signal),
+      ...(options.queueObserver ? { observer: options.queueObserver } : {}),
       baseDelayMs: 500,
       maxDelayMs: 30_000,
       onError: (error, key, attempt) =>
