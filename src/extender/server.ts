@@ -7,6 +7,7 @@ import type { DecisionOptions } from './decision-context.js';
 import { filterNodes, type FilterDecision } from './filter.js';
 import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
 import { parseExtenderArgs, WireError, type ExtenderFilterResult } from './wire.js';
+import { HttpError, readBody, send } from '../lib/http.js';
 
 export type Verb = 'filter' | 'prioritize';
 
@@ -38,15 +39,6 @@ export interface ExtenderServerOptions {
   readonly hyperconvergence?: () => unknown;
   /** The largest body accepted (default 256 MiB: 5,000 full Node objects with many images fit). */
   readonly maxBodyBytes?: number;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -230,30 +222,6 @@ function filterResult(
     FailedAndUnresolvableNodes: failed,
     Error: decision.error ?? '',
   };
-}
-
-/** Reads the whole body; event callbacks rather than an async iterator, which costs more per chunk. */
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new HttpError(413, `body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
 }
 
 function sendJson(res: ServerResponse, value: unknown): void {

@@ -10,6 +10,7 @@ import {
   type AdmissionRequest,
 } from './admission-review.js';
 import type { MutateDecision, SkipReason } from './decision.js';
+import { HttpError, readBody, send } from '../lib/http.js';
 
 /** What happened to one admission request (metric labels). */
 export type AdmissionOutcome =
@@ -33,15 +34,6 @@ export interface WebhookServerOptions {
   readonly onOutcome?: (outcome: AdmissionOutcome, request: AdmissionRequest | undefined) => void;
   /** The largest body accepted (default 8 MiB: the API server's objects are at most ~3 MiB). */
   readonly maxBodyBytes?: number;
-}
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
@@ -167,27 +159,4 @@ export class WebhookServer {
       this.options.logger.error({ err: error }, 'admission outcome hook failed');
     }
   }
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        reject(new HttpError(413, `body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks, size).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function send(res: ServerResponse, status: number, body: string, type: string): void {
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
 }
