@@ -7,7 +7,7 @@ import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { applyManifests } from '../src/box/manifests.js';
 import { freePorts } from '../src/box/ports.js';
-import { ensureStorageClass, startBoxStorage, storageNodeId } from '../src/box/storage.js';
+import { createStaticDriverVolume, startBoxStorage } from '../src/box/storage.js';
 import { startStorkProcess } from '../src/box/stork-process.js';
 import type { VolumeSnapshot } from '../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../src/k8s/paths.js';
@@ -27,45 +27,11 @@ const { api } = box;
 
 /** `count` claims bound to driver volumes, as Portworx would have provisioned them. */
 async function sourceClaims(namespace: string, count: number): Promise<string[]> {
-  await ensureStorageClass(box, { metadata: { name: 'px-static' }, provisioner: 'pxd.portworx.com' });
   const names = Array.from({ length: count }, (_, i) => `data-${i}`);
   await Promise.all(
-    names.map(async (claim, i) => {
-      const id = `${namespace}-${claim}`;
-      storage.simulator.state.createVolume({
-        id,
-        name: id,
-        sizeBytes: 2 ** 30,
-        replicaNodes: [storageNodeId(nodes[i % nodes.length] ?? 'node-1')],
-      });
-      await api.create(resources.persistentVolumes, {
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name: id },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: 'px-static',
-          csi: { driver: 'pxd.portworx.com', volumeHandle: id },
-          claimRef: { namespace, name: claim },
-        },
-      });
-      await api.create(
-        resources.persistentVolumeClaims,
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name: claim },
-          spec: {
-            storageClassName: 'px-static',
-            accessModes: ['ReadWriteOnce'],
-            resources: { requests: { storage: '1Gi' } },
-            volumeName: id,
-          },
-        },
-        namespace,
-      );
-    }),
+    names.map((claim, i) =>
+      createStaticDriverVolume(box, storage, namespace, claim, [nodes[i % nodes.length] ?? 'node-1']),
+    ),
   );
   await waitFor('source claims bound', () => allClaimsBound(namespace, names), {
     timeoutMs: 120_000,

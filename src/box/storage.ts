@@ -68,4 +68,56 @@ export async function ensureStorageClass(box: Box, storageClass: StorageClass): 
   }
 }
 
+/**
+ * A driver volume whose replicas are on the given (Kubernetes) nodes, and a PV and a claim bound to it,
+ * as Portworx would have provisioned them (StorageClass `px-static`, created on first use). Does not wait
+ * for the claim to bind.
+ */
+export async function createStaticDriverVolume(
+  box: Box,
+  storage: BoxStorage,
+  namespace: string,
+  claim: string,
+  nodes: readonly string[],
+): Promise<string> {
+  const { api } = box;
+  await ensureStorageClass(box, { metadata: { name: 'px-static' }, provisioner: portworxCsiDriver });
+  const id = `${namespace}-${claim}`;
+  storage.simulator.state.createVolume({
+    id,
+    name: id,
+    sizeBytes: 2 ** 30,
+    haLevel: nodes.length,
+    replicaNodes: nodes.map(storageNodeId),
+  });
+  await api.create(resources.persistentVolumes, {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: id },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'px-static',
+      csi: { driver: portworxCsiDriver, volumeHandle: id },
+      claimRef: { namespace, name: claim },
+    },
+  });
+  await api.create(
+    resources.persistentVolumeClaims,
+    {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: claim },
+      spec: {
+        storageClassName: 'px-static',
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+        volumeName: id,
+      },
+    },
+    namespace,
+  );
+  return id;
+}
+
 export { portworxCsiDriver };

@@ -3,12 +3,7 @@ import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import {
-  ensureStorageClass,
-  startBoxStorage,
-  storageNodeId,
-  type BoxStorage,
-} from '../../src/box/storage.js';
+import { createStaticDriverVolume, startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { defaultConfig, type StorkConfig } from '../../src/daemon/config.js';
@@ -156,42 +151,7 @@ export async function createDriverVolume(
   nodes: readonly string[],
 ): Promise<void> {
   const { api } = ctx.box;
-  await ensureStorageClass(ctx.box, { metadata: { name: 'px-static' }, provisioner: 'pxd.portworx.com' });
-  const id = `${namespace}-${claim}`;
-  ctx.storage.simulator.state.createVolume({
-    id,
-    name: id,
-    sizeBytes: 2 ** 30,
-    haLevel: nodes.length,
-    replicaNodes: nodes.map(storageNodeId),
-  });
-  await api.create(resources.persistentVolumes, {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: id },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'px-static',
-      csi: { driver: 'pxd.portworx.com', volumeHandle: id },
-      claimRef: { namespace, name: claim },
-    },
-  });
-  await api.create(
-    resources.persistentVolumeClaims,
-    {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: claim },
-      spec: {
-        storageClassName: 'px-static',
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: '1Gi' } },
-        volumeName: id,
-      },
-    },
-    namespace,
-  );
+  await createStaticDriverVolume(ctx.box, ctx.storage, namespace, claim, nodes);
   await waitFor(
     `claim ${claim} bound`,
     async () =>
