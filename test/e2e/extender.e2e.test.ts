@@ -59,8 +59,45 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
     return waitForPod(ctx.box.api, ns, name, isRunning, 30_000);
   }
 
+  let probes = 0;
   async function setCordoned(node: string, unschedulable: boolean): Promise<void> {
     await ctx.box.api.patch<Node>(resources.nodes, { name: node }, { spec: { unschedulable } });
+    if (!unschedulable) return;
+    // The stork scheduler reads nodes from its own cache: wait until it refuses a probe pod pinned to the
+    // node as unschedulable, so the next pod is not placed on what the scheduler still thinks is open.
+    await waitFor(
+      `the stork scheduler to see ${node} cordoned`,
+      async () => {
+        const name = `cordon-probe-${String(probes++)}`;
+        const probe = testPod(name, { schedulerName: 'stork' });
+        probe.spec = {
+          ...probe.spec,
+          containers: probe.spec?.containers ?? [],
+          affinity: {
+            nodeAffinity: {
+              requiredDuringSchedulingIgnoredDuringExecution: {
+                nodeSelectorTerms: [
+                  { matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] },
+                ],
+              },
+            },
+          },
+        };
+        await ctx.box.api.create(resources.pods, probe, ns);
+        const pod = await waitFor(
+          `probe ${name} decided`,
+          async () => {
+            const p = await ctx.box.api.get<Pod>(resources.pods, { namespace: ns, name });
+            const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
+            return p.spec?.nodeName || scheduled?.status === 'False' ? p : undefined;
+          },
+          { timeoutMs: 30_000 },
+        );
+        await ctx.box.api.delete(resources.pods, { namespace: ns, name }, { gracePeriodSeconds: 0 });
+        return !pod.spec?.nodeName;
+      },
+      { timeoutMs: 60_000 },
+    );
   }
 
   async function events(pod: string, reason: string): Promise<Event[]> {

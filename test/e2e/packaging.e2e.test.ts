@@ -55,6 +55,7 @@ describe('the shipped specs on a real API server, and stork under their ServiceA
       'stork-daemonset.yaml',
       'stork-deployment.yaml',
       'stork-scheduler.yaml',
+      'stork-snapshot-sc.yaml',
     ]);
     for (const file of files) {
       const path = join(specsDir, file);
