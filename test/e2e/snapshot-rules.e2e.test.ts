@@ -184,7 +184,7 @@ describe('snapshot rules run by the snapshot controller in stork', () => {
     ]);
     const started = Date.now();
     await snapshot('ordered', later(pre, post));
-    await expectReady('ordered');
+    const { driver } = await expectReady('ordered');
     const at = takenFor('ordered');
     // At the instant the driver snapshot was taken both pods had run the pre command, none the post one.
     expect(at?.log['order.log'] && words(at.log['order.log'])).toEqual(['pre', 'pre']);
@@ -194,6 +194,9 @@ describe('snapshot rules run by the snapshot controller in stork', () => {
     for (const t of times(all, 'pre')) expect(t).toBeGreaterThanOrEqual(started - 5);
     for (const t of times(all, 'pre')) expect(t).toBeLessThanOrEqual(at?.at ?? 0);
     for (const t of times(all, 'post')) expect(t).toBeGreaterThanOrEqual(at?.at ?? Infinity);
+    // The simulator's own record of when the driver snapshot was made agrees.
+    for (const t of times(all, 'pre')) expect(t).toBeLessThanOrEqual(driver.createdAt);
+    for (const t of times(all, 'post')) expect(t).toBeGreaterThanOrEqual(driver.createdAt);
   });
 
   it('holds a background pre command (early annotations, Rule items in spec) while the driver snapshot is taken', async () => {
@@ -216,7 +219,7 @@ describe('snapshot rules run by the snapshot controller in stork', () => {
       },
     ]);
     await snapshot('held', early(pre, post));
-    await expectReady('held');
+    const { driver } = await expectReady('held');
     const at = takenFor('held');
     // Both commands were holding their lock (past "locked", not yet past ${WAIT_CMD}) when it was taken.
     expect(at?.log['bg.log'] && words(at.log['bg.log'])).toEqual(['locked', 'locked']);
@@ -231,6 +234,8 @@ describe('snapshot rules run by the snapshot controller in stork', () => {
     );
     expect(words(all)).toEqual(['locked', 'locked', 'unlocked', 'unlocked', 'post']);
     for (const t of times(all, 'unlocked')) expect(t).toBeGreaterThanOrEqual(at?.at ?? Infinity);
+    for (const t of times(all, 'locked')) expect(t).toBeLessThanOrEqual(driver.createdAt);
+    for (const t of times(all, 'unlocked')) expect(t).toBeGreaterThanOrEqual(driver.createdAt);
     const current = await api().get<VolumeSnapshot>(resources.volumeSnapshots, {
       namespace: ns,
       name: 'held',
