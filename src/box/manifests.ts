@@ -14,6 +14,7 @@ const kindToResource: Record<string, ResourceType> = {
   Service: resources.services,
   PodDisruptionBudget: resources.podDisruptionBudgets,
   VolumeSnapshot: resources.volumeSnapshots,
+  Rule: resources.rules,
 };
 
 /** Creates every document of a multi-document YAML manifest (namespaced ones in `namespace`). */

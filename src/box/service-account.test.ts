@@ -35,6 +35,9 @@ describe('isRefusalLogLine', () => {
       ),
     ).toBe(true);
     expect(isRefusalLogLine('{"level":50,"err":{"statusCode":401}}')).toBe(true);
+    expect(
+      isRefusalLogLine('{"level":40,"msg":"exec in pod x/p failed: Unexpected server response: 403"}'),
+    ).toBe(true);
   });
 
   it('ignores info lines and other failures', () => {

@@ -77,7 +77,13 @@ export async function serviceAccountKubeconfig(
   return { namespace, name, kubeconfigPath };
 }
 
-/** Whether a line of stork's JSON log is a warning or error about a request the API server refused. */
+/**
+ * Whether a line of stork's JSON log is a warning or error about a request the API server refused
+ * (including a refused exec upgrade, which the WebSocket reports as "Unexpected server response: 403").
+ */
 export function isRefusalLogLine(line: string): boolean {
-  return /"level":(40|50|60)/.test(line) && /forbidden|unauthorized|"statusCode":40[13]/i.test(line);
+  return (
+    /"level":(40|50|60)/.test(line) &&
+    /forbidden|unauthorized|"statusCode":40[13]|server response: 40[13]/i.test(line)
+  );
 }

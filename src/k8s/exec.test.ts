@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { exitCodeFromStatus } from './exec.js';
+import { describeFailure, exitCodeFromStatus } from './exec.js';
 
 describe('exitCodeFromStatus', () => {
   it('reads success as 0', () => {
@@ -24,5 +24,18 @@ describe('exitCodeFromStatus', () => {
 
   it('has no exit code for a failure to run the command at all', () => {
     expect(exitCodeFromStatus({ status: 'Failure', message: 'container not found ("x")' })).toBeUndefined();
+  });
+});
+
+describe('describeFailure', () => {
+  it('says why an exec could not start, whatever the client library rejected with', () => {
+    // The WebSocket's error event when the API server refuses the upgrade: not an Error.
+    expect(describeFailure({ type: 'error', message: 'Unexpected server response: 403' })).toBe(
+      'Unexpected server response: 403',
+    );
+    expect(describeFailure({ error: new Error('socket hang up') })).toBe('socket hang up');
+    expect(describeFailure(new Error('boom'))).toBe('boom');
+    expect(describeFailure({ code: 7 })).toBe('{"code":7}');
+    expect(describeFailure('text')).toBe('text');
   });
 });

@@ -136,10 +136,32 @@ export async function execInPod(config: KubeConfig, request: ExecRequest): Promi
     });
   } catch (error) {
     finish({
-      error: new ExecError(`exec in pod ${request.namespace}/${request.pod} failed: ${String(error)}`, {
-        cause: error,
-      }),
+      error: new ExecError(
+        `exec in pod ${request.namespace}/${request.pod} failed: ${describeFailure(error)}`,
+        {
+          cause: error,
+        },
+      ),
     });
   }
   return done;
+}
+
+/**
+ * The reason an exec could not start, in words. The client library rejects with the WebSocket's error
+ * event (not an Error) when the API server refuses the upgrade, e.g. "Unexpected server response: 403".
+ */
+export function describeFailure(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (typeof error === 'object' && error !== null) {
+    const { message, error: inner } = error as { message?: unknown; error?: unknown };
+    if (typeof message === 'string' && message !== '') return message;
+    if (inner instanceof Error) return inner.message;
+    try {
+      return JSON.stringify(error);
+    } catch {
+      return Object.prototype.toString.call(error);
+    }
+  }
+  return String(error);
 }

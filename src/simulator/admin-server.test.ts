@@ -100,6 +100,7 @@ describe('admin API', () => {
         replicaNodeIds: ['n2', 'n1'],
         labels: { app: 'db' },
         snapshot: false,
+        createdAt: expect.any(Number) as number,
       },
     });
     expect((await call('POST', '/volumes', { name: 'pvc-a', sizeBytes: 1024 })).status).toBe(200);

@@ -114,6 +114,19 @@ describe('SimulatorState volumes', () => {
     );
   });
 
+  it('records when each volume was created', () => {
+    const state = new SimulatorState(threeNodes);
+    const before = Date.now();
+    const parent = state.createVolume({ name: 'p', sizeBytes: gib });
+    const snap = state.snapshotVolume(parent.id, 's');
+    const after = Date.now();
+    expect(parent.createdAt).toBeGreaterThanOrEqual(before);
+    expect(snap.createdAt).toBeGreaterThanOrEqual(parent.createdAt);
+    expect(snap.createdAt).toBeLessThanOrEqual(after);
+    // Asking again for an existing snapshot returns it as it was, not a newer one.
+    expect(state.snapshotVolume(parent.id, 's').createdAt).toBe(snap.createdAt);
+  });
+
   it('clones and snapshots onto the parent nodes, with the parent id', () => {
     const state = new SimulatorState(threeNodes);
     const parent = state.createVolume({ name: 'p', sizeBytes: gib, haLevel: 2, labels: { app: 'db' } });

@@ -48,6 +48,8 @@ export interface SimVolume {
   readonly parentId?: string;
   /** Snapshots are read-only volumes (Volume.readonly). */
   readonly snapshot: boolean;
+  /** When it was created, in ms since the epoch (Volume.ctime): what happened before or after it. */
+  readonly createdAt: number;
 }
 
 export interface CreateVolumeInput {
@@ -229,9 +231,10 @@ export class SimulatorState {
     });
   }
 
-  private insert(volume: SimVolume): SimVolume {
-    this.volumeMap.set(volume.id, volume);
-    return volume;
+  private insert(volume: Omit<SimVolume, 'createdAt'>): SimVolume {
+    const created = { ...volume, createdAt: Date.now() };
+    this.volumeMap.set(volume.id, created);
+    return created;
   }
 
   private byName(name: string): SimVolume | undefined {

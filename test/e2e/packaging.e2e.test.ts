@@ -106,6 +106,8 @@ spec:
       ['create', 'pods', '--subresource=eviction', '-n', 'default'],
       ['delete', 'pods', '-n', 'default'],
       ['create', 'pods', '--subresource=exec', '-n', 'default'],
+      // Exec over WebSocket (what stork's client uses) is authorized as get.
+      ['get', 'pods', '--subresource=exec', '-n', 'default'],
       ['delete', 'volumeattachments.storage.k8s.io'],
       ['update', 'leases.coordination.k8s.io', '-n', 'kube-system'],
       ['update', 'customresourcedefinitions.apiextensions.k8s.io'],

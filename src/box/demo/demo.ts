@@ -1,55 +1,60 @@
-import { readFile } from 'node:fs/promises';
-import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { defaultConfig } from '../../daemon/config.js';
 import { driverNodeStatus } from '../../drivers/portworx/mapping.js';
 import { startStork, type RunningStork } from '../../daemon/stork.js';
+import { defaultWebhookConfig } from '../../webhook/webhook.js';
+import { freePorts } from '../ports.js';
 import { serviceAccountKubeconfig } from '../service-account.js';
 import { resources } from '../../k8s/paths.js';
-import { createLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/wait.js';
 import type { Box } from '../box.js';
 import { applyManifests } from '../manifests.js';
 import { startBoxStorage, storageNodeId, type BoxStorage } from '../storage.js';
+import type { DemoContext } from './context.js';
+import { LogTail } from './log-tail.js';
+import { Narrator, type DemoStep } from './narrator.js';
+import { claimVolume, placementTable } from './placement.js';
+import { applicationConsistentSnapshot, restoreClone } from './snapshot-steps.js';
 import { table } from './table.js';
+import { webhookOptIn } from './webhook-step.js';
 
-export interface DemoStep {
-  readonly step: string;
-  readonly result: string;
-  readonly seconds: number;
-}
+export type { DemoStep };
 
 const namespace = 'default';
 const example = new URL('../../../examples/mysql.yaml', import.meta.url);
 
 /**
- * The product at work on the box, narrated: the seed's MySQL example is placed on a node holding its
- * data, and moved to the other replica when the storage driver there fails. Every step checks what it
- * says and throws if it did not happen. Stork runs in this process with the most aggressive health
- * monitor settings we recommend, so the move takes seconds.
+ * The product at work on the box, narrated, along the seed's story: the MySQL example is placed on a
+ * node holding its data and moved to the other replica when the storage driver there fails; an
+ * application-consistent snapshot is taken with pre and post rules and restored into a new claim, used by
+ * a pod next to its data; and the admission webhook hands a pod that names no scheduler to stork. Every
+ * step checks what it says and throws (with the object's status, events and stork's last log lines) if it
+ * did not happen. Stork runs in this process with the most aggressive health monitor settings we
+ * recommend, so the move takes seconds.
  */
 export async function runDemo(
   box: Box,
   extenderPort: number,
   print: (text: string) => void,
 ): Promise<DemoStep[]> {
-  const steps: DemoStep[] = [];
-  const say = (text: string): void => print(`\n==> ${text}`);
-  const timed = async <T>(
-    step: string,
-    action: () => Promise<T>,
-    result: (value: T) => string,
-  ): Promise<T> => {
-    const started = Date.now();
-    const value = await action();
-    steps.push({ step, result: result(value), seconds: Math.round((Date.now() - started) / 100) / 10 });
-    return value;
+  const narrator = new Narrator(print);
+  const say = (text: string): void => {
+    narrator.say(text);
   };
+  const timed = narrator.timed.bind(narrator);
+  const steps = narrator.steps;
+  const workDir = await mkdtemp(join(tmpdir(), 'stork-demo-'));
+  const storkLog = new LogTail('stork');
 
   say('Storage: a simulated Portworx cluster, one storage node on each Kubernetes node');
   const storage: BoxStorage = await startBoxStorage(box);
   let stork: RunningStork | undefined;
   try {
     const nodes = (await box.api.list<Node>(resources.nodes)).items;
+    const nodeNames = nodes.map((n) => n.metadata?.name ?? '');
     print(
       table(
         nodes.map((n) => ({
@@ -63,7 +68,8 @@ export async function runDemo(
       ),
     );
 
-    say('Stork: the scheduler extender (for the `stork` kube-scheduler) and the health monitor');
+    say('Stork: the scheduler extender, the health monitor, the snapshotter with its rules, the webhook');
+    const [webhookPort = 0] = await freePorts(1);
     stork = await startStork(
       {
         ...defaultConfig,
@@ -74,13 +80,31 @@ export async function runDemo(
         extenderPort,
         extenderHost: '127.0.0.1',
         driverRefreshIntervalMs: 1000,
-        // The demo's manifests name the stork scheduler themselves.
-        webhook: false,
         healthMonitorConfig: { ...defaultConfig.healthMonitorConfig, intervalMs: 1000, graceMs: 10_000 },
+        // Stork runs on this host, so the API server calls its webhook by URL on loopback (in a cluster:
+        // through the stork-service Service).
+        webhookConfig: {
+          ...defaultWebhookConfig,
+          namespace: 'kube-system',
+          host: '127.0.0.1',
+          port: webhookPort,
+          url: `https://127.0.0.1:${webhookPort}/mutate`,
+        },
+        // KWOK runs pod commands on this host: the wait scripts of background commands go to this run's
+        // directory rather than /tmp, and readiness is checked often so the demo does not dawdle.
+        rulesConfig: {
+          markerDir: workDir,
+          backgroundPollIntervalMs: 200,
+          retryIntervalMs: 1000,
+          releaseRetryIntervalMs: 500,
+        },
       },
-      createLogger({ name: 'stork', silent: true }),
+      storkLog.logger,
     );
-    print(`extender on 127.0.0.1:${extenderPort}; health monitor: grace 10 s, checked every 1 s`);
+    print(
+      `extender on 127.0.0.1:${extenderPort}; health monitor: grace 10 s, checked every 1 s; ` +
+        `webhook on https://127.0.0.1:${webhookPort}/mutate`,
+    );
 
     say("The seed's MySQL example, unchanged: a 2-replica volume and a Deployment with schedulerName: stork");
     const pod = await timed(
@@ -98,25 +122,8 @@ export async function runDemo(
       },
       (p) => `on ${p.spec?.nodeName ?? '?'}`,
     );
-    const replicas = await replicaNodes(box, storage);
-    const scores = await extenderScores(
-      extenderPort,
-      pod,
-      nodes.map((n) => n.metadata?.name ?? ''),
-    );
-    print(
-      table(
-        nodes.map((n) => {
-          const name = n.metadata?.name ?? '';
-          return {
-            node: name,
-            replica: replicas.includes(name) ? 'yes' : '',
-            score: scores.get(name) ?? 0,
-            placed: pod.spec?.nodeName === name ? '<- mysql' : '',
-          };
-        }),
-      ),
-    );
+    const { nodes: replicas } = await claimVolume(box, storage, namespace, 'mysql-data');
+    print(await placementTable(extenderPort, nodeNames, replicas, pod, 'mysql'));
     if (!replicas.includes(pod.spec?.nodeName ?? '')) {
       throw new Error(
         `mysql landed on ${pod.spec?.nodeName ?? '?'}, which holds no replica (${replicas.join(', ')})`,
@@ -151,34 +158,41 @@ export async function runDemo(
     print(`Event on the old pod: StorageDriverOffline: ${event?.message ?? '(not yet recorded)'}`);
     print(`The replacement runs on ${moved.spec?.nodeName ?? ''}, the other replica node.`);
 
+    const ctx: DemoContext = {
+      box,
+      storage,
+      stork,
+      storkLog,
+      narrator,
+      extenderPort,
+      nodes: nodeNames,
+      workDir,
+    };
+    await applicationConsistentSnapshot(ctx);
+    await restoreClone(ctx);
+    await webhookOptIn(ctx);
+
     say('Summary');
     print(table(steps.map((s) => ({ step: s.step, result: s.result, seconds: s.seconds }))));
     return steps;
   } finally {
     await stork?.stop();
     await storage.stop();
+    await releaseLeftovers(workDir);
+    await rm(workDir, { recursive: true, force: true });
   }
 }
 
-/** Kubernetes nodes holding a replica of the mysql-data claim's volume. */
-async function replicaNodes(box: Box, storage: BoxStorage): Promise<string[]> {
-  const claim = await box.api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-    namespace,
-    name: 'mysql-data',
+/**
+ * Should a step have failed while a background rule command was held, release it: KWOK runs it on this
+ * host, where it would otherwise wait for its kill file forever.
+ */
+async function releaseLeftovers(dir: string): Promise<void> {
+  const scripts = (await readdir(dir).catch(() => [])).flatMap((f) => {
+    const match = /^stork-wait-(.+)\.sh$/.exec(f);
+    return match?.[1] ? [join(dir, `killme-${match[1]}`)] : [];
   });
-  const pv = await box.api.get<PersistentVolume>(resources.persistentVolumes, {
-    name: claim.spec?.volumeName ?? '',
-  });
-  const volume = storage.simulator.state.requireVolume(pv.spec?.csi?.volumeHandle ?? '');
-  return volume.replicaNodeIds.map((id) => storage.simulator.state.node(id).schedulerNodeName);
-}
-
-/** What the extender answers for the pod now: its 0..10 scores by node (nodes left out score 0). */
-async function extenderScores(port: number, pod: Pod, nodes: string[]): Promise<Map<string, number>> {
-  const response = await fetch(`http://127.0.0.1:${port}/prioritize`, {
-    method: 'POST',
-    body: JSON.stringify({ Pod: pod, NodeNames: nodes }),
-  });
-  const list = (await response.json()) as { Host: string; Score: number }[];
-  return new Map(list.map((h) => [h.Host, h.Score]));
+  await Promise.all(scripts.map((file) => writeFile(file, '')));
+  // The wait scripts look for their kill file every few hundred ms.
+  if (scripts.length > 0) await new Promise((resolve) => setTimeout(resolve, 1500));
 }
