@@ -78,3 +78,21 @@ describe('--snapshotter', () => {
     expect(() => parse(['--snapshotter=maybe'])).toThrow(/expected true or false/);
   });
 });
+
+describe('rule flags', () => {
+  it('default to the rules defaults and take seconds', () => {
+    expect(parse([]).rulesConfig).toEqual({
+      commandTimeoutMs: 60_000,
+      commandAttempts: 3,
+      backgroundReadyTimeoutMs: 300_000,
+    });
+    expect(
+      parse(['--rule-command-timeout=10', '--rule-command-attempts=12', '--rule-background-timeout=900'])
+        .rulesConfig,
+    ).toEqual({ commandTimeoutMs: 10_000, commandAttempts: 12, backgroundReadyTimeoutMs: 900_000 });
+  });
+
+  it('refuses a count that is not a positive whole number', () => {
+    expect(() => parse(['--rule-command-attempts=0'])).toThrow(/--rule-command-attempts must be a positive/);
+  });
+});

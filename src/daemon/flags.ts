@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { clientGoTimings } from '../k8s/leader-election.js';
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
+import { defaultRulesConfig } from '../controllers/rules/config.js';
 import { driverNames } from '../drivers/registry.js';
 import { defaultWebhookConfig } from '../webhook/webhook.js';
 import { defaultConfig, type StorkConfig } from './config.js';
@@ -87,6 +88,24 @@ export function storkCommand(): Command {
       'volume snapshots: install the snapshot CRDs, run the snapshot controller and the stork-snapshot provisioner',
       bool,
       defaultConfig.snapshotter,
+    )
+    .option(
+      '--rule-command-timeout <seconds>',
+      'how long one run of a pre/post-snapshot rule command may take',
+      positiveInt('--rule-command-timeout'),
+      defaultRulesConfig.commandTimeoutMs / 1000,
+    )
+    .option(
+      '--rule-command-attempts <count>',
+      'runs of a failing rule command per pod before the snapshot fails (Stork: 12)',
+      positiveInt('--rule-command-attempts'),
+      defaultRulesConfig.commandAttempts,
+    )
+    .option(
+      '--rule-background-timeout <seconds>',
+      'how long a background rule command has to reach ${WAIT_CMD} in every pod',
+      positiveInt('--rule-background-timeout'),
+      defaultRulesConfig.backgroundReadyTimeoutMs / 1000,
     )
     .option(
       '--health-monitor-interval <seconds>',
@@ -222,6 +241,9 @@ interface ParsedFlags {
   rackLabel: string;
   healthMonitor: boolean;
   snapshotter: boolean;
+  ruleCommandTimeout: number;
+  ruleCommandAttempts: number;
+  ruleBackgroundTimeout: number;
   leaderElect: boolean;
   k8sApiQps: number;
   k8sApiBurst: number;
@@ -295,6 +317,11 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     rackLabel: flags.rackLabel,
     healthMonitor: flags.healthMonitor,
     snapshotter: flags.snapshotter,
+    rulesConfig: {
+      commandTimeoutMs: flags.ruleCommandTimeout * 1000,
+      commandAttempts: flags.ruleCommandAttempts,
+      backgroundReadyTimeoutMs: flags.ruleBackgroundTimeout * 1000,
+    },
     ...(flags.leaderElect
       ? {
           leaderElection: {
