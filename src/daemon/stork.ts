@@ -25,7 +25,7 @@ import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { superviseWebhook } from './webhook-supervisor.js';
 import { ensureCrds } from '../k8s/crds/install.js';
 import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
@@ -283,7 +283,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     }
     // The webhook runs on every replica (like the extender); see startWebhook for why its Secret and
     // registration are kept by every replica rather than the leader.
-    let webhook: RunningWebhook | undefined;
+    let webhook: () => RunningWebhook | undefined = () => undefined;
     if (config.webhook) {
       const begin = (): Promise<RunningWebhook> =>
         startWebhook(config.webhookConfig, {
@@ -298,45 +298,16 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
           onCertificates: (c) =>
             metrics.webhookCertificateExpiry.set(Date.parse(new X509Certificate(c.certPem).validTo) / 1000),
         });
-      // The webhook is an optional convenience (pods naming `stork` work without it), so a failure to start
-      // it (e.g. RBAC without Secrets or MutatingWebhookConfigurations, as in older install specs, or the
-      // port taken) is logged and retried in the background rather than stopping the extender.
-      const attempt = async (retryInMs: number): Promise<boolean> => {
-        try {
-          webhook = await begin();
-          return true;
-        } catch (error) {
-          logger.error(
-            { err: error instanceof Error ? error.message : String(error), retryInSeconds: retryInMs / 1000 },
-            'admission webhook could not start (pods are admitted unchanged meanwhile); check that stork ' +
-              'may get/create/update Secrets in its namespace and MutatingWebhookConfigurations',
-          );
-          return false;
-        }
-      };
-      // The first attempt is awaited, so that a working webhook serves as soon as startStork returns.
-      const term = new AbortController();
-      let retries: Promise<void> = Promise.resolve();
-      if (!(await attempt(10_000))) {
-        retries = (async () => {
-          for (let delayMs = 10_000; ; delayMs = Math.min(delayMs * 2, 300_000)) {
-            await sleep(delayMs, undefined, { signal: term.signal }).catch(() => undefined);
-            if (term.signal.aborted || (await attempt(Math.min(delayMs * 2, 300_000)))) return;
-          }
-        })();
-      }
-      stoppers.push(async () => {
-        term.abort();
-        await retries;
-        await webhook?.stop();
-      });
+      const supervisor = await superviseWebhook(begin, logger);
+      webhook = () => supervisor.current();
+      stoppers.push(() => supervisor.stop());
     }
     return {
       extenderPort,
       get webhookPort() {
-        return webhook?.port;
+        return webhook()?.port;
       },
-      reconcileWebhook: () => webhook?.reconcile() ?? Promise.resolve(),
+      reconcileWebhook: () => webhook()?.reconcile() ?? Promise.resolve(),
       driver,
       cache,
       metrics,
