@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Node, Pod } from '../drivers/k8s-types.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterState } from './cluster-state.js';
@@ -7,7 +6,7 @@ import type { DecisionOptions } from './decision-context.js';
 import { filterNodes, type FilterDecision } from './filter.js';
 import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
 import { parseExtenderArgs, WireError, type ExtenderFilterResult } from './wire.js';
-import { HttpError, readBody, send } from '../lib/http.js';
+import { close, HttpError, listen, readBody, send } from '../lib/http.js';
 
 export type Verb = 'filter' | 'prioritize';
 
@@ -58,22 +57,13 @@ export class ExtenderServer {
     this.server.headersTimeout = 125_000;
   }
 
-  async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number, host = '0.0.0.0'): Promise<number> {
+    return listen(this.server, port, host);
   }
 
   /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    await closed;
+  close(): Promise<void> {
+    return close(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

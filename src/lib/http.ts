@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 /** An error that answers the request with this HTTP status and the message as the body. */
 export class HttpError extends Error {
@@ -37,4 +38,33 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
 export function send(res: ServerResponse, status: number, body: string, type: string): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** A node:http or node:https server (both share these methods). */
+interface ClosableServer {
+  once(event: 'error', listener: (error: Error) => void): unknown;
+  off(event: 'error', listener: (error: Error) => void): unknown;
+  listen(port: number, host: string, callback: () => void): unknown;
+  address(): AddressInfo | string | null;
+  close(callback: () => void): unknown;
+  closeIdleConnections(): void;
+}
+
+/** Listens and resolves with the bound port (useful with port 0), or rejects with the bind error. */
+export async function listen(server: ClosableServer, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
+export async function close(server: ClosableServer): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await closed;
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/log.js';
 import {
@@ -10,7 +9,7 @@ import {
   type AdmissionRequest,
 } from './admission-review.js';
 import type { MutateDecision, SkipReason } from './decision.js';
-import { HttpError, readBody, send } from '../lib/http.js';
+import { close, HttpError, listen, readBody, send } from '../lib/http.js';
 
 /** What happened to one admission request (metric labels). */
 export type AdmissionOutcome =
@@ -66,22 +65,13 @@ export class WebhookServer {
     });
   }
 
-  async listen(port: number, host = '0.0.0.0'): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number, host = '0.0.0.0'): Promise<number> {
+    return listen(this.server, port, host);
   }
 
   /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    await closed;
+  close(): Promise<void> {
+    return close(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
