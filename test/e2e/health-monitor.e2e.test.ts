@@ -7,7 +7,7 @@ import { Informer } from '../../src/k8s/informer.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { deploySeedMysql, createTestNamespace, isRunning, testPod } from './helpers.js';
+import { deploySeedMysql, createTestNamespace, isRunning, testPod, waitForReplacement } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 const graceMs = 3000;
@@ -81,14 +81,7 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
     expect(replicas).toContain(from);
     setStatus(from, 'Offline');
     try {
-      const replacement = await waitFor(
-        'a replacement running on another node',
-        async () =>
-          (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
-            (p) => isRunning(p) && p.metadata?.uid !== first.metadata?.uid,
-          ),
-        { timeoutMs: 60_000, intervalMs: 200 },
-      );
+      const replacement = await waitForReplacement(ctx.box.api, ns, 'app=mysql', first.metadata?.uid);
       expect(replacement.spec?.nodeName).not.toBe(from);
       expect(replicas).toContain(replacement.spec?.nodeName);
       const events = await podEvents('StorageDriverOffline');

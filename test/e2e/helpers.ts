@@ -102,3 +102,21 @@ export async function deploySeedMysql(api: KubeApi, namespace: string): Promise<
 }
 
 export { applyManifests };
+
+/** The pod (by label) that replaced the one with `previousUid`, once it runs. */
+export function waitForReplacement(
+  api: KubeApi,
+  namespace: string,
+  labelSelector: string,
+  previousUid: string | undefined,
+  what = 'a replacement running on another node',
+): Promise<Pod> {
+  return waitFor(
+    what,
+    async () =>
+      (await api.list<Pod>(resources.pods, namespace, { labelSelector })).items.find(
+        (p) => isRunning(p) && p.metadata?.uid !== previousUid,
+      ),
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+}

@@ -5,7 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildImageLayout } from '../../src/box/image-layout.js';
@@ -22,7 +22,14 @@ import { loadKubeConfig } from '../../src/k8s/kubeconfig.js';
 import { resources } from '../../src/k8s/paths.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { createTestNamespace, deploySeedMysql, isRunning, testPod, waitForPod } from './helpers.js';
+import {
+  createTestNamespace,
+  deploySeedMysql,
+  isRunning,
+  testPod,
+  waitForPod,
+  waitForReplacement,
+} from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 const specsDir = fileURLToPath(new URL('../../specs/', import.meta.url));
@@ -313,13 +320,12 @@ spec:
 
     ctx.storage.simulator.state.setNodeStatus(storageNodeId(from), 'Offline');
     try {
-      const replacement = await waitFor(
+      const replacement = await waitForReplacement(
+        ctx.box.api,
+        ns,
+        'app=mysql',
+        mysql.metadata?.uid,
         'the MySQL pod to move to the other replica node',
-        async () =>
-          (await ctx.box.api.list<Pod>(resources.pods, ns, { labelSelector: 'app=mysql' })).items.find(
-            (p) => isRunning(p) && p.metadata?.uid !== mysql.metadata?.uid,
-          ),
-        { timeoutMs: 60_000, intervalMs: 200 },
       );
       expect(replacement.spec?.nodeName).not.toBe(from);
       expect(replicas).toContain(replacement.spec?.nodeName);
