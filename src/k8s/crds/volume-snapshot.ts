@@ -1,7 +1,7 @@
 import type { ObjectReference } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
-import { obj, objectReference, snapshotConditions, str } from './schema.js';
+import { obj, objectReference, snapshotConditions, str, type JsonSchema } from './schema.js';
 
 /**
  * The snapshot API of kubernetes-incubator/external-storage, which Stork serves
@@ -72,110 +72,89 @@ const unapproved = {
   'api-approved.kubernetes.io': 'unapproved, external-storage snapshot API kept for compatibility with Stork',
 };
 
-const printerColumns = [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }];
-
-export const volumeSnapshotCrd: CustomResourceDefinition = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `volumesnapshots.${snapshotGroup}`, annotations: unapproved },
-  spec: {
-    group: snapshotGroup,
-    scope: 'Namespaced',
-    names: {
-      kind: 'VolumeSnapshot',
-      listKind: 'VolumeSnapshotList',
-      plural: 'volumesnapshots',
-      singular: 'volumesnapshot',
-    },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: {},
-        additionalPrinterColumns: [
-          { name: 'PVC', type: 'string', jsonPath: '.spec.persistentVolumeClaimName' },
-          { name: 'Data', type: 'string', jsonPath: '.spec.snapshotDataName' },
-          { name: 'Status', type: 'string', jsonPath: '.status.conditions[-1:].type' },
-          ...printerColumns,
-        ],
-        schema: {
-          openAPIV3Schema: obj(
-            {
-              apiVersion: str(),
-              kind: str(),
-              metadata: { type: 'object' },
-              spec: obj(
-                {
-                  persistentVolumeClaimName: str('The claim (in the snapshot namespace) to snapshot.'),
-                  snapshotDataName: str('The VolumeSnapshotData holding the snapshot, set by stork.'),
-                },
-                { required: ['persistentVolumeClaimName'] },
-              ),
-              status,
-            },
-            { required: ['spec'] },
-          ),
+/**
+ * One CRD of the external-storage snapshot API: both kinds share the group, the version, the status and the
+ * columns that end every listing; they differ in scope, names, their own columns and the spec.
+ */
+function snapshotApiCrd(options: {
+  kind: string;
+  plural: string;
+  scope: 'Namespaced' | 'Cluster';
+  columns: { name: string; jsonPath: string }[];
+  spec: JsonSchema;
+}): CustomResourceDefinition {
+  const { kind, plural } = options;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${snapshotGroup}`, annotations: unapproved },
+    spec: {
+      group: snapshotGroup,
+      scope: options.scope,
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          subresources: {},
+          additionalPrinterColumns: [
+            ...options.columns.map((c) => ({ name: c.name, type: 'string', jsonPath: c.jsonPath })),
+            { name: 'Status', type: 'string', jsonPath: '.status.conditions[-1:].type' },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+          ],
+          schema: {
+            openAPIV3Schema: obj(
+              { apiVersion: str(), kind: str(), metadata: { type: 'object' }, spec: options.spec, status },
+              { required: ['spec'] },
+            ),
+          },
         },
-      },
-    ],
-  },
-};
-
-export const volumeSnapshotDataCrd: CustomResourceDefinition = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `volumesnapshotdatas.${snapshotGroup}`, annotations: unapproved },
-  spec: {
-    group: snapshotGroup,
-    scope: 'Cluster',
-    names: {
-      kind: 'VolumeSnapshotData',
-      listKind: 'VolumeSnapshotDataList',
-      plural: 'volumesnapshotdatas',
-      singular: 'volumesnapshotdata',
+      ],
     },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        subresources: {},
-        additionalPrinterColumns: [
-          { name: 'Snapshot', type: 'string', jsonPath: '.spec.volumeSnapshotRef.name' },
-          { name: 'Volume', type: 'string', jsonPath: '.spec.persistentVolumeRef.name' },
-          { name: 'Status', type: 'string', jsonPath: '.status.conditions[-1:].type' },
-          ...printerColumns,
-        ],
-        schema: {
-          openAPIV3Schema: obj(
-            {
-              apiVersion: str(),
-              kind: str(),
-              metadata: { type: 'object' },
-              spec: obj(
-                {
-                  portworxVolume: obj(
-                    {
-                      snapshotId: str(),
-                      snapshotType: { type: 'string', enum: ['local', 'cloud'] },
-                      snapshotCloudCredID: str(),
-                      snapshotData: str(),
-                    },
-                    { required: ['snapshotId'] },
-                  ),
-                  volumeSnapshotRef: objectReference,
-                  persistentVolumeRef: objectReference,
-                },
-                // Other storage systems' sources (hostPath, awsElasticBlockStore...) are kept as written.
-                { 'x-kubernetes-preserve-unknown-fields': true },
-              ),
-              status,
-            },
-            { required: ['spec'] },
-          ),
+  };
+}
+
+export const volumeSnapshotCrd = snapshotApiCrd({
+  kind: 'VolumeSnapshot',
+  plural: 'volumesnapshots',
+  scope: 'Namespaced',
+  columns: [
+    { name: 'PVC', jsonPath: '.spec.persistentVolumeClaimName' },
+    { name: 'Data', jsonPath: '.spec.snapshotDataName' },
+  ],
+  spec: obj(
+    {
+      persistentVolumeClaimName: str('The claim (in the snapshot namespace) to snapshot.'),
+      snapshotDataName: str('The VolumeSnapshotData holding the snapshot, set by stork.'),
+    },
+    { required: ['persistentVolumeClaimName'] },
+  ),
+});
+
+export const volumeSnapshotDataCrd = snapshotApiCrd({
+  kind: 'VolumeSnapshotData',
+  plural: 'volumesnapshotdatas',
+  scope: 'Cluster',
+  columns: [
+    { name: 'Snapshot', jsonPath: '.spec.volumeSnapshotRef.name' },
+    { name: 'Volume', jsonPath: '.spec.persistentVolumeRef.name' },
+  ],
+  spec: obj(
+    {
+      portworxVolume: obj(
+        {
+          snapshotId: str(),
+          snapshotType: { type: 'string', enum: ['local', 'cloud'] },
+          snapshotCloudCredID: str(),
+          snapshotData: str(),
         },
-      },
-    ],
-  },
-};
+        { required: ['snapshotId'] },
+      ),
+      volumeSnapshotRef: objectReference,
+      persistentVolumeRef: objectReference,
+    },
+    // Other storage systems' sources (hostPath, awsElasticBlockStore...) are kept as written.
+    { 'x-kubernetes-preserve-unknown-fields': true },
+  ),
+});
