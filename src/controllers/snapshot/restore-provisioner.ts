@@ -4,17 +4,13 @@
 // provisioned with reclaim policy Delete are deleted.
 import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
-import type { VolumeDriver } from '../../drivers/driver.js';
 import { claimProvisioner, claimStorageClassName } from '../../drivers/ownership.js';
-import type { VolumeSnapshots } from '../../drivers/volume-snapshots.js';
-import type { KubeApi } from '../../k8s/api.js';
-import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
+import type { VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
-import { objectReference, type EventRecorder } from '../../k8s/events.js';
+import { objectReference } from '../../k8s/events.js';
 import type { Informer } from '../../k8s/informer.js';
 import { resources } from '../../k8s/paths.js';
-import type { Logger } from '../../lib/log.js';
-import { WorkQueue, type WorkQueueObserver, type WorkResult } from '../../lib/work-queue.js';
+import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
 import {
   provisionedByAnnotation,
   provisionerIdentity,
@@ -23,20 +19,11 @@ import {
   snapshotAnnotation,
   snapshotProvisionerName,
 } from './names.js';
+import type { SnapshotDependencies } from './dependencies.js';
 import { checkRestore, restoreRef, RestoreRefused } from './restore-source.js';
 
-export interface RestoreProvisionerOptions {
-  readonly api: KubeApi;
-  /** Metrics of the work queue. */
-  readonly queueObserver?: WorkQueueObserver;
-  readonly driver: VolumeDriver;
-  readonly snapshots: VolumeSnapshots;
-  readonly volumeSnapshots: Informer<VolumeSnapshot>;
-  readonly claims: Informer<PersistentVolumeClaim>;
-  readonly volumes: Informer<PersistentVolume>;
+export interface RestoreProvisionerOptions extends SnapshotDependencies {
   readonly storageClasses: Informer<StorageClass>;
-  readonly events: EventRecorder;
-  readonly logger: Logger;
   /** First retry of a claim that cannot be provisioned yet; doubles up to maxRetryDelayMs. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;

@@ -1,9 +1,8 @@
 // The leader-only controller that turns VolumeSnapshots into driver snapshots bound through
 // VolumeSnapshotData objects, and cleans both up when a VolumeSnapshot is deleted.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import { DriverError, DriverNotFoundError, type VolumeDriver } from '../../drivers/driver.js';
-import type { DriverVolumeSnapshot, VolumeSnapshots } from '../../drivers/volume-snapshots.js';
-import type { KubeApi } from '../../k8s/api.js';
+import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { DriverError, DriverNotFoundError } from '../../drivers/driver.js';
+import type { DriverVolumeSnapshot } from '../../drivers/volume-snapshots.js';
 import {
   snapshotApiVersion,
   type SnapshotCondition,
@@ -11,11 +10,9 @@ import {
   type VolumeSnapshotData,
 } from '../../k8s/crds/volume-snapshot.js';
 import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
-import { objectReference, type EventRecorder } from '../../k8s/events.js';
-import type { Informer } from '../../k8s/informer.js';
+import { objectReference } from '../../k8s/events.js';
 import { resources } from '../../k8s/paths.js';
-import type { Logger } from '../../lib/log.js';
-import { WorkQueue, type WorkQueueObserver, type WorkResult } from '../../lib/work-queue.js';
+import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
 import { noSnapshotHooks, SnapshotHookError, type AfterSnapshot, type SnapshotHooks } from './hooks.js';
 import {
   condition,
@@ -26,19 +23,10 @@ import {
   snapshotFailedMessage,
   snapshotFinalizer,
 } from './names.js';
+import type { SnapshotDependencies } from './dependencies.js';
 import { restoreRef } from './restore-source.js';
 
-export interface SnapshotControllerOptions {
-  readonly api: KubeApi;
-  /** Metrics of the work queue. */
-  readonly queueObserver?: WorkQueueObserver;
-  readonly driver: VolumeDriver;
-  readonly snapshots: VolumeSnapshots;
-  readonly volumeSnapshots: Informer<VolumeSnapshot>;
-  readonly claims: Informer<PersistentVolumeClaim>;
-  readonly volumes: Informer<PersistentVolume>;
-  readonly events: EventRecorder;
-  readonly logger: Logger;
+export interface SnapshotControllerOptions extends SnapshotDependencies {
   readonly hooks?: SnapshotHooks;
   /** Every snapshot is looked at again this often, as a safety net (default 60 s). */
   readonly resyncIntervalMs?: number;
