@@ -59,7 +59,7 @@ export async function serviceAccountKubeconfig(
       spec: { audiences: [], expirationSeconds: options.validForSeconds ?? 24 * 3600 },
     },
     undefined,
-    { namespace, name, subresource: 'token' },
+    { subresourceOf: { namespace, name, subresource: 'token' } },
   );
   const bearer = token.status?.token;
   if (!bearer) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);

@@ -5,7 +5,19 @@ import { KubeApiError } from './errors.js';
 import { resourcePath, type ResourceRef, type ResourceType } from './paths.js';
 import { TokenBucket } from './rate-limit.js';
 
-export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
+import type {
+  CallOptions,
+  CreateOptions,
+  DeleteOptions,
+  KubeClient,
+  ListOptions,
+  Named,
+  ObjectList,
+  PatchOptions,
+  PatchType,
+} from './client.js';
+
+export type { ListOptions, ObjectList, PatchType } from './client.js';
 
 const patchContentTypes: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
@@ -19,19 +31,7 @@ export interface RequestOptions {
   readonly query?: Record<string, string | number | boolean | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
-  readonly signal?: AbortSignal;
-}
-
-export interface ListOptions {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-  readonly signal?: AbortSignal;
-}
-
-/** A list response: plain JSON, as the API server sent it. */
-export interface ObjectList<T> {
-  readonly metadata: { readonly resourceVersion?: string; readonly continue?: string };
-  readonly items: T[];
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -39,7 +39,7 @@ export interface ObjectList<T> {
  * (timestamps stay strings), and go out as given. Authentication and TLS come from the kubeconfig through
  * the client library, so every auth method it supports works here.
  */
-export class KubeApi {
+export class KubeApi implements KubeClient {
   readonly server: string;
   private agent: https.Agent | undefined;
 
@@ -78,49 +78,61 @@ export class KubeApi {
     return response;
   }
 
-  get<T>(type: ResourceType, ref: ResourceRef & { name: string }, signal?: AbortSignal): Promise<T> {
-    return this.request<T>(resourcePath(type, ref), signal ? { signal } : {});
+  get<T>(type: ResourceType, ref: Named, options: CallOptions = {}): Promise<T> {
+    return this.request<T>(resourcePath(type, ref), { signal: options.signal });
   }
 
   list<T>(type: ResourceType, namespace?: string, options: ListOptions = {}): Promise<ObjectList<T>> {
     return this.request<ObjectList<T>>(resourcePath(type, { namespace }), {
-      query: { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector },
-      ...(options.signal ? { signal: options.signal } : {}),
+      query: {
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        limit: options.limit,
+        continue: options.continue,
+        resourceVersion: options.resourceVersion,
+      },
+      signal: options.signal,
     });
   }
 
-  create<T>(type: ResourceType, body: T, namespace?: string, subresourceOf?: ResourceRef): Promise<T> {
-    const path = subresourceOf ? resourcePath(type, subresourceOf) : resourcePath(type, { namespace });
-    return this.request<T>(path, { method: 'POST', body });
+  create<T>(type: ResourceType, body: T, namespace?: string, options: CreateOptions = {}): Promise<T> {
+    const path = options.subresourceOf
+      ? resourcePath(type, options.subresourceOf)
+      : resourcePath(type, { namespace });
+    return this.request<T>(path, { method: 'POST', body, signal: options.signal });
   }
 
-  replace<T>(type: ResourceType, ref: ResourceRef & { name: string }, body: T): Promise<T> {
-    return this.request<T>(resourcePath(type, ref), { method: 'PUT', body });
+  replace<T>(type: ResourceType, ref: Named, body: T, options: CallOptions = {}): Promise<T> {
+    return this.request<T>(resourcePath(type, ref), { method: 'PUT', body, signal: options.signal });
   }
 
   patch<T>(
     type: ResourceType,
-    ref: ResourceRef & { name: string },
+    ref: Named,
     patch: unknown,
     patchType: PatchType = 'merge',
-    query: RequestOptions['query'] = {},
+    options: PatchOptions = {},
   ): Promise<T> {
     return this.request<T>(resourcePath(type, ref), {
       method: 'PATCH',
       body: patch,
       contentType: patchContentTypes[patchType],
-      query,
+      query: options.query ?? {},
+      signal: options.signal,
     });
   }
 
-  delete(
-    type: ResourceType,
-    ref: ResourceRef & { name: string },
-    options: { gracePeriodSeconds?: number; propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {},
-  ): Promise<unknown> {
+  delete(type: ResourceType, ref: Named, options: DeleteOptions = {}): Promise<unknown> {
+    const { signal, uid, ...rest } = options;
     return this.request(resourcePath(type, ref), {
       method: 'DELETE',
-      body: { kind: 'DeleteOptions', apiVersion: 'v1', ...options },
+      body: {
+        kind: 'DeleteOptions',
+        apiVersion: 'v1',
+        ...rest,
+        ...(uid ? { preconditions: { uid } } : {}),
+      },
+      signal,
     });
   }
 

@@ -19,7 +19,7 @@ export async function evictPod(api: KubeApi, namespace: string, name: string): P
       resources.pods,
       { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace } },
       undefined,
-      { namespace, name, subresource: 'eviction' },
+      { subresourceOf: { namespace, name, subresource: 'eviction' } },
     );
     return { outcome: 'evicted' };
   } catch (error) {

@@ -148,7 +148,7 @@ export class SnapshotRules implements SnapshotHooks {
     const namespace = snapshot.metadata.namespace ?? '';
     let rule: Rule;
     try {
-      rule = await this.api.get<Rule>(resources.rules, { namespace, name }, signal);
+      rule = await this.api.get<Rule>(resources.rules, { namespace, name }, { signal });
     } catch (error) {
       if (isNotFound(error)) throw new RuleValidationError(`rule ${namespace}/${name} not found`);
       throw error;
