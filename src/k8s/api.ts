@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from './kubeconfig.js';
 import { KubeApiError } from './errors.js';
-import { resourcePath, type ResourceRef, type ResourceType } from './paths.js';
+import { resourcePath, type ResourceType } from './paths.js';
 import { TokenBucket } from './rate-limit.js';
 
 import type {
