@@ -1,7 +1,8 @@
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
+import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import {
   currentCondition,
+  snapshotDataName,
   restoreNamespacesAnnotation,
   snapshotAnnotation,
   sourceNamespaceAnnotation,
@@ -51,7 +52,9 @@ export function restoreAllowed(snapshot: VolumeSnapshot, namespace: string): boo
 
 /**
  * Checks that a claim can be restored from `snapshot` now; throws RestoreRefused saying why not.
- * Returns the name of the snapshot's VolumeSnapshotData.
+ * Returns the name of the snapshot's VolumeSnapshotData: always the one derived from the snapshot's own
+ * UID. `spec.snapshotDataName` is writable by whoever may edit the snapshot, so it is never trusted: a
+ * snapshot naming another namespace's data would otherwise restore that data past every check here.
  */
 export function checkRestore(
   pvc: PersistentVolumeClaim,
@@ -73,10 +76,33 @@ export function checkRestore(
   }
   // A snapshot being deleted still serves claims that were waiting on it: it is kept until they are bound.
   const state = currentCondition(snapshot.status?.conditions);
-  const dataName = snapshot.spec.snapshotDataName;
   if (state?.type === 'Error') {
     throw new RestoreRefused(`${what} failed: ${state.message ?? ''}`);
   }
-  if (state?.type !== 'Ready' || !dataName) throw new RestoreRefused(`${what} is not ready yet`);
-  return dataName;
+  const uid = snapshot.metadata.uid;
+  if (state?.type !== 'Ready' || !uid) throw new RestoreRefused(`${what} is not ready yet`);
+  return snapshotDataName(uid);
+}
+
+/**
+ * Checks that `data` was made for `snapshot`: its volumeSnapshotRef names the snapshot's namespace, name
+ * and UID (a namesake created after a deletion has another UID). Throws RestoreRefused otherwise.
+ */
+export function checkSnapshotData(snapshot: VolumeSnapshot, data: VolumeSnapshotData): void {
+  const ref = data.spec.volumeSnapshotRef;
+  const namespace = snapshot.metadata.namespace ?? '';
+  const name = snapshot.metadata.name ?? '';
+  if (
+    ref?.namespace === namespace &&
+    ref.name === name &&
+    ref.uid !== undefined &&
+    ref.uid === snapshot.metadata.uid
+  ) {
+    return;
+  }
+  const named = ref ? `${ref.namespace ?? ''}/${ref.name ?? ''} (uid ${ref.uid ?? 'none'})` : 'no snapshot';
+  throw new RestoreRefused(
+    `VolumeSnapshotData ${data.metadata.name ?? ''} does not belong to snapshot ${namespace}/${name}: ` +
+      `it names ${named}; refusing to restore it`,
+  );
 }
