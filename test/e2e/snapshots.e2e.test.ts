@@ -367,6 +367,19 @@ describe('volume snapshots and restores in the box', () => {
     );
     await claimEvent(target, 'cross', 'ProvisioningFailed', 'annotation (not set)');
     expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
+    // A pattern V8's backtracking engine would spend seconds on is just no match; an invalid one is named.
+    await api().patch(
+      resources.volumeSnapshots,
+      { namespace: source, name: 'later' },
+      { metadata: { annotations: { 'stork/snapshot-restore-namespaces': '((s+)+)+$,(snap' } } },
+    );
+    await claimEvent(
+      target,
+      'cross',
+      'ProvisioningFailed',
+      'invalid pattern(s) allow nothing: "(snap": missing )',
+    );
+    expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
     // A regex that matches only part of the name does not count (anchored ^…$): the claim is looked at
     // again when the snapshot changes, and refused again, naming the patterns it was checked against.
     await api().patch(
