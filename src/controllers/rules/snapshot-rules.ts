@@ -17,7 +17,7 @@ import {
 import { BackgroundTask, releaseInPod } from './background.js';
 import { runInAll, type PodExec } from './commands.js';
 import { defaultRulesConfig, type RulesConfig } from './config.js';
-import { actionTargets, podsUsingClaims, type PodTarget } from './pod-selection.js';
+import { actionTargets, mountsClaim, podsUsingClaims, type PodTarget } from './pod-selection.js';
 import {
   normaliseRule,
   ruleNameFor,
@@ -28,6 +28,7 @@ import {
 import {
   formatTasks,
   parseTasks,
+  podsInScope,
   recordTask,
   runningCommandsAnnotation,
   type RecordedTask,
@@ -133,8 +134,18 @@ export class SnapshotRules implements SnapshotHooks {
         this.note(snapshot, 'Warning', 'RuleRecoveryFailed', messageOf(error));
         continue;
       }
+      const scoped = podsInScope(tasks, snapshot.metadata.namespace ?? '');
+      if (scoped.refused.length > 0) {
+        this.note(
+          snapshot,
+          'Warning',
+          'RuleRecoveryRefused',
+          `not releasing recorded background commands in ${scoped.refused.slice(0, 20).join(', ')}: stork ` +
+            "acts only on pods of the snapshot's own namespace that mount its claim",
+        );
+      }
       const run = new SnapshotRun(this, snapshot, []);
-      await run.recoverTasks(tasks);
+      await run.recoverTasks(scoped.tasks);
     }
   }
 
@@ -377,6 +388,18 @@ class SnapshotRun {
     }
     // A pod that is gone, or another pod under the same name, holds nothing of this task any more.
     if (!found || (pod.uid !== '' && found.metadata?.uid !== pod.uid)) return undefined;
+    // Rules run only in pods that use the snapshot's claim; a record naming any other pod is not acted on.
+    const claim = this.snapshot.spec?.persistentVolumeClaimName ?? '';
+    if (!mountsClaim(found, claim)) {
+      this.rules.note(
+        this.snapshot,
+        'Warning',
+        'RuleRecoveryRefused',
+        `not releasing a recorded background command in pod ${pod.namespace}/${found.metadata?.name ?? ''}: ` +
+          `it does not mount the snapshot's claim ${claim}`,
+      );
+      return undefined;
+    }
     const chosen = pod.container ?? container ?? found.spec?.containers[0]?.name ?? '';
     return { namespace: pod.namespace, name: found.metadata?.name ?? '', uid: pod.uid, container: chosen };
   }
