@@ -1,11 +1,10 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { describe, expect, it } from 'vitest';
-import type { KubeApi } from '../../k8s/api.js';
 import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
-import { KubeApiError } from '../../k8s/errors.js';
 import type { EventRecorder } from '../../k8s/events.js';
 import type { ExecRequest, ExecResult } from '../../k8s/exec.js';
-import type { ResourceType } from '../../k8s/paths.js';
+import { resources } from '../../k8s/paths.js';
+import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { silentLogger } from '../../lib/log.js';
 import { SnapshotRules } from './snapshot-rules.js';
 import { runningCommandsAnnotation } from './tracking.js';
@@ -30,36 +29,10 @@ const snapshotRecording = (record: unknown): VolumeSnapshot => ({
   spec: { persistentVolumeClaimName: 'db-data' },
 });
 
-/** The API calls recovery makes, over a fixed set of snapshots and pods. */
-function fakeApi(snapshots: VolumeSnapshot[], pods: Pod[]) {
-  const patches: unknown[] = [];
-  const api = {
-    list: (type: ResourceType, namespace?: string) =>
-      Promise.resolve({
-        metadata: {},
-        items:
-          type.resource === 'volumesnapshots'
-            ? snapshots
-            : pods.filter((p) => namespace === undefined || p.metadata?.namespace === namespace),
-      }),
-    get: (_type: ResourceType, ref: { namespace?: string; name: string }) => {
-      const found = pods.find(
-        (p) => p.metadata?.namespace === ref.namespace && p.metadata?.name === ref.name,
-      );
-      return found
-        ? Promise.resolve(found)
-        : Promise.reject(new KubeApiError(404, 'NotFound', 'not found', undefined));
-    },
-    patch: (_type: ResourceType, _ref: unknown, patch: unknown) => {
-      patches.push(patch);
-      return Promise.resolve({});
-    },
-  };
-  return { api: api as unknown as KubeApi, patches };
-}
-
 async function recover(record: unknown, pods: Pod[]) {
-  const { api, patches } = fakeApi([snapshotRecording(record)], pods);
+  const api = new FakeKubeClient();
+  api.seed(resources.volumeSnapshots, snapshotRecording(record));
+  api.seed(resources.pods, ...pods);
   const calls: ExecRequest[] = [];
   const exec = (request: ExecRequest): Promise<ExecResult> => {
     calls.push(request);
@@ -78,19 +51,26 @@ async function recover(record: unknown, pods: Pod[]) {
     config: { releaseAttempts: 1, releaseRetryIntervalMs: 1 },
   });
   await rules.recover(AbortSignal.timeout(10_000));
-  return { touched: calls.map((c) => `${c.namespace}/${c.pod}`), events, patches };
+  const stored = api.object<VolumeSnapshot>(resources.volumeSnapshots, 'snap', 'shop');
+  return {
+    touched: calls.map((c) => `${c.namespace}/${c.pod}`),
+    events,
+    writes: api.writes().map((w) => `${w.verb} ${w.resource} ${w.namespace ?? ''}/${w.name ?? ''}`),
+    left: stored?.metadata.annotations?.[runningCommandsAnnotation],
+  };
 }
 
 describe('recovering recorded background commands', () => {
   const ownPod = pod('shop', 'db-0', 'db-data');
 
   it('releases a recorded pod of the snapshot namespace that mounts its claim', async () => {
-    const { touched, patches } = await recover(
+    const { touched, writes, left } = await recover(
       { taskID: task, pods: [{ namespace: 'shop', name: 'db-0', uid: 'uid-shop-db-0' }] },
       [ownPod],
     );
     expect(touched).toEqual(['shop/db-0']);
-    expect(patches).toEqual([{ metadata: { annotations: { [runningCommandsAnnotation]: null } } }]);
+    expect(writes).toEqual(['patch volumesnapshots shop/snap']);
+    expect(left).toBeUndefined();
   });
 
   it('acts on no pod of another namespace, whatever the record says', async () => {
@@ -122,7 +102,7 @@ describe('recovering recorded background commands', () => {
   it.each(['../../etc/passwd', 'a b', '', 'x'.repeat(65)])(
     'refuses task id %j, touching nothing',
     async (id) => {
-      const { touched, events, patches } = await recover(
+      const { touched, events, writes, left } = await recover(
         { taskID: id, pods: [{ namespace: 'shop', name: 'db-0', uid: 'uid-shop-db-0' }] },
         [ownPod],
       );
@@ -130,7 +110,8 @@ describe('recovering recorded background commands', () => {
       expect(events).toContainEqual(
         expect.objectContaining({ type: 'Warning', reason: 'RuleRecoveryFailed' }),
       );
-      expect(patches).toEqual([]);
+      expect(writes).toEqual([]);
+      expect(left).toContain('taskID');
     },
   );
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { KubeApi } from '../../k8s/api.js';
+import type { KubeClient } from '../../k8s/client.js';
+import type { KubeConfig } from '../../k8s/kubeconfig.js';
 import type { Rule } from '../../k8s/crds/rule.js';
 import { snapshotApiVersion, type VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import { isNotFound } from '../../k8s/errors.js';
@@ -36,7 +37,8 @@ import {
 import { validateRule } from './validation.js';
 
 export interface SnapshotRulesOptions {
-  readonly api: KubeApi;
+  /** The API; its `config` (KubeApi's) is what exec connects with unless `exec` is given. */
+  readonly api: KubeClient & { readonly config?: KubeConfig };
   readonly logger: Logger;
   readonly events?: EventRecorder;
   readonly config?: Partial<RulesConfig>;
@@ -53,7 +55,7 @@ type EventType = 'Normal' | 'Warning';
 
 export class SnapshotRules implements SnapshotHooks {
   readonly config: RulesConfig;
-  private readonly api: KubeApi;
+  private readonly api: KubeClient;
   private readonly log: Logger;
   private readonly events: EventRecorder | undefined;
   readonly exec: PodExec;
@@ -63,7 +65,9 @@ export class SnapshotRules implements SnapshotHooks {
     this.log = options.logger.child({ controller: 'snapshot-rules' });
     this.events = options.events;
     this.config = { ...defaultRulesConfig, ...options.config };
-    this.exec = options.exec ?? ((request) => execInPod(options.api.config, request));
+    const kubeConfig = options.api.config;
+    if (!options.exec && !kubeConfig) throw new Error('snapshot rules need an exec or an API with a config');
+    this.exec = options.exec ?? ((request) => execInPod(kubeConfig as KubeConfig, request));
   }
 
   async beforeSnapshot(
