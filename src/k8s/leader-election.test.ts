@@ -99,7 +99,9 @@ describe('LeaderElector', () => {
     expect(a.terms[0]?.end).toBe(lastRenewStart + timings.renewDeadlineMs);
     // Nothing of the old term is still talking to the API server.
     const end = lastRenewStart + timings.renewDeadlineMs;
-    expect(api.callsTo({ resource: 'leases' }).filter((c) => c.at < end && c.outcome === 'pending')).toEqual([]);
+    expect(api.callsTo({ resource: 'leases' }).filter((c) => c.at < end && c.outcome === 'pending')).toEqual(
+      [],
+    );
     a.elector.stop();
     await clock.advance(timings.leaseDurationMs);
   });
