@@ -40,7 +40,7 @@ export interface ServiceAccountIdentity {
  */
 export async function serviceAccountKubeconfig(
   box: Box,
-  options: { spec?: URL; validForSeconds?: number } = {},
+  options: { spec?: URL; validForSeconds?: number; server?: string } = {},
 ): Promise<ServiceAccountIdentity> {
   const objects = rbacObjects(await readFile(options.spec ?? storkDeploymentSpec, 'utf8'));
   const account = objects.find((o) => o.kind === 'ServiceAccount');
@@ -63,11 +63,13 @@ export async function serviceAccountKubeconfig(
   );
   const bearer = token.status?.token;
   if (!bearer) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
-  const kubeconfigPath = join(box.dir, `${namespace}-${name}.kubeconfig`);
+  // Another server (e.g. a test's proxy in front of the API server) gets a file of its own.
+  const suffix = options.server ? `-${new URL(options.server).port}` : '';
+  const kubeconfigPath = join(box.dir, `${namespace}-${name}${suffix}.kubeconfig`);
   await writeFile(
     kubeconfigPath,
     kubeconfigFile({
-      server: box.server,
+      server: options.server ?? box.server,
       caPem: await readFile(join(box.dir, 'pki', 'ca.crt'), 'utf8'),
       user: { token: bearer },
       name: `${namespace}-${name}`,

@@ -36,6 +36,10 @@ export async function startStorkProcess(options: {
   nodeFlags?: readonly string[];
   /** Show stork's logs on this process's stderr (default: discard). */
   showLogs?: boolean;
+  /** Told every line stork logs (e.g. to record a timeline). */
+  onLogLine?: (line: string) => void;
+  /** Reach the API server at this URL instead (e.g. through a test's proxy); the box's CA still applies. */
+  apiServer?: string;
   /**
    * Run with the box's admin credentials. By default stork runs as the ServiceAccount of
    * specs/stork-deployment.yaml with exactly that file's RBAC, as in a cluster.
@@ -44,7 +48,8 @@ export async function startStorkProcess(options: {
 }): Promise<StorkProcess> {
   const kubeconfig = options.asAdmin
     ? options.box.kubeconfigPath
-    : (await serviceAccountKubeconfig(options.box)).kubeconfigPath;
+    : (await serviceAccountKubeconfig(options.box, options.apiServer ? { server: options.apiServer } : {}))
+        .kubeconfigPath;
   const child = spawn(
     process.execPath,
     [
@@ -74,6 +79,7 @@ export async function startStorkProcess(options: {
       recent.push(line);
       if (recent.length > 20) recent.shift();
       if (isRefusalLogLine(line)) refusals.push(line);
+      options.onLogLine?.(line);
     }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

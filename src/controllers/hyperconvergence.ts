@@ -4,7 +4,12 @@ import { localityOf } from '../drivers/locality.js';
 import { NodeMatcher } from '../drivers/node-match.js';
 import { claimStorageClassName } from '../drivers/ownership.js';
 import type { ClaimLookups } from '../drivers/pod-claims.js';
-import type { PlacementClass, PodPlacementReport } from '../drivers/scheduling-documents.js';
+import {
+  hyperconvergenceSummary,
+  type HyperconvergenceReport,
+  type PlacementClass,
+  type PodPlacementReport,
+} from '../drivers/scheduling-documents.js';
 import type { DriverSnapshot } from '../drivers/snapshot.js';
 
 export type Placement = PlacementClass;
@@ -95,4 +100,18 @@ function driverVolumeIds(
     if (id && claimName) ids.push({ id, claim: claimName });
   }
   return ids;
+}
+
+/** The `get hyperconvergence` document this replica serves: every placement now, and their summary. */
+export function hyperconvergenceReport(
+  pods: readonly PodPlacement[],
+  replica: string,
+  wallNow: number,
+): HyperconvergenceReport {
+  return {
+    time: new Date(wallNow).toISOString(),
+    replica,
+    summary: hyperconvergenceSummary(pods),
+    pods: [...pods],
+  };
 }

@@ -31,7 +31,7 @@ export interface StorkConfig {
   /** Timeouts and retries of rule commands (defaults in src/controllers/rules/config.ts). */
   readonly rulesConfig?: Partial<RulesConfig>;
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
-  readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError'>;
+  readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError' | 'onTransition' | 'clock'>;
   readonly healthMonitorConfig: HealthMonitorConfig;
   /** The admission webhook that sets `schedulerName: stork` (Stork's `--webhook-controller`). */
   readonly webhook: boolean;
@@ -39,6 +39,12 @@ export interface StorkConfig {
   /** Client-side rate limit towards the API server (Stork's `--k8s-api-qps` / `--k8s-api-burst`). */
   readonly apiQps: number;
   readonly apiBurst: number;
+  /** Deadline of every API request but watches (`--k8s-api-timeout`). */
+  readonly apiRequestTimeoutMs: number;
+  /** The whole of shutdown (leader-only work, Lease release, server drain) fits in this (`--shutdown-timeout`). */
+  readonly shutdownTimeoutMs: number;
+  /** How long servers let in-flight requests finish on shutdown before cutting them (`--shutdown-drain`). */
+  readonly drainTimeoutMs: number;
   readonly verbose: boolean;
   /** Write each pod's last scheduling decision onto the pod, for `storkctl explain`. */
   readonly recordDecisions: boolean;
@@ -62,6 +68,10 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   webhookConfig: { ...defaultWebhookConfig, namespace: 'kube-system' },
   apiQps: 1000,
   apiBurst: 2000,
+  apiRequestTimeoutMs: 30_000,
+  // Within the specs' terminationGracePeriodSeconds (30 s), with room for the process to exit.
+  shutdownTimeoutMs: 25_000,
+  drainTimeoutMs: 10_000,
   verbose: false,
   recordDecisions: true,
 };

@@ -96,3 +96,46 @@ describe('rule flags', () => {
     expect(() => parse(['--rule-command-attempts=0'])).toThrow(/--rule-command-attempts must be a positive/);
   });
 });
+
+describe('leadership, API deadline and shutdown flags', () => {
+  it("default to client-go's 15 s / 10 s / 2 s, a 30 s request deadline and a 25 s shutdown", () => {
+    const config = parse([]);
+    expect(config.leaderElection).toMatchObject({
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
+    });
+    expect(config.apiRequestTimeoutMs).toBe(30_000);
+    expect(config.shutdownTimeoutMs).toBe(25_000);
+  });
+
+  it.each([
+    {
+      args: [
+        '--leader-elect-lease-duration=3s',
+        '--leader-elect-renew-deadline=2s',
+        '--leader-elect-retry-period=500ms',
+      ],
+      want: { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 },
+    },
+    {
+      args: [
+        '--leader-elect-lease-duration=20',
+        '--leader-elect-renew-deadline=1.5s',
+        '--leader-elect-retry-period=1',
+      ],
+      want: { leaseDurationMs: 20_000, renewDeadlineMs: 1500, retryPeriodMs: 1000 },
+    },
+  ])('takes durations: $args', ({ args, want }) => {
+    expect(parse(args).leaderElection).toMatchObject(want);
+  });
+
+  it.each([
+    ['--leader-elect-renew-deadline=20s'],
+    ['--leader-elect-retry-period=9s'],
+    ['--k8s-api-timeout=0'],
+    ['--k8s-api-timeout=soon'],
+  ])('refuses %s with a clear error', (arg) => {
+    expect(() => parse([arg])).toThrow(/--leader-elect|--k8s-api-timeout/);
+  });
+});

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { clientGoTimings } from '../k8s/leader-election.js';
+import { checkLeaderElectionTimings, clientGoTimings } from '../k8s/leader-election.js';
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { defaultRulesConfig } from '../controllers/rules/config.js';
 import { driverNames } from '../drivers/registry.js';
@@ -26,6 +26,21 @@ function nonNegativeInt(name: string) {
   };
 }
 
+/** A duration: Go's form (`15s`, `1500ms`, `1m`) or a bare number of seconds; returns ms. */
+function duration(name: string) {
+  return (value: string): number => {
+    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+    const amount = Number(m?.[1]);
+    const ms = m ? amount * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
+    if (!Number.isFinite(ms) || ms <= 0) {
+      throw new InvalidArgumentError(
+        `${name} must be a positive duration such as 15s or 500ms, got "${value}"`,
+      );
+    }
+    return ms;
+  };
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: "${value}"`);
@@ -43,177 +58,219 @@ function bool(value: string): boolean {
  * `--extender`...); booleans accept Go's `--flag=false` form as well as `--flag`.
  */
 export function storkCommand(): Command {
-  return new Command('stork')
-    .description('Storage orchestration for Kubernetes: scheduler extender, health monitor, snapshots.')
-    .addOption(
-      new Option('-d, --driver <name>', 'storage driver').choices([...driverNames]).makeOptionMandatory(),
-    )
-    .requiredOption('--driver-endpoint <host:port>', "the storage system's OpenStorage SDK endpoint (gRPC)")
-    .option('--driver-token-file <path>', 'file holding a bearer token for the storage system')
-    .option(
-      '--driver-refresh-interval <seconds>',
-      'how often storage nodes and volumes are re-read into the cache',
-      positiveInt('--driver-refresh-interval'),
-      defaultConfig.driverRefreshIntervalMs / 1000,
-    )
-    .option(
-      '--driver-stale-after <seconds>',
-      'refuse to place pods on storage state older than this',
-      positiveInt('--driver-stale-after'),
-      defaultConfig.driverStaleAfterMs / 1000,
-    )
-    .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)')
-    .option('--context <name>', 'kubeconfig context')
-    .option('--extender [bool]', 'serve the scheduler extender', bool, defaultConfig.extender)
-    .option('--extender-port <port>', 'port of the scheduler extender', port, defaultConfig.extenderPort)
-    .option('--extender-address <ip>', 'address the extender listens on', defaultConfig.extenderHost)
-    .option(
-      '--k8s-api-qps <qps>',
-      'client-side rate limit towards the API server',
-      positiveInt('--k8s-api-qps'),
-      defaultConfig.apiQps,
-    )
-    .option(
-      '--k8s-api-burst <requests>',
-      'burst allowed above --k8s-api-qps',
-      positiveInt('--k8s-api-burst'),
-      defaultConfig.apiBurst,
-    )
-    .option('--leader-elect [bool]', 'run leader-only controllers on one replica at a time', bool, true)
-    .option('--lock-object-name <name>', 'name of the leader election Lease', 'stork')
-    .option('--lock-object-namespace <namespace>', 'namespace of the leader election Lease', 'kube-system')
-    .option('--health-monitor [bool]', 'move pods off nodes whose storage driver failed', bool, true)
-    .option(
-      '--snapshotter [bool]',
-      'volume snapshots: install the snapshot CRDs, run the snapshot controller and the stork-snapshot provisioner',
-      bool,
-      defaultConfig.snapshotter,
-    )
-    .option(
-      '--rule-command-timeout <seconds>',
-      'how long one run of a pre/post-snapshot rule command may take',
-      positiveInt('--rule-command-timeout'),
-      defaultRulesConfig.commandTimeoutMs / 1000,
-    )
-    .option(
-      '--rule-command-attempts <count>',
-      'runs of a failing rule command per pod before the snapshot fails (Stork: 12)',
-      positiveInt('--rule-command-attempts'),
-      defaultRulesConfig.commandAttempts,
-    )
-    .option(
-      '--rule-background-timeout <seconds>',
-      'how long a background rule command has to reach ${WAIT_CMD} in every pod',
-      positiveInt('--rule-background-timeout'),
-      defaultRulesConfig.backgroundReadyTimeoutMs / 1000,
-    )
-    .option(
-      '--health-monitor-interval <seconds>',
-      'how often storage node health is checked (reads the driver cache)',
-      positiveInt('--health-monitor-interval'),
-      defaultHealthMonitorConfig.intervalMs / 1000,
-    )
-    .option(
-      '--health-monitor-grace <seconds>',
-      'how long a node must stay Offline/Degraded before its pods are moved',
-      nonNegativeInt('--health-monitor-grace'),
-      defaultHealthMonitorConfig.graceMs / 1000,
-    )
-    .option(
-      '--health-monitor-batch-size <pods>',
-      'pods evicted at most per batch interval, across all nodes',
-      positiveInt('--health-monitor-batch-size'),
-      defaultHealthMonitorConfig.batchSize,
-    )
-    .option(
-      '--health-monitor-batch-interval <seconds>',
-      'the batch interval',
-      nonNegativeInt('--health-monitor-batch-interval'),
-      defaultHealthMonitorConfig.batchIntervalMs / 1000,
-    )
-    .option(
-      '--health-monitor-force-delete-after <seconds>',
-      'on a NotReady node, force-delete a pod still terminating this long after its eviction',
-      positiveInt('--health-monitor-force-delete-after'),
-      defaultHealthMonitorConfig.forceDeleteAfterMs / 1000,
-    )
-    .option(
-      '--rack-label <label>',
-      'Node label naming the rack (px/rack is always read too)',
-      defaultConfig.rackLabel,
-    )
-    .option('--webhook-controller [bool]', 'run the admission webhook that sets schedulerName', bool, true)
-    .option(
-      '--webhook-port <port>',
-      'port of the admission webhook (HTTPS; the Service maps 443 to it)',
-      port,
-      defaultWebhookConfig.port,
-    )
-    .option('--webhook-address <ip>', 'address the webhook listens on', defaultWebhookConfig.host)
-    .option(
-      '--webhook-skip-resources-annotation <key>',
-      'pods with this annotation set to "true" are left alone',
-      defaultWebhookConfig.skipAnnotation,
-    )
-    .option(
-      '--webhook-service-name <name>',
-      'the Service in front of stork that the API server calls',
-      defaultWebhookConfig.serviceName,
-    )
-    .option(
-      '--webhook-namespace <namespace>',
-      "namespace of that Service and of the certificate Secret (default: stork's own, else kube-system)",
-    )
-    .option(
-      '--webhook-url <url>',
-      'register this https URL instead of the Service (stork running outside the cluster)',
-    )
-    .option(
-      '--webhook-cert-sans <names>',
-      'more names (DNS or IP, comma-separated) for the serving certificate',
-      (value: string) =>
-        value
-          .split(',')
-          .map((n) => n.trim())
-          .filter((n) => n !== ''),
-      [] as string[],
-    )
-    .option(
-      '--webhook-cert-validity <seconds>',
-      'validity of the serving certificate; renewed when a third remains',
-      positiveInt('--webhook-cert-validity'),
-      defaultWebhookConfig.certValidityMs / 1000,
-    )
-    .option(
-      '--webhook-ca-validity <seconds>',
-      "validity of the webhook's CA; must exceed the serving certificate's",
-      positiveInt('--webhook-ca-validity'),
-      defaultWebhookConfig.caValidityMs / 1000,
-    )
-    .option(
-      '--webhook-cert-check-interval <seconds>',
-      'how often the certificate Secret and the registration are checked',
-      positiveInt('--webhook-cert-check-interval'),
-      defaultWebhookConfig.certCheckIntervalMs / 1000,
-    )
-    .option(
-      '--webhook-timeout <seconds>',
-      "the API server's timeout for a webhook call (1-30)",
-      positiveInt('--webhook-timeout'),
-      defaultWebhookConfig.timeoutSeconds,
-    )
-    .option(
-      '--scheduler-name <name>',
-      'the scheduler the webhook gives pods',
-      defaultWebhookConfig.schedulerName,
-    )
-    .option(
-      '--record-decisions [bool]',
-      "record each pod's last scheduling decision on the pod (for storkctl explain)",
-      bool,
-      defaultConfig.recordDecisions,
-    )
-    .option('--verbose [bool]', 'debug logging', bool, false);
+  return (
+    new Command('stork')
+      .description('Storage orchestration for Kubernetes: scheduler extender, health monitor, snapshots.')
+      .addOption(
+        new Option('-d, --driver <name>', 'storage driver').choices([...driverNames]).makeOptionMandatory(),
+      )
+      .requiredOption('--driver-endpoint <host:port>', "the storage system's OpenStorage SDK endpoint (gRPC)")
+      .option('--driver-token-file <path>', 'file holding a bearer token for the storage system')
+      .option(
+        '--driver-refresh-interval <seconds>',
+        'how often storage nodes and volumes are re-read into the cache',
+        positiveInt('--driver-refresh-interval'),
+        defaultConfig.driverRefreshIntervalMs / 1000,
+      )
+      .option(
+        '--driver-stale-after <seconds>',
+        'refuse to place pods on storage state older than this',
+        positiveInt('--driver-stale-after'),
+        defaultConfig.driverStaleAfterMs / 1000,
+      )
+      .option(
+        '--kubeconfig <path>',
+        'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, then in-cluster)',
+      )
+      .option('--context <name>', 'kubeconfig context')
+      .option('--extender [bool]', 'serve the scheduler extender', bool, defaultConfig.extender)
+      .option('--extender-port <port>', 'port of the scheduler extender', port, defaultConfig.extenderPort)
+      .option('--extender-address <ip>', 'address the extender listens on', defaultConfig.extenderHost)
+      .option(
+        '--k8s-api-qps <qps>',
+        'client-side rate limit towards the API server',
+        positiveInt('--k8s-api-qps'),
+        defaultConfig.apiQps,
+      )
+      .option(
+        '--k8s-api-burst <requests>',
+        'burst allowed above --k8s-api-qps',
+        positiveInt('--k8s-api-burst'),
+        defaultConfig.apiBurst,
+      )
+      .option('--leader-elect [bool]', 'run leader-only controllers on one replica at a time', bool, true)
+      .option('--lock-object-name <name>', 'name of the leader election Lease', 'stork')
+      .option('--lock-object-namespace <namespace>', 'namespace of the leader election Lease', 'kube-system')
+      // Leadership, API deadlines and shutdown (client-go's and kube-controller-manager's names and defaults).
+      .option(
+        '--leader-elect-lease-duration <duration>',
+        'how long a Lease holds without renewal before another replica may take it',
+        duration('--leader-elect-lease-duration'),
+        clientGoTimings.leaseDurationMs,
+      )
+      .option(
+        '--leader-elect-renew-deadline <duration>',
+        'how long the leader keeps trying to renew before its term ends and leader-only work stops',
+        duration('--leader-elect-renew-deadline'),
+        clientGoTimings.renewDeadlineMs,
+      )
+      .option(
+        '--leader-elect-retry-period <duration>',
+        'how often replicas try to acquire or renew the Lease',
+        duration('--leader-elect-retry-period'),
+        clientGoTimings.retryPeriodMs,
+      )
+      .option(
+        '--k8s-api-timeout <duration>',
+        'deadline of every Kubernetes API request except watches',
+        duration('--k8s-api-timeout'),
+        defaultConfig.apiRequestTimeoutMs,
+      )
+      .option(
+        '--shutdown-timeout <duration>',
+        'on SIGTERM, everything (leader-only work, Lease release, server drain) stops within this; keep it below terminationGracePeriodSeconds',
+        duration('--shutdown-timeout'),
+        defaultConfig.shutdownTimeoutMs,
+      )
+      .option(
+        '--shutdown-drain <duration>',
+        'on SIGTERM, how long servers let in-flight requests finish before closing their connections',
+        duration('--shutdown-drain'),
+        defaultConfig.drainTimeoutMs,
+      )
+      .option('--health-monitor [bool]', 'move pods off nodes whose storage driver failed', bool, true)
+      .option(
+        '--snapshotter [bool]',
+        'volume snapshots: install the snapshot CRDs, run the snapshot controller and the stork-snapshot provisioner',
+        bool,
+        defaultConfig.snapshotter,
+      )
+      .option(
+        '--rule-command-timeout <seconds>',
+        'how long one run of a pre/post-snapshot rule command may take',
+        positiveInt('--rule-command-timeout'),
+        defaultRulesConfig.commandTimeoutMs / 1000,
+      )
+      .option(
+        '--rule-command-attempts <count>',
+        'runs of a failing rule command per pod before the snapshot fails (Stork: 12)',
+        positiveInt('--rule-command-attempts'),
+        defaultRulesConfig.commandAttempts,
+      )
+      .option(
+        '--rule-background-timeout <seconds>',
+        'how long a background rule command has to reach ${WAIT_CMD} in every pod',
+        positiveInt('--rule-background-timeout'),
+        defaultRulesConfig.backgroundReadyTimeoutMs / 1000,
+      )
+      .option(
+        '--health-monitor-interval <seconds>',
+        'how often storage node health is checked (reads the driver cache)',
+        positiveInt('--health-monitor-interval'),
+        defaultHealthMonitorConfig.intervalMs / 1000,
+      )
+      .option(
+        '--health-monitor-grace <seconds>',
+        'how long a node must stay Offline/Degraded before its pods are moved',
+        nonNegativeInt('--health-monitor-grace'),
+        defaultHealthMonitorConfig.graceMs / 1000,
+      )
+      .option(
+        '--health-monitor-batch-size <pods>',
+        'pods evicted at most per batch interval, across all nodes',
+        positiveInt('--health-monitor-batch-size'),
+        defaultHealthMonitorConfig.batchSize,
+      )
+      .option(
+        '--health-monitor-batch-interval <seconds>',
+        'the batch interval',
+        nonNegativeInt('--health-monitor-batch-interval'),
+        defaultHealthMonitorConfig.batchIntervalMs / 1000,
+      )
+      .option(
+        '--health-monitor-force-delete-after <seconds>',
+        'on a NotReady node, force-delete a pod still terminating this long after its eviction',
+        positiveInt('--health-monitor-force-delete-after'),
+        defaultHealthMonitorConfig.forceDeleteAfterMs / 1000,
+      )
+      .option(
+        '--rack-label <label>',
+        'Node label naming the rack (px/rack is always read too)',
+        defaultConfig.rackLabel,
+      )
+      .option('--webhook-controller [bool]', 'run the admission webhook that sets schedulerName', bool, true)
+      .option(
+        '--webhook-port <port>',
+        'port of the admission webhook (HTTPS; the Service maps 443 to it)',
+        port,
+        defaultWebhookConfig.port,
+      )
+      .option('--webhook-address <ip>', 'address the webhook listens on', defaultWebhookConfig.host)
+      .option(
+        '--webhook-skip-resources-annotation <key>',
+        'pods with this annotation set to "true" are left alone',
+        defaultWebhookConfig.skipAnnotation,
+      )
+      .option(
+        '--webhook-service-name <name>',
+        'the Service in front of stork that the API server calls',
+        defaultWebhookConfig.serviceName,
+      )
+      .option(
+        '--webhook-namespace <namespace>',
+        "namespace of that Service and of the certificate Secret (default: stork's own, else kube-system)",
+      )
+      .option(
+        '--webhook-url <url>',
+        'register this https URL instead of the Service (stork running outside the cluster)',
+      )
+      .option(
+        '--webhook-cert-sans <names>',
+        'more names (DNS or IP, comma-separated) for the serving certificate',
+        (value: string) =>
+          value
+            .split(',')
+            .map((n) => n.trim())
+            .filter((n) => n !== ''),
+        [] as string[],
+      )
+      .option(
+        '--webhook-cert-validity <seconds>',
+        'validity of the serving certificate; renewed when a third remains',
+        positiveInt('--webhook-cert-validity'),
+        defaultWebhookConfig.certValidityMs / 1000,
+      )
+      .option(
+        '--webhook-ca-validity <seconds>',
+        "validity of the webhook's CA; must exceed the serving certificate's",
+        positiveInt('--webhook-ca-validity'),
+        defaultWebhookConfig.caValidityMs / 1000,
+      )
+      .option(
+        '--webhook-cert-check-interval <seconds>',
+        'how often the certificate Secret and the registration are checked',
+        positiveInt('--webhook-cert-check-interval'),
+        defaultWebhookConfig.certCheckIntervalMs / 1000,
+      )
+      .option(
+        '--webhook-timeout <seconds>',
+        "the API server's timeout for a webhook call (1-30)",
+        positiveInt('--webhook-timeout'),
+        defaultWebhookConfig.timeoutSeconds,
+      )
+      .option(
+        '--scheduler-name <name>',
+        'the scheduler the webhook gives pods',
+        defaultWebhookConfig.schedulerName,
+      )
+      .option(
+        '--record-decisions [bool]',
+        "record each pod's last scheduling decision on the pod (for storkctl explain)",
+        bool,
+        defaultConfig.recordDecisions,
+      )
+      .option('--verbose [bool]', 'debug logging', bool, false)
+  );
 }
 
 /** The namespace stork runs in (its service account's), else kube-system. */
@@ -249,6 +306,12 @@ interface ParsedFlags {
   k8sApiBurst: number;
   lockObjectName: string;
   lockObjectNamespace: string;
+  leaderElectLeaseDuration: number;
+  leaderElectRenewDeadline: number;
+  leaderElectRetryPeriod: number;
+  k8sApiTimeout: number;
+  shutdownTimeout: number;
+  shutdownDrain: number;
   healthMonitorInterval: number;
   healthMonitorGrace: number;
   healthMonitorBatchSize: number;
@@ -302,6 +365,17 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     );
   }
   if (flags.webhookController) checkWebhookFlags(flags);
+  if (flags.leaderElect) {
+    try {
+      checkLeaderElectionTimings({
+        leaseDurationMs: flags.leaderElectLeaseDuration,
+        renewDeadlineMs: flags.leaderElectRenewDeadline,
+        retryPeriodMs: flags.leaderElectRetryPeriod,
+      });
+    } catch (error) {
+      throw new InvalidArgumentError(`--leader-elect-*: ${(error as Error).message}`);
+    }
+  }
   return {
     ...defaultConfig,
     driver: flags.driver,
@@ -329,7 +403,9 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
             name: flags.lockObjectName,
             // Stork uses the hostname; the pid keeps two processes on one host apart.
             identity: `${hostname()}_${process.pid}`,
-            ...clientGoTimings,
+            leaseDurationMs: flags.leaderElectLeaseDuration,
+            renewDeadlineMs: flags.leaderElectRenewDeadline,
+            retryPeriodMs: flags.leaderElectRetryPeriod,
           },
         }
       : {}),
@@ -359,6 +435,9 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     },
     apiQps: flags.k8sApiQps,
     apiBurst: flags.k8sApiBurst,
+    apiRequestTimeoutMs: flags.k8sApiTimeout,
+    shutdownTimeoutMs: flags.shutdownTimeout,
+    drainTimeoutMs: Math.min(flags.shutdownDrain, flags.shutdownTimeout),
     verbose: flags.verbose,
     recordDecisions: flags.recordDecisions,
     identity: `${hostname()}_${process.pid}`,

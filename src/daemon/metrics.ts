@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { WorkQueueObserver } from '../lib/work-queue.js';
 import type { HealthMonitorMetrics } from '../controllers/health-monitor/monitor.js';
 import type { Placement, PodPlacement } from '../controllers/hyperconvergence.js';
+import type { InformerStatus } from '../k8s/informer.js';
 
 /** Stork's Prometheus metrics, in one registry per running stork (so tests can run several). */
 export interface StorkMetrics {
@@ -15,8 +16,18 @@ export interface StorkMetrics {
   readonly webhookCertificateExpiry: Gauge;
   /** The metrics of one controller work queue, labelled with its name. */
   workQueue(name: string): WorkQueueObserver;
-  /** Where the hyper-convergence gauges read pod placements from, at each scrape. */
-  placements: (() => readonly PodPlacement[]) | undefined;
+}
+
+/** What the gauges computed at scrape time read. */
+export interface MetricSources {
+  /** Export the Node.js process metrics too (off in tests, where several storks share a process). */
+  readonly processMetrics?: boolean;
+  /** Pod placements for the hyper-convergence gauges. */
+  readonly placements?: () => readonly PodPlacement[];
+  /** The informers' health. */
+  readonly informers?: () => readonly InformerStatus[];
+  /** Whether this replica leads now, and the Lease's name. */
+  readonly leadership?: { readonly name: string; readonly isLeader: () => boolean };
 }
 
 const placementGauges: Record<Placement, { name: string; help: string }> = {
@@ -34,7 +45,7 @@ const placementGauges: Record<Placement, { name: string; help: string }> = {
   },
 };
 
-export function createMetrics(options: { processMetrics?: boolean } = {}): StorkMetrics {
+export function createMetrics(options: MetricSources = {}): StorkMetrics {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry });
   const extenderRequestSeconds = new Histogram({
@@ -129,13 +140,65 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Stork
       retried: () => queueRetries.inc({ name }),
       depth: (keys) => queueDepth.set({ name }, keys),
     }),
-    placements: undefined,
   };
+  new Gauge({
+    name: 'stork_informer_synced',
+    help: 'Whether the informer cache of a resource holds a full list (1) or not yet (0).',
+    labelNames: ['resource'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of options.informers?.() ?? []) this.set({ resource: i.resource }, i.synced ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'stork_informer_last_sync_timestamp_seconds',
+    help: 'When the informer of a resource last heard from the API server successfully (a list or a watch event), Unix seconds.',
+    labelNames: ['resource'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of options.informers?.() ?? []) {
+        if (i.lastSyncAt !== undefined) this.set({ resource: i.resource }, i.lastSyncAt / 1000);
+      }
+    },
+  });
+  new Counter({
+    name: 'stork_informer_errors_total',
+    help: 'Failed lists and watches of the informer of a resource (each is retried with backoff).',
+    labelNames: ['resource'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of options.informers?.() ?? []) this.inc({ resource: i.resource }, i.errors);
+    },
+  });
+  new Counter({
+    name: 'stork_informer_relists_total',
+    help: 'Full lists made by the informer of a resource (the first, after 410 Gone, and the periodic safety net).',
+    labelNames: ['resource'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const i of options.informers?.() ?? []) this.inc({ resource: i.resource }, i.relists);
+    },
+  });
+  new Gauge({
+    name: 'stork_leader_election_master_status',
+    help: 'Whether this replica leads (1) or not (0), by Lease name (client-go: leader_election_master_status).',
+    labelNames: ['name'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const leadership = options.leadership;
+      if (leadership) this.set({ name: leadership.name }, leadership.isLeader() ? 1 : 0);
+    },
+  });
   // The three gauges are collected one after another in one scrape: classify the pods once for all three.
   let scraped: { at: number; placements: readonly PodPlacement[] } | undefined;
   const currentPlacements = (): readonly PodPlacement[] => {
     if (!scraped || Date.now() - scraped.at > 1000) {
-      scraped = { at: Date.now(), placements: metrics.placements?.() ?? [] };
+      scraped = { at: Date.now(), placements: options.placements?.() ?? [] };
     }
     return scraped.placements;
   };

@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
-import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
-import { podPlacements } from '../controllers/hyperconvergence.js';
+import { hyperconvergenceReport, podPlacements } from '../controllers/hyperconvergence.js';
 import type {
   Node,
   PersistentVolume,
@@ -11,14 +10,15 @@ import type {
 } from '../drivers/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
-import { hyperconvergenceSummary, type HyperconvergenceReport } from '../drivers/scheduling-documents.js';
 import { createDriver } from '../drivers/registry.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
-import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
+import { reportDecision } from '../extender/decision-events.js';
+import { notReadyReason } from '../extender/readiness.js';
+import { ExtenderServer } from '../extender/server.js';
 import { KubeApi } from '../k8s/api.js';
-import { EventRecorder, objectReference } from '../k8s/events.js';
+import { EventRecorder } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
 import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
@@ -31,20 +31,14 @@ import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
-
-/**
- * A controller that runs only on the leader: `run` starts it and resolves once it has stopped, which it
- * must do promptly after `signal` aborts (leadership lost, or stork stopping).
- */
-interface LeaderController {
-  readonly name: string;
-  run(signal: AbortSignal): Promise<void>;
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
+import {
+  cleanupComponent,
+  driverCacheComponent,
+  healthMonitorComponent,
+  informerComponent,
+  serviceComponent,
+} from './components.js';
+import { Lifecycle } from './lifecycle.js';
 
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
@@ -59,17 +53,29 @@ export interface RunningStork {
   readonly metrics: StorkMetrics;
   /** Whether this replica runs the leader-only controllers now. */
   isLeader(): boolean;
-  /** Stops everything: servers first (finishing in-flight requests), then watches and timers. */
+  /**
+   * Stops everything within the shutdown budget: leader-only work first and the Lease released, then the
+   * servers drain, then watches and timers.
+   */
   stop(): Promise<void>;
 }
 
 /**
- * Starts stork's parts from a validated configuration: the driver and its cache, the informers, and the
- * scheduler extender. Every part started here is stopped by `stop()`.
+ * Starts stork from a validated configuration: builds its parts, hands them to the lifecycle (every-replica
+ * parts started in order, each ready before the next; then the campaign for the leader-only parts) and
+ * resolves once every every-replica part serves. Only wiring lives here.
  */
-export async function startStork(config: StorkConfig, logger: Logger): Promise<RunningStork> {
+export async function startStork(
+  config: StorkConfig,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningStork> {
   const kubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
-  const api = new KubeApi(kubeConfig, { qps: config.apiQps, burst: config.apiBurst });
+  const api = new KubeApi(kubeConfig, {
+    qps: config.apiQps,
+    burst: config.apiBurst,
+    requestTimeoutMs: config.apiRequestTimeoutMs,
+  });
   const onError = (error: unknown, context: string): void => {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
   };
@@ -84,265 +90,221 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, onError }),
     storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, onError }),
   };
+  const pods = new Informer<Pod>({ api, type: resources.pods, onError });
+  const allInformers = [...Object.values(informers), pods];
   const events = new EventRecorder({ api, component: 'stork', onError });
-  const metrics = createMetrics({ processMetrics: config.processMetrics ?? false });
-  const stoppers: (() => Promise<void>)[] = [];
-  let isLeader = (): boolean => false;
-  const stop = async (): Promise<void> => {
-    for (const s of stoppers.reverse()) {
-      try {
-        await s();
-      } catch (error) {
-        onError(error, 'while stopping');
-      }
-    }
-    stoppers.length = 0;
+  const claims = {
+    getClaim: (namespace: string, name: string) => informers.claims.get(name, namespace),
+    getVolume: (name: string) => informers.volumes.get(name),
+    getStorageClass: (name: string) => informers.storageClasses.get(name),
   };
-  try {
-    stoppers.push(async () => {
-      for (const informer of Object.values(informers)) informer.stop();
-      await Promise.all(Object.values(informers).map((i) => i.stopped()));
+  const placements = () =>
+    podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
+  const identity = config.identity ?? config.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
+  const elector = config.leaderElection
+    ? new LeaderElector({
+        ...config.leaderElection,
+        api,
+        onError,
+        onTransition: (t) => logger.info({ identity, ...t }, `leader election: ${t.type}`),
+      })
+    : undefined;
+  const metrics = createMetrics({
+    processMetrics: config.processMetrics ?? false,
+    placements,
+    informers: () => allInformers.map((i) => i.status()),
+    ...(config.leaderElection
+      ? { leadership: { name: config.leaderElection.name, isLeader: () => elector?.isLeader ?? false } }
+      : {}),
+  });
+  const lifecycle = new Lifecycle({ logger, elector, onFatal: options.onFatal ?? (() => undefined) });
+
+  // Every replica, in start order (stopped in reverse: servers before the caches they read).
+  lifecycle.add(
+    cleanupComponent('api-client', async () => {
       await events.close();
       await driver.close();
       api.close();
-    });
-    await Promise.all(Object.values(informers).map((i) => i.start()));
-    const pods = new Informer<Pod>({ api, type: resources.pods, onError });
-    stoppers.push(async () => {
-      pods.stop();
-      await pods.stopped();
-    });
-    await pods.start();
-    const claims = {
-      getClaim: (namespace: string, name: string) => informers.claims.get(name, namespace),
-      getVolume: (name: string) => informers.volumes.get(name),
-      getStorageClass: (name: string) => informers.storageClasses.get(name),
-    };
-    const placements = () =>
-      podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
-    metrics.placements = placements;
-    const identity = config.identity ?? config.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
-    stoppers.push(async () => {
-      cache.stop();
-      await cache.stopped();
-    });
-    await cache.start();
-    const snapshot = cache.snapshot();
-    logger.info(
-      {
-        driver: driver.name,
-        nodes: snapshot.nodes.length,
-        volumes: snapshot.volumesById.size,
-        error: snapshot.lastError,
-      },
-      'driver cache loaded',
+    }),
+  );
+  for (const [name, informer] of Object.entries({ ...informers, pods })) {
+    lifecycle.add(informerComponent(name, informer));
+  }
+  lifecycle.add(driverCacheComponent(cache));
+  if (config.snapshotter) {
+    // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
+    lifecycle.add(
+      serviceComponent(
+        'crds',
+        () => ensureCrds(api),
+        () => Promise.resolve(),
+      ),
     );
+  }
 
-    // Leader-only controllers: each runs while this replica leads and stops the moment it does not.
-    const leaderControllers: LeaderController[] = [];
-    if (config.healthMonitor) {
-      leaderControllers.push({
-        name: 'health-monitor',
-        run: async (signal) => {
-          const monitor = new HealthMonitor({
-            api,
-            driver,
-            cache,
-            pods,
-            nodes: informers.nodes,
-            claims,
-            events,
-            logger: logger.child({ controller: 'health-monitor' }),
-            metrics: metrics.healthMonitor,
-            config: config.healthMonitorConfig,
-            attacher: driver.csiDriverName,
-          });
-          monitor.start();
-          logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
-          await untilAborted(signal);
-          await monitor.stop();
-          logger.info('health monitor stopped');
-        },
-      });
-    }
-    if (config.snapshotter) {
-      // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
-      await ensureCrds(api);
-      leaderControllers.push({
-        name: 'snapshotter',
-        run: (signal) =>
-          runSnapshotter(
-            {
-              api,
-              driver,
-              claims: informers.claims,
-              volumes: informers.volumes,
-              storageClasses: informers.storageClasses,
-              events,
-              logger,
-              onError,
-              workQueueMetrics: (name) => metrics.workQueue(name),
-              // Stork's pre/post-snapshot Rules, unless a caller brings its own hooks.
-              hooks:
-                config.snapshotHooks ??
-                createSnapshotRules({
-                  api,
-                  events,
-                  logger: logger.child({ controller: 'rules' }),
-                  ...(config.rulesConfig ? { config: config.rulesConfig } : {}),
-                }),
-            },
-            signal,
-          ),
-      });
-    }
-    if (leaderControllers.length > 0) {
-      const lead = async (signal: AbortSignal): Promise<void> => {
-        await Promise.all(
-          leaderControllers.map(async (c) => {
-            try {
-              await c.run(signal);
-            } catch (error) {
-              onError(error, `controller ${c.name} failed`);
-            }
-          }),
-        );
-      };
-      if (config.leaderElection) {
-        const elector = new LeaderElector({ ...config.leaderElection, api, onError });
-        const campaign = elector.run(async (signal) => {
-          logger.info({ identity: config.leaderElection?.identity }, 'became the leader');
-          await lead(signal);
-          logger.info('no longer the leader');
-        });
-        stoppers.push(async () => {
-          elector.stop();
-          await campaign;
-        });
-        isLeader = () => elector.isLeader;
-      } else {
-        const term = new AbortController();
-        const running = lead(term.signal);
-        stoppers.push(async () => {
-          term.abort();
-          await running;
-        });
-        isLeader = () => true;
-      }
-    }
-
-    let extenderPort: number | undefined;
-    if (config.extender) {
-      const state = informerClusterState(informers, driver, cache, config.rackLabel);
-      const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
-      let recorder: DecisionRecorder | undefined;
-      if (config.recordDecisions) {
-        const started = new DecisionRecorder({ api, replica: identity, logger });
-        recorder = started;
-        stoppers.push(() => started.stop());
-      }
-      const server = new ExtenderServer({
-        state,
-        decisionOptions,
-        logger,
-        requestVolumes: (ids) => {
-          for (const id of ids) cache.requestVolume(id);
-        },
-        onDecision: (record) => {
-          reportDecision(record, events, logger);
-          recorder?.observe(record);
-        },
-        explain: (namespace, name) => {
-          const pod = pods.get(name, namespace);
-          return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
-        },
-        hyperconvergence: (): HyperconvergenceReport => {
-          const pods = placements();
-          const summary = hyperconvergenceSummary(pods);
-          return { time: new Date().toISOString(), replica: identity, summary, pods };
-        },
-        notReady: () => {
-          const snapshot = cache.snapshot();
-          if (snapshot.refreshedAt === undefined)
-            return `storage state not loaded: ${snapshot.lastError ?? 'no answer yet'}`;
-          const age = Date.now() - snapshot.refreshedAt;
-          if (age > config.driverStaleAfterMs)
-            return `storage state ${Math.round(age / 1000)}s old: ${snapshot.lastError ?? ''}`;
-          return undefined;
-        },
-        metrics: async () => ({
-          contentType: metrics.registry.contentType,
-          body: await metrics.registry.metrics(),
-        }),
-        observe: (verb, status, seconds) =>
-          metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
-      });
-      extenderPort = await server.listen(config.extenderPort, config.extenderHost);
-      stoppers.push(() => server.close());
-      logger.info({ port: extenderPort }, 'scheduler extender listening');
-    }
-    // The webhook runs on every replica (like the extender); see startWebhook for why its Secret and
-    // registration are kept by every replica rather than the leader.
-    let webhook: () => RunningWebhook | undefined = () => undefined;
-    if (config.webhook) {
-      const begin = (): Promise<RunningWebhook> =>
-        startWebhook(config.webhookConfig, {
+  // Leader-only: each runs for a leadership term with the term's signal, afresh every term.
+  if (config.healthMonitor) {
+    lifecycle.add(
+      healthMonitorComponent(
+        {
           api,
           driver,
-          lookups: claims,
-          logger,
-          observe: (status, seconds) =>
-            metrics.webhookRequestSeconds.observe({ code: String(status) }, seconds),
-          onOutcome: (o) =>
-            metrics.webhookAdmissions.inc({ outcome: o.outcome, reason: 'reason' in o ? o.reason : '' }),
-          onCertificates: (c) =>
-            metrics.webhookCertificateExpiry.set(Date.parse(new X509Certificate(c.certPem).validTo) / 1000),
-        });
-      const supervisor = await superviseWebhook(begin, logger);
-      webhook = () => supervisor.current();
-      stoppers.push(() => supervisor.stop());
-    }
-    return {
-      extenderPort,
-      get webhookPort() {
-        return webhook()?.port;
-      },
-      reconcileWebhook: () => webhook()?.reconcile() ?? Promise.resolve(),
-      driver,
-      cache,
-      metrics,
-      stop,
-      isLeader: () => isLeader(),
-    };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-}
-
-/** Events users see on their pods for decisions that need their attention. */
-function reportDecision(record: DecisionRecord, events: EventRecorder, logger: Logger): void {
-  const pod = `${record.pod.metadata?.namespace ?? ''}/${record.pod.metadata?.name ?? ''}`;
-  const debug = logger.isLevelEnabled('debug');
-  if (record.verb === 'filter') {
-    const { decision } = record;
-    if (decision.error) logger.info({ pod, reason: decision.error }, 'filter: cannot place pod now');
-    else if (debug) logger.debug({ pod, passed: decision.passed.length, failed: decision.failed }, 'filter');
-    return;
-  }
-  const { decision } = record;
-  // Built only when debug logging is on: this runs for every pod, over every node.
-  if (debug) {
-    const scored = decision.scores.filter((s) => s.score > 0).map((s) => [s.node, s.raw, s.score]);
-    logger.debug({ pod, scored, neutral: decision.neutralReason }, 'prioritize');
-  }
-  if (decision.notHyperconverged.length > 0) {
-    events.record(
-      objectReference({ ...record.pod, kind: 'Pod', apiVersion: 'v1' }),
-      'Warning',
-      'NonOptimumScheduling',
-      `Unable to schedule pod using volumes [${decision.notHyperconverged.join(', ')}] in a hyperconverged fashion: ` +
-        'none of the nodes offered holds a replica. Check that the replica nodes have room for this pod.',
+          cache,
+          pods,
+          nodes: informers.nodes,
+          claims,
+          events,
+          logger: logger.child({ controller: 'health-monitor' }),
+          metrics: metrics.healthMonitor,
+          config: config.healthMonitorConfig,
+          attacher: driver.csiDriverName,
+        },
+        logger,
+      ),
     );
   }
+  if (config.snapshotter) {
+    lifecycle.add({
+      name: 'snapshotter',
+      scope: 'leader-only',
+      run: (signal) =>
+        runSnapshotter(
+          {
+            api,
+            driver,
+            claims: informers.claims,
+            volumes: informers.volumes,
+            storageClasses: informers.storageClasses,
+            events,
+            logger,
+            onError,
+            workQueueMetrics: (name) => metrics.workQueue(name),
+            // Stork's pre/post-snapshot Rules, unless a caller brings its own hooks.
+            hooks:
+              config.snapshotHooks ??
+              createSnapshotRules({
+                api,
+                events,
+                logger: logger.child({ controller: 'rules' }),
+                ...(config.rulesConfig ? { config: config.rulesConfig } : {}),
+              }),
+          },
+          signal,
+        ),
+    });
+  }
+
+  let extenderPort: number | undefined;
+  if (config.extender) {
+    const state = informerClusterState(informers, driver, cache, config.rackLabel);
+    const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
+    const recorder = config.recordDecisions
+      ? new DecisionRecorder({ api, replica: identity, logger })
+      : undefined;
+    if (recorder) lifecycle.add(cleanupComponent('decision-recorder', () => recorder.stop()));
+    const server = new ExtenderServer({
+      state,
+      decisionOptions,
+      logger,
+      requestVolumes: (ids) => {
+        for (const id of ids) cache.requestVolume(id);
+      },
+      onDecision: (record) => {
+        reportDecision(record, events, logger);
+        recorder?.observe(record);
+      },
+      explain: (namespace, name) => {
+        const pod = pods.get(name, namespace);
+        return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
+      },
+      hyperconvergence: () => hyperconvergenceReport(placements(), identity, Date.now()),
+      notReady: () =>
+        notReadyReason({
+          snapshot: cache.snapshot(),
+          staleAfterMs: config.driverStaleAfterMs,
+          informers: allInformers.map((i) => i.status()),
+          now: Date.now(),
+        }),
+      metrics: async () => ({
+        contentType: metrics.registry.contentType,
+        body: await metrics.registry.metrics(),
+      }),
+      observe: (verb, status, seconds) =>
+        metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
+    });
+    lifecycle.add(
+      serviceComponent(
+        'extender',
+        async () => {
+          extenderPort = await server.listen(config.extenderPort, config.extenderHost);
+          logger.info({ port: extenderPort }, 'scheduler extender listening');
+        },
+        () => server.close(config.drainTimeoutMs),
+      ),
+    );
+  }
+  // The webhook runs on every replica (like the extender); see startWebhook for why its Secret and
+  // registration are kept by every replica rather than the leader.
+  let webhook: () => RunningWebhook | undefined = () => undefined;
+  if (config.webhook) {
+    const begin = (): Promise<RunningWebhook> =>
+      startWebhook(config.webhookConfig, {
+        api,
+        driver,
+        lookups: claims,
+        logger,
+        observe: (status, seconds) =>
+          metrics.webhookRequestSeconds.observe({ code: String(status) }, seconds),
+        onOutcome: (o) =>
+          metrics.webhookAdmissions.inc({ outcome: o.outcome, reason: 'reason' in o ? o.reason : '' }),
+        onCertificates: (c) =>
+          metrics.webhookCertificateExpiry.set(Date.parse(new X509Certificate(c.certPem).validTo) / 1000),
+      });
+    let supervisor: Awaited<ReturnType<typeof superviseWebhook>> | undefined;
+    lifecycle.add(
+      serviceComponent(
+        'webhook',
+        async () => {
+          const started = await superviseWebhook(begin, logger);
+          supervisor = started;
+          webhook = () => started.current();
+        },
+        async () => supervisor?.stop(),
+      ),
+    );
+  }
+
+  try {
+    await lifecycle.start();
+  } catch (error) {
+    await lifecycle.stop(config.shutdownTimeoutMs);
+    throw error;
+  }
+  const snapshot = cache.snapshot();
+  logger.info(
+    {
+      driver: driver.name,
+      nodes: snapshot.nodes.length,
+      volumes: snapshot.volumesById.size,
+      error: snapshot.lastError,
+    },
+    'driver cache loaded',
+  );
+  return {
+    extenderPort,
+    get webhookPort() {
+      return webhook()?.port;
+    },
+    reconcileWebhook: () => webhook()?.reconcile() ?? Promise.resolve(),
+    driver,
+    cache,
+    metrics,
+    stop: () => lifecycle.stop(config.shutdownTimeoutMs),
+    isLeader: () => lifecycle.isLeader(),
+  };
+}
+
+export interface StartOptions {
+  /** Called when stork cannot safely go on (e.g. leader-only work outlived its term); the process exits. */
+  readonly onFatal?: (error: unknown) => void;
 }

@@ -387,4 +387,26 @@ describe('beyond the catalogue', () => {
       0, 0,
     ]);
   });
+
+  it('a claim whose StorageClass is not in the cache is unknown: an error, not "no driver volumes"', () => {
+    const f = schedulingFixture({ nodes: five(['r1', 'r2']), claims: [{ name: 'data' }] });
+    const state = { ...f.state, getStorageClass: () => undefined };
+    const filtered = filterNodes(f.pod(['data']), f.nodes, state, options);
+    expect(filtered.error).toMatch(/StorageClass px of PVC default\/data is not known/);
+    expect(prioritizeNodes(f.pod(['data']), f.nodes, state, options).neutralReason).toMatch(/not known/);
+  });
+
+  it('while a cache the decision reads has not synced, answers with an error saying so', () => {
+    const f = schedulingFixture({
+      nodes: five(['r1', 'r2']),
+      volumes: [{ id: 'v1', replicas: ['node1'] }],
+      claims: [{ name: 'data', volume: 'v1' }],
+    });
+    const state = { ...f.state, unsyncedCaches: ['persistentvolumeclaims'] };
+    expect(filterNodes(f.pod(['data']), f.nodes, state, options).error).toMatch(
+      /persistentvolumeclaims cache\(s\) have not synced yet/,
+    );
+    // A pod without volumes needs none of them.
+    expect(filterNodes(f.pod([]), f.nodes, state, options).passed).toEqual(['node1', 'node2']);
+  });
 });

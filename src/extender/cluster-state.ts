@@ -19,4 +19,6 @@ export interface ClusterState {
   readonly nodesVersion: number;
   /** The Node label that names a node's rack, in addition to `px/rack`. */
   readonly rackLabel: string;
+  /** Caches the decision reads that have not synced yet (their resource names); absent or empty: all have. */
+  readonly unsyncedCaches?: readonly string[];
 }

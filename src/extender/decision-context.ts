@@ -25,6 +25,16 @@ export type PodContext =
  * the scheduler retries the pod, by which time the background refresh has caught up.
  */
 export function podContext(pod: Pod, state: ClusterState, options: DecisionOptions): PodContext {
+  const unsynced = state.unsyncedCaches ?? [];
+  const usesVolumes = (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim || v.portworxVolume);
+  if (unsynced.length > 0 && usesVolumes) {
+    // Without these caches a claim would look missing or not the driver's: say so rather than guess.
+    return {
+      kind: 'error',
+      message: `stork's ${unsynced.join(', ')} cache(s) have not synced yet; retry shortly`,
+      requestVolumes: [],
+    };
+  }
   let volumes: PodVolumes;
   try {
     volumes = podVolumes(pod, state);

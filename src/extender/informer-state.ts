@@ -37,5 +37,8 @@ export function informerClusterState(
     listNodes,
     nodesVersion: informers.nodes.version,
     rackLabel,
+    unsyncedCaches: [informers.nodes, informers.claims, informers.volumes, informers.storageClasses]
+      .filter((i) => !i.synced)
+      .map((i) => i.status().resource),
   });
 }

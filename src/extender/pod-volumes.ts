@@ -1,6 +1,6 @@
 import type { DriverVolume } from '../drivers/driver.js';
 import type { Pod } from '../drivers/k8s-types.js';
-import { claimStorageClassName } from '../drivers/ownership.js';
+import { claimProvisioner, claimStorageClassName } from '../drivers/ownership.js';
 import type { ClusterState } from './cluster-state.js';
 
 /** Stork's annotation on a PVC whose volume is being restored in place: the pod must wait. */
@@ -21,7 +21,7 @@ export interface PodVolumes {
 /** Why a pod cannot be placed right now; the scheduler retries it later. */
 export class PodVolumeError extends Error {
   constructor(
-    readonly reason: 'MissingClaim' | 'ClaimPending' | 'RestoreInProgress',
+    readonly reason: 'MissingClaim' | 'ClaimPending' | 'RestoreInProgress' | 'UnknownStorageClass',
     message: string,
   ) {
     super(message);
@@ -63,6 +63,13 @@ export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
     const pv = pvName ? state.getVolume(pvName) : undefined;
     const className = claimStorageClassName(claim);
     const storageClass = className ? state.getStorageClass(className) : undefined;
+    if (className && !storageClass && !pv && claimProvisioner(claim, undefined) === undefined) {
+      // Nothing else tells whose claim this is: "unknown", not "not the driver's".
+      throw new PodVolumeError(
+        'UnknownStorageClass',
+        `StorageClass ${className} of PVC ${namespace}/${claimName} is not known (yet): cannot tell whether the claim is the ${state.driver.name} driver's`,
+      );
+    }
     if (!state.driver.ownsClaim(claim, pv, storageClass)) continue;
     if (claim.metadata?.annotations?.[restoreInProgressAnnotation] === 'true') {
       throw new PodVolumeError(

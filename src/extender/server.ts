@@ -61,9 +61,9 @@ export class ExtenderServer {
     return listen(this.server, port, host);
   }
 
-  /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
-  close(): Promise<void> {
-    return close(this.server);
+  /** Stops accepting connections, lets in-flight requests finish (at most `graceMs`), then closes the rest. */
+  close(graceMs?: number): Promise<void> {
+    return close(this.server, graceMs);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,7 +1,7 @@
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { KubeConfig } from './kubeconfig.js';
-import { KubeApiError } from './errors.js';
+import { KubeApiError, KubeTimeoutError } from './errors.js';
 import { resourcePath, type ResourceType } from './paths.js';
 import { TokenBucket } from './rate-limit.js';
 import { readWatchStream } from './watch.js';
@@ -35,7 +35,24 @@ export interface RequestOptions {
   readonly body?: unknown;
   readonly contentType?: string;
   readonly signal?: AbortSignal | undefined;
+  /** Overrides the client's per-request deadline (ms); 0 for none. */
+  readonly timeoutMs?: number | undefined;
 }
+
+export interface KubeApiOptions {
+  /** Client-side pacing (watches are long-lived and count once); without it, requests go as fast as made. */
+  readonly qps?: number;
+  readonly burst?: number;
+  /**
+   * Every request but a watch must be answered (body included) within this long (default 30 s), so a
+   * stalled connection cannot hold a caller forever; watches have their own idle watchdog.
+   */
+  readonly requestTimeoutMs?: number;
+  /** An idle pooled connection is closed after this long (default 90 s). */
+  readonly idleSocketTimeoutMs?: number;
+}
+
+export const defaultRequestTimeoutMs = 30_000;
 
 /**
  * A Kubernetes REST client that speaks plain JSON: objects come back exactly as the API server sent them
@@ -47,16 +64,17 @@ export class KubeApi implements KubeClient {
   private agent: https.Agent | undefined;
 
   private readonly limiter: TokenBucket | undefined;
+  readonly requestTimeoutMs: number;
 
-  /**
-   * `rateLimit` paces requests client-side (watches are long-lived and count once); without it, requests
-   * go as fast as they are made.
-   */
   constructor(
     readonly config: KubeConfig,
-    rateLimit?: { qps: number; burst: number },
+    private readonly options: KubeApiOptions = {},
   ) {
-    this.limiter = rateLimit ? new TokenBucket(rateLimit.qps, rateLimit.burst) : undefined;
+    this.limiter =
+      options.qps !== undefined
+        ? new TokenBucket(options.qps, options.burst ?? Math.ceil(options.qps))
+        : undefined;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
     const cluster = config.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
@@ -64,11 +82,26 @@ export class KubeApi implements KubeClient {
 
   /** Sends one request and returns the parsed JSON body; a non-2xx answer throws {@link KubeApiError}. */
   async request<T>(path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.send(path, options);
-    const text = await readBody(response);
-    const status = response.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw apiError(status, options.method ?? 'GET', path, text);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    const method = options.method ?? 'GET';
+    const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
+    const deadline = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
+    const signal = deadline
+      ? options.signal
+        ? AbortSignal.any([options.signal, deadline])
+        : deadline
+      : options.signal;
+    try {
+      const response = await this.send(path, { ...options, signal });
+      const text = await readBody(response);
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) throw apiError(status, method, path, text);
+      return (text === '' ? undefined : JSON.parse(text)) as T;
+    } catch (error) {
+      if (deadline?.aborted && !options.signal?.aborted) {
+        throw new KubeTimeoutError(`${method} ${path}: no answer within ${timeoutMs} ms`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   /** Opens a request and returns the raw response stream (for watches); a non-2xx answer throws. */
@@ -166,7 +199,8 @@ export class KubeApi implements KubeClient {
   }
 
   private async send(path: string, options: RequestOptions): Promise<IncomingMessage> {
-    await this.limiter?.take();
+    if (this.limiter) await untilAborted(this.limiter.take(), options.signal);
+    options.signal?.throwIfAborted();
     const url = new URL(this.server + path);
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -174,8 +208,13 @@ export class KubeApi implements KubeClient {
     const httpsOptions: https.RequestOptions = {};
     // Re-applied per request: bearer tokens can rotate (in-cluster tokens are re-read by the library).
     await this.config.applyToHTTPSOptions(httpsOptions);
+    // Our own pool: keep-alive connections, closed when idle, with TCP keep-alive probes so that a dead
+    // peer is noticed by the kernel too.
     this.agent ??= new https.Agent({
       keepAlive: true,
+      keepAliveMsecs: 30_000,
+      timeout: this.options.idleSocketTimeoutMs ?? 90_000,
+      scheduling: 'lifo',
       ...pick(httpsOptions, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']),
     });
     const payload =
@@ -207,6 +246,24 @@ export class KubeApi implements KubeClient {
       if (payload !== undefined) req.write(payload);
       req.end();
     });
+  }
+}
+
+/** Waits for `work` unless `signal` aborts first (then rejects with the signal's reason). */
+async function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal.reason as Error);
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }
 

@@ -66,3 +66,11 @@ export function statusError(code: number, reason: string, message: string): Kube
     message,
   });
 }
+
+/** A request the API server did not answer within the client's deadline. */
+export class KubeTimeoutError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'KubeTimeoutError';
+  }
+}

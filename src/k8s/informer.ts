@@ -1,7 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { KubeApi, ObjectList } from './api.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { deadlineSignal } from '../lib/deadline.js';
+import type { KubeClient, ObjectList } from './client.js';
 import { KubeApiError, isResourceExpired } from './errors.js';
-import { resourcePath, type ResourceType } from './paths.js';
+import type { ResourceType } from './paths.js';
 
 /** The fields of any Kubernetes object an informer needs. */
 export interface KubeObject {
@@ -19,7 +20,9 @@ export interface InformerHandlers<T> {
 }
 
 export interface InformerOptions {
-  readonly api: KubeApi;
+  readonly api: KubeClient;
+  /** Backoffs, list deadlines and the idle watchdog run on this clock (default: the process's). */
+  readonly clock?: Clock;
   readonly type: ResourceType;
   /** Only this namespace (default: all). */
   readonly namespace?: string;
@@ -30,6 +33,24 @@ export interface InformerOptions {
   readonly watchTimeoutSeconds?: number;
   /** A full relist at least this often, as a safety net for missed events (default 10 min). */
   readonly relistIntervalMs?: number;
+  /** Each page of a list must be answered within this long (default 60 s). */
+  readonly listTimeoutMs?: number;
+  /** A watch with no event (bookmarks included) for this long is abandoned (default: its timeout + 30 s). */
+  readonly watchIdleMs?: number;
+  /** Backoff after a failed list or watch: first delay and cap, doubling with ±20 % jitter (1 s, 30 s). */
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+}
+
+/** How an informer is doing, for /readyz and metrics. */
+export interface InformerStatus {
+  readonly resource: string;
+  readonly synced: boolean;
+  /** Wall-clock ms of the last successful list or watch event, if any. */
+  readonly lastSyncAt: number | undefined;
+  /** The last failure, until the next success. */
+  readonly lastError: string | undefined;
+  readonly errors: number;
+  readonly relists: number;
 }
 
 export function objectKey(object: KubeObject): string {
@@ -50,13 +71,68 @@ export class Informer<T extends KubeObject> {
   private resourceVersion: string | undefined;
   private lastListAt = 0;
   private syncedAt: number | undefined;
+  private lastSyncAt: number | undefined;
+  private lastError: string | undefined;
+  private errorCount = 0;
+  private relistCount = 0;
   private changeCount = 0;
+  private readonly clock: Clock;
+  private readonly syncWaiters: (() => void)[] = [];
   private loop: Promise<void> | undefined;
   /** Why the first list was refused (401/403); start() fails with it. */
   private refused: KubeApiError | undefined;
   private readonly controller = new AbortController();
 
-  constructor(private readonly options: InformerOptions) {}
+  constructor(private readonly options: InformerOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  status(): InformerStatus {
+    return {
+      resource: this.options.type.resource,
+      synced: this.synced,
+      lastSyncAt: this.lastSyncAt,
+      lastError: this.lastError,
+      errors: this.errorCount,
+      relists: this.relistCount,
+    };
+  }
+
+  /** The shape of every long-running part: runs until `signal` aborts, then resolves once stopped. */
+  async run(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.stop(), { once: true });
+    if (signal.aborted) this.stop();
+    this.loop ??= this.loopUntilStopped();
+    await this.loop;
+    if (this.refused && !signal.aborted) throw this.refusal(this.refused);
+  }
+
+  /** Resolves once the first list is in the cache; rejects if the informer stops first. */
+  whenSynced(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push(resolve);
+      const onStop = (): void => {
+        void Promise.resolve(this.loop).then(() => {
+          if (this.synced) return;
+          reject(
+            this.refused
+              ? this.refusal(this.refused)
+              : new Error(`informer for ${this.options.type.resource} stopped before it synced`),
+          );
+        });
+      };
+      if (this.controller.signal.aborted) onStop();
+      else this.controller.signal.addEventListener('abort', onStop, { once: true });
+    });
+  }
+
+  private refusal(error: KubeApiError): Error {
+    return new Error(
+      `cannot list ${this.options.type.resource}: ${error.message} (check the RBAC of stork's ServiceAccount)`,
+      { cause: error },
+    );
+  }
 
   /** Increases on every change to the cache. */
   get version(): number {
@@ -92,20 +168,9 @@ export class Informer<T extends KubeObject> {
   /** Starts list + watch; resolves once the cache holds the first full list. */
   async start(signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', () => this.stop(), { once: true });
-    if (!this.loop) {
-      this.loop = this.run();
-    }
-    while (!this.synced) {
-      if (this.refused) {
-        throw new Error(
-          `cannot list ${this.options.type.resource}: ${this.refused.message} (check the RBAC of stork's ServiceAccount)`,
-          { cause: this.refused },
-        );
-      }
-      if (this.controller.signal.aborted)
-        throw new Error(`informer for ${this.options.type.resource} stopped before it synced`);
-      await sleep(20);
-    }
+    if (signal?.aborted) this.stop();
+    this.loop ??= this.loopUntilStopped();
+    await this.whenSynced();
   }
 
   stop(): void {
@@ -118,20 +183,28 @@ export class Informer<T extends KubeObject> {
   }
 
   private report(error: unknown, context: string): void {
+    this.errorCount++;
+    this.lastError = error instanceof Error ? error.message : String(error);
     this.options.onError?.(error, `${this.options.type.resource}: ${context}`);
   }
 
-  private async run(): Promise<void> {
+  private succeeded(): void {
+    this.lastSyncAt = this.clock.wallNow();
+    this.lastError = undefined;
+  }
+
+  private async loopUntilStopped(): Promise<void> {
     const signal = this.controller.signal;
-    let backoffMs = 1000;
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+    let backoffMs = initialMs;
     // A call, not a property read: the flag changes while we await, which narrowing cannot see.
     const stopped = (): boolean => signal.aborted;
     while (!stopped()) {
       try {
-        const relistDue = Date.now() - this.lastListAt > (this.options.relistIntervalMs ?? 600_000);
+        const relistDue = this.clock.now() - this.lastListAt > (this.options.relistIntervalMs ?? 600_000);
         if (this.resourceVersion === undefined || relistDue) await this.relist(signal);
         await this.watch(signal);
-        backoffMs = 1000;
+        backoffMs = initialMs;
       } catch (error) {
         if (stopped()) break;
         if (
@@ -146,31 +219,51 @@ export class Informer<T extends KubeObject> {
           break;
         }
         if (isResourceExpired(error)) {
-          // Our resourceVersion is older than what the server keeps: start over from a fresh list.
+          // Our resourceVersion is older than what the server keeps: the one failure answered with a
+          // fresh list at once (client-go's reflector does the same).
           this.resourceVersion = undefined;
           continue;
         }
-        this.report(error, 'list/watch failed; retrying');
-        await sleep(backoffMs * (0.8 + Math.random() * 0.4), undefined, { signal }).catch(() => undefined);
-        backoffMs = Math.min(backoffMs * 2, 30_000);
+        this.report(error, `list/watch failed; retrying in ${Math.round(backoffMs)} ms`);
+        await this.clock.sleep(backoffMs * (0.8 + Math.random() * 0.4), signal).catch(() => undefined);
+        backoffMs = Math.min(backoffMs * 2, maxMs);
       }
     }
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
-    const path = resourcePath(this.options.type, { namespace: this.options.namespace });
     const fresh = new Map<string, T>();
     let continueToken: string | undefined;
     let resourceVersion: string | undefined;
+    this.relistCount++;
     do {
-      const page: ObjectList<T> = await this.options.api.request(path, {
-        query: { limit: 500, continue: continueToken, labelSelector: this.options.labelSelector },
-        signal,
-      });
+      // Each page is bounded in time: a list the server never answers is a failure, not a wait forever.
+      const listTimeoutMs = this.options.listTimeoutMs ?? 60_000;
+      const bound = deadlineSignal(
+        this.clock,
+        listTimeoutMs,
+        [signal],
+        `list of ${this.options.type.resource} not answered within ${listTimeoutMs} ms`,
+      );
+      let page: ObjectList<T>;
+      try {
+        page = await this.options.api.list<T>(this.options.type, this.options.namespace, {
+          limit: 500,
+          continue: continueToken,
+          labelSelector: this.options.labelSelector,
+          signal: bound.signal,
+        });
+      } catch (error) {
+        if (bound.signal.aborted && !signal.aborted) throw bound.signal.reason;
+        throw error;
+      } finally {
+        bound.dispose();
+      }
       for (const item of page.items) fresh.set(objectKey(item), item);
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
+    if (signal.aborted) return;
     // Replace the cache, telling handlers only about real differences.
     for (const [key, previous] of this.store) {
       if (!fresh.has(key)) {
@@ -181,8 +274,12 @@ export class Informer<T extends KubeObject> {
     }
     for (const [key, object] of fresh) this.apply(key, object);
     this.resourceVersion = resourceVersion ?? '';
-    this.lastListAt = Date.now();
-    this.syncedAt ??= Date.now();
+    this.lastListAt = this.clock.now();
+    this.succeeded();
+    if (this.syncedAt === undefined) {
+      this.syncedAt = this.clock.wallNow();
+      for (const resolve of this.syncWaiters.splice(0)) resolve();
+    }
   }
 
   private apply(key: string, object: T): void {
@@ -204,10 +301,18 @@ export class Informer<T extends KubeObject> {
     const timeoutSeconds = Math.round(
       (this.options.watchTimeoutSeconds ?? 300) * (0.9 + Math.random() * 0.2),
     );
-    // A watch that outlives its own timeout by this much is stuck (a silent connection): abandon it.
-    const watchdog = new AbortController();
-    const timer = setTimeout(() => watchdog.abort(), (timeoutSeconds + 30) * 1000);
-    const onAbort = (): void => watchdog.abort();
+    // A watch that says nothing (no event, no bookmark) for this long is stuck, e.g. on a half-open
+    // connection: abandon it and start another from the same resourceVersion.
+    const idleMs = this.options.watchIdleMs ?? (timeoutSeconds + 30) * 1000;
+    const watch = new AbortController();
+    let idle = deadlineSignal(this.clock, idleMs, [], 'idle watch');
+    const arm = (): void => {
+      idle.dispose();
+      idle = deadlineSignal(this.clock, idleMs, [], 'idle watch');
+      idle.signal.addEventListener('abort', () => watch.abort(idle.signal.reason), { once: true });
+    };
+    arm();
+    const onAbort = (): void => watch.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       await this.options.api
@@ -217,11 +322,13 @@ export class Informer<T extends KubeObject> {
           {
             resourceVersion: this.resourceVersion ?? '',
             timeoutSeconds,
-            signal: watchdog.signal,
+            signal: watch.signal,
             allowWatchBookmarks: true,
             labelSelector: this.options.labelSelector,
           },
           (event) => {
+            arm();
+            this.succeeded();
             const rv = event.object.metadata?.resourceVersion;
             if (event.type === 'BOOKMARK') {
               if (rv) this.resourceVersion = rv;
@@ -240,13 +347,13 @@ export class Informer<T extends KubeObject> {
           },
         )
         .catch((error: unknown) => {
-          if (!watchdog.signal.aborted) throw error;
+          if (!watch.signal.aborted) throw error;
         });
-      if (watchdog.signal.aborted && !signal.aborted) {
-        this.report(new Error(`watch silent for ${timeoutSeconds + 30}s`), 'restarting a stuck watch');
+      if (watch.signal.aborted && !signal.aborted) {
+        this.report(new Error(`watch silent for ${Math.round(idleMs / 1000)} s`), 'restarting a stuck watch');
       }
     } finally {
-      clearTimeout(timer);
+      idle.dispose();
       signal.removeEventListener('abort', onAbort);
     }
   }

@@ -48,6 +48,7 @@ interface ClosableServer {
   address(): AddressInfo | string | null;
   close(callback: () => void): unknown;
   closeIdleConnections(): void;
+  closeAllConnections(): void;
 }
 
 /** Listens and resolves with the bound port (useful with port 0), or rejects with the bind error. */
@@ -62,9 +63,17 @@ export async function listen(server: ClosableServer, port: number, host: string)
   return (server.address() as AddressInfo).port;
 }
 
-/** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
-export async function close(server: ClosableServer): Promise<void> {
+/**
+ * Stops accepting connections, lets in-flight requests finish for up to `graceMs`, closes idle ones, and
+ * then cuts whatever is still open: one slow client cannot hold shutdown open.
+ */
+export async function close(server: ClosableServer, graceMs = 5_000): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await closed;
+  const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(cut);
+  }
 }

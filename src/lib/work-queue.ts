@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from './clock.js';
 
 /** What processing a key asks for next: nothing, or another look after a delay (waiting on something). */
 export type WorkResult = undefined | { readonly requeueAfterMs: number };
@@ -15,6 +16,8 @@ export interface WorkQueueOptions {
   readonly onError?: (error: unknown, key: string, attempt: number) => void;
   /** Told about the queue's work, for metrics (client-go's workqueue metrics). */
   readonly observer?: WorkQueueObserver;
+  /** Delays and backoffs run on this clock (default: the process's). */
+  readonly clock?: Clock;
 }
 
 /** What a work queue reports as it goes; every method is cheap and must not throw. */
@@ -41,28 +44,40 @@ export class WorkQueue {
   /** Keys added again while being processed. */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Keys waiting for a due time, with the timer that queues them then. */
+  private readonly timers = new Map<string, { due: number; cancel: AbortController }>();
   private wake: (() => void) | undefined;
   private stopped = false;
+  private readonly clock: Clock;
 
-  constructor(private readonly options: WorkQueueOptions) {}
+  constructor(private readonly options: WorkQueueOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
-  /** Queues a key now, or after `delayMs` (an earlier due time wins). */
+  /** Queues a key now, or after `delayMs`; a key already waiting keeps the earlier of the two due times. */
   add(key: string, delayMs = 0): void {
     if (this.stopped) return;
     if (delayMs > 0) {
-      if (this.timers.has(key) || this.queued.has(key)) return;
-      const timer = setTimeout(() => {
-        this.timers.delete(key);
-        this.add(key);
-      }, delayMs);
-      timer.unref();
-      this.timers.set(key, timer);
+      if (this.queued.has(key)) return;
+      const due = this.clock.now() + delayMs;
+      const waiting = this.timers.get(key);
+      if (waiting && waiting.due <= due) return;
+      waiting?.cancel.abort();
+      const cancel = new AbortController();
+      this.timers.set(key, { due, cancel });
+      this.clock.sleep(delayMs, cancel.signal).then(
+        () => {
+          if (this.timers.get(key)?.cancel !== cancel) return;
+          this.timers.delete(key);
+          this.add(key);
+        },
+        () => undefined,
+      );
       return;
     }
-    const timer = this.timers.get(key);
-    if (timer) {
-      clearTimeout(timer);
+    const waiting = this.timers.get(key);
+    if (waiting) {
+      waiting.cancel.abort();
       this.timers.delete(key);
     }
     if (this.active.has(key)) {
@@ -86,7 +101,7 @@ export class WorkQueue {
   async run(signal: AbortSignal): Promise<void> {
     const onAbort = (): void => {
       this.stopped = true;
-      for (const timer of this.timers.values()) clearTimeout(timer);
+      for (const waiting of this.timers.values()) waiting.cancel.abort();
       this.timers.clear();
       this.wake?.();
     };
@@ -119,9 +134,9 @@ export class WorkQueue {
   private async worker(signal: AbortSignal): Promise<void> {
     for (let key = await this.next(); key !== undefined; key = await this.next()) {
       this.active.add(key);
-      const started = performance.now();
+      const started = this.clock.now();
       const observe = (outcome: 'done' | 'requeued' | 'failed'): void =>
-        this.options.observer?.processed((performance.now() - started) / 1000, outcome);
+        this.options.observer?.processed((this.clock.now() - started) / 1000, outcome);
       try {
         const result = await this.options.process(key, signal);
         observe(result ? 'requeued' : 'done');
