@@ -16,7 +16,10 @@ import { createDriver } from '../drivers/registry.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
-import { ExtenderServer, type DecisionRecord } from '../extender/server.js';
+import type { DecisionRecord } from '../extender/server.js';
+import { startExtenderServing } from '../extender/serving.js';
+import { isCachedPod } from '../extender/trusted-pod.js';
+import { systemClock } from '../lib/clock.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder, objectReference } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
@@ -50,6 +53,8 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 export interface RunningStork {
   /** The extender's port (useful when configured as 0). */
   readonly extenderPort: number | undefined;
+  /** The authenticated port of /metrics, /explain and /hyperconvergence, when it runs. */
+  readonly statusPort: number | undefined;
   /** The admission webhook's port, when it runs. */
   readonly webhookPort: number | undefined;
   /** Runs one webhook certificate/registration round now (rotation when due); tests use it. */
@@ -232,6 +237,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     }
 
     let extenderPort: number | undefined;
+    let statusPort: number | undefined;
     if (config.extender) {
       const state = informerClusterState(informers, driver, cache, config.rackLabel);
       const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
@@ -241,45 +247,59 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
         recorder = started;
         stoppers.push(() => started.stop());
       }
-      const server = new ExtenderServer({
-        state,
-        decisionOptions,
-        logger,
-        requestVolumes: (ids) => {
-          for (const id of ids) cache.requestVolume(id);
+      const serving = await startExtenderServing(
+        config.extenderServing,
+        config.extenderPort,
+        config.extenderHost,
+        {
+          api,
+          clock: systemClock,
+          logger,
+          extender: {
+            state,
+            decisionOptions,
+            logger,
+            requestVolumes: (ids) => {
+              for (const id of ids) cache.requestVolume(id);
+            },
+            onDecision: (record) => {
+              // Writes only for pods stork knows by UID: a forged body naming another pod changes nothing.
+              if (!isCachedPod(record.pod, (namespace, name) => pods.get(name, namespace))) return;
+              reportDecision(record, events, logger);
+              recorder?.observe(record);
+            },
+            notReady: () => {
+              const snapshot = cache.snapshot();
+              if (snapshot.refreshedAt === undefined)
+                return `storage state not loaded: ${snapshot.lastError ?? 'no answer yet'}`;
+              const age = Date.now() - snapshot.refreshedAt;
+              if (age > config.driverStaleAfterMs)
+                return `storage state ${Math.round(age / 1000)}s old: ${snapshot.lastError ?? ''}`;
+              return undefined;
+            },
+            observe: (verb, status, seconds) =>
+              metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
+          },
+          status: {
+            explain: (namespace, name) => {
+              const pod = pods.get(name, namespace);
+              return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
+            },
+            hyperconvergence: (): HyperconvergenceReport => {
+              const pods = placements();
+              const summary = hyperconvergenceSummary(pods);
+              return { time: new Date().toISOString(), replica: identity, summary, pods };
+            },
+            metrics: async () => ({
+              contentType: metrics.registry.contentType,
+              body: await metrics.registry.metrics(),
+            }),
+          },
         },
-        onDecision: (record) => {
-          reportDecision(record, events, logger);
-          recorder?.observe(record);
-        },
-        explain: (namespace, name) => {
-          const pod = pods.get(name, namespace);
-          return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
-        },
-        hyperconvergence: (): HyperconvergenceReport => {
-          const pods = placements();
-          const summary = hyperconvergenceSummary(pods);
-          return { time: new Date().toISOString(), replica: identity, summary, pods };
-        },
-        notReady: () => {
-          const snapshot = cache.snapshot();
-          if (snapshot.refreshedAt === undefined)
-            return `storage state not loaded: ${snapshot.lastError ?? 'no answer yet'}`;
-          const age = Date.now() - snapshot.refreshedAt;
-          if (age > config.driverStaleAfterMs)
-            return `storage state ${Math.round(age / 1000)}s old: ${snapshot.lastError ?? ''}`;
-          return undefined;
-        },
-        metrics: async () => ({
-          contentType: metrics.registry.contentType,
-          body: await metrics.registry.metrics(),
-        }),
-        observe: (verb, status, seconds) =>
-          metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
-      });
-      extenderPort = await server.listen(config.extenderPort, config.extenderHost);
-      stoppers.push(() => server.close());
-      logger.info({ port: extenderPort }, 'scheduler extender listening');
+      );
+      extenderPort = serving.extenderPort;
+      statusPort = serving.statusPort;
+      stoppers.push(() => serving.stop());
     }
     // The webhook runs on every replica (like the extender); see startWebhook for why its Secret and
     // registration are kept by every replica rather than the leader.
@@ -304,6 +324,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     }
     return {
       extenderPort,
+      statusPort,
       get webhookPort() {
         return webhook()?.port;
       },

@@ -3,7 +3,7 @@ import type { VolumeDriver } from '../drivers/driver.js';
 import type { ClaimLookups } from '../drivers/pod-claims.js';
 import type { KubeApi } from '../k8s/api.js';
 import type { Logger } from '../lib/log.js';
-import { CertificateStore, type WebhookCertificates } from './certificate-manager.js';
+import { CertificateStore, type WebhookCertificates } from '../k8s/certificate-store.js';
 import { decideMutation } from './decision.js';
 import { desiredWebhook, ensureWebhookConfiguration, webhookConfigurationName } from './registration.js';
 import { WebhookServer, type AdmissionOutcome } from './server.js';

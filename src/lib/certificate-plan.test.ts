@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { splitPemCertificates } from '../lib/pki.js';
+import { splitPemCertificates } from './pki.js';
 import { planCertificates, secretKeys, type CertificateData } from './certificate-plan.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
