@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { Secret } from 'kubernetes-types/core/v1.js';
-import type { KubeApi } from '../k8s/api.js';
+import type { KubeClient } from '../k8s/client.js';
 import { CertificateStore, type StoredCertificates } from '../k8s/certificate-store.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
@@ -61,7 +61,7 @@ export function extenderTls(certificates: StoredCertificates): ExtenderTls {
  */
 export async function startExtenderCertificates(
   config: ExtenderCertificateConfig,
-  deps: { api: KubeApi; logger: Logger; onChange: (certificates: StoredCertificates) => void },
+  deps: { api: Pick<KubeClient, 'get' | 'create' | 'replace'>; logger: Logger; onChange: (certificates: StoredCertificates) => void },
 ): Promise<RunningExtenderCertificates> {
   const logger = deps.logger.child({ component: 'extender-certificates' });
   const svc = config.serviceName;
@@ -136,7 +136,7 @@ export async function startExtenderCertificates(
 
 /** The scheduler's Secret in kubernetes.io/tls shape plus `ca.crt`; written only when it differs. */
 async function publishSchedulerSecret(
-  api: KubeApi,
+  api: Pick<KubeClient, 'get' | 'create' | 'replace'>,
   namespace: string,
   certificates: StoredCertificates,
   logger: Logger,

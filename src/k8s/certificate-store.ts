@@ -1,5 +1,5 @@
 import type { Secret } from 'kubernetes-types/core/v1.js';
-import type { KubeApi } from './api.js';
+import type { KubeClient } from './client.js';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
 import { resources } from './paths.js';
 import type { Logger } from '../lib/log.js';
@@ -24,7 +24,7 @@ export interface StoredCertificates {
 export type WebhookCertificates = StoredCertificates;
 
 export interface CertificateStoreOptions {
-  readonly api: KubeApi;
+  readonly api: Pick<KubeClient, 'get' | 'create' | 'replace'>;
   readonly namespace: string;
   /** Stork: `stork-webhook-secret` for the webhook; `stork-extender-tls` for the extender. */
   readonly secretName: string;
