@@ -16,6 +16,7 @@ import {
   readBody,
   send,
   sendError,
+  serverCreateOptions,
   truncate,
   type ServerLimits,
 } from '../lib/http.js';
@@ -97,8 +98,11 @@ export class ExtenderServer {
     const { tls } = options;
     this.clientName = tls?.clientName;
     this.server = tls
-      ? createHttpsServer({ ...secureContextOptions(tls), handshakeTimeout: 5_000 }, handler)
-      : createHttpServer(handler);
+      ? createHttpsServer(
+          { ...serverCreateOptions, ...secureContextOptions(tls), handshakeTimeout: 5_000 },
+          handler,
+        )
+      : createHttpServer(serverCreateOptions, handler);
     applyServerLimits(this.server, options.limits);
     this.maxBodyBytes =
       options.maxBodyBytes ??

@@ -9,6 +9,7 @@ import {
   listen,
   send,
   sendError,
+  serverCreateOptions,
   truncate,
   type ServerLimits,
 } from '../lib/http.js';
@@ -52,6 +53,7 @@ export class StatusServer {
   constructor(private readonly options: StatusServerOptions) {
     this.server = createServer(
       {
+        ...serverCreateOptions,
         cert: options.certificate.certPem,
         key: options.certificate.keyPem,
         minVersion: 'TLSv1.2',

@@ -103,6 +103,12 @@ interface LimitableServer {
   keepAliveTimeout: number;
 }
 
+/**
+ * Options for node:http/node:https `createServer`: how often Node checks open connections against the
+ * header and request timeouts (its default, 30 s, would let a slow client hold on three times as long).
+ */
+export const serverCreateOptions = { connectionsCheckingInterval: 1_000 } as const;
+
 /** Applies {@link ServerLimits} to a node:http or node:https server. */
 export function applyServerLimits(server: LimitableServer, limits: Partial<ServerLimits> = {}): void {
   const l = { ...defaultServerLimits, ...limits };

@@ -17,6 +17,7 @@ import {
   readBody,
   send,
   sendError,
+  serverCreateOptions,
   truncate,
   type ServerLimits,
 } from '../lib/http.js';
@@ -58,6 +59,7 @@ export class WebhookServer {
   constructor(private readonly options: WebhookServerOptions) {
     this.server = createServer(
       {
+        ...serverCreateOptions,
         cert: options.certificate.certPem,
         key: options.certificate.keyPem,
         minVersion: 'TLSv1.2',
