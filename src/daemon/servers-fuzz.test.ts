@@ -154,13 +154,7 @@ describe(`fuzzing the extender and the webhook (seed ${seed})`, () => {
         validityDays: 1,
       }),
       decide: (request, final) =>
-        decideMutation(
-          request,
-          fixture.state.driver,
-          fixture.state,
-          { ...defaultWebhookConfig, namespace: 'kube-system' },
-          final,
-        ),
+        decideMutation(request, fixture.state.driver, fixture.state, defaultWebhookConfig, final),
       logger: silentLogger,
       claimWaitMs: 50,
       limits,
