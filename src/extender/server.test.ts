@@ -141,18 +141,22 @@ describe('ExtenderServer bounds and error answers', () => {
 
   it('decides on cached Node objects, not on what the request says about them, and returns the sent ones', async () => {
     const post = await serve({ acceptNodeObjects: true });
+    // The request claims node1 is marked unschedulable by the operator; stork's cache knows better.
     const forged = {
-      ...fixture.nodes[1],
-      metadata: { ...fixture.nodes[1]?.metadata, labels: { forged: 'yes' } },
+      ...fixture.nodes[0],
+      metadata: {
+        ...fixture.nodes[0]?.metadata,
+        annotations: { 'operator.libopenstorage.org/unschedulable': 'true' },
+      },
     };
     const res = await post('/filter', {
       Pod: fixture.pod(['data']),
-      Nodes: { items: [fixture.nodes[0], forged] },
+      Nodes: { items: [forged, fixture.nodes[1]] },
     });
     const result = (await res.json()) as { Nodes: { items: unknown[] }; FailedNodes: Record<string, string> };
-    // node2's driver is Offline in the cache whatever the request claims.
     expect(result.FailedNodes).toEqual({ node2: 'pxd storage on this node is Offline' });
-    expect(result.Nodes.items).toEqual([fixture.nodes[0]]);
+    // The scheduler gets its own objects back, as it expects in object mode.
+    expect(result.Nodes.items).toEqual([forged]);
   });
 
   it('never echoes unbounded input: a huge bogus field gives a short 400', async () => {
@@ -164,6 +168,10 @@ describe('ExtenderServer bounds and error answers', () => {
       expect(res.status).toBe(400);
       expect(text.length).toBeLessThan(400);
     }
+    // A path is echoed in the 404: cut short.
+    const lost = await post(`/${'a'.repeat(5000)}`, {});
+    expect(lost.status).toBe(404);
+    expect((await lost.text()).length).toBeLessThan(400);
   });
 
   it('answers an internal failure with a 500 that does not carry the exception text', async () => {
@@ -269,7 +277,7 @@ describe('ExtenderServer with mutual TLS', () => {
     ['a certificate of another CA', 'otherCa', 401],
     ['a certificate of the CA for another name', 'someoneElse', 403],
     ["the scheduler's certificate", 'scheduler', 200],
-  ] as const)('answers filter for %s with %i', async (_what, who, status) => {
+  ] as const)('answers filter for %s (%s): %i', async (_what, who, status) => {
     expect(await call('/filter', who)).toBe(status);
     expect(await call('/prioritize', who)).toBe(status);
   });
