@@ -306,9 +306,16 @@ describe('storkctl against the real API server and a running stork', () => {
     });
 
     it('stork not reachable through its service, with a hint', async () => {
-      const stderr = await fails('get', 'hyperconvergence');
-      expect(stderr).toContain('through service kube-system/stork-service:8099');
+      const stderr = await fails('get', 'hyperconvergence', '--kubeconfig', reader);
+      expect(stderr).toContain('through service kube-system/https:stork-service:status');
       expect(stderr).toContain('--stork-url');
+    });
+
+    it('a kubeconfig without a bearer token cannot read the status port, and is told why', async () => {
+      // The box's admin authenticates with a client certificate: there is no token to send to stork.
+      expect(await fails('get', 'hyperconvergence', ...direct().slice(0, 4))).toContain(
+        'needs a bearer token',
+      );
     });
   });
 
