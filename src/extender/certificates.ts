@@ -61,7 +61,11 @@ export function extenderTls(certificates: StoredCertificates): ExtenderTls {
  */
 export async function startExtenderCertificates(
   config: ExtenderCertificateConfig,
-  deps: { api: Pick<KubeClient, 'get' | 'create' | 'replace'>; logger: Logger; onChange: (certificates: StoredCertificates) => void },
+  deps: {
+    api: Pick<KubeClient, 'get' | 'create' | 'replace'>;
+    logger: Logger;
+    onChange: (certificates: StoredCertificates) => void;
+  },
 ): Promise<RunningExtenderCertificates> {
   const logger = deps.logger.child({ component: 'extender-certificates' });
   const svc = config.serviceName;

@@ -2,6 +2,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { TLSSocket } from 'node:tls';
 import type { Node, Pod } from '../drivers/k8s-types.js';
+import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterState } from './cluster-state.js';
 import type { DecisionOptions } from './decision-context.js';
@@ -151,6 +152,8 @@ export class ExtenderServer {
       this.authenticate(req);
       if (req.method !== 'POST') throw new HttpError(405, `${verb} needs POST, got ${req.method ?? ''}`);
       const text = await readBody(req, this.maxBodyBytes);
+      if (nestsDeeperThan(text, maxJsonDepth))
+        throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
       let body: unknown;
       try {
         body = JSON.parse(text);
