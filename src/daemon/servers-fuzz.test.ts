@@ -60,7 +60,7 @@ function mutate(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object' || rand() < 0.15) return randomValue();
   if (Array.isArray(value)) {
     if (value.length === 0) return [randomValue()];
-    const copy = [...value];
+    const copy: unknown[] = [...(value as unknown[])];
     const i = int(copy.length);
     copy[i] = mutate(copy[i], depth + 1);
     return copy;
