@@ -1,4 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'yaml';
+import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
 import { request } from 'node:https';
 import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +135,65 @@ describe('the extender answers the stork scheduler only, and writes only for pod
         { timeout: 10_000, interval: 200 },
       )
       .toBeDefined();
+  });
+
+  it('serves the status documents only to callers the API server authenticates and authorizes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'stork-status-'));
+    const spec = join(dir, 'nobody.yaml');
+    await writeFile(
+      spec,
+      'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: status-nobody, namespace: kube-system}\n',
+    );
+    const kubeconfig = parse(
+      await readFile(
+        (await serviceAccountKubeconfig(ctx.box, { spec: pathToFileURL(spec) })).kubeconfigPath,
+        'utf8',
+      ),
+    ) as { users: { user: { token: string } }[] };
+    const token = kubeconfig.users[0]?.user.token ?? '';
+    const status = (path: string, bearer?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: ctx.stork.statusPort ?? 0,
+            path,
+            ca,
+            agent: false,
+            headers: bearer ? { Authorization: `Bearer ${bearer}` } : {},
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status('/metrics')).toBe(401);
+    expect(await status('/metrics', 'not-a-token')).toBe(401);
+    // A real ServiceAccount without any grant: authenticated, not authorized.
+    expect(await status('/metrics', token)).toBe(403);
+    expect(await status(`/explain?namespace=${ns}&pod=app`, token)).toBe(403);
+    expect(await status('/hyperconvergence', token)).toBe(403);
+    // Granted `list pods` in one namespace: that namespace's report, nothing cluster-wide.
+    await ctx.box.kubectl(['-n', ns, 'create', 'role', 'pod-reader', '--verb=get,list', '--resource=pods']);
+    await ctx.box.kubectl([
+      '-n',
+      ns,
+      'create',
+      'rolebinding',
+      'pod-reader',
+      '--role=pod-reader',
+      '--serviceaccount=kube-system:status-nobody',
+    ]);
+    await expect
+      .poll(() => status(`/hyperconvergence?namespace=${ns}`, token), { timeout: 30_000 })
+      .toBe(200);
+    // (A refusal is remembered for 10 s: this one was asked before the grant.)
+    await expect.poll(() => status(`/explain?namespace=${ns}&pod=app`, token), { timeout: 30_000 }).toBe(200);
+    expect(await status('/hyperconvergence', token)).toBe(403);
+    expect(await status('/healthz')).toBe(200);
   });
 
   it('refuses an oversized request with 413 and keeps serving and scheduling', async () => {
