@@ -110,10 +110,11 @@ export async function runDemo(
       storkLog.logger,
     );
     // As in a cluster, the stork scheduler mounts the client certificate stork issued (a restart with it).
+    const extender = { port: extenderPort, tls: await storkSchedulerTlsFiles(box) };
     await box.startStorkScheduler({
       urlPrefix: `https://127.0.0.1:${extenderPort}`,
       shipped: true,
-      tls: await storkSchedulerTlsFiles(box),
+      tls: extender.tls,
     });
     print(
       `extender on https://127.0.0.1:${extenderPort} (mutual TLS); health monitor: grace 10 s, checked every 1 s; ` +
@@ -137,7 +138,7 @@ export async function runDemo(
       (p) => `on ${p.spec?.nodeName ?? '?'}`,
     );
     const { nodes: replicas } = await claimVolume(box, storage, namespace, 'mysql-data');
-    print(await placementTable(extenderPort, nodeNames, replicas, pod, 'mysql'));
+    print(await placementTable(extender, nodeNames, replicas, pod, 'mysql'));
     if (!replicas.includes(pod.spec?.nodeName ?? '')) {
       throw new Error(
         `mysql landed on ${pod.spec?.nodeName ?? '?'}, which holds no replica (${replicas.join(', ')})`,
@@ -178,7 +179,7 @@ export async function runDemo(
       stork,
       storkLog,
       narrator,
-      extenderPort,
+      extender,
       nodes: nodeNames,
       workDir,
     };
