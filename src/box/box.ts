@@ -25,7 +25,7 @@ import { reapStaleBoxes, recordBoxProcess } from './stale.js';
 import { boxNodeAddresses, type BoxNode } from './nodes.js';
 
 export type { BoxNode } from './nodes.js';
-export type { ExtenderRegistration } from './scheduler-config.js';
+export type { ExtenderRegistration, ExtenderTlsFiles } from './scheduler-config.js';
 
 export interface BoxOptions {
   /** KWOK nodes to create; more can be added later with {@link Box.addNodes}. */
@@ -314,6 +314,7 @@ export class Box {
         ? shippedStorkSchedulerConfiguration(await readFile(shippedStorkSchedulerSpec, 'utf8'), {
             urlPrefix: extender.urlPrefix,
             kubeconfig: this.kubeconfigPath,
+            ...(extender.tls ? { tls: extender.tls } : {}),
           })
         : schedulerConfiguration({ schedulerName: 'stork', kubeconfig: this.kubeconfigPath, extender }),
     );

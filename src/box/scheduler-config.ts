@@ -1,5 +1,12 @@
 import { parse, parseAllDocuments } from 'yaml';
 
+/** The client certificate, its key and the CA that signed the extender's certificate, as files. */
+export interface ExtenderTlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
 /** How the stork kube-scheduler calls the extender; the fields of `KubeSchedulerConfiguration.extenders[]`. */
 export interface ExtenderRegistration {
   readonly urlPrefix: string;
@@ -8,6 +15,8 @@ export interface ExtenderRegistration {
   readonly ignorable?: boolean;
   /** A Go duration, e.g. `5s`. */
   readonly httpTimeout?: string;
+  /** Mutual TLS (an https `urlPrefix`); without it the extender is called over plain HTTP. */
+  readonly tls?: ExtenderTlsFiles;
   /**
    * Use the configuration shipped in specs/stork-scheduler.yaml (only `urlPrefix` is taken from here),
    * so that what users install is what is tested.
@@ -41,7 +50,8 @@ export function schedulerConfiguration(options: {
         filterVerb: 'filter',
         prioritizeVerb: 'prioritize',
         weight: e.weight ?? 5,
-        enableHTTPS: false,
+        enableHTTPS: e.tls !== undefined,
+        ...(e.tls ? { tlsConfig: { ...e.tls } } : {}),
         nodeCacheCapable: e.nodeCacheCapable ?? false,
         ignorable: e.ignorable ?? false,
         httpTimeout: e.httpTimeout ?? '5s',
@@ -53,12 +63,14 @@ export function schedulerConfiguration(options: {
 
 /**
  * The stork scheduler configuration shipped in specs/stork-scheduler.yaml, adapted to run here: the
- * extender at `urlPrefix`, the given kubeconfig, no leader election. Everything else (weight, node mode,
- * timeout, percentageOfNodesToScore) is exactly what users install, so the box tests what ships.
+ * extender at `urlPrefix`, the given kubeconfig, no leader election, and the client certificate files
+ * where the box keeps them (or, for a stork run with --extender-insecure-http, plain HTTP). Everything
+ * else (weight, node mode, timeout, percentageOfNodesToScore) is exactly what users install, so the box
+ * tests what ships.
  */
 export function shippedStorkSchedulerConfiguration(
   specText: string,
-  options: { urlPrefix: string; kubeconfig: string },
+  options: { urlPrefix: string; kubeconfig: string; tls?: ExtenderTlsFiles },
 ): string {
   const configMap = parseAllDocuments(specText)
     .map(
@@ -72,6 +84,12 @@ export function shippedStorkSchedulerConfiguration(
   const extender = config.extenders?.[0];
   if (!extender) throw new Error('the shipped scheduler configuration registers no extender');
   extender.urlPrefix = options.urlPrefix;
+  if (options.tls) {
+    extender.tlsConfig = { ...(extender.tlsConfig as object), ...options.tls };
+  } else {
+    extender.enableHTTPS = false;
+    delete extender.tlsConfig;
+  }
   config.clientConnection = { kubeconfig: options.kubeconfig, qps: 500, burst: 1000 };
   config.leaderElection = { leaderElect: false };
   return JSON.stringify(config, null, 2) + '\n';

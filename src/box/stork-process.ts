@@ -63,6 +63,12 @@ export async function startStorkProcess(options: {
       // The webhook's in-cluster defaults (port 8443, a Service the API server cannot reach from here) do
       // not fit a process on the host; tests of the webhook turn it on with their own port and URL.
       '--webhook-controller=false',
+      // These processes are about leases, signals and the image; the extender's mutual TLS is tested with
+      // the in-process stork (test/e2e/extender-security.e2e.test.ts). A test may pass
+      // --extender-insecure-http=false in `args`.
+      '--extender-insecure-http',
+      '--status-port=0',
+      '--status-address=127.0.0.1',
       ...(options.args ?? []),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },

@@ -12,6 +12,8 @@ export interface GlobalOptions {
   storkNamespace: string;
   storkService: string;
   storkUrl?: string;
+  /** The CA that signed stork's serving certificate, for `--stork-url`. */
+  storkCaFile?: string;
 }
 
 /** What a command runs with: its flags, where to write, and a client made on first use. */

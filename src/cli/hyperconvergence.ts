@@ -16,7 +16,12 @@ const placementText: Record<PodPlacementReport['placement'], string> = {
 };
 
 export async function getHyperconvergence(ctx: CommandContext, flags: { allNamespaces?: boolean }) {
-  const report = await storkDocument<HyperconvergenceReport>(ctx, '/hyperconvergence');
+  // Asking for one namespace needs only `list pods` there (stork filters the report to it).
+  const report = await storkDocument<HyperconvergenceReport>(
+    ctx,
+    '/hyperconvergence',
+    flags.allNamespaces ? {} : { namespace: ctx.namespace },
+  );
   const shown = flags.allNamespaces ? report : inNamespace(report, ctx.namespace);
   if (ctx.options.output !== 'table') {
     ctx.io.out(formatDocument(shown, ctx.options.output));

@@ -35,8 +35,16 @@ export function storkctlProgram(
     .option('--context <name>', 'kubeconfig context to use')
     .addOption(new Option('-o, --output <format>', 'output format').choices(outputFormats).default('table'))
     .option('--stork-namespace <namespace>', 'namespace of the stork service', 'kube-system')
-    .option('--stork-service <name:port>', 'service that reaches stork’s extender port', 'stork-service:8099')
-    .option('--stork-url <url>', 'reach stork directly at this URL instead of through the API server');
+    .option(
+      '--stork-service <scheme:name:port>',
+      'service and port that reach stork’s status port (through the API server)',
+      'https:stork-service:status',
+    )
+    .option('--stork-url <url>', 'reach stork’s status port directly at this https URL instead')
+    .option(
+      '--stork-ca-file <path>',
+      'CA that signed stork’s serving certificate (ca.crt of stork-extender-tls)',
+    );
 
   const run =
     (action: Action) =>

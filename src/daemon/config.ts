@@ -7,6 +7,7 @@ import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
 import { defaultRackLabel } from '../drivers/locality.js';
 import type { LeaderElectionConfig } from '../k8s/leader-election.js';
 import { defaultWebhookConfig, type WebhookConfig } from '../webhook/webhook.js';
+import { defaultExtenderServingConfig, type ExtenderServingConfig } from '../extender/serving.js';
 
 /** Stork's settings, validated: what the flags produce and what `startStork` takes. */
 export interface StorkConfig {
@@ -22,6 +23,8 @@ export interface StorkConfig {
   readonly extender: boolean;
   readonly extenderPort: number;
   readonly extenderHost: string;
+  /** Transport (mutual TLS or Stork's plain HTTP), bounds, certificates and the status port. */
+  readonly extenderServing: ExtenderServingConfig;
   readonly rackLabel: string;
   readonly healthMonitor: boolean;
   /** Volume snapshots: the CRDs, the snapshot controller and the `stork-snapshot` provisioner. */
@@ -60,6 +63,7 @@ export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   extender: true,
   extenderPort: 8099,
   extenderHost: '0.0.0.0',
+  extenderServing: defaultExtenderServingConfig,
   rackLabel: defaultRackLabel,
   healthMonitor: true,
   snapshotter: true,

@@ -8,18 +8,28 @@ function parse(args: readonly string[]) {
 }
 
 describe('webhook flags', () => {
-  it('default to Stork: on, port 8443, stork-service, scheduler stork, the opt-out annotation', () => {
+  it('default to Stork (on, port 8443, scheduler stork, the opt-out annotation) but with a Service of its own', () => {
     const config = parse([]);
     expect(config.webhook).toBe(true);
     expect(config.webhookConfig).toMatchObject({
       port: 8443,
-      serviceName: 'stork-service',
+      serviceName: 'stork-webhook',
       schedulerName: 'stork',
       skipAnnotation: 'stork.libopenstorage.org/disable-admission-controller',
       secretName: 'stork-webhook-secret',
       timeoutSeconds: 5,
     });
     expect(config.webhookConfig.url).toBeUndefined();
+    // Stork excluded kube-system only, hard-coded; stork's own namespace is excluded too by default.
+    expect(config.webhookConfig.excludedNamespaces).toEqual(['kube-system']);
+    expect(parse(['--webhook-namespace=storage']).webhookConfig.excludedNamespaces).toEqual([
+      'kube-system',
+      'storage',
+    ]);
+    expect(parse(['--webhook-excluded-namespaces=a, b']).webhookConfig.excludedNamespaces).toEqual([
+      'a',
+      'b',
+    ]);
   });
 
   it('takes every setting', () => {
@@ -137,5 +147,54 @@ describe('leadership, API deadline and shutdown flags', () => {
     ['--k8s-api-timeout=soon'],
   ])('refuses %s with a clear error', (arg) => {
     expect(() => parse([arg])).toThrow(/--leader-elect|--k8s-api-timeout/);
+  });
+});
+
+describe('extender serving flags', () => {
+  it('default to mutual TLS, node names only, bounded requests and the status port 8098', () => {
+    const { extenderServing } = parse([]);
+    expect(extenderServing).toMatchObject({
+      insecureHttp: false,
+      acceptNodeObjects: false,
+      maxNodes: 10_000,
+      statusPort: 8098,
+      limits: { maxConnections: 256, requestTimeoutMs: 10_000, headersTimeoutMs: 10_000 },
+    });
+    expect(extenderServing.maxRequestBytes).toBeUndefined();
+  });
+
+  it("take Stork's plain HTTP and node objects, limits and certificate settings", () => {
+    const { extenderServing } = parse([
+      '--extender-insecure-http',
+      '--extender-accept-node-objects=true',
+      '--extender-max-request-bytes=5000000',
+      '--extender-max-nodes=300',
+      '--extender-max-connections=10',
+      '--extender-request-timeout=3',
+      '--extender-cert-sans=127.0.0.1,stork.example',
+      '--extender-cert-validity=600',
+      '--extender-ca-validity=6000',
+      '--status-port=9000',
+    ]);
+    expect(extenderServing).toMatchObject({
+      insecureHttp: true,
+      acceptNodeObjects: true,
+      maxRequestBytes: 5_000_000,
+      maxNodes: 300,
+      limits: { maxConnections: 10, requestTimeoutMs: 3000, headersTimeoutMs: 3000 },
+      statusPort: 9000,
+    });
+    expect(extenderServing.certificates).toMatchObject({
+      extraSans: ['127.0.0.1', 'stork.example'],
+      certValidityMs: 600_000,
+      caValidityMs: 6_000_000,
+      checkIntervalMs: 60_000,
+    });
+  });
+
+  it('refuses a CA that does not outlive its certificates', () => {
+    expect(() => parse(['--extender-cert-validity=600', '--extender-ca-validity=600'])).toThrow(
+      /--extender-ca-validity must be longer/,
+    );
   });
 });

@@ -7,6 +7,12 @@ import { defaultRulesConfig } from '../controllers/rules/config.js';
 import { driverNames } from '../drivers/registry.js';
 import { defaultWebhookConfig } from '../webhook/webhook.js';
 import { defaultConfig, type StorkConfig } from './config.js';
+import {
+  addServingFlags,
+  excludedNamespacesFromFlags,
+  servingConfigFromFlags,
+  type ServingFlags,
+} from './serving-flags.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -59,7 +65,7 @@ function bool(value: string): boolean {
  */
 export function storkCommand(): Command {
   return (
-    new Command('stork')
+    addServingFlags(new Command('stork'))
       .description('Storage orchestration for Kubernetes: scheduler extender, health monitor, snapshots.')
       .addOption(
         new Option('-d, --driver <name>', 'storage driver').choices([...driverNames]).makeOptionMandatory(),
@@ -284,7 +290,7 @@ function ownNamespace(): string {
   return 'kube-system';
 }
 
-interface ParsedFlags {
+interface ParsedFlags extends ServingFlags {
   driver: string;
   driverEndpoint: string;
   driverTokenFile?: string;
@@ -388,6 +394,7 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     extender: flags.extender,
     extenderPort: flags.extenderPort,
     extenderHost: flags.extenderAddress,
+    extenderServing: servingConfigFromFlags(flags, flags.webhookNamespace ?? ownNamespace()),
     rackLabel: flags.rackLabel,
     healthMonitor: flags.healthMonitor,
     snapshotter: flags.snapshotter,
@@ -432,6 +439,7 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
       certCheckIntervalMs: flags.webhookCertCheckInterval * 1000,
       timeoutSeconds: flags.webhookTimeout,
       schedulerName: flags.schedulerName,
+      excludedNamespaces: excludedNamespacesFromFlags(flags, flags.webhookNamespace ?? ownNamespace()),
     },
     apiQps: flags.k8sApiQps,
     apiBurst: flags.k8sApiBurst,

@@ -16,7 +16,9 @@ import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
 import { reportDecision } from '../extender/decision-events.js';
 import { notReadyReason } from '../extender/readiness.js';
-import { ExtenderServer } from '../extender/server.js';
+import { startExtenderServing, type RunningExtenderServing } from '../extender/serving.js';
+import { isCachedPod } from '../extender/trusted-pod.js';
+import { systemClock } from '../lib/clock.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
@@ -44,6 +46,8 @@ import { Lifecycle } from './lifecycle.js';
 export interface RunningStork {
   /** The extender's port (useful when configured as 0). */
   readonly extenderPort: number | undefined;
+  /** The authenticated port of /metrics, /explain and /hyperconvergence, when it runs. */
+  readonly statusPort: number | undefined;
   /** The admission webhook's port, when it runs. */
   readonly webhookPort: number | undefined;
   /** Runs one webhook certificate/registration round now (rotation when due); tests use it. */
@@ -195,6 +199,7 @@ export async function startStork(
   }
 
   let extenderPort: number | undefined;
+  let statusPort: number | undefined;
   if (config.extender) {
     const state = informerClusterState(informers, driver, cache, config.rackLabel);
     const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
@@ -202,44 +207,59 @@ export async function startStork(
       ? new DecisionRecorder({ api, replica: identity, logger })
       : undefined;
     if (recorder) lifecycle.add(cleanupComponent('decision-recorder', () => recorder.stop()));
-    const server = new ExtenderServer({
-      state,
-      decisionOptions,
-      logger,
-      requestVolumes: (ids) => {
-        for (const id of ids) cache.requestVolume(id);
-      },
-      onDecision: (record) => {
-        reportDecision(record, events, logger);
-        recorder?.observe(record);
-      },
-      explain: (namespace, name) => {
-        const pod = pods.get(name, namespace);
-        return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
-      },
-      hyperconvergence: () => hyperconvergenceReport(placements(), identity, Date.now()),
-      notReady: () =>
-        notReadyReason({
-          snapshot: cache.snapshot(),
-          staleAfterMs: config.driverStaleAfterMs,
-          informers: allInformers.map((i) => i.status()),
-          now: Date.now(),
-        }),
-      metrics: async () => ({
-        contentType: metrics.registry.contentType,
-        body: await metrics.registry.metrics(),
-      }),
-      observe: (verb, status, seconds) =>
-        metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
-    });
+    let serving: RunningExtenderServing | undefined;
     lifecycle.add(
       serviceComponent(
         'extender',
         async () => {
-          extenderPort = await server.listen(config.extenderPort, config.extenderHost);
-          logger.info({ port: extenderPort }, 'scheduler extender listening');
+          serving = await startExtenderServing(
+            config.extenderServing,
+            config.extenderPort,
+            config.extenderHost,
+            {
+              api,
+              clock: systemClock,
+              logger,
+              extender: {
+                state,
+                decisionOptions,
+                logger,
+                requestVolumes: (ids) => {
+                  for (const id of ids) cache.requestVolume(id);
+                },
+                onDecision: (record) => {
+                  // Writes only for pods stork knows by UID: a forged body naming another pod changes nothing.
+                  if (!isCachedPod(record.pod, (namespace, name) => pods.get(name, namespace))) return;
+                  reportDecision(record, events, logger);
+                  recorder?.observe(record);
+                },
+                notReady: () =>
+                  notReadyReason({
+                    snapshot: cache.snapshot(),
+                    staleAfterMs: config.driverStaleAfterMs,
+                    informers: allInformers.map((i) => i.status()),
+                    now: Date.now(),
+                  }),
+                observe: (verb, status, seconds) =>
+                  metrics.extenderRequestSeconds.observe({ verb, code: String(status) }, seconds),
+              },
+              status: {
+                explain: (namespace, name) => {
+                  const pod = pods.get(name, namespace);
+                  return pod ? explainNow(pod, state(), decisionOptions, identity) : undefined;
+                },
+                hyperconvergence: () => hyperconvergenceReport(placements(), identity, Date.now()),
+                metrics: async () => ({
+                  contentType: metrics.registry.contentType,
+                  body: await metrics.registry.metrics(),
+                }),
+              },
+            },
+          );
+          extenderPort = serving.extenderPort;
+          statusPort = serving.statusPort;
         },
-        () => server.close(config.drainTimeoutMs),
+        async () => serving?.stop(config.drainTimeoutMs),
       ),
     );
   }
@@ -292,6 +312,7 @@ export async function startStork(
   );
   return {
     extenderPort,
+    statusPort,
     get webhookPort() {
       return webhook()?.port;
     },

@@ -79,4 +79,27 @@ describe('DriverCache', () => {
       await cache.stopped();
     }
   });
+
+  it('brings at most one refresh forward per interval, however many unknown volumes are asked for', async () => {
+    const { driver, state } = fakeDriver();
+    let now = 0;
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000, now: () => now });
+    await cache.start();
+    try {
+      const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+      cache.requestVolume('ghost-1');
+      await settle();
+      expect(state.listCalls).toBe(2);
+      for (let i = 2; i < 50; i++) cache.requestVolume(`ghost-${i}`);
+      await settle();
+      expect(state.listCalls).toBe(2);
+      now += 60_000;
+      cache.requestVolume('ghost-1');
+      await settle();
+      expect(state.listCalls).toBe(3);
+    } finally {
+      cache.stop();
+      await cache.stopped();
+    }
+  });
 });

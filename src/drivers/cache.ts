@@ -9,6 +9,8 @@ export interface DriverCacheOptions {
   readonly onError?: (error: unknown, context: string) => void;
   /** Called after every refresh, successful or not. */
   readonly onRefresh?: (snapshot: DriverSnapshot) => void;
+  /** A monotonic clock in ms (default `performance.now`); tests drive it. */
+  readonly now?: () => number;
 }
 
 /**
@@ -23,6 +25,8 @@ export class DriverCache {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly controller = new AbortController();
+  /** When a request for unknown volumes last brought a refresh forward. */
+  private lastEarlyRefresh = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: DriverCacheOptions) {}
 
@@ -54,7 +58,13 @@ export class DriverCache {
   /** Asks for a volume the snapshot lacks; a refresh runs soon. Never blocks. */
   requestVolume(id: string): void {
     if (this.current.volumesById.has(id) || this.wanted.has(id)) return;
-    this.wanted.add(id);
+    // Bounded: the set only says that a refresh is wanted, and is cleared by every refresh.
+    if (this.wanted.size < 1000) this.wanted.add(id);
+    // At most one refresh brought forward per interval: scheduling requests for volumes the storage
+    // system does not have (a deleted volume, a forged request) cannot turn into one full listing each.
+    const now = (this.options.now ?? performance.now.bind(performance))();
+    if (now - this.lastEarlyRefresh < this.refreshIntervalMs) return;
+    this.lastEarlyRefresh = now;
     this.wake?.();
   }
 

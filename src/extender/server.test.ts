@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schedulingFixture } from '../../test/fixtures/scheduling.js';
 import { silentLogger } from '../lib/log.js';
-import { ExtenderServer, type DecisionRecord } from './server.js';
+import { request as httpsRequest } from 'node:https';
+import { createCertificateAuthority, issueCertificate } from '../lib/pki.js';
+import { ExtenderServer, defaultMaxNamesBodyBytes, type DecisionRecord } from './server.js';
 
 const fixture = schedulingFixture({
   nodes: [
@@ -27,8 +29,7 @@ describe('ExtenderServer', () => {
     requestVolumes: (ids) => requested.push(...ids),
     maxBodyBytes: 1_000_000,
     notReady: () => (ready ? undefined : 'storage state not loaded'),
-    explain: (namespace, pod) => (pod === 'prioritize-me' ? { namespace, pod } : undefined),
-    hyperconvergence: () => ({ pods: [] }),
+    acceptNodeObjects: true,
   });
   let ready = false;
   let base = '';
@@ -105,17 +106,183 @@ describe('ExtenderServer', () => {
     const res = await post('/stork/v1/filter', { Pod: fixture.pod([]), NodeNames: ['node1'] });
     expect(((await res.json()) as { NodeNames: string[] }).NodeNames).toEqual(['node1']);
   });
+});
 
-  it("serves storkctl's read-only documents by path, whatever the query says", async () => {
-    const before = records.length;
-    const explain = await fetch(`${base}/explain?namespace=ns&pod=prioritize-me`);
-    expect(explain.status).toBe(200);
-    expect(await explain.json()).toEqual({ namespace: 'ns', pod: 'prioritize-me' });
-    const unknown = await fetch(`${base}/explain?namespace=ns&pod=filter-other`);
-    expect(unknown.status).toBe(404);
-    expect(await unknown.text()).toBe("pod ns/filter-other is not in stork's cache");
-    expect((await fetch(`${base}/explain`)).status).toBe(400);
-    expect(await (await fetch(`${base}/hyperconvergence`)).json()).toEqual({ pods: [] });
-    expect(records.length).toBe(before);
+describe('ExtenderServer bounds and error answers', () => {
+  const started: ExtenderServer[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((s) => s.close()));
+  });
+  async function serve(options: Partial<ConstructorParameters<typeof ExtenderServer>[0]> = {}) {
+    const server = new ExtenderServer({
+      state: () => fixture.state,
+      decisionOptions: { staleAfterMs: 60_000 },
+      logger: silentLogger,
+      ...options,
+    });
+    started.push(server);
+    const base = `http://127.0.0.1:${await server.listen(0, '127.0.0.1')}`;
+    return (path: string, body: unknown) =>
+      fetch(base + path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) });
+  }
+
+  it('refuses full Node objects when configured for names only (the default), with the fix in the reason', async () => {
+    const post = await serve();
+    const res = await post('/filter', { Pod: fixture.pod(['data']), Nodes: { items: fixture.nodes } });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/nodeCacheCapable: true/);
+  });
+
+  it('refuses more nodes than the cap with a 400', async () => {
+    const post = await serve({ maxNodes: 2 });
+    const res = await post('/filter', { Pod: fixture.pod([]), NodeNames: ['node1', 'node2', 'node3'] });
+    expect([res.status, await res.text()]).toEqual([400, '3 nodes offered; at most 2 accepted']);
+  });
+
+  it('decides on cached Node objects, not on what the request says about them, and returns the sent ones', async () => {
+    const post = await serve({ acceptNodeObjects: true });
+    // The request claims node1 is marked unschedulable by the operator; stork's cache knows better.
+    const forged = {
+      ...fixture.nodes[0],
+      metadata: {
+        ...fixture.nodes[0]?.metadata,
+        annotations: { 'operator.libopenstorage.org/unschedulable': 'true' },
+      },
+    };
+    const res = await post('/filter', {
+      Pod: fixture.pod(['data']),
+      Nodes: { items: [forged, fixture.nodes[1]] },
+    });
+    const result = (await res.json()) as { Nodes: { items: unknown[] }; FailedNodes: Record<string, string> };
+    expect(result.FailedNodes).toEqual({ node2: 'pxd storage on this node is Offline' });
+    // The scheduler gets its own objects back, as it expects in object mode.
+    expect(result.Nodes.items).toEqual([forged]);
+  });
+
+  it('never echoes unbounded input: a huge bogus field gives a short 400', async () => {
+    const post = await serve();
+    const huge = 'x'.repeat(200_000);
+    for (const body of [`{"Pod": ${huge}}`, { Pod: { metadata: { name: 'p' } }, NodeNames: huge }]) {
+      const res = await post('/filter' + huge.slice(0, 5000), body);
+      const text = await res.text();
+      expect(res.status).toBe(400);
+      expect(text.length).toBeLessThan(400);
+    }
+    // A path is echoed in the 404: cut short.
+    const lost = await post(`/${'a'.repeat(5000)}`, {});
+    expect(lost.status).toBe(404);
+    expect((await lost.text()).length).toBeLessThan(400);
+  });
+
+  it('answers an internal failure with a 500 that does not carry the exception text', async () => {
+    const post = await serve({
+      state: () => {
+        throw new Error('secret internals at /srv/stork');
+      },
+    });
+    const res = await post('/filter', { Pod: fixture.pod([]), NodeNames: ['node1'] });
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toMatch(/secret internals/);
+  });
+
+  it('accepts a 5,000-node names-only request under the default body limit (its size is measured here)', async () => {
+    const post = await serve();
+    // Node names as long as a DNS label may be, and a pod of about 20 KB (a large one: many env vars).
+    const names = Array.from({ length: 5000 }, (_, i) =>
+      `ip-10-0-${String(i).padStart(5, '0')}`.padEnd(63, 'x'),
+    );
+    const pod = fixture.pod(['data']);
+    const bulky = { ...pod, metadata: { ...pod.metadata, annotations: { note: 'y'.repeat(20_000) } } };
+    const body = JSON.stringify({ Pod: bulky, NodeNames: names });
+    console.log(`5,000-node names-only request: ${body.length} bytes (limit ${defaultMaxNamesBodyBytes})`);
+    expect(body.length).toBeLessThan(defaultMaxNamesBodyBytes / 2);
+    const res = await post('/filter', body);
+    expect(res.status).toBe(200);
+    const over = await post('/filter', 'x'.repeat(defaultMaxNamesBodyBytes + 1)).catch(() => undefined);
+    if (over) expect(over.status).toBe(413);
+  });
+});
+
+describe('ExtenderServer with mutual TLS', () => {
+  let port = 0;
+  let server: ExtenderServer;
+  let ca: Awaited<ReturnType<typeof createCertificateAuthority>>;
+  const client: Record<string, { certPem: string; keyPem: string }> = {};
+  beforeAll(async () => {
+    ca = await createCertificateAuthority('extender-ca', 1);
+    const other = await createCertificateAuthority('other-ca', 1);
+    const serving = await issueCertificate(ca, {
+      commonName: 'stork',
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+      validityDays: 1,
+    });
+    client.scheduler = await issueCertificate(ca, {
+      commonName: 'stork-scheduler',
+      usage: 'client',
+      validityDays: 1,
+    });
+    client.someoneElse = await issueCertificate(ca, {
+      commonName: 'tenant',
+      usage: 'client',
+      validityDays: 1,
+    });
+    client.otherCa = await issueCertificate(other, {
+      commonName: 'stork-scheduler',
+      usage: 'client',
+      validityDays: 1,
+    });
+    server = new ExtenderServer({
+      state: () => fixture.state,
+      decisionOptions: { staleAfterMs: 60_000 },
+      logger: silentLogger,
+      tls: {
+        certPem: serving.certPem,
+        keyPem: serving.keyPem,
+        clientCaPem: ca.certPem,
+        clientName: 'stork-scheduler',
+      },
+    });
+    port = await server.listen(0, '127.0.0.1');
+  });
+  afterAll(() => server.close());
+
+  function call(path: string, who?: keyof typeof client): Promise<number> {
+    const identity = who ? client[who] : undefined;
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: path === '/healthz' ? 'GET' : 'POST',
+          ca: ca.certPem,
+          agent: false,
+          ...(identity ? { cert: identity.certPem, key: identity.keyPem } : {}),
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(
+        path === '/healthz' ? undefined : JSON.stringify({ Pod: fixture.pod([]), NodeNames: ['node1'] }),
+      );
+    });
+  }
+
+  it.each([
+    ['no client certificate', undefined, 401],
+    ['a certificate of another CA', 'otherCa', 401],
+    ['a certificate of the CA for another name', 'someoneElse', 403],
+    ["the scheduler's certificate", 'scheduler', 200],
+  ] as const)('answers filter for %s (%s): %i', async (_what, who, status) => {
+    expect(await call('/filter', who)).toBe(status);
+    expect(await call('/prioritize', who)).toBe(status);
+  });
+
+  it('answers /healthz without a client certificate (kubelet probes have none)', async () => {
+    expect(await call('/healthz')).toBe(200);
   });
 });

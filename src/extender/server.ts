@@ -1,12 +1,26 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { TLSSocket } from 'node:tls';
 import type { Node, Pod } from '../drivers/k8s-types.js';
+import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterState } from './cluster-state.js';
 import type { DecisionOptions } from './decision-context.js';
 import { filterNodes, type FilterDecision } from './filter.js';
 import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
 import { parseExtenderArgs, WireError, type ExtenderFilterResult } from './wire.js';
-import { close, HttpError, listen, readBody, send } from '../lib/http.js';
+import {
+  applyServerLimits,
+  close,
+  HttpError,
+  listen,
+  readBody,
+  send,
+  sendError,
+  serverCreateOptions,
+  truncate,
+  type ServerLimits,
+} from '../lib/http.js';
 
 export type Verb = 'filter' | 'prioritize';
 
@@ -15,11 +29,37 @@ export type DecisionRecord =
   | { readonly verb: 'filter'; readonly pod: Pod; readonly decision: FilterDecision }
   | { readonly verb: 'prioritize'; readonly pod: Pod; readonly decision: PrioritizeDecision };
 
+/**
+ * The extender's request body limit when only node names come over the wire. A 5,000-node names-only
+ * request with 63-character node names and a 20 KB pod is about 370 KB (measured in server.test.ts); 1 MiB
+ * leaves room for longer names and larger pods.
+ */
+export const defaultMaxNamesBodyBytes = 1024 * 1024;
+/** With full Node objects (`nodeCacheCapable: false`): 5,000 kubelet-reported nodes are ~12.5 MB. */
+export const defaultMaxObjectsBodyBytes = 16 * 1024 * 1024;
+/** Twice the 5,000 nodes Kubernetes supports in one cluster. */
+export const defaultMaxNodes = 10_000;
+
+/** The extender's transport security: its serving certificate and the CA its one client (the scheduler) has. */
+export interface ExtenderTls {
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Client certificates must be signed by one of these CAs... */
+  readonly clientCaPem: string;
+  /** ...and name this common name (the scheduler's certificate). */
+  readonly clientName: string;
+}
+
 export interface ExtenderServerOptions {
   /** The current view of the caches; called once per request. */
   readonly state: () => ClusterState;
   readonly decisionOptions: DecisionOptions;
   readonly logger: Logger;
+  /**
+   * Serve HTTPS and answer filter/prioritize only for a client presenting a certificate issued to
+   * `clientName` by `clientCaPem` (mutual TLS). Without it: plain HTTP, anyone who reaches the port may ask.
+   */
+  readonly tls?: ExtenderTls;
   /** Volumes a decision found missing from the driver cache. */
   readonly requestVolumes?: (ids: readonly string[]) => void;
   readonly onDecision?: (record: DecisionRecord) => void;
@@ -27,34 +67,55 @@ export interface ExtenderServerOptions {
   readonly observe?: (verb: Verb | 'other', status: number, seconds: number) => void;
   /** `GET /readyz`: undefined when ready, else why not (503 with the reason). */
   readonly notReady?: () => string | undefined;
-  /** Serves `GET /metrics` (Prometheus text format) on the extender's port, as Stork does. */
-  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
   /**
-   * `GET /explain?namespace=N&pod=P`: what the extender would decide for that pod now (404 when the pod
-   * is unknown). Read-only, from the caches.
+   * Accept full Node objects (`nodeCacheCapable: false`, Stork's older scheduler configurations). Off:
+   * such requests get a 400 and the body limit is sized for node names.
    */
-  readonly explain?: (namespace: string, pod: string) => unknown;
-  /** `GET /hyperconvergence`: how well running pods with driver volumes are placed. */
-  readonly hyperconvergence?: () => unknown;
-  /** The largest body accepted (default 256 MiB: 5,000 full Node objects with many images fit). */
+  readonly acceptNodeObjects?: boolean;
+  /** The largest body accepted (default {@link defaultMaxNamesBodyBytes} or, with node objects, {@link defaultMaxObjectsBodyBytes}). */
   readonly maxBodyBytes?: number;
+  /** The most nodes one request may offer (default {@link defaultMaxNodes}). */
+  readonly maxNodes?: number;
+  readonly limits?: Partial<ServerLimits>;
 }
 
 /**
- * The scheduler extender's HTTP front door: validates the body, runs the pure decision over the caches and
- * writes kube-scheduler's wire format. It never calls the API server or the storage system. A malformed
- * body gets a 400 with the reason; nothing a client sends can crash it.
+ * The scheduler extender's front door: validates the body, runs the pure decision over the caches and
+ * writes kube-scheduler's wire format. It never calls the API server or the storage system, and it keeps
+ * nothing a request carried once the answer is sent. A malformed body gets a 400 with a short reason;
+ * nothing a client sends can crash it. `/healthz` and `/readyz` answer anyone (kubelet probes present no
+ * client certificate).
  */
 export class ExtenderServer {
-  private readonly server: Server;
+  private readonly server: ReturnType<typeof createHttpServer> | ReturnType<typeof createHttpsServer>;
+  private readonly maxBodyBytes: number;
+  private readonly maxNodes: number;
+  private clientName: string | undefined;
 
   constructor(private readonly options: ExtenderServerOptions) {
-    this.server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.handle(req, res);
-    });
-    // Go's HTTP client keeps idle connections for 90 s; closing ours sooner races with its reuse.
-    this.server.keepAliveTimeout = 120_000;
-    this.server.headersTimeout = 125_000;
+    };
+    const { tls } = options;
+    this.clientName = tls?.clientName;
+    this.server = tls
+      ? createHttpsServer(
+          { ...serverCreateOptions, ...secureContextOptions(tls), handshakeTimeout: 5_000 },
+          handler,
+        )
+      : createHttpServer(serverCreateOptions, handler);
+    applyServerLimits(this.server, options.limits);
+    this.maxBodyBytes =
+      options.maxBodyBytes ??
+      (options.acceptNodeObjects ? defaultMaxObjectsBodyBytes : defaultMaxNamesBodyBytes);
+    this.maxNodes = options.maxNodes ?? defaultMaxNodes;
+  }
+
+  /** Swaps the serving certificate and the trusted client CAs (rotation): new connections get them. */
+  setTls(tls: ExtenderTls): void {
+    if (!('setSecureContext' in this.server)) throw new Error('the extender serves plain HTTP');
+    this.server.setSecureContext(secureContextOptions(tls));
+    this.clientName = tls.clientName;
   }
 
   listen(port: number, host = '0.0.0.0'): Promise<number> {
@@ -78,24 +139,21 @@ export class ExtenderServer {
         : undefined;
     let status = 200;
     try {
-      if (url === '/healthz' && req.method === 'GET') {
+      if (path === '/healthz' && req.method === 'GET') {
         send(res, 200, 'ok', 'text/plain');
         return;
       }
-      if (url === '/readyz' && req.method === 'GET') {
+      if (path === '/readyz' && req.method === 'GET') {
         const why = this.options.notReady?.();
         send(res, why ? 503 : 200, why ?? 'ok', 'text/plain');
         return;
       }
-      if (req.method === 'GET' && this.readOnly(url, res)) return;
-      if (url === '/metrics' && req.method === 'GET' && this.options.metrics) {
-        const metrics = await this.options.metrics();
-        send(res, 200, metrics.body, metrics.contentType);
-        return;
-      }
-      if (!verb) throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${url}`);
+      if (!verb) throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${path}`);
+      this.authenticate(req);
       if (req.method !== 'POST') throw new HttpError(405, `${verb} needs POST, got ${req.method ?? ''}`);
-      const text = await readBody(req, this.options.maxBodyBytes ?? 256 * 1024 * 1024);
+      const text = await readBody(req, this.maxBodyBytes);
+      if (nestsDeeperThan(text, maxJsonDepth))
+        throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -109,14 +167,27 @@ export class ExtenderServer {
         if (error instanceof WireError) throw new HttpError(400, `Decode error: ${error.message}`);
         throw error;
       }
+      const offered = args.nodes?.length ?? args.nodeNames?.length ?? 0;
+      if (offered > this.maxNodes)
+        throw new HttpError(
+          400,
+          `${String(offered)} nodes offered; at most ${String(this.maxNodes)} accepted`,
+        );
+      if (args.nodes && !this.options.acceptNodeObjects) {
+        throw new HttpError(
+          400,
+          'full Node objects are not accepted: set nodeCacheCapable: true in the scheduler configuration ' +
+            '(or run stork with --extender-accept-node-objects)',
+        );
+      }
       const state = this.options.state();
-      const candidates: Candidates = args.nodes
-        ? { nodes: args.nodes, unknown: [] }
+      const candidates = args.nodes
+        ? resolveObjects(args.nodes, state)
         : resolveNames(args.nodeNames ?? [], state);
       if (verb === 'filter') {
         const decision = filterNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
         this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
-        sendJson(res, filterResult(decision, args.nodes !== undefined, candidates));
+        sendJson(res, filterResult(decision, candidates));
       } else {
         const decision = prioritizeNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
         this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
@@ -125,35 +196,29 @@ export class ExtenderServer {
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
       const message = error instanceof Error ? error.message : String(error);
-      if (status === 500) this.options.logger.error({ err: error, url }, 'extender request failed');
-      else this.options.logger.debug({ url, status, reason: message }, 'rejected extender request');
-      // The rest of an oversized body is never read, so this connection cannot be reused.
-      if (status === 413) res.setHeader('Connection', 'close');
-      if (!res.headersSent) send(res, status, message, 'text/plain');
-      else res.destroy();
+      if (status === 500)
+        this.options.logger.error({ err: error, path: truncate(path) }, 'extender request failed');
+      else
+        this.options.logger.debug(
+          { path: truncate(path), status, reason: truncate(message) },
+          'rejected extender request',
+        );
+      sendError(res, status, message);
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       this.options.observe?.(verb ?? 'other', status, seconds);
     }
   }
 
-  /** The read-only documents for storkctl; true when the request was one of them (and answered). */
-  private readOnly(url: string, res: ServerResponse): boolean {
-    const parsed = new URL(url, 'http://extender');
-    if (parsed.pathname === '/explain' && this.options.explain) {
-      const namespace = parsed.searchParams.get('namespace') ?? 'default';
-      const pod = parsed.searchParams.get('pod');
-      if (!pod) throw new HttpError(400, 'explain needs ?pod=NAME (and ?namespace=NS)');
-      const document = this.options.explain(namespace, pod);
-      if (document === undefined) throw new HttpError(404, `pod ${namespace}/${pod} is not in stork's cache`);
-      sendJson(res, document);
-      return true;
-    }
-    if (parsed.pathname === '/hyperconvergence' && this.options.hyperconvergence) {
-      sendJson(res, this.options.hyperconvergence());
-      return true;
-    }
-    return false;
+  /** With mutual TLS, only the scheduler's certificate may ask for decisions. */
+  private authenticate(req: IncomingMessage): void {
+    if (!this.options.tls) return;
+    const socket = req.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized)
+      throw new HttpError(401, 'a client certificate issued by stork is required');
+    const subject = socket.getPeerCertificate().subject as Record<string, string | string[]> | undefined;
+    const cn = subject?.CN;
+    if (cn !== this.clientName) throw new HttpError(403, 'this client certificate may not ask the extender');
   }
 
   private after(record: DecisionRecord, wanted: readonly string[]): void {
@@ -166,8 +231,23 @@ export class ExtenderServer {
   }
 }
 
+function secureContextOptions(tls: ExtenderTls) {
+  return {
+    cert: tls.certPem,
+    key: tls.keyPem,
+    ca: tls.clientCaPem,
+    // Asked for, verified, but not required at the handshake: kubelet probes /healthz without one.
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
 interface Candidates {
+  /** The nodes decided on: stork's cached objects, never those the request carried. */
   readonly nodes: readonly Node[];
+  /** In object mode, what the scheduler sent for each cached node (it gets its own objects back). */
+  readonly sent?: ReadonlyMap<string, Node>;
   /** Names sent by the scheduler that the node cache does not have (yet). */
   readonly unknown: readonly string[];
 }
@@ -184,6 +264,17 @@ function resolveNames(names: readonly string[], state: ClusterState): Candidates
 }
 
 /**
+ * Full Node objects are looked up by name and decided on from the cache, so that nothing a request
+ * carried is remembered by the indexes (which memoise per node object) after the answer.
+ */
+function resolveObjects(sent: readonly Node[], state: ClusterState): Candidates {
+  const byName = new Map<string, Node>();
+  for (const node of sent) byName.set(node.metadata?.name ?? '', node);
+  const resolved = resolveNames([...byName.keys()], state);
+  return { ...resolved, sent: byName };
+}
+
+/**
  * HostPriorityList: `[{Host, Score}]`. kube-scheduler adds each listed host's score and treats a host
  * that is not listed as 0, so zero scores (most nodes of a large cluster: those far from every replica)
  * are left out; at 5,000 nodes that shrinks the answer from ~150 KB to a few entries.
@@ -194,20 +285,19 @@ function hostPriorityList(decision: PrioritizeDecision): string {
   return JSON.stringify(entries);
 }
 
-function filterResult(
-  decision: FilterDecision,
-  objects: boolean,
-  candidates: Candidates,
-): ExtenderFilterResult {
+function filterResult(decision: FilterDecision, candidates: Candidates): ExtenderFilterResult {
   const failed: Record<string, string> = { ...decision.failed };
   for (const name of candidates.unknown) failed[name] = 'node not yet in the extender’s node cache';
-  const passed = new Set(decision.passed);
+  const { sent } = candidates;
   return {
-    // In object mode the scheduler uses the returned Node objects as they are, so they go back unchanged.
-    Nodes: objects
-      ? { metadata: {}, items: candidates.nodes.filter((n) => passed.has(n.metadata?.name ?? '')) }
+    // In object mode the scheduler uses the returned Node objects as they are, so its own go back.
+    Nodes: sent
+      ? {
+          metadata: {},
+          items: decision.passed.map((name) => sent.get(name)).filter((n): n is Node => n !== undefined),
+        }
       : null,
-    NodeNames: objects ? null : [...decision.passed],
+    NodeNames: sent ? null : [...decision.passed],
     FailedNodes: failed,
     FailedAndUnresolvableNodes: failed,
     Error: decision.error ?? '',

@@ -27,6 +27,11 @@ describe('parseExtenderArgs', () => {
     [{ Pod: pod, Nodes: [] }, /Nodes must be a NodeList/],
     [{ Pod: pod, Nodes: { items: {} } }, /Nodes.items must be a list/],
     [{ Pod: pod, Nodes: { items: [{ metadata: {} }] } }, /Nodes.items\[0\] has no metadata.name/],
+    [{ Pod: pod, NodeNames: ['n1', 'x'.repeat(254)] }, /NodeNames\[1\] is longer than a node name/],
+    [
+      { Pod: pod, Nodes: { items: [{ metadata: { name: 'x'.repeat(254) } }] } },
+      /Nodes.items\[0\].metadata.name is longer than a node name/,
+    ],
   ])('rejects %j', (body, message) => {
     expect(() => parseExtenderArgs(body)).toThrow(WireError);
     expect(() => parseExtenderArgs(body)).toThrow(message);

@@ -13,6 +13,9 @@ export interface ExtenderArgs {
   readonly nodeNames?: readonly string[];
 }
 
+/** A node's name is a DNS subdomain: at most 253 characters. */
+const maxNodeNameLength = 253;
+
 export class WireError extends Error {
   constructor(message: string) {
     super(message);
@@ -47,6 +50,9 @@ export function parseExtenderArgs(body: unknown): ExtenderArgs {
     if (!Array.isArray(nodeNames) || !nodeNames.every((n) => typeof n === 'string')) {
       throw new WireError('NodeNames must be a list of strings');
     }
+    // Names go back in the answer (FailedNodes): only what can be a node's name, never unbounded text.
+    const bad = nodeNames.findIndex((n) => n.length > maxNodeNameLength);
+    if (bad >= 0) throw new WireError(`NodeNames[${bad}] is longer than a node name (${maxNodeNameLength})`);
     return { pod: pod, nodeNames: nodeNames };
   }
   if (nodes !== undefined && nodes !== null) {
@@ -58,6 +64,10 @@ export function parseExtenderArgs(body: unknown): ExtenderArgs {
       if (!isObject(item) || !isObject(item.metadata) || typeof item.metadata.name !== 'string') {
         throw new WireError(`Nodes.items[${i}] has no metadata.name`);
       }
+      if (item.metadata.name.length > maxNodeNameLength)
+        throw new WireError(
+          `Nodes.items[${i}].metadata.name is longer than a node name (${maxNodeNameLength})`,
+        );
     });
     return { pod: pod, nodes: items as Node[] };
   }

@@ -34,6 +34,8 @@ export interface RequestOptions {
   readonly query?: Record<string, string | number | boolean | undefined>;
   readonly body?: unknown;
   readonly contentType?: string;
+  /** More request headers (e.g. a token for the service behind a proxy path). */
+  readonly headers?: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal | undefined;
   /** Overrides the client's per-request deadline (ms); 0 for none. */
   readonly timeoutMs?: number | undefined;
@@ -193,6 +195,14 @@ export class KubeApi implements KubeClient {
   }
 
   /** Releases pooled connections; call when the client is no longer used. */
+  /** The bearer token the kubeconfig authenticates with now, if it uses one (not a client certificate). */
+  async bearerToken(): Promise<string | undefined> {
+    const options: https.RequestOptions = {};
+    await this.config.applyToHTTPSOptions(options);
+    const header = (options.headers as Record<string, string> | undefined)?.Authorization;
+    return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+  }
+
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
@@ -225,6 +235,7 @@ export class KubeApi implements KubeClient {
           : JSON.stringify(options.body);
     const headers: Record<string, string> = {
       ...(httpsOptions.headers as Record<string, string> | undefined),
+      ...options.headers,
       Accept: 'application/json',
     };
     if (payload !== undefined) {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
 import {
   AdmissionDecodeError,
@@ -9,7 +10,18 @@ import {
   type AdmissionRequest,
 } from './admission-review.js';
 import type { MutateDecision, SkipReason } from './decision.js';
-import { close, HttpError, listen, readBody, send } from '../lib/http.js';
+import {
+  applyServerLimits,
+  close,
+  HttpError,
+  listen,
+  readBody,
+  send,
+  sendError,
+  serverCreateOptions,
+  truncate,
+  type ServerLimits,
+} from '../lib/http.js';
 
 /** What happened to one admission request (metric labels). */
 export type AdmissionOutcome =
@@ -33,6 +45,7 @@ export interface WebhookServerOptions {
   readonly onOutcome?: (outcome: AdmissionOutcome, request: AdmissionRequest | undefined) => void;
   /** The largest body accepted (default 8 MiB: the API server's objects are at most ~3 MiB). */
   readonly maxBodyBytes?: number;
+  readonly limits?: Partial<ServerLimits>;
 }
 
 /**
@@ -46,14 +59,19 @@ export class WebhookServer {
 
   constructor(private readonly options: WebhookServerOptions) {
     this.server = createServer(
-      { cert: options.certificate.certPem, key: options.certificate.keyPem, minVersion: 'TLSv1.2' },
+      {
+        ...serverCreateOptions,
+        cert: options.certificate.certPem,
+        key: options.certificate.keyPem,
+        minVersion: 'TLSv1.2',
+        handshakeTimeout: 5_000,
+      },
       (req, res) => {
         void this.handle(req, res);
       },
     );
-    // The API server reuses connections to webhooks; closing ours sooner than it does races with reuse.
-    this.server.keepAliveTimeout = 120_000;
-    this.server.headersTimeout = 125_000;
+    // The API server reuses connections to webhooks; the keep-alive limit stays above its idle timeout.
+    applyServerLimits(this.server, options.limits);
   }
 
   /** Swaps the serving certificate in place (hot reload; no restart, no dropped connections). */
@@ -80,13 +98,17 @@ export class WebhookServer {
     let status = 200;
     let request: AdmissionRequest | undefined;
     try {
-      if (url === '/healthz' && req.method === 'GET') {
+      // The webhook's own health: it answers once it serves, whatever the storage system's state (the
+      // extender's /readyz is the one that reports storage).
+      if ((url === '/healthz' || url === '/readyz') && req.method === 'GET') {
         send(res, 200, 'ok', 'text/plain');
         return;
       }
       if (url !== '/mutate') throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${url}`);
       if (req.method !== 'POST') throw new HttpError(405, `/mutate needs POST, got ${req.method ?? ''}`);
       const text = await readBody(req, this.options.maxBodyBytes ?? 8 * 1024 * 1024);
+      if (nestsDeeperThan(text, maxJsonDepth))
+        throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -115,13 +137,16 @@ export class WebhookServer {
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
       const message = error instanceof Error ? error.message : String(error);
-      if (status === 500) this.options.logger.error({ err: error, url }, 'admission request failed');
-      else this.options.logger.info({ url, status, reason: message }, 'rejected admission request');
+      if (status === 500)
+        this.options.logger.error({ err: error, url: truncate(url) }, 'admission request failed');
+      else
+        this.options.logger.info(
+          { url: truncate(url), status, reason: truncate(message) },
+          'rejected admission request',
+        );
       if (url === '/mutate')
         this.report({ outcome: 'error', reason: status === 500 ? 'internal' : 'bad-request' }, request);
-      if (status === 413) res.setHeader('Connection', 'close');
-      if (!res.headersSent) send(res, status, message, 'text/plain');
-      else res.destroy();
+      sendError(res, status, message);
     } finally {
       this.options.observe?.(status, Number(process.hrtime.bigint() - started) / 1e9);
     }

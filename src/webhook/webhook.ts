@@ -3,7 +3,7 @@ import type { VolumeDriver } from '../drivers/driver.js';
 import type { ClaimLookups } from '../drivers/pod-claims.js';
 import type { KubeApi } from '../k8s/api.js';
 import type { Logger } from '../lib/log.js';
-import { CertificateStore, type WebhookCertificates } from './certificate-manager.js';
+import { CertificateStore, type WebhookCertificates } from '../k8s/certificate-store.js';
 import { decideMutation } from './decision.js';
 import { desiredWebhook, ensureWebhookConfiguration, webhookConfigurationName } from './registration.js';
 import { WebhookServer, type AdmissionOutcome } from './server.js';
@@ -32,6 +32,8 @@ export interface WebhookConfig {
   readonly certCheckIntervalMs: number;
   /** The API server's timeout for one call (`timeoutSeconds`, 1–30). */
   readonly timeoutSeconds: number;
+  /** Namespaces whose pods the API server never sends (a `namespaceSelector` on the registration). */
+  readonly excludedNamespaces: readonly string[];
 }
 
 export const defaultWebhookConfig: Omit<WebhookConfig, 'namespace'> = {
@@ -39,13 +41,14 @@ export const defaultWebhookConfig: Omit<WebhookConfig, 'namespace'> = {
   host: '0.0.0.0',
   schedulerName: 'stork',
   skipAnnotation: 'stork.libopenstorage.org/disable-admission-controller',
-  serviceName: 'stork-service',
+  serviceName: 'stork-webhook',
   extraSans: [],
   secretName: 'stork-webhook-secret',
   caValidityMs: 10 * 365 * dayMs,
   certValidityMs: 365 * dayMs,
   certCheckIntervalMs: 60_000,
   timeoutSeconds: 5,
+  excludedNamespaces: ['kube-system'],
 };
 
 export interface WebhookDependencies {
@@ -134,7 +137,7 @@ export async function startWebhook(
           ? { url: config.url }
           : { service: { namespace: config.namespace, name: config.serviceName, port: 443 } },
         caBundlePem: certificates.caBundlePem,
-        excludedNamespaces: ['kube-system'],
+        excludedNamespaces: [...config.excludedNamespaces],
         timeoutSeconds: config.timeoutSeconds,
       }),
     );

@@ -13,6 +13,7 @@ import { freePorts } from '../../src/box/ports.js';
 import { ManagedProcess } from '../../src/box/process.js';
 import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
 import { startStorkProcess } from '../../src/box/stork-process.js';
+import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 import { storageNodeId } from '../../src/box/storage.js';
 import { defaultConfig } from '../../src/daemon/config.js';
 import { startStork } from '../../src/daemon/stork.js';
@@ -219,12 +220,16 @@ spec:
     // The shipped configuration, leader election included; only the connection is this box's.
     const config = parse(configMap?.data?.['stork-config.yaml'] ?? '') as {
       leaderElection: { resourceName: string; resourceNamespace: string };
-      extenders: { urlPrefix: string }[];
+      extenders: { urlPrefix: string; tlsConfig?: Record<string, string> }[];
       clientConnection?: unknown;
     };
     config.clientConnection = { kubeconfig: identity.kubeconfigPath };
-    for (const extender of config.extenders)
-      extender.urlPrefix = `http://127.0.0.1:${ctx.stork.extenderPort ?? 0}`;
+    // The client certificate stork issued, where this box keeps it instead of the mounted Secret.
+    const tls = await storkSchedulerTlsFiles(ctx.box);
+    for (const extender of config.extenders) {
+      extender.urlPrefix = `https://127.0.0.1:${ctx.stork.extenderPort ?? 0}`;
+      extender.tlsConfig = { ...extender.tlsConfig, ...tls };
+    }
     const configFile = join(ctx.box.dir, 'shipped-stork-scheduler.json');
     await writeFile(configFile, JSON.stringify(config));
     const [port = 0] = await freePorts(1);

@@ -11,6 +11,7 @@ import { startStork, type RunningStork } from '../../src/daemon/stork.js';
 import { isRefusalLogLine, serviceAccountKubeconfig } from '../../src/box/service-account.js';
 import type { BoxOptions, Box } from '../../src/box/box.js';
 import { useBox } from './helpers.js';
+import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 
 /**
  * A logger for the in-process stork that remembers every warning or error about a request the API server
@@ -66,11 +67,8 @@ export function useStorkBox(options: {
   beforeAll(async () => {
     [port = 0] = await freePorts(1);
   });
-  const boxCtx = useBox(() => ({
-    ...options.box,
-    // The scheduler configuration users install (specs/stork-scheduler.yaml), pointed at this extender.
-    storkScheduler: { urlPrefix: `http://127.0.0.1:${port}`, shipped: true },
-  }));
+  // The stork scheduler starts once stork has issued its client certificate (see beforeAll below).
+  const boxCtx = useBox(() => ({ ...options.box }));
   const { logger, refusals } = refusalRecordingLogger('stork-test');
   const expectNoRefusals = (): void => {
     // The first few, as `msg: error message` (whole log lines with stacks would bury the reason).
@@ -81,26 +79,42 @@ export function useStorkBox(options: {
     ).toEqual([]);
   };
   afterEach(expectNoRefusals);
-  const start = async (box: Box, s: BoxStorage): Promise<RunningStork> =>
-    startStork(
-      {
-        ...defaultConfig,
-        driver: 'pxd',
-        driverEndpoint: s.simulator.grpcEndpoint,
-        kubeconfig: kubeconfig ?? box.kubeconfigPath,
-        extenderPort: port,
-        extenderHost: '127.0.0.1',
-        driverRefreshIntervalMs: 500,
-        // Off unless a test asks for it: its in-cluster defaults do not fit a stork on the host.
-        webhook: false,
-        ...options.stork,
-      },
-      logger,
-    );
+  const config = (s: BoxStorage): StorkConfig => ({
+    ...defaultConfig,
+    driver: 'pxd',
+    driverEndpoint: s.simulator.grpcEndpoint,
+    kubeconfig: kubeconfig ?? boxCtx.box.kubeconfigPath,
+    extenderPort: port,
+    extenderHost: '127.0.0.1',
+    // The scheduler calls the extender on loopback; the status port is any free one.
+    extenderServing: {
+      ...defaultConfig.extenderServing,
+      certificates: { ...defaultConfig.extenderServing.certificates, extraSans: ['127.0.0.1'] },
+      statusPort: 0,
+      statusHost: '127.0.0.1',
+    },
+    driverRefreshIntervalMs: 500,
+    // Off unless a test asks for it: its in-cluster defaults do not fit a stork on the host.
+    webhook: false,
+    ...options.stork,
+  });
+  const start = async (_box: Box, s: BoxStorage): Promise<RunningStork> => startStork(config(s), logger);
   beforeAll(async () => {
     if (!options.asAdmin) kubeconfig = (await serviceAccountKubeconfig(boxCtx.box)).kubeconfigPath;
     storage = await startBoxStorage(boxCtx.box);
     stork = await start(boxCtx.box, storage);
+    // The scheduler configuration users install (specs/stork-scheduler.yaml), pointed at this extender:
+    // mutual TLS with the client certificate stork issued, unless stork serves Stork's plain HTTP.
+    const serving = config(storage).extenderServing;
+    await boxCtx.box.startStorkScheduler(
+      serving.insecureHttp
+        ? { urlPrefix: `http://127.0.0.1:${port}`, shipped: true }
+        : {
+            urlPrefix: `https://127.0.0.1:${port}`,
+            shipped: true,
+            tls: await storkSchedulerTlsFiles(boxCtx.box, serving.certificates.namespace),
+          },
+    );
   });
   afterAll(async () => {
     await stork?.stop();

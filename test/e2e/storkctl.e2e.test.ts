@@ -20,6 +20,9 @@ import { waitFor } from '../../src/lib/wait.js';
 import type { PodExplanation } from '../../src/cli/explain.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
+import { pathToFileURL } from 'node:url';
+import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
+import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 
 const repo = new URL('../..', import.meta.url).pathname;
 const tsx = join(repo, 'node_modules/.bin/tsx');
@@ -76,7 +79,37 @@ describe('storkctl against the real API server and a running stork', () => {
   /** storkctl as users run it: a separate process, with the box's kubeconfig. */
   const storkctl = (...args: string[]): Promise<Result> =>
     run(tsx, [main, '--kubeconfig', ctx.box.kubeconfigPath, ...args]);
-  const storkUrl = (): string => `http://127.0.0.1:${ctx.stork.extenderPort ?? 0}`;
+  /**
+   * One stork replica's status port, read as a user whose token may get and list pods (stork asks the API
+   * server: TokenReview, SubjectAccessReview); its certificate checked against the CA stork issued.
+   */
+  let reader = '';
+  let caFile = '';
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'storkctl-reader-'));
+    const spec = join(dir, 'reader.yaml');
+    await writeFile(
+      spec,
+      [
+        'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: storkctl-reader, namespace: kube-system}',
+        'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: storkctl-reader}\n' +
+          "rules: [{apiGroups: [''], resources: [pods], verbs: [get, list]}]",
+        'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: storkctl-reader}\n' +
+          'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: storkctl-reader}\n' +
+          'subjects: [{kind: ServiceAccount, name: storkctl-reader, namespace: kube-system}]',
+      ].join('\n---\n'),
+    );
+    reader = (await serviceAccountKubeconfig(ctx.box, { spec: pathToFileURL(spec) })).kubeconfigPath;
+    caFile = (await storkSchedulerTlsFiles(ctx.box)).caFile;
+  });
+  const direct = (): string[] => [
+    '--stork-url',
+    `https://127.0.0.1:${ctx.stork.statusPort ?? 0}`,
+    '--stork-ca-file',
+    caFile,
+    '--kubeconfig',
+    reader,
+  ];
 
   async function ok(...args: string[]): Promise<string> {
     const result = await storkctl(...args);
@@ -277,9 +310,16 @@ describe('storkctl against the real API server and a running stork', () => {
     });
 
     it('stork not reachable through its service, with a hint', async () => {
-      const stderr = await fails('get', 'hyperconvergence');
-      expect(stderr).toContain('through service kube-system/stork-service:8099');
+      const stderr = await fails('get', 'hyperconvergence', '--kubeconfig', reader);
+      expect(stderr).toContain('through service kube-system/https:stork-service:status');
       expect(stderr).toContain('--stork-url');
+    });
+
+    it('a kubeconfig without a bearer token cannot read the status port, and is told why', async () => {
+      // The box's admin authenticates with a client certificate: there is no token to send to stork.
+      expect(await fails('get', 'hyperconvergence', ...direct().slice(0, 4))).toContain(
+        'needs a bearer token',
+      );
     });
   });
 
@@ -374,7 +414,7 @@ describe('storkctl against the real API server and a running stork', () => {
 
       // --now asks the running stork: same verdict from the current caches.
       const now = JSON.parse(
-        await ok('explain', 'pod', 'app', '-n', ns, '-o', 'json', '--now', '--stork-url', storkUrl()),
+        await ok('explain', 'pod', 'app', '-n', ns, '-o', 'json', '--now', ...direct()),
       ) as PodExplanation;
       expect(now.now?.source).toBe('now');
       expect(now.now?.topNode).toBe('node-3');
@@ -406,7 +446,7 @@ describe('storkctl against the real API server and a running stork', () => {
         const text = await waitFor(
           'stork to see the pod',
           async () => {
-            const result = await storkctl('explain', 'pod', 'waiting', '-n', ns, '--stork-url', storkUrl());
+            const result = await storkctl('explain', 'pod', 'waiting', '-n', ns, ...direct());
             return result.code === 0 && result.stdout.includes('What stork would decide now')
               ? result.stdout
               : undefined;
@@ -448,16 +488,7 @@ describe('storkctl against the real API server and a running stork', () => {
       const report = await waitFor(
         'stork to see the running pods',
         async () => {
-          const result = await storkctl(
-            'get',
-            'hyperconvergence',
-            '-n',
-            ns,
-            '-o',
-            'json',
-            '--stork-url',
-            storkUrl(),
-          );
+          const result = await storkctl('get', 'hyperconvergence', '-n', ns, '-o', 'json', ...direct());
           const parsed = JSON.parse(result.stdout) as HyperconvergenceReport;
           return parsed.pods.length >= 3 ? parsed : undefined;
         },
@@ -478,19 +509,19 @@ describe('storkctl against the real API server and a running stork', () => {
         nonHyperconverged: 1,
       });
 
-      const table = await ok('get', 'hyperconvergence', '-n', ns, '--stork-url', storkUrl());
+      const table = await ok('get', 'hyperconvergence', '-n', ns, ...direct());
       expect(table).toMatch(/\bapp\s+node-3\s+hyper-converged\s+one:\[node-3\] two:\[node-3,node-4\]/);
       expect(table).toMatch(/rackmate\s+node-1\s+same rack\/zone\s+near:\[node-2\]/);
       expect(table).toContain(
         '3 pod(s) with driver volumes: 1 hyper-converged (33%), 1 in the same rack or zone (33%), 1 not hyper-converged (33%).',
       );
       const yaml = parse(
-        await ok('get', 'hc', '-n', ns, '-o', 'yaml', '--stork-url', storkUrl()),
+        await ok('get', 'hc', '-n', ns, '-o', 'yaml', ...direct()),
       ) as HyperconvergenceReport;
       expect(yaml.summary.total).toBe(3);
-      await expect(
-        ok('get', 'hyperconvergence', '-n', 'kube-system', '--stork-url', storkUrl()),
-      ).resolves.toBe('No resources found.\n');
+      await expect(ok('get', 'hyperconvergence', '-n', 'kube-system', ...direct())).resolves.toBe(
+        'No resources found.\n',
+      );
     });
 
     it('still explains after stork restarts: the record is on the pod, "now" comes from the new process', async () => {
@@ -509,8 +540,7 @@ describe('storkctl against the real API server and a running stork', () => {
             '-o',
             'json',
             '--now',
-            '--stork-url',
-            storkUrl(),
+            ...direct(),
           );
           return result.code === 0 ? (JSON.parse(result.stdout) as PodExplanation) : undefined;
         },

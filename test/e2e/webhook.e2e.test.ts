@@ -12,7 +12,7 @@ import type { KubeApi } from '../../src/k8s/api.js';
 import { resources } from '../../src/k8s/paths.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { CertificateStore } from '../../src/webhook/certificate-manager.js';
+import { CertificateStore } from '../../src/k8s/certificate-store.js';
 import { defaultWebhookConfig } from '../../src/webhook/webhook.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';

@@ -60,9 +60,9 @@ describe('specs/', () => {
     expect(wildcards).toEqual([]);
   });
 
-  it('the DaemonSet spec carries exactly the Deployment spec RBAC and Service', async () => {
+  it('the DaemonSet spec carries exactly the Deployment spec RBAC, Services and NetworkPolicy', async () => {
     const rbac = (list: KubeObject[]) =>
-      list.filter((o) => rbacKinds.has(o.kind ?? '') || o.kind === 'Service');
+      list.filter((o) => rbacKinds.has(o.kind ?? '') || o.kind === 'Service' || o.kind === 'NetworkPolicy');
     const deployment = rbac(await objects('stork-deployment.yaml'));
     expect(deployment.map((o) => o.kind)).toEqual([
       'ServiceAccount',
@@ -71,6 +71,8 @@ describe('specs/', () => {
       'Role',
       'RoleBinding',
       'Service',
+      'Service',
+      'NetworkPolicy',
     ]);
     expect(rbac(await objects('stork-daemonset.yaml'))).toEqual(deployment);
   });
@@ -93,12 +95,15 @@ describe('specs/', () => {
     expect(pod?.serviceAccountName).toBe('stork-account');
     expect(pod?.topologySpreadConstraints?.[0]?.topologyKey).toBe('kubernetes.io/hostname');
     const container = pod?.containers[0];
-    expect(container?.args).toEqual(
-      expect.arrayContaining(['--driver=pxd', '--verbose', '--leader-elect=true']),
-    );
+    expect(container?.args).toEqual(expect.arrayContaining(['--driver=pxd', '--leader-elect=true']));
+    // Info logging in production: --verbose logs every scheduling decision.
+    expect(container?.args).not.toContain('--verbose');
     expect(container?.args?.some((a) => a.startsWith('--driver-endpoint='))).toBe(true);
     expect(container?.livenessProbe?.httpGet?.path).toBe('/healthz');
     expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');
+    // The extender port speaks TLS (mutual TLS for filter/prioritize; probes need no client certificate).
+    expect(container?.livenessProbe?.httpGet?.scheme).toBe('HTTPS');
+    expect(container?.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
     expect(container?.resources?.requests).toBeDefined();
     expect(pod?.securityContext?.runAsNonRoot).toBe(true);
     expect(container?.securityContext?.readOnlyRootFilesystem).toBe(true);
@@ -112,10 +117,36 @@ describe('specs/', () => {
     }
     const service = find<Service>(list, 'Service', 'stork-service');
     expect(service.spec?.selector).toEqual(deployment.spec?.selector.matchLabels);
-    expect(service.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([
-      [8099, 8099],
-      [443, 8443],
+    expect(service.spec?.ports?.map((p) => [p.name, p.port, p.targetPort])).toEqual([
+      ['extender', 8099, 8099],
+      ['status', 8098, 8098],
     ]);
+    // The webhook has its own Service, which does not wait for storage-dependent readiness.
+    const webhook = find<Service>(list, 'Service', 'stork-webhook');
+    expect(webhook.spec?.selector).toEqual(deployment.spec?.selector.matchLabels);
+    expect(webhook.spec?.publishNotReadyAddresses).toBe(true);
+    expect(webhook.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[443, 8443]]);
+    // Only the stork scheduler's pods may reach the extender port.
+    const policy = find<{
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: {
+          from?: { podSelector?: { matchLabels: Record<string, string> } }[];
+          ports: { port: number }[];
+        }[];
+      };
+    }>(list, 'NetworkPolicy', 'stork-extender');
+    expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec?.selector.matchLabels);
+    const toExtender = policy.spec.ingress.filter((rule) => rule.ports.some((p) => p.port === 8099));
+    expect(toExtender.map((rule) => rule.from)).toEqual([
+      [{ podSelector: { matchLabels: { component: 'stork-scheduler' } } }],
+    ]);
+    const scheduler = find<Deployment>(
+      await objects('stork-scheduler.yaml'),
+      'Deployment',
+      'stork-scheduler',
+    );
+    expect(scheduler.spec?.template.metadata?.labels).toMatchObject({ component: 'stork-scheduler' });
     expect(
       find<{ provisioner: string; reclaimPolicy: string }>(list, 'StorageClass', 'stork-snapshot-sc'),
     ).toMatchObject({
@@ -145,7 +176,12 @@ describe('specs/', () => {
       leaderElection: { leaderElect: boolean; resourceName: string };
       percentageOfNodesToScore: number;
       profiles: { schedulerName: string }[];
-      extenders: { urlPrefix: string; httpTimeout: string }[];
+      extenders: {
+        urlPrefix: string;
+        httpTimeout: string;
+        enableHTTPS: boolean;
+        tlsConfig: { certFile: string; keyFile: string; caFile: string };
+      }[];
     };
     expect(config.leaderElection.leaderElect).toBe(true);
     // Not stork's own Lease (kube-system/stork), which the stork replicas elect on.
@@ -167,7 +203,18 @@ describe('specs/', () => {
           r.verbs.includes('update'),
       ),
     ).toBe(true);
-    // It calls the Service of stork-deployment.yaml, on the extender port.
-    expect(config.extenders[0]?.urlPrefix).toBe('http://stork-service.kube-system:8099');
+    // It calls the Service of stork-deployment.yaml, on the extender port, with mutual TLS: the client
+    // certificate stork writes into stork-scheduler-tls, mounted where tlsConfig reads it.
+    expect(config.extenders[0]?.urlPrefix).toBe('https://stork-service.kube-system:8099');
+    expect(config.extenders[0]?.enableHTTPS).toBe(true);
+    const pod = deployment.spec?.template.spec;
+    const volume = pod?.volumes?.find((v) => v.secret?.secretName === 'stork-scheduler-tls');
+    const mount = pod?.containers[0]?.volumeMounts?.find((m) => m.name === volume?.name);
+    expect(mount?.mountPath).toBeDefined();
+    expect(config.extenders[0]?.tlsConfig).toEqual({
+      certFile: `${mount?.mountPath ?? ''}/tls.crt`,
+      keyFile: `${mount?.mountPath ?? ''}/tls.key`,
+      caFile: `${mount?.mountPath ?? ''}/ca.crt`,
+    });
   });
 });

@@ -3,6 +3,7 @@ import type { Box } from '../box.js';
 import type { BoxStorage } from '../storage.js';
 import type { LogTail } from './log-tail.js';
 import type { Narrator } from './narrator.js';
+import type { ExtenderEndpoint } from './placement.js';
 
 /** What every demo step works with. */
 export interface DemoContext {
@@ -12,7 +13,8 @@ export interface DemoContext {
   /** Stork's last log lines, shown when a step fails. */
   readonly storkLog: LogTail;
   readonly narrator: Narrator;
-  readonly extenderPort: number;
+  /** The extender, as the stork scheduler calls it (mutual TLS). */
+  readonly extender: ExtenderEndpoint;
   /** The Kubernetes nodes, in order. */
   readonly nodes: readonly string[];
   /** A temporary directory of this run (the rule commands' record, their wait scripts). */

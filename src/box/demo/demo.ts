@@ -7,6 +7,7 @@ import { driverNodeStatus } from '../../drivers/portworx/mapping.js';
 import { startStork, type RunningStork } from '../../daemon/stork.js';
 import { defaultWebhookConfig } from '../../webhook/webhook.js';
 import { freePorts } from '../ports.js';
+import { storkSchedulerTlsFiles } from '../stork-scheduler-tls.js';
 import { serviceAccountKubeconfig } from '../service-account.js';
 import { resources } from '../../k8s/paths.js';
 import { waitFor } from '../../lib/wait.js';
@@ -79,6 +80,13 @@ export async function runDemo(
         kubeconfig: (await serviceAccountKubeconfig(box)).kubeconfigPath,
         extenderPort,
         extenderHost: '127.0.0.1',
+        // The stork scheduler calls the extender on loopback, with mutual TLS.
+        extenderServing: {
+          ...defaultConfig.extenderServing,
+          certificates: { ...defaultConfig.extenderServing.certificates, extraSans: ['127.0.0.1'] },
+          statusPort: 0,
+          statusHost: '127.0.0.1',
+        },
         driverRefreshIntervalMs: 1000,
         healthMonitorConfig: { ...defaultConfig.healthMonitorConfig, intervalMs: 1000, graceMs: 10_000 },
         // Stork runs on this host, so the API server calls its webhook by URL on loopback (in a cluster:
@@ -101,8 +109,15 @@ export async function runDemo(
       },
       storkLog.logger,
     );
+    // As in a cluster, the stork scheduler mounts the client certificate stork issued (a restart with it).
+    const extender = { port: extenderPort, tls: await storkSchedulerTlsFiles(box) };
+    await box.startStorkScheduler({
+      urlPrefix: `https://127.0.0.1:${extenderPort}`,
+      shipped: true,
+      tls: extender.tls,
+    });
     print(
-      `extender on 127.0.0.1:${extenderPort}; health monitor: grace 10 s, checked every 1 s; ` +
+      `extender on https://127.0.0.1:${extenderPort} (mutual TLS); health monitor: grace 10 s, checked every 1 s; ` +
         `webhook on https://127.0.0.1:${webhookPort}/mutate`,
     );
 
@@ -123,7 +138,7 @@ export async function runDemo(
       (p) => `on ${p.spec?.nodeName ?? '?'}`,
     );
     const { nodes: replicas } = await claimVolume(box, storage, namespace, 'mysql-data');
-    print(await placementTable(extenderPort, nodeNames, replicas, pod, 'mysql'));
+    print(await placementTable(extender, nodeNames, replicas, pod, 'mysql'));
     if (!replicas.includes(pod.spec?.nodeName ?? '')) {
       throw new Error(
         `mysql landed on ${pod.spec?.nodeName ?? '?'}, which holds no replica (${replicas.join(', ')})`,
@@ -164,7 +179,7 @@ export async function runDemo(
       stork,
       storkLog,
       narrator,
-      extenderPort,
+      extender,
       nodes: nodeNames,
       workDir,
     };

@@ -1,7 +1,10 @@
 import type { Event, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../k8s/paths.js';
 import type { SimVolume } from '../../simulator/cluster-state.js';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import type { Box } from '../box.js';
+import type { ExtenderTlsFiles } from '../scheduler-config.js';
 import type { BoxStorage } from '../storage.js';
 import { table } from './table.js';
 
@@ -26,25 +29,55 @@ export async function claimVolume(
   };
 }
 
+/** How the demo asks the extender itself: on loopback, with the stork scheduler's client certificate. */
+export interface ExtenderEndpoint {
+  readonly port: number;
+  readonly tls: ExtenderTlsFiles;
+}
+
 /** What the extender answers for the pod now: its 0..10 scores by node (nodes left out score 0). */
-export async function extenderScores(port: number, pod: Pod, nodes: string[]): Promise<Map<string, number>> {
-  const response = await fetch(`http://127.0.0.1:${port}/prioritize`, {
-    method: 'POST',
-    body: JSON.stringify({ Pod: pod, NodeNames: nodes }),
+export async function extenderScores(
+  extender: ExtenderEndpoint,
+  pod: Pod,
+  nodes: string[],
+): Promise<Map<string, number>> {
+  const [cert, key, ca] = await Promise.all(
+    [extender.tls.certFile, extender.tls.keyFile, extender.tls.caFile].map((f) => readFile(f, 'utf8')),
+  );
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: extender.port,
+        path: '/prioritize',
+        method: 'POST',
+        cert,
+        key,
+        ca,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ Pod: pod, NodeNames: nodes }));
   });
-  const list = (await response.json()) as { Host: string; Score: number }[];
+  const list = JSON.parse(text) as { Host: string; Score: number }[];
   return new Map(list.map((h) => [h.Host, h.Score]));
 }
 
 /** Node / replica / score / placed, one row per node. */
 export async function placementTable(
-  extenderPort: number,
+  extender: ExtenderEndpoint,
   nodes: readonly string[],
   replicas: readonly string[],
   pod: Pod,
   label: string,
 ): Promise<string> {
-  const scores = await extenderScores(extenderPort, pod, [...nodes]);
+  const scores = await extenderScores(extender, pod, [...nodes]);
   return table(
     nodes.map((node) => ({
       node,

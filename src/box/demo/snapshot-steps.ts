@@ -273,7 +273,7 @@ export async function restoreClone(ctx: DemoContext): Promise<void> {
     (await box.kubectl(['get', 'pvc', cloneName, '-n', namespace])).trimEnd() +
       `\nThe clone's volume was made from the driver snapshot, on the snapshot's nodes (${replicas.join(', ')}).`,
   );
-  narrator.print(await placementTable(ctx.extenderPort, ctx.nodes, replicas, pod, 'mysql-clone'));
+  narrator.print(await placementTable(ctx.extender, ctx.nodes, replicas, pod, 'mysql-clone'));
   if (!replicas.includes(pod.spec?.nodeName ?? '')) {
     throw demoFailure(
       `mysql-clone landed on ${pod.spec?.nodeName ?? '?'}, which holds no replica of the clone`,

@@ -98,7 +98,7 @@ export async function webhookOptIn(ctx: DemoContext): Promise<void> {
   narrator.print(
     `As written: schedulerName ${asked ?? '(not set)'}; as admitted: schedulerName ${pod.spec?.schedulerName ?? ''}`,
   );
-  narrator.print(await placementTable(ctx.extenderPort, ctx.nodes, replicas, pod, 'app'));
+  narrator.print(await placementTable(ctx.extender, ctx.nodes, replicas, pod, 'app'));
   if (!replicas.includes(pod.spec?.nodeName ?? '')) {
     throw demoFailure(`app landed on ${pod.spec?.nodeName ?? '?'}, which holds no replica of app-data`, {
       replicas,

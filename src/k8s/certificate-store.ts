@@ -1,26 +1,32 @@
 import type { Secret } from 'kubernetes-types/core/v1.js';
-import type { KubeApi } from '../k8s/api.js';
-import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
-import { resources } from '../k8s/paths.js';
+import type { KubeClient } from './client.js';
+import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import { resources } from './paths.js';
 import type { Logger } from '../lib/log.js';
 import {
   planCertificates,
   secretKeys,
   type CertificateData,
   type CertificatePolicy,
-} from './certificate-plan.js';
+} from '../lib/certificate-plan.js';
 
-/** What the webhook serves and what callers must trust, as stored in the Secret. */
-export interface WebhookCertificates {
+/** What a server presents and what its callers must trust, as stored in the Secret. */
+export interface StoredCertificates {
   readonly caBundlePem: string;
   readonly certPem: string;
   readonly keyPem: string;
+  /** The client certificate, when the policy keeps one. */
+  readonly clientCertPem?: string;
+  readonly clientKeyPem?: string;
 }
 
+/** The webhook's certificates (no client certificate). */
+export type WebhookCertificates = StoredCertificates;
+
 export interface CertificateStoreOptions {
-  readonly api: KubeApi;
+  readonly api: Pick<KubeClient, 'get' | 'create' | 'replace'>;
   readonly namespace: string;
-  /** Stork: `stork-webhook-secret`. */
+  /** Stork: `stork-webhook-secret` for the webhook; `stork-extender-tls` for the extender. */
   readonly secretName: string;
   readonly policy: CertificatePolicy;
   readonly logger: Logger;
@@ -46,16 +52,21 @@ function withData(secret: Secret, data: Record<string, string>): Secret {
   return { ...rest, data };
 }
 
-function certificatesOf(data: CertificateData): WebhookCertificates {
+function certificatesOf(data: CertificateData): StoredCertificates {
+  const client = data[secretKeys.clientCert];
+  const clientKey = data[secretKeys.clientKey];
   return {
     caBundlePem: data[secretKeys.caBundle] ?? '',
     certPem: data[secretKeys.cert] ?? '',
     keyPem: data[secretKeys.key] ?? '',
+    ...(client !== undefined && clientKey !== undefined
+      ? { clientCertPem: client, clientKeyPem: clientKey }
+      : {}),
   };
 }
 
 /**
- * Keeps the webhook's certificates in one Secret that every stork replica shares. Each round reads the
+ * Keeps a CA and the certificates it issued (the webhook's, the extender's) in one Secret that every stork replica shares. Each round reads the
  * Secret, works out what it should hold ({@link planCertificates}) and writes only if that differs, with
  * the read's resourceVersion (or as a create): when two replicas act at once, one write wins and the
  * other gets a conflict, reads the winner's Secret, finds it good and adopts it. So replicas never
@@ -64,7 +75,7 @@ function certificatesOf(data: CertificateData): WebhookCertificates {
 export class CertificateStore {
   constructor(private readonly options: CertificateStoreOptions) {}
 
-  async reconcile(signal?: AbortSignal): Promise<WebhookCertificates> {
+  async reconcile(signal?: AbortSignal): Promise<StoredCertificates> {
     const { api, namespace, secretName: name, policy, logger } = this.options;
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw new Error('stopped');
@@ -97,17 +108,14 @@ export class CertificateStore {
             namespace,
           );
         }
-        logger.info(
-          { secret: `${namespace}/${name}`, changes: plan.changes },
-          'webhook certificates updated',
-        );
+        logger.info({ secret: `${namespace}/${name}`, changes: plan.changes }, 'certificates updated');
         return certificatesOf(plan.data);
       } catch (error) {
         // Another replica wrote first: read what it wrote and judge that instead.
         if ((isConflict(error) || isAlreadyExists(error)) && attempt < 5) {
           logger.debug(
             { secret: `${namespace}/${name}` },
-            'webhook Secret changed under us; reading it again',
+            'certificate Secret changed under us; reading it again',
           );
           continue;
         }

@@ -5,9 +5,13 @@ import {
   loadCertificateAuthority,
   splitPemCertificates,
   type CertificateAuthority,
-} from '../lib/pki.js';
+} from './pki.js';
 
-/** The Secret keys stork-ts keeps the webhook's certificates under (other keys are left as they are). */
+/**
+ * The Secret keys stork-ts keeps a CA and its certificates under (other keys are left as they are). The
+ * webhook's Secret holds the CA and a serving certificate; the extender's holds a client certificate for
+ * the scheduler as well.
+ */
 export const secretKeys = {
   /** PEM bundle of every CA callers should trust: the signing CA first, then older ones not yet expired. */
   caBundle: 'ca.crt',
@@ -15,6 +19,9 @@ export const secretKeys = {
   caKey: 'ca.key',
   cert: 'tls.crt',
   key: 'tls.key',
+  /** A client certificate the same CA issued (only when the policy asks for one). */
+  clientCert: 'client.crt',
+  clientKey: 'client.key',
 } as const;
 
 export interface CertificatePolicy {
@@ -24,6 +31,11 @@ export interface CertificatePolicy {
   readonly commonName: string;
   readonly caValidityMs: number;
   readonly servingValidityMs: number;
+  /**
+   * Also keep a client certificate with this common name (and these organisations), signed by the same CA
+   * and renewed like the serving certificate: the caller presenting it is whoever the CA trusts.
+   */
+  readonly client?: { readonly commonName: string; readonly organizations?: readonly string[] };
   /** Renew a certificate once less than this share of its configured validity remains (default 1/3). */
   readonly renewFraction?: number;
 }
@@ -71,7 +83,7 @@ function dueForRenewal(cert: X509Certificate, validityMs: number, fraction: numb
 }
 
 /**
- * Works out what the webhook's certificate Secret should hold, from what it holds now. A missing or
+ * Works out what a certificate Secret (the webhook's, the extender's) should hold, from what it holds now. A missing or
  * unusable CA is replaced; a CA close to expiry gets a successor that is *added* to the trust bundle,
  * and nothing is signed by the successor in that round (a serving certificate due then is signed once more
  * by the outgoing CA), so callers learn the new CA before they meet a certificate it signed; the serving
@@ -147,6 +159,32 @@ export async function planCertificates(
     data[secretKeys.cert] = issued.certPem;
     data[secretKeys.key] = issued.keyPem;
   }
+  if (policy.client) {
+    const client = parseCertificate(data[secretKeys.clientCert] ?? '');
+    const problem = clientProblem(
+      client,
+      data[secretKeys.clientKey],
+      trusted.map((c) => c.cert),
+      policy,
+      fraction,
+      now,
+    );
+    if (problem) {
+      changes.push(`client certificate: ${problem}`);
+      const validityMs = outgoing
+        ? Math.min(policy.servingValidityMs, outgoing.notAfter - now)
+        : policy.servingValidityMs;
+      const issued = await issueCertificate(outgoing?.ca ?? signer, {
+        commonName: policy.client.commonName,
+        ...(policy.client.organizations ? { organizations: policy.client.organizations } : {}),
+        usage: 'client',
+        validityDays: validityMs / dayMs,
+        now,
+      });
+      data[secretKeys.clientCert] = issued.certPem;
+      data[secretKeys.clientKey] = issued.keyPem;
+    }
+  }
   return { data: changes.length === 0 ? (current ?? data) : data, changes };
 }
 
@@ -167,4 +205,26 @@ function servingProblem(
   for (const ip of policy.ipAddresses) if (leaf.checkIP(ip) === undefined) return `does not cover ${ip}`;
   if (dueForRenewal(leaf, policy.servingValidityMs, fraction, now)) return 'due for renewal';
   return undefined;
+}
+
+function clientProblem(
+  leaf: X509Certificate | undefined,
+  keyPem: string | undefined,
+  trusted: readonly X509Certificate[],
+  policy: CertificatePolicy,
+  fraction: number,
+  now: number,
+): string | undefined {
+  if (!leaf) return 'missing';
+  if (!keyMatches(leaf, keyPem)) return 'key missing or not the certificate’s';
+  if (!trusted.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey)))
+    return 'not signed by a trusted CA';
+  if (commonNameOf(leaf) !== policy.client?.commonName) return 'names another client';
+  if (dueForRenewal(leaf, policy.servingValidityMs, fraction, now)) return 'due for renewal';
+  return undefined;
+}
+
+/** The subject's CN (Node prints the subject one attribute a line). */
+export function commonNameOf(cert: X509Certificate): string | undefined {
+  return /^CN=(.*)$/m.exec(cert.subject)?.[1];
 }

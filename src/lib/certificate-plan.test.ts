@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { splitPemCertificates } from '../lib/pki.js';
+import { splitPemCertificates } from './pki.js';
 import { planCertificates, secretKeys, type CertificateData } from './certificate-plan.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
@@ -124,5 +124,26 @@ describe('planCertificates', () => {
       policy,
     );
     expect(plan.changes).toEqual(['serving certificate: key missing or not the certificate’s']);
+  });
+});
+
+describe('planCertificates with a client certificate', () => {
+  const withClient = { ...policy, client: { commonName: 'stork-scheduler' } };
+  const clientOf = (data: CertificateData) => new X509Certificate(data[secretKeys.clientCert] ?? '');
+
+  it('issues it from the same CA, keeps it, and renews it when due or when it names another client', async () => {
+    const first = await planCertificates(undefined, withClient);
+    const client = clientOf(first.data);
+    expect(client.subject).toBe('CN=stork-scheduler');
+    expect(trustedBy(first.data).some((ca) => client.checkIssued(ca) && client.verify(ca.publicKey))).toBe(
+      true,
+    );
+    expect((await planCertificates(first.data, withClient)).changes).toEqual([]);
+    const renamed = await planCertificates(first.data, { ...withClient, client: { commonName: 'other' } });
+    expect(renamed.changes).toEqual(['client certificate: names another client']);
+    const later = await planCertificates(first.data, withClient, Date.now() + 25 * dayMs);
+    expect(later.changes).toContain('client certificate: due for renewal');
+    // The serving certificate is not the client's: a policy without a client leaves the keys alone.
+    expect((await planCertificates(first.data, policy)).changes).toEqual([]);
   });
 });
