@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
-import { HealthMonitor } from '../controllers/health-monitor/monitor.js';
+import { createHealthMonitor } from '../controllers/health-monitor/create.js';
 import { podPlacements } from '../controllers/hyperconvergence.js';
 import type {
   Node,
@@ -39,11 +39,6 @@ import { createMetrics, type StorkMetrics } from './metrics.js';
 interface LeaderController {
   readonly name: string;
   run(signal: AbortSignal): Promise<void>;
-}
-
-function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
 /** A running stork: what tests and the process entry point hold on to. */
@@ -141,29 +136,23 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
     // Leader-only controllers: each runs while this replica leads and stops the moment it does not.
     const leaderControllers: LeaderController[] = [];
     if (config.healthMonitor) {
-      leaderControllers.push({
-        name: 'health-monitor',
-        run: async (signal) => {
-          const monitor = new HealthMonitor({
-            api,
-            driver,
-            cache,
-            pods,
-            nodes: informers.nodes,
-            claims,
-            events,
-            logger: logger.child({ controller: 'health-monitor' }),
-            metrics: metrics.healthMonitor,
-            config: config.healthMonitorConfig,
-            attacher: driver.csiDriverName,
-          });
-          monitor.start();
-          logger.info({ ...config.healthMonitorConfig }, 'health monitor running');
-          await untilAborted(signal);
-          await monitor.stop();
-          logger.info('health monitor stopped');
-        },
+      const monitor = createHealthMonitor({
+        api,
+        driver,
+        cache,
+        nodes: informers.nodes,
+        pods,
+        claims,
+        events,
+        logger: logger.child({ controller: 'health-monitor' }),
+        metrics: metrics.healthMonitor,
+        queueObserver: metrics.workQueue('health-monitor'),
+        config: config.healthMonitorConfig,
+        staleAfterMs: config.driverStaleAfterMs,
+        namespace: config.leaderElection?.namespace ?? config.webhookConfig.namespace,
+        replica: identity,
       });
+      leaderControllers.push({ name: 'health-monitor', run: (signal) => monitor.run(signal) });
     }
     if (config.snapshotter) {
       // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.

@@ -41,7 +41,7 @@ export class WorkQueue {
   /** Keys added again while being processed. */
   private readonly dirty = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   private wake: (() => void) | undefined;
   private stopped = false;
 
@@ -51,18 +51,22 @@ export class WorkQueue {
   add(key: string, delayMs = 0): void {
     if (this.stopped) return;
     if (delayMs > 0) {
-      if (this.timers.has(key) || this.queued.has(key)) return;
+      if (this.queued.has(key)) return;
+      const due = performance.now() + delayMs;
+      const existing = this.timers.get(key);
+      if (existing && existing.due <= due) return;
+      if (existing) clearTimeout(existing.timer);
       const timer = setTimeout(() => {
         this.timers.delete(key);
         this.add(key);
       }, delayMs);
       timer.unref();
-      this.timers.set(key, timer);
+      this.timers.set(key, { timer, due });
       return;
     }
-    const timer = this.timers.get(key);
-    if (timer) {
-      clearTimeout(timer);
+    const existing = this.timers.get(key);
+    if (existing) {
+      clearTimeout(existing.timer);
       this.timers.delete(key);
     }
     if (this.active.has(key)) {
@@ -86,7 +90,7 @@ export class WorkQueue {
   async run(signal: AbortSignal): Promise<void> {
     const onAbort = (): void => {
       this.stopped = true;
-      for (const timer of this.timers.values()) clearTimeout(timer);
+      for (const { timer } of this.timers.values()) clearTimeout(timer);
       this.timers.clear();
       this.wake?.();
     };
