@@ -11,12 +11,16 @@ export interface EvictorLimits {
   /** First retry of an eviction a PodDisruptionBudget refused; doubles per refusal up to `maxBlockedRetryMs`. */
   readonly blockedRetryMs: number;
   readonly maxBlockedRetryMs: number;
+  /** How long an evicted pod is not evicted again (it is terminating; the cache may lag). */
+  readonly rememberEvictedMs: number;
 }
 
 export type EvictOutcome =
   | { readonly outcome: 'evicted' }
   /** The pod is gone (or is another pod by now): nothing to do. */
   | { readonly outcome: 'gone' }
+  /** Evicted a moment ago; the cache has not seen it terminating yet. Not evicted twice. */
+  | { readonly outcome: 'already-evicted' }
   /** A PodDisruptionBudget refused; this pod is not tried again before `retryInMs`. */
   | { readonly outcome: 'blocked'; readonly reason: string; readonly retryInMs: number }
   /** The pod is backing off after an earlier refusal; not tried. */
@@ -37,6 +41,8 @@ function podUid(pod: Pod): string {
 export class Evictor {
   private readonly limiter: SlidingWindowLimiter;
   private readonly backoff = new Map<string, { retryAt: number; delayMs: number }>();
+  /** Pods evicted recently (uid → when), so a cache that lags does not make us evict them again. */
+  private readonly evicted = new Map<string, number>();
 
   constructor(
     private readonly client: KubeClient,
@@ -61,6 +67,9 @@ export class Evictor {
 
   async evict(pod: Pod, signal?: AbortSignal): Promise<EvictOutcome> {
     const uid = podUid(pod);
+    const evictedAt = this.evicted.get(uid);
+    if (evictedAt !== undefined && this.clock.now() - evictedAt < this.limits.rememberEvictedMs)
+      return { outcome: 'already-evicted' };
     const wait = this.backoffMs(pod);
     if (wait > 0) return { outcome: 'backing-off', retryInMs: wait };
     const slot = this.limiter.tryTake();
@@ -78,6 +87,7 @@ export class Evictor {
     this.forgetOld();
     if (result.outcome === 'evicted') {
       this.backoff.delete(uid);
+      this.evicted.set(uid, this.clock.now());
       return result;
     }
     // A refusal or a vanished pod disrupted nothing: it does not count against the rate.
@@ -96,8 +106,10 @@ export class Evictor {
 
   /** Drops backoff entries long expired (pods that left by themselves), so the map stays small. */
   private forgetOld(): void {
-    if (this.backoff.size < 1000) return;
     const now = this.clock.now();
+    for (const [uid, at] of this.evicted)
+      if (now - at >= this.limits.rememberEvictedMs) this.evicted.delete(uid);
+    if (this.backoff.size < 1000) return;
     for (const [uid, entry] of this.backoff) {
       if (now - entry.retryAt > this.limits.maxBlockedRetryMs) this.backoff.delete(uid);
     }

@@ -69,18 +69,7 @@ export class HealthMonitor {
         ),
       ...(this.options.queueObserver ? { observer: this.options.queueObserver } : {}),
     });
-    const look = (): void => {
-      const { changed, breaker } = this.reconciler.refresh();
-      const now = clock.now();
-      for (const node of changed) {
-        queue.add(node);
-        const dueAt = this.reconciler.tracker.dueAt(node);
-        // Exactly at grace expiry (the queue keeps the earliest due time of a key).
-        if (dueAt !== undefined && dueAt > now) queue.add(node, dueAt - now);
-      }
-      if (breaker.changed === 'closed') for (const n of this.watched()) queue.add(n);
-      this.publish(signal);
-    };
+    const look = (): void => this.look(queue, signal);
     const unsubscribe = [
       sources.storage.subscribe(look),
       sources.nodes.addHandlers({
@@ -97,9 +86,12 @@ export class HealthMonitor {
     ];
     // A safety net: nodes that may move pods are looked at again every interval, events or not.
     const resync = async (): Promise<void> => {
-      while (!signal.aborted) {
-        await clock.sleep(config.intervalMs, signal).catch(() => undefined);
-        if (signal.aborted) break;
+      for (;;) {
+        const slept = await clock.sleep(config.intervalMs, signal).then(
+          () => true,
+          () => false,
+        );
+        if (!slept) break;
         look();
         for (const n of this.watched()) queue.add(n);
       }
@@ -116,6 +108,22 @@ export class HealthMonitor {
       await this.publishing;
       logger.info('health monitor stopped');
     }
+  }
+
+  /**
+   * One look at the caches: every node whose storage status changed is queued at once, and again exactly
+   * when its grace period ends; when the breaker closes, every node that may move pods is queued.
+   */
+  look(queue: Pick<WorkQueue, 'add'>, signal: AbortSignal): void {
+    const { changed, breaker } = this.reconciler.refresh();
+    const now = this.options.clock.now();
+    for (const node of changed) {
+      queue.add(node);
+      const dueAt = this.reconciler.tracker.dueAt(node);
+      if (dueAt !== undefined && dueAt > now) queue.add(node, dueAt - now);
+    }
+    if (breaker.changed === 'closed') for (const n of this.watched()) queue.add(n);
+    this.publish(signal);
   }
 
   /** Nodes in a status that may move pods: the ones worth a periodic look. */

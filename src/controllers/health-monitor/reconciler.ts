@@ -104,7 +104,10 @@ export class HealthReconciler {
   constructor(private readonly deps: HealthReconcilerDeps) {
     this.tracker = new NodeHealthTracker(deps.config.graceMs);
     this.breaker = new CircuitBreaker(deps.config);
-    this.evictor = new Evictor(deps.client, deps.clock, deps.config);
+    this.evictor = new Evictor(deps.client, deps.clock, {
+      ...deps.config,
+      rememberEvictedMs: deps.config.forceDeleteAfterMs,
+    });
   }
 
   get breakerState(): BreakerState {
@@ -165,7 +168,8 @@ export class HealthReconciler {
       logger.warn({ ...counts, reason }, `circuit breaker open: ${message}; evicting nothing`);
       events.record(self, 'Warning', 'CircuitBreakerOpen', text);
       const affected = new Set([
-        ...view.observations.filter((o) => countsAsUnhealthy(o.status)).map((o) => o.node),
+        // As the view shows them, even an untrusted one: those are the nodes users would look at.
+        ...(this.counts?.observations ?? []).filter((o) => countsAsUnhealthy(o.status)).map((o) => o.node),
         ...this.tracker
           .all()
           .filter((n) => countsAsUnhealthy(n.status))
