@@ -162,6 +162,18 @@ describe('health monitor in the box: pods move off nodes whose storage driver fa
     setStatus('node-4', 'Online');
     expect(evictedAt.has('brief-1')).toBe(false);
     expect(evictedAt.has('sd-1')).toBe(false);
+    // Clean up, so that later drains of these nodes count only their own pods.
+    for (const name of ['brief-1', 'sd-1']) {
+      await ctx.box.api.delete(resources.pods, { namespace: ns, name }, { gracePeriodSeconds: 0 });
+    }
+    await waitFor(
+      'the pods gone',
+      async () => {
+        const list = await ctx.box.api.list<Pod>(resources.pods, ns);
+        return !list.items.some((p) => ['brief-1', 'sd-1'].includes(p.metadata?.name ?? ''));
+      },
+      { timeoutMs: 30_000 },
+    );
   });
 
   it('respects a PodDisruptionBudget: reports the blockage, and moves the pod once the budget allows', async () => {
