@@ -7,7 +7,7 @@ interface Obj {
 }
 
 describe('InformerIndex', () => {
-  const byNode = (o: Obj): string[] => (o.nodes ?? (o.node ? [o.node] : []));
+  const byNode = (o: Obj): string[] => o.nodes ?? (o.node ? [o.node] : []);
 
   it('files objects under their keys and moves them when they change', () => {
     const index = new InformerIndex<Obj>(byNode);

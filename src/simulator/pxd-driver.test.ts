@@ -114,7 +114,11 @@ describe('pxd driver against the simulator', () => {
       body: JSON.stringify({ status: 'Degraded' }),
     });
     expect(response.status).toBe(200);
-    expect((await driver.listNodes()).map((n) => n.status)).toEqual(['Maintenance', 'Degraded', 'StorageDown']);
+    expect((await driver.listNodes()).map((n) => n.status)).toEqual([
+      'Maintenance',
+      'Degraded',
+      'StorageDown',
+    ]);
   });
 
   it('lists volumes, clones and snapshots with their replica nodes and parents', async () => {

@@ -100,6 +100,10 @@ describe('HealthReconciler: which pods move', () => {
       ['mixed', 'Warning'],
     ]);
     expect(local[0]?.message).toMatch(/pv-local .*only there/);
+    // Told once per failure, not at every look.
+    await t.advance(10_000);
+    await t.reconciler.reconcile('n1');
+    expect(t.events.filter((e) => e.reason === 'VolumeLocalToNode')).toHaveLength(2);
   });
 
   it('asks the storage system again before acting: a node back Online by then keeps its pods', async () => {

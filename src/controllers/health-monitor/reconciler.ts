@@ -100,6 +100,8 @@ export class HealthReconciler {
   private counts: NodeCounts | undefined;
   /** Nodes told about the open breaker during this opening (told once each). */
   private readonly toldHeld = new Set<string>();
+  /** Pods told why their node-local volume keeps them (pod uid → the failure it was told about). */
+  private readonly toldLocal = new Map<string, number>();
 
   constructor(private readonly deps: HealthReconcilerDeps) {
     this.tracker = new NodeHealthTracker(deps.config.graceMs);
@@ -332,6 +334,12 @@ export class HealthReconciler {
   }
 
   private reportLocal(pod: Pod, health: NodeHealth, volumes: readonly string[]): void {
+    // Once per pod and failure: the resync would otherwise repeat it every interval.
+    const uid = pod.metadata?.uid ?? podName(pod);
+    const episode = health.evacuateSince ?? 0;
+    if (this.toldLocal.get(uid) === episode) return;
+    if (this.toldLocal.size > 10_000) this.toldLocal.clear();
+    this.toldLocal.set(uid, episode);
     this.deps.events.record(
       objectReference({ ...pod, apiVersion: 'v1', kind: 'Pod' }),
       'Warning',
