@@ -2,15 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/wait.js';
 import { HealthMonitor } from './monitor.js';
-import { recordingMetrics, RecordingClient, TestCluster } from './testing.js';
+import { FakeKubeClient, tooManyRequests } from '../../k8s/testing/fake-client.js';
+import { recordingMetrics, TestCluster } from './testing.js';
 import { FakeClock } from '../../lib/fake-clock.js';
 import { defaultHealthMonitorConfig } from './config.js';
 
 function monitor() {
   const clock = new FakeClock();
-  const cluster = new TestCluster(clock);
+  const client = new FakeKubeClient({ clock });
+  const cluster = new TestCluster(clock, client, () => tooManyRequests());
   for (const n of ['n1', 'n2', 'n3', 'n4']) cluster.addNode(n);
-  const client = new RecordingClient(cluster);
   const none = () => () => undefined;
   const m = new HealthMonitor({
     client,
@@ -67,7 +68,7 @@ describe('HealthMonitor: reacting on the event', () => {
     t.monitor.look(t.queue, t.signal);
     await waitFor(
       'published',
-      () => t.client.calls.some((c) => c.verb === 'create' && c.resource === 'configmaps'),
+      () => t.client.callsTo({ verb: 'create', resource: 'configmaps' }).length > 0,
       {
         timeoutMs: 2000,
       },
@@ -78,7 +79,7 @@ describe('HealthMonitor: reacting on the event', () => {
       expect.objectContaining({ name: 'n1', status: 'Offline', action: 'waiting' }),
     ]);
     expect(status).toMatchObject({ storageNodes: 4, unhealthyNodes: 1, replica: 'stork-0' });
-    const writes = () => t.client.calls.filter((c) => c.resource === 'configmaps' && c.verb !== 'get').length;
+    const writes = () => t.client.writes({ resource: 'configmaps' }).length;
     const before = writes();
     t.cluster.touch();
     t.monitor.look(t.queue, t.signal);

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DriverNodeStatus } from '../../drivers/driver.js';
-import { testReconciler } from './testing.js';
+import { FakeKubeClient, tooManyRequests } from '../../k8s/testing/fake-client.js';
+import { FakeClock } from '../../lib/fake-clock.js';
+import { testReconciler as withFake } from './testing.js';
+
+/** A reconciler over the shared in-memory API server and a fake clock. */
+function testReconciler(options: Parameters<typeof withFake>[1] = {}) {
+  const clock = new FakeClock();
+  return withFake({ clock, api: new FakeKubeClient({ clock }), refusal: () => tooManyRequests() }, options);
+}
 
 const grace = 60_000;
 
@@ -18,10 +26,10 @@ describe('HealthReconciler: the grace period', () => {
     expect(await t.reconciler.reconcile('n1')).toEqual({ requeueAfterMs: grace });
     await t.advance(grace - 1);
     expect(await t.reconciler.reconcile('n1')).toEqual({ requeueAfterMs: 1 });
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
     await t.advance(1);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['a']);
+    expect(t.cluster.evictions()).toEqual(['a']);
   });
 
   it('starts over when the node flaps back Online within the grace period', async () => {
@@ -35,10 +43,10 @@ describe('HealthReconciler: the grace period', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(50_000); // 90 s after the first failure, 50 s after the second
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
     await t.advance(10_000);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['a']);
+    expect(t.cluster.evictions()).toEqual(['a']);
   });
 });
 
@@ -59,7 +67,7 @@ describe('HealthReconciler: only explicit statuses evacuate', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(evicts ? ['a'] : []);
+    expect(t.cluster.evictions()).toEqual(evicts ? ['a'] : []);
   });
 });
 
@@ -80,7 +88,7 @@ describe('HealthReconciler: which pods move', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions().sort()).toEqual(['app', 'pending', 'replica']);
+    expect(t.cluster.evictions().sort()).toEqual(['app', 'pending', 'replica']);
   });
 
   it('never evicts a pod whose volume is local to the node, and says so on the pod', async () => {
@@ -93,7 +101,7 @@ describe('HealthReconciler: which pods move', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['app']);
+    expect(t.cluster.evictions()).toEqual(['app']);
     const local = t.events.filter((e) => e.reason === 'VolumeLocalToNode');
     expect(local.map((e) => [e.name, e.type])).toEqual([
       ['db', 'Warning'],
@@ -113,7 +121,7 @@ describe('HealthReconciler: which pods move', () => {
     // The storage system recovered; the cache has not caught up yet.
     t.cluster.liveStatus.set('n1', 'Online');
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
   });
 
   it('acts on nothing when the storage system cannot confirm (inspect fails), and looks again', async () => {
@@ -121,7 +129,7 @@ describe('HealthReconciler: which pods move', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     const result = await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
     expect(result?.requeueAfterMs).toBeGreaterThan(0);
   });
 
@@ -130,23 +138,23 @@ describe('HealthReconciler: which pods move', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     const result = await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toHaveLength(5); // one batch
+    expect(t.cluster.evictions()).toHaveLength(5); // one batch
     expect(result?.requeueAfterMs).toBeLessThanOrEqual(30_000);
     t.cluster.setStatus('n1', 'Online');
     await t.advance(30_000);
     expect(await t.reconciler.reconcile('n1')).toBeUndefined();
-    expect(t.client.evictions()).toHaveLength(5);
+    expect(t.cluster.evictions()).toHaveLength(5);
   });
 });
 
 describe('HealthReconciler: PodDisruptionBudgets and backoff', () => {
   it('backs a blocked pod off (doubling) without holding up the rest of its node', async () => {
     const t = offlineNode(['a', 'b']);
-    t.client.evictionAnswers.set('a', 'blocked');
+    t.cluster.guarded.add('a');
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     const first = await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['a', 'b']);
+    expect(t.cluster.evictions()).toEqual(['a', 'b']);
     expect(t.counts.blocked).toBe(1);
     expect(t.events.find((e) => e.reason === 'EvictionBlocked')?.message).toMatch(
       /disruption budget.*Retrying in 5s/,
@@ -155,20 +163,20 @@ describe('HealthReconciler: PodDisruptionBudgets and backoff', () => {
     // Called again early (another event): the blocked pod is not tried before its backoff ends.
     await t.advance(1_000);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['a', 'b']);
+    expect(t.cluster.evictions()).toEqual(['a', 'b']);
     await t.advance(4_000);
     const second = await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['a', 'b', 'a']);
+    expect(t.cluster.evictions()).toEqual(['a', 'b', 'a']);
     expect(second?.requeueAfterMs).toBe(10_000);
   });
 
   it('does not count a refused eviction against the rate limit', async () => {
     const t = offlineNode(['a', 'b', 'c', 'd', 'e', 'f'], { config: { batchSize: 5 } });
-    t.client.evictionAnswers.set('a', 'blocked');
+    t.cluster.guarded.add('a');
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     await t.reconciler.reconcile('n1');
-    expect(t.client.evictions()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(t.cluster.evictions()).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
   });
 });
 
@@ -183,14 +191,14 @@ describe('HealthReconciler: rate limits across nodes', () => {
     await t.advance(grace);
     await t.reconciler.reconcile('n1');
     const n2 = await t.reconciler.reconcile('n2');
-    expect(t.client.evictions()).toHaveLength(5);
+    expect(t.cluster.evictions()).toHaveLength(5);
     expect(n2).toEqual({ requeueAfterMs: 30_000 });
     await t.advance(29_999);
     await t.reconciler.reconcile('n2');
-    expect(t.client.evictions()).toHaveLength(5);
+    expect(t.cluster.evictions()).toHaveLength(5);
     await t.advance(1);
     await t.reconciler.reconcile('n2');
-    expect(t.client.evictions()).toHaveLength(8);
+    expect(t.cluster.evictions()).toHaveLength(8);
   });
 });
 
@@ -269,7 +277,7 @@ describe('HealthReconciler: the circuit breaker', () => {
       await t.reconciler.reconcile('n1');
       await t.reconciler.reconcile('n2');
     }
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
     expect(t.counts.open).toBe(true);
     expect(t.counts.trips).toEqual([reason]);
     expect(t.reconciler.breakerState.message).toMatch(message);
@@ -284,7 +292,7 @@ describe('HealthReconciler: the circuit breaker', () => {
     await t.advance(grace);
     await t.reconciler.reconcile('n1');
     expect(t.counts.open).toBe(false);
-    expect(t.client.evictions()).toEqual(['a']);
+    expect(t.cluster.evictions()).toEqual(['a']);
   });
 
   it('closes by itself once under the threshold for the grace period, then drains the node still Offline', async () => {
@@ -303,11 +311,11 @@ describe('HealthReconciler: the circuit breaker', () => {
     expect(closing).toEqual({ requeueAfterMs: grace });
     await t.advance(grace - 1);
     await t.reconciler.reconcile('n3');
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
     await t.advance(1);
     await t.reconciler.reconcile('n3');
     expect(t.reconciler.breakerState.state).toBe('Closed');
-    expect(t.client.evictions()).toEqual(['a']);
+    expect(t.cluster.evictions()).toEqual(['a']);
     expect(t.events.some((e) => e.reason === 'CircuitBreakerClosed' && e.kind === 'ConfigMap')).toBe(true);
   });
 
@@ -328,7 +336,7 @@ describe('HealthReconciler: the circuit breaker', () => {
     await t.advance(grace / 2);
     await t.reconciler.reconcile('n3');
     expect(t.reconciler.breakerState.state).toBe('Closing');
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
   });
 });
 
@@ -338,18 +346,14 @@ describe('HealthReconciler: force-delete', () => {
     t.cluster.addPod('stuck', { claims: ['shared', 'own'], deletingForMs: 0 });
     t.cluster.addPod('other', { claims: ['shared'] });
     // A budget keeps 'other' running on the node, using the shared volume.
-    t.client.evictionAnswers.set('other', 'blocked');
+    t.cluster.guarded.add('other');
     t.cluster.addPod('far', { node: 'n2', claims: ['far'] });
     t.cluster.addAttachment('va-own', 'n1', 'pv-own');
     t.cluster.addAttachment('va-shared', 'n1', 'pv-shared');
     t.cluster.addAttachment('va-unrelated', 'n1', 'pv-unrelated');
     t.cluster.addAttachment('va-foreign', 'n1', 'pv-own', 'other.csi');
     t.cluster.addAttachment('va-far', 'n2', 'pv-far');
-    t.cluster.setReady('n1', options.cachedReady);
-    t.client.serverNodes.set('n1', {
-      metadata: { name: 'n1' },
-      status: { conditions: [{ type: 'Ready', status: options.serverReady ? 'True' : 'Unknown' }] },
-    });
+    t.cluster.setReady('n1', options.cachedReady, options.serverReady ? true : 'Unknown');
     t.cluster.setStatus('n1', 'Offline');
     return t;
   }
@@ -363,21 +367,20 @@ describe('HealthReconciler: force-delete', () => {
     'cached Ready=$cachedReady, API server Ready=$serverReady: force-deletes = $deletes',
     async ({ cachedReady, serverReady, deletes }) => {
       const t = stuckPod({ cachedReady, serverReady });
+      const deleteCalls = vi.spyOn(t.api, 'delete');
       await t.reconciler.reconcile('n1');
       await t.advance(grace);
       await t.reconciler.reconcile('n1'); // 'stuck' is terminating, not yet for long
-      expect(t.client.deletes('pods')).toEqual([]);
+      expect(t.cluster.deletes('pods')).toEqual([]);
       await t.advance(t.config.forceDeleteAfterMs);
       await t.reconciler.reconcile('n1');
-      expect(t.client.calls.some((c) => c.verb === 'get' && c.resource === 'nodes' && c.name === 'n1')).toBe(
-        true,
-      );
-      expect(t.client.deletes('pods')).toEqual(deletes ? ['stuck'] : []);
+      expect(t.api.callsTo({ verb: 'get', resource: 'nodes', name: 'n1' })).not.toEqual([]);
+      expect(t.cluster.deletes('pods')).toEqual(deletes ? ['stuck'] : []);
       // Only the deleted pod's own volume: not the one 'other' still uses, not other drivers', nodes' or volumes'.
-      expect(t.client.deletes('volumeattachments')).toEqual(deletes ? ['va-own'] : []);
+      expect(t.cluster.deletes('volumeattachments')).toEqual(deletes ? ['va-own'] : []);
       if (deletes) {
-        const call = t.client.calls.find((c) => c.verb === 'delete' && c.resource === 'pods');
-        expect(call?.options).toMatchObject({ gracePeriodSeconds: 0, uid: 'uid-stuck' });
+        const call = deleteCalls.mock.calls.find(([type]) => type.resource === 'pods');
+        expect(call?.[2]).toMatchObject({ gracePeriodSeconds: 0, uid: 'uid-stuck' });
         expect(t.counts.forceDeleted).toBe(1);
       }
     },
@@ -388,7 +391,7 @@ describe('HealthReconciler: force-delete', () => {
     await t.reconciler.reconcile('n1');
     await t.advance(grace);
     const result = await t.reconciler.reconcile('n1');
-    expect(t.client.deletes('pods')).toEqual([]);
+    expect(t.cluster.deletes('pods')).toEqual([]);
     expect(result?.requeueAfterMs).toBeLessThanOrEqual(t.config.forceDeleteAfterMs - grace);
   });
 
@@ -399,7 +402,7 @@ describe('HealthReconciler: force-delete', () => {
     t.cluster.setStatus('n3', 'Offline');
     await t.advance(grace + t.config.forceDeleteAfterMs);
     await t.reconciler.reconcile('n1');
-    expect(t.client.deletes('pods')).toEqual([]);
-    expect(t.client.evictions()).toEqual([]);
+    expect(t.cluster.deletes('pods')).toEqual([]);
+    expect(t.cluster.evictions()).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
-// Test support for the health monitor's unit tests: a small in-memory cluster (the caches the
-// reconciler reads) and a KubeClient that records every call and answers from that cluster.
+// Test support for the health monitor's unit tests: a small cluster whose API server is the shared
+// in-memory fake (passed in by the tests, which alone may import src/k8s/testing) and whose caches are
+// views over it, except the Node cache, which a test may make disagree with the API server (stale).
 import type {
   Node,
   ObjectReference,
@@ -10,118 +11,30 @@ import type {
 import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import type { DriverNode, DriverNodeStatus, VolumeDriver } from '../../drivers/driver.js';
 import { driverSnapshot, type DriverSnapshot } from '../../drivers/snapshot.js';
-import type { CallOptions, DeleteOptions, KubeClient, Named, ObjectList } from '../../k8s/client.js';
-import { KubeApiError } from '../../k8s/errors.js';
-import type { ResourceType } from '../../k8s/paths.js';
-import { FakeClock } from '../../lib/fake-clock.js';
+import type { KubeClient } from '../../k8s/client.js';
+import { resources, type ResourceType } from '../../k8s/paths.js';
+import type { FakeClock } from '../../lib/fake-clock.js';
 import { silentLogger } from '../../lib/log.js';
 import { defaultHealthMonitorConfig, type HealthMonitorConfig } from './config.js';
 import { HealthReconciler, type HealthMonitorMetrics } from './reconciler.js';
 
-export interface Call {
-  readonly verb: 'get' | 'list' | 'create' | 'replace' | 'patch' | 'delete';
-  readonly resource: string;
-  readonly namespace?: string | undefined;
-  readonly name?: string | undefined;
-  readonly subresource?: string | undefined;
-  readonly options?: unknown;
+/** What the tests need of the fake API server (src/k8s/testing's FakeKubeClient has all of it). */
+export interface FakeApi extends KubeClient {
+  seed(type: ResourceType, ...objects: unknown[]): void;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed read, as the fake's
+  object<T = unknown>(type: ResourceType, name: string, namespace?: string): T | undefined;
+  objects<T = unknown>(type: ResourceType, namespace?: string): T[];
+  callsTo(match?: {
+    verb?: 'get' | 'create' | 'delete';
+    resource?: string;
+    subresource?: string;
+    name?: string;
+  }): { readonly name: string | undefined; readonly outcome: string }[];
+  evictionHook: ((pod: unknown, eviction: unknown) => Error | undefined) | undefined;
 }
 
-const apiError = (code: number, reason: string, message: string): KubeApiError =>
-  new KubeApiError(code, reason, message, { reason });
-
-/** A fake API server over the test cluster: records calls; evictions and deletes may be scripted. */
-export class RecordingClient implements KubeClient {
-  readonly calls: Call[] = [];
-  /** Per pod name: what an eviction answers (default: accepted). */
-  readonly evictionAnswers = new Map<string, 'blocked' | 'gone' | Error>();
-  /** Node objects as the API server has them (may differ from the cache: a stale cache). */
-  readonly serverNodes = new Map<string, Node>();
-
-  constructor(private readonly cluster: TestCluster) {}
-
-  get<T>(type: ResourceType, ref: Named, options?: CallOptions): Promise<T> {
-    this.calls.push({
-      verb: 'get',
-      resource: type.resource,
-      namespace: ref.namespace,
-      name: ref.name,
-      options,
-    });
-    if (type.resource === 'nodes') {
-      const node = this.serverNodes.get(ref.name) ?? this.cluster.nodes.get(ref.name);
-      if (node) return Promise.resolve(node as T);
-    }
-    return Promise.reject(apiError(404, 'NotFound', `${type.resource} "${ref.name}" not found`));
-  }
-
-  list<T>(type: ResourceType): Promise<ObjectList<T>> {
-    this.calls.push({ verb: 'list', resource: type.resource });
-    return Promise.resolve({ metadata: {}, items: [] });
-  }
-
-  create<T>(
-    type: ResourceType,
-    body: T,
-    namespace?: string,
-    options?: { subresourceOf?: Named },
-  ): Promise<T> {
-    const sub = options?.subresourceOf;
-    this.calls.push({
-      verb: 'create',
-      resource: type.resource,
-      namespace: sub?.namespace ?? namespace,
-      name: sub?.name,
-      subresource: sub?.subresource,
-      options: body,
-    });
-    if (sub?.subresource === 'eviction') {
-      const answer = this.evictionAnswers.get(sub.name);
-      if (answer === 'blocked')
-        return Promise.reject(
-          apiError(
-            429,
-            'TooManyRequests',
-            "Cannot evict pod as it would violate the pod's disruption budget.",
-          ),
-        );
-      if (answer === 'gone') return Promise.reject(apiError(404, 'NotFound', 'pod not found'));
-      if (answer instanceof Error) return Promise.reject(answer);
-      this.cluster.markDeleting(sub.name);
-    }
-    return Promise.resolve(body);
-  }
-
-  replace<T>(type: ResourceType, ref: Named, body: T): Promise<T> {
-    this.calls.push({ verb: 'replace', resource: type.resource, namespace: ref.namespace, name: ref.name });
-    return Promise.resolve(body);
-  }
-
-  patch<T>(type: ResourceType, ref: Named): Promise<T> {
-    this.calls.push({ verb: 'patch', resource: type.resource, namespace: ref.namespace, name: ref.name });
-    return Promise.resolve({} as T);
-  }
-
-  delete(type: ResourceType, ref: Named, options?: DeleteOptions): Promise<unknown> {
-    this.calls.push({
-      verb: 'delete',
-      resource: type.resource,
-      namespace: ref.namespace,
-      name: ref.name,
-      options,
-    });
-    return Promise.resolve({});
-  }
-
-  /** Names of the pods evicted (accepted or not), in order. */
-  evictions(): string[] {
-    return this.calls.filter((c) => c.subresource === 'eviction').map((c) => c.name ?? '');
-  }
-
-  deletes(resource: string): string[] {
-    return this.calls.filter((c) => c.verb === 'delete' && c.resource === resource).map((c) => c.name ?? '');
-  }
-}
+/** Pods keep this finalizer, so an evicted pod stays terminating (as until its kubelet finishes it). */
+const keep = 'test.stork/keep';
 
 export interface PodSpecInput {
   readonly node?: string;
@@ -133,13 +46,17 @@ export interface PodSpecInput {
   readonly deletingForMs?: number;
 }
 
-/** The objects a test cluster holds: Nodes, pods, claims and volumes, attachments, the storage nodes. */
+const readyNode = (name: string, ready: boolean | 'Unknown'): Node => ({
+  metadata: { name },
+  status: {
+    conditions: [{ type: 'Ready', status: ready === 'Unknown' ? 'Unknown' : ready ? 'True' : 'False' }],
+  },
+});
+
+/** The objects of a test cluster: in the fake API server, plus the storage nodes and a Node cache. */
 export class TestCluster {
-  readonly nodes = new Map<string, Node>();
-  readonly pods = new Map<string, Pod>();
-  readonly claims = new Map<string, PersistentVolumeClaim>();
-  readonly volumes = new Map<string, PersistentVolume>();
-  readonly attachments = new Map<string, VolumeAttachment>();
+  /** The Node informer's view (may lag behind the API server). */
+  readonly cachedNodes = new Map<string, Node>();
   private storage = new Map<string, DriverNode>();
   private snapshotVersion = 1;
   nodesVersion = 1;
@@ -150,17 +67,22 @@ export class TestCluster {
   servedBy: string | undefined;
   /** What `inspectNode` answers now when it differs from the cached view (the cache lags behind). */
   readonly liveStatus = new Map<string, DriverNodeStatus>();
+  /** Pods whose eviction a PodDisruptionBudget refuses. */
+  readonly guarded = new Set<string>();
 
-  constructor(readonly clock: FakeClock) {
+  constructor(
+    readonly clock: FakeClock,
+    readonly api: FakeApi,
+    refusal: () => Error,
+  ) {
     this.current = this.build();
+    api.evictionHook = (pod) => (this.guarded.has((pod as Pod).metadata?.name ?? '') ? refusal() : undefined);
   }
 
   /** A Kubernetes node with a storage node of the same name (id `px-<name>`). */
-  addNode(name: string, status: DriverNodeStatus = 'Online', ready = true): void {
-    this.nodes.set(name, {
-      metadata: { name },
-      status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
-    });
+  addNode(name: string, status: DriverNodeStatus = 'Online'): void {
+    this.api.seed(resources.nodes, readyNode(name, true));
+    this.cachedNodes.set(name, readyNode(name, true));
     this.storage.set(name, { id: `px-${name}`, hostname: name, schedulerNodeName: name, ips: [], status });
     this.nodesVersion++;
     this.touch();
@@ -173,22 +95,21 @@ export class TestCluster {
     this.touch();
   }
 
-  setReady(name: string, ready: boolean): void {
-    this.nodes.set(name, {
-      metadata: { name },
-      status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
-    });
+  /** The Node's Ready condition in the cache and on the API server, which may differ. */
+  setReady(name: string, cached: boolean, server: boolean | 'Unknown'): void {
+    this.cachedNodes.set(name, readyNode(name, cached));
     this.nodesVersion++;
+    this.api.seed(resources.nodes, readyNode(name, server));
   }
 
-  /** A claim bound to a PV of the driver; `localTo` pins the PV to one node. */
+  /** A claim bound to a PV of the driver (or another driver's); `localTo` pins the PV to one node. */
   addClaim(name: string, options: { localTo?: string; foreign?: boolean } = {}): void {
     const pv = `pv-${name}`;
-    this.claims.set(`ns/${name}`, {
+    this.api.seed(resources.persistentVolumeClaims, {
       metadata: { name, namespace: 'ns' },
       spec: { volumeName: pv, storageClassName: options.foreign ? 'other' : 'px' },
-    });
-    this.volumes.set(pv, {
+    } satisfies PersistentVolumeClaim);
+    this.api.seed(resources.persistentVolumes, {
       metadata: { name: pv },
       spec: {
         csi: { driver: options.foreign ? 'other.csi' : 'pxd.portworx.com', volumeHandle: name },
@@ -208,15 +129,19 @@ export class TestCluster {
             }
           : {}),
       },
-    });
+    } satisfies PersistentVolume);
   }
 
-  addPod(name: string, input: PodSpecInput = {}): Pod {
+  addPod(name: string, input: PodSpecInput = {}): void {
+    const claims = input.claims ?? ['data'];
+    for (const claim of claims)
+      if (!this.api.object(resources.persistentVolumeClaims, claim, 'ns')) this.addClaim(claim);
     const pod: Pod = {
       metadata: {
         name,
         namespace: 'ns',
         uid: `uid-${name}`,
+        finalizers: [keep],
         ...(input.ownerKind
           ? {
               ownerReferences: [
@@ -235,37 +160,18 @@ export class TestCluster {
       spec: {
         nodeName: input.node ?? 'n1',
         containers: [],
-        volumes: (input.claims ?? ['data']).map((c) => ({
-          name: c,
-          persistentVolumeClaim: { claimName: c },
-        })),
+        volumes: claims.map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })),
       },
       status: { phase: input.phase ?? 'Running' },
     };
-    for (const claim of input.claims ?? ['data']) if (!this.claims.has(`ns/${claim}`)) this.addClaim(claim);
-    this.pods.set(name, pod);
-    return pod;
-  }
-
-  /** What the API server does to an evicted pod: it starts terminating (30 s grace). */
-  markDeleting(name: string): void {
-    const pod = this.pods.get(name);
-    if (!pod?.metadata) return;
-    this.pods.set(name, {
-      ...pod,
-      metadata: {
-        ...pod.metadata,
-        deletionTimestamp: new Date(this.clock.wallNow() + 30_000).toISOString(),
-        deletionGracePeriodSeconds: 30,
-      },
-    });
+    this.api.seed(resources.pods, pod);
   }
 
   addAttachment(name: string, node: string, pv: string, attacher = 'pxd.portworx.com'): void {
-    this.attachments.set(name, {
+    this.api.seed(resources.volumeAttachments, {
       metadata: { name },
       spec: { attacher, nodeName: node, source: { persistentVolumeName: pv } },
-    });
+    } satisfies VolumeAttachment);
   }
 
   /** A new storage snapshot, as after a driver cache refresh. */
@@ -285,24 +191,41 @@ export class TestCluster {
     return this.servedBy ? { ...base, servedBy: this.servedBy } : base;
   }
 
+  /** Names of the pods an eviction was asked for (accepted or not), in order. */
+  evictions(): string[] {
+    return this.api
+      .callsTo({ verb: 'create', resource: 'pods', subresource: 'eviction' })
+      .map((c) => c.name ?? '');
+  }
+
+  /** Names of the objects of a resource deleted (successfully). */
+  deletes(resource: string): string[] {
+    return this.api
+      .callsTo({ verb: 'delete', resource })
+      .filter((c) => c.outcome === 'ok')
+      .map((c) => c.name ?? '');
+  }
+
   caches() {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const cluster = this;
+    const { api } = this;
     return {
       storage: { snapshot: () => this.current },
       nodes: {
-        get: (name: string) => this.nodes.get(name),
-        list: () => [...this.nodes.values()],
+        get: (name: string) => this.cachedNodes.get(name),
+        list: () => [...this.cachedNodes.values()],
         get version() {
           return cluster.nodesVersion;
         },
       },
-      podsOnNode: (node: string) => [...this.pods.values()].filter((p) => p.spec?.nodeName === node),
+      podsOnNode: (node: string) => api.objects<Pod>(resources.pods).filter((p) => p.spec?.nodeName === node),
       attachmentsOnNode: (node: string) =>
-        [...this.attachments.values()].filter((a) => a.spec.nodeName === node),
+        api.objects<VolumeAttachment>(resources.volumeAttachments).filter((a) => a.spec.nodeName === node),
       claims: {
-        getClaim: (namespace: string, name: string) => this.claims.get(`${namespace}/${name}`),
-        getVolume: (name: string) => this.volumes.get(name),
+        getClaim: (namespace: string, name: string) =>
+          api.object<PersistentVolumeClaim>(resources.persistentVolumeClaims, name, namespace),
+        getVolume: (name: string) => api.object<PersistentVolume>(resources.persistentVolumes, name),
         getStorageClass: () => undefined,
       },
     };
@@ -363,6 +286,7 @@ export function recordingMetrics() {
 
 /** A reconciler over a test cluster with `nodes` storage nodes n1..nN, all Online and Ready. */
 export function testReconciler(
+  fake: { clock: FakeClock; api: FakeApi; refusal: () => Error },
   options: {
     nodes?: number;
     config?: Partial<HealthMonitorConfig>;
@@ -370,10 +294,9 @@ export function testReconciler(
     staleAfterMs?: number;
   } = {},
 ) {
-  const clock = new FakeClock();
-  const cluster = new TestCluster(clock);
+  const { clock, api } = fake;
+  const cluster = new TestCluster(clock, api, fake.refusal);
   for (let i = 1; i <= (options.nodes ?? 4); i++) cluster.addNode(`n${i}`);
-  const client = new RecordingClient(cluster);
   const events: RecordedEvent[] = [];
   const { counts, metrics } = recordingMetrics();
   const config: HealthMonitorConfig = {
@@ -382,7 +305,7 @@ export function testReconciler(
     ...options.config,
   };
   const reconciler = new HealthReconciler({
-    client,
+    client: api,
     clock,
     driver: cluster.driver({ inspectFails: options.inspectFails ?? false }),
     caches: cluster.caches(),
@@ -401,5 +324,5 @@ export function testReconciler(
     await clock.advance(ms);
     cluster.touch();
   };
-  return { clock, cluster, client, events, counts, config, reconciler, advance };
+  return { clock, cluster, api, events, counts, config, reconciler, advance };
 }
