@@ -1,7 +1,8 @@
 // Health monitor reaction time in the box: from "the storage driver on the MySQL pod's node goes Offline"
 // to "its replacement is Running on a healthy replica node", with stork in its own process, at the
-// default settings and at the most aggressive settings we recommend.
-// Writes bench/results/health-monitor.json: {default: {reaction_s, grace_s, interval_s}, aggressive: {...}}.
+// default settings and at the most aggressive settings we recommend; ROUNDS (default 5) interleaved
+// rounds of both, each run with a fresh stork.
+// Writes bench/results/health-monitor.json: {default: {runs, min_s, median_s, max_s, grace_s, target_s, ...}, ...}.
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { parseAllDocuments } from 'yaml';
@@ -11,12 +12,27 @@ import { startBoxStorage, storageNodeId } from '../src/box/storage.js';
 import { startStorkProcess } from '../src/box/stork-process.js';
 import { resources, type ResourceType } from '../src/k8s/paths.js';
 import { waitFor } from '../src/lib/wait.js';
-import { machine, printTable, round } from './stats.js';
+import { defaultHealthMonitorConfig } from '../src/controllers/health-monitor/config.js';
+import { defaultConfig } from '../src/daemon/config.js';
+import { machine, percentile, printTable, round } from './stats.js';
 
+// The default settings are stork's own defaults (no flags); the aggressive ones are what
+// docs/health-monitor.md recommends. `target` is what the issue asks for: grace + 5 s, and 10 s.
 const settings = {
-  default: { driverRefresh: 5, interval: 10, grace: 60 },
-  aggressive: { driverRefresh: 1, interval: 1, grace: 10 },
-} as const;
+  default: {
+    args: [] as string[],
+    grace: defaultHealthMonitorConfig.graceMs / 1000,
+    driverRefresh: defaultConfig.driverRefreshIntervalMs / 1000,
+    target: defaultHealthMonitorConfig.graceMs / 1000 + 5,
+  },
+  aggressive: {
+    args: ['--driver-refresh-interval=1', '--health-monitor-grace=5'],
+    grace: 5,
+    driverRefresh: 1,
+    target: 10,
+  },
+};
+const rounds = Number(process.env.ROUNDS ?? 5);
 
 const [extenderPort = 0] = await freePorts(1);
 const box = await Box.start({
@@ -30,12 +46,8 @@ function startStork(s: (typeof settings)[keyof typeof settings]) {
     box,
     storage,
     extenderPort,
-    args: [
-      `--driver-refresh-interval=${s.driverRefresh}`,
-      `--health-monitor-interval=${s.interval}`,
-      `--health-monitor-grace=${s.grace}`,
-    ],
-    showLogs: true,
+    args: s.args,
+    showLogs: false,
   });
 }
 
@@ -91,31 +103,59 @@ async function reactionSeconds(namespace: string): Promise<number> {
 }
 
 try {
-  const result: Record<string, { reaction_s: number; grace_s: number; interval_s: number }> = {};
-  for (const [name, s] of Object.entries(settings)) {
-    console.error(
-      `measuring the ${name} settings (grace ${s.grace}s, interval ${s.interval}s, driver refresh ${s.driverRefresh}s)`,
-    );
-    const stork = await startStork(s);
-    try {
-      result[name] = {
-        reaction_s: round(await reactionSeconds(`hm-bench-${name}`), 1),
-        grace_s: s.grace,
-        interval_s: s.interval,
-      };
-    } finally {
-      await stork.stop();
+  const samples: Record<string, number[]> = { default: [], aggressive: [] };
+  for (let r = 1; r <= rounds; r++) {
+    for (const [name, s] of Object.entries(settings)) {
+      console.error(`round ${r}/${rounds}: ${name} (grace ${s.grace}s, driver refresh ${s.driverRefresh}s)`);
+      const stork = await startStork(s);
+      try {
+        const seconds = await reactionSeconds(`hm-bench-${name}-${r}`);
+        console.error(`  reaction ${seconds.toFixed(1)}s`);
+        samples[name]?.push(seconds);
+      } finally {
+        await stork.stop();
+      }
     }
   }
-  printTable(Object.entries(result).map(([settingsName, r]) => ({ settings: settingsName, ...r })));
+  const result = Object.fromEntries(
+    Object.entries(settings).map(([name, s]) => {
+      const runs = samples[name] ?? [];
+      return [
+        name,
+        {
+          runs: runs.map((v) => round(v, 1)),
+          min_s: round(Math.min(...runs), 1),
+          median_s: round(percentile(runs, 50), 1),
+          max_s: round(Math.max(...runs), 1),
+          grace_s: s.grace,
+          driver_refresh_s: s.driverRefresh,
+          target_s: s.target,
+          flags: s.args.join(' '),
+        },
+      ];
+    }),
+  );
+  printTable(
+    Object.entries(result).map(([name, r]) => ({
+      settings: name,
+      grace_s: r.grace_s,
+      min_s: r.min_s,
+      median_s: r.median_s,
+      max_s: r.max_s,
+      target_s: r.target_s,
+    })),
+  );
   await writeFile(
     new URL('./results/health-monitor.json', import.meta.url),
     JSON.stringify(result, null, 2) + '\n',
   );
   await writeFile(
     new URL('./results/health-monitor.machine.json', import.meta.url),
-    JSON.stringify({ ...(await machine()), command: 'npm run bench -- health-monitor', settings }, null, 2) +
-      '\n',
+    JSON.stringify(
+      { ...(await machine()), command: 'npm run bench -- health-monitor', rounds, settings },
+      null,
+      2,
+    ) + '\n',
   );
 } finally {
   await storage.stop();

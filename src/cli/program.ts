@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CommandContext, describeError, type GlobalOptions } from './context.js';
 import { explainPod } from './explain.js';
+import { getHealthMonitor } from './healthmonitor.js';
 import { getHyperconvergence } from './hyperconvergence.js';
 import { CliError, outputFormats, type Io } from './output.js';
 import { accessModes, createPvc } from './pvc.js';
@@ -111,6 +112,12 @@ export function storkctlProgram(
     .action(
       run((ctx, _args, flags) => getHyperconvergence(ctx, { allNamespaces: flags.allNamespaces === true })),
     );
+
+  get
+    .command('healthmonitor')
+    .aliases(['healthmonitors', 'hm'])
+    .description('show the health monitor: its circuit breaker and the nodes whose storage is not Online')
+    .action(run((ctx) => getHealthMonitor(ctx)));
 
   const del = program.command('delete').description('delete stork resources');
   del

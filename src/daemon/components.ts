@@ -1,8 +1,6 @@
 // Adapters that give stork's parts the one shape the lifecycle runs: `run(signal)`.
-import { HealthMonitor, type HealthMonitorOptions } from '../controllers/health-monitor/monitor.js';
 import type { DriverCache } from '../drivers/cache.js';
 import type { Informer, KubeObject } from '../k8s/informer.js';
-import type { Logger } from '../lib/log.js';
 import { untilAborted, type Component } from './lifecycle.js';
 
 /** An informer: lists and watches from start to shutdown; ready once its first list is in. */
@@ -70,22 +68,6 @@ export function cleanupComponent(name: string, cleanup: () => Promise<void>): Co
     run: async (signal) => {
       await untilAborted(signal);
       await cleanup();
-    },
-  };
-}
-
-/** The health monitor, as it is, for one leadership term: a new monitor per term, stopped when it ends. */
-export function healthMonitorComponent(options: HealthMonitorOptions, logger: Logger): Component {
-  return {
-    name: 'health-monitor',
-    scope: 'leader-only',
-    run: async (signal) => {
-      const monitor = new HealthMonitor(options);
-      monitor.start();
-      logger.info({ ...options.config }, 'health monitor running');
-      await untilAborted(signal);
-      await monitor.stop();
-      logger.info('health monitor stopped');
     },
   };
 }

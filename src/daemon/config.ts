@@ -58,7 +58,7 @@ export interface StorkConfig {
 }
 
 export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
-  driverRefreshIntervalMs: 5000,
+  driverRefreshIntervalMs: 2000,
   driverStaleAfterMs: 30_000,
   extender: true,
   extenderPort: 8099,

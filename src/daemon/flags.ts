@@ -47,6 +47,15 @@ function duration(name: string) {
   };
 }
 
+function percent(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
+      throw new InvalidArgumentError(`${name} must be a number from 0 to 100, got "${value}"`);
+    return n;
+  };
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: "${value}"`);
@@ -171,13 +180,13 @@ export function storkCommand(): Command {
       )
       .option(
         '--health-monitor-interval <seconds>',
-        'how often storage node health is checked (reads the driver cache)',
+        'how often nodes whose storage may move pods are looked at again without an event (a safety net)',
         positiveInt('--health-monitor-interval'),
         defaultHealthMonitorConfig.intervalMs / 1000,
       )
       .option(
         '--health-monitor-grace <seconds>',
-        'how long a node must stay Offline/Degraded before its pods are moved',
+        'how long a node must stay Offline before its pods are moved, and the circuit breaker stays open after its cause is gone',
         nonNegativeInt('--health-monitor-grace'),
         defaultHealthMonitorConfig.graceMs / 1000,
       )
@@ -198,6 +207,18 @@ export function storkCommand(): Command {
         'on a NotReady node, force-delete a pod still terminating this long after its eviction',
         positiveInt('--health-monitor-force-delete-after'),
         defaultHealthMonitorConfig.forceDeleteAfterMs / 1000,
+      )
+      .option(
+        '--health-monitor-max-unhealthy-nodes <nodes>',
+        'evict nothing while more storage nodes than this are unhealthy at once (circuit breaker)',
+        nonNegativeInt('--health-monitor-max-unhealthy-nodes'),
+        defaultHealthMonitorConfig.maxUnhealthyNodes,
+      )
+      .option(
+        '--health-monitor-max-unhealthy-percent <percent>',
+        'evict nothing while more than this percentage of storage nodes are unhealthy at once (circuit breaker)',
+        percent('--health-monitor-max-unhealthy-percent'),
+        defaultHealthMonitorConfig.maxUnhealthyPercent,
       )
       .option(
         '--rack-label <label>',
@@ -323,6 +344,8 @@ interface ParsedFlags extends ServingFlags {
   healthMonitorBatchSize: number;
   healthMonitorBatchInterval: number;
   healthMonitorForceDeleteAfter: number;
+  healthMonitorMaxUnhealthyNodes: number;
+  healthMonitorMaxUnhealthyPercent: number;
   webhookController: boolean;
   webhookPort: number;
   webhookAddress: string;
@@ -423,6 +446,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
       batchSize: flags.healthMonitorBatchSize,
       batchIntervalMs: flags.healthMonitorBatchInterval * 1000,
       forceDeleteAfterMs: flags.healthMonitorForceDeleteAfter * 1000,
+      maxUnhealthyNodes: flags.healthMonitorMaxUnhealthyNodes,
+      maxUnhealthyPercent: flags.healthMonitorMaxUnhealthyPercent,
     },
     webhook: flags.webhookController,
     webhookConfig: {

@@ -73,10 +73,23 @@ export function createMetrics(options: MetricSources = {}): StorkMetrics {
   });
   const unhealthy = new Gauge({
     name: 'stork_health_monitor_unhealthy_nodes',
-    help: 'Nodes whose storage driver is Offline or Degraded now (within the grace period or being drained).',
+    help: 'Storage nodes (on Kubernetes nodes) whose status is not Online now, as the circuit breaker counts them.',
+    registers: [registry],
+  });
+  const breakerOpen = new Gauge({
+    name: 'stork_health_monitor_circuit_breaker_open',
+    help: 'Whether the health monitor evicts nothing now (1: its circuit breaker is open or closing), else 0.',
+    registers: [registry],
+  });
+  const breakerTrips = new Counter({
+    name: 'stork_health_monitor_circuit_breaker_trips_total',
+    help: 'Times the health monitor circuit breaker opened, by reason (too-many-unhealthy, quorum-lost, untrustworthy-view).',
+    labelNames: ['reason'] as const,
     registers: [registry],
   });
   const healthMonitor: HealthMonitorMetrics = {
+    circuitBreakerOpen: (open) => breakerOpen.set(open ? 1 : 0),
+    circuitBreakerTripped: (reason) => breakerTrips.inc({ reason }),
     podRescheduled: () => rescheduled.inc(),
     evictionBlocked: () => blocked.inc(),
     podForceDeleted: () => forceDeleted.inc(),

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
+import { createHealthMonitor } from '../controllers/health-monitor/create.js';
 import { hyperconvergenceReport, podPlacements } from '../controllers/hyperconvergence.js';
 import type {
   Node,
@@ -36,7 +37,6 @@ import { createMetrics, type StorkMetrics } from './metrics.js';
 import {
   cleanupComponent,
   driverCacheComponent,
-  healthMonitorComponent,
   informerComponent,
   serviceComponent,
 } from './components.js';
@@ -148,24 +148,23 @@ export async function startStork(
 
   // Leader-only: each runs for a leadership term with the term's signal, afresh every term.
   if (config.healthMonitor) {
-    lifecycle.add(
-      healthMonitorComponent(
-        {
-          api,
-          driver,
-          cache,
-          pods,
-          nodes: informers.nodes,
-          claims,
-          events,
-          logger: logger.child({ controller: 'health-monitor' }),
-          metrics: metrics.healthMonitor,
-          config: config.healthMonitorConfig,
-          attacher: driver.csiDriverName,
-        },
-        logger,
-      ),
-    );
+    const monitor = createHealthMonitor({
+      api,
+      driver,
+      cache,
+      nodes: informers.nodes,
+      pods,
+      claims,
+      events,
+      logger: logger.child({ controller: 'health-monitor' }),
+      metrics: metrics.healthMonitor,
+      queueObserver: metrics.workQueue('health-monitor'),
+      config: config.healthMonitorConfig,
+      staleAfterMs: config.driverStaleAfterMs,
+      namespace: config.leaderElection?.namespace ?? config.webhookConfig.namespace,
+      replica: identity,
+    });
+    lifecycle.add({ name: 'health-monitor', scope: 'leader-only', run: (signal) => monitor.run(signal) });
   }
   if (config.snapshotter) {
     lifecycle.add({

@@ -102,4 +102,24 @@ describe('DriverCache', () => {
       await cache.stopped();
     }
   });
+
+  it('tells subscribers about every refresh, failed ones too, until they unsubscribe', async () => {
+    const { state, driver } = fakeDriver();
+    const errors: string[] = [];
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000, onError: (_e, c) => errors.push(c) });
+    const seen: (string | undefined)[] = [];
+    const unsubscribe = cache.subscribe((s) => seen.push(s.nodes[0]?.status));
+    cache.subscribe(() => {
+      throw new Error('a broken listener');
+    });
+    await cache.refresh();
+    state.nodes = [{ id: 'n1', hostname: 'n1', ips: [], status: 'Offline' }];
+    await cache.refresh();
+    state.failWith = new Error('unreachable');
+    await cache.refresh();
+    unsubscribe();
+    await cache.refresh();
+    expect(seen).toEqual(['Online', 'Offline', 'Offline']);
+    expect(errors.filter((c) => c.includes('listener'))).toHaveLength(4);
+  });
 });

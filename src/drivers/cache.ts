@@ -27,6 +27,7 @@ export class DriverCache {
   private readonly controller = new AbortController();
   /** When a request for unknown volumes last brought a refresh forward. */
   private lastEarlyRefresh = Number.NEGATIVE_INFINITY;
+  private readonly listeners = new Set<(snapshot: DriverSnapshot) => void>();
 
   constructor(private readonly options: DriverCacheOptions) {}
 
@@ -36,6 +37,16 @@ export class DriverCache {
 
   snapshot(): DriverSnapshot {
     return this.current;
+  }
+
+  /**
+   * Calls `listener` after every refresh (successful or not) with the new snapshot, so a controller can
+   * react to a node status change at once instead of polling. Returns the unsubscribe function. A
+   * listener that throws is reported through `onError` and does not stop the others.
+   */
+  subscribe(listener: (snapshot: DriverSnapshot) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Starts the refresh loop; resolves after the first attempt (successful or not). */
@@ -98,6 +109,13 @@ export class DriverCache {
       );
     }
     this.options.onRefresh?.(this.current);
+    for (const listener of this.listeners) {
+      try {
+        listener(this.current);
+      } catch (error) {
+        this.options.onError?.(error, 'a driver cache listener failed');
+      }
+    }
     return this.current;
   }
 

@@ -2,14 +2,28 @@ import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './k8
 import type { VolumeSnapshots } from './volume-snapshots.js';
 
 /**
- * A storage node's health as the scheduler and the health monitor see it.
+ * A storage node's health as the scheduler and the health monitor see it. Only Online and StorageDown
+ * nodes take new pods; what the health monitor does with each status is in
+ * `controllers/health-monitor/status-policy.ts` (and docs/health-monitor.md).
  * - Online: serves I/O and can host pods.
  * - StorageDown: the node's own storage is down but its volumes stay reachable (over the network);
  *   pods may run there, ranked lower.
  * - Degraded: serving, but impaired (e.g. rebalancing); not a place for new pods.
  * - Offline: not serving; pods using its volumes should move.
+ * - Initializing: the storage driver is still starting on the node (not serving yet).
+ * - Maintenance: an operator put the node's storage into maintenance (planned work).
+ * - NotInQuorum: the node reports that the storage cluster it sees has no quorum.
+ * - Unknown: a status the driver reported that stork does not know (e.g. one newer than stork).
  */
-export type DriverNodeStatus = 'Online' | 'Offline' | 'Degraded' | 'StorageDown';
+export type DriverNodeStatus =
+  | 'Online'
+  | 'Offline'
+  | 'Degraded'
+  | 'StorageDown'
+  | 'Initializing'
+  | 'Maintenance'
+  | 'NotInQuorum'
+  | 'Unknown';
 
 export interface DriverNode {
   /** The storage system's id for the node; volumes name their replicas by it. */

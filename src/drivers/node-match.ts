@@ -5,7 +5,11 @@ const statusPreference: Record<DriverNodeStatus, number> = {
   Online: 0,
   StorageDown: 1,
   Degraded: 2,
-  Offline: 3,
+  Maintenance: 3,
+  Initializing: 4,
+  NotInQuorum: 5,
+  Unknown: 6,
+  Offline: 7,
 };
 
 function address(node: Node, type: string): string[] {

@@ -14,6 +14,11 @@ export interface DriverSnapshot {
   readonly lastError: string | undefined;
   /** Increases with every new snapshot, so derived indexes can be memoised. */
   readonly version: number;
+  /**
+   * The id of the storage node that served this view, when the driver can tell (the health monitor
+   * distrusts a view served by a node that is itself unhealthy).
+   */
+  readonly servedBy?: string | undefined;
 }
 
 export function driverSnapshot(

@@ -2,6 +2,7 @@ import type { Node, Pod } from '../drivers/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';
+import { servesData } from './indexes.js';
 
 export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
 export const operatorUnschedulableAnnotation = 'operator.libopenstorage.org/unschedulable';
@@ -50,7 +51,7 @@ export function filterNodes(
       failed[name] = `no ${driver} storage node runs on this node`;
       return;
     }
-    if (driverNode.status === 'Offline' || driverNode.status === 'Degraded') {
+    if (!servesData(driverNode)) {
       failed[name] = `${driver} storage on this node is ${driverNode.status}`;
       return;
     }

@@ -3,6 +3,7 @@ import { deadlineSignal } from '../lib/deadline.js';
 import type { KubeClient, ObjectList } from './client.js';
 import { KubeApiError, isResourceExpired } from './errors.js';
 import type { ResourceType } from './paths.js';
+import { InformerIndex } from './informer-index.js';
 
 /** The fields of any Kubernetes object an informer needs. */
 export interface KubeObject {
@@ -68,6 +69,7 @@ export function objectKey(object: KubeObject): string {
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly indexes = new Map<string, InformerIndex<T>>();
   private resourceVersion: string | undefined;
   private lastListAt = 0;
   private syncedAt: number | undefined;
@@ -154,6 +156,30 @@ export class Informer<T extends KubeObject> {
 
   get size(): number {
     return this.store.size;
+  }
+
+  /**
+   * Adds a named index (client-go's indexers): `keysOf` gives the index keys of an object (e.g. a pod's
+   * `spec.nodeName`), and {@link byIndex} returns the objects under a key without scanning the cache.
+   * Objects already cached are indexed at once; the index follows every later change.
+   */
+  addIndex(name: string, keysOf: (object: T) => readonly string[]): void {
+    if (this.indexes.has(name)) throw new Error(`informer index "${name}" already exists`);
+    const index = new InformerIndex<T>(keysOf);
+    for (const [key, object] of this.store) index.update(key, undefined, object);
+    this.indexes.set(name, index);
+  }
+
+  /** The cached objects the index `name` files under `key` (none if there are none). */
+  byIndex(name: string, key: string): T[] {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`no informer index "${name}" (addIndex it first)`);
+    const out: T[] = [];
+    for (const objectKey of index.keys(key)) {
+      const object = this.store.get(objectKey);
+      if (object) out.push(object);
+    }
+    return out;
   }
 
   /** Adds handlers; returns a function that removes them again (for controllers that stop and restart). */
@@ -268,6 +294,7 @@ export class Informer<T extends KubeObject> {
     for (const [key, previous] of this.store) {
       if (!fresh.has(key)) {
         this.store.delete(key);
+        this.reindex(key, previous, undefined);
         this.changed();
         for (const h of this.handlers) h.onDelete?.(previous);
       }
@@ -286,11 +313,16 @@ export class Informer<T extends KubeObject> {
     const previous = this.store.get(key);
     if (previous?.metadata?.resourceVersion === object.metadata?.resourceVersion && previous) return;
     this.store.set(key, object);
+    this.reindex(key, previous, object);
     this.changed();
     for (const h of this.handlers) {
       if (previous) h.onUpdate?.(previous, object);
       else h.onAdd?.(object);
     }
+  }
+
+  private reindex(key: string, previous: T | undefined, next: T | undefined): void {
+    for (const index of this.indexes.values()) index.update(key, previous, next);
   }
 
   private changed(): void {
@@ -338,6 +370,7 @@ export class Informer<T extends KubeObject> {
             if (event.type === 'DELETED') {
               const previous = this.store.get(key);
               this.store.delete(key);
+              this.reindex(key, previous, undefined);
               this.changed();
               for (const h of this.handlers) h.onDelete?.(previous ?? event.object);
             } else {

@@ -104,4 +104,24 @@ describe('WorkQueue', () => {
     stop.abort();
     await done;
   });
+
+  it('keeps the earliest due time when a key is delayed twice', async () => {
+    const seen: number[] = [];
+    const started = performance.now();
+    const queue = new WorkQueue({
+      process: () => {
+        seen.push(performance.now() - started);
+        return Promise.resolve(undefined);
+      },
+    });
+    const stop = new AbortController();
+    const done = queue.run(stop.signal);
+    queue.add('a', 60_000);
+    queue.add('a', 20); // earlier: wins
+    queue.add('a', 30_000); // later than the one waiting: ignored
+    await waitFor('a ran', () => seen.length === 1, { timeoutMs: 2000 });
+    expect(queue.length).toBe(0);
+    stop.abort();
+    await done;
+  });
 });

@@ -1,6 +1,6 @@
 // Validation of the storage simulator's admin API request bodies (JSON from tests, scripts and people):
 // every rejection names the field and the value, so a typo in a curl command is obvious.
-import type { CreateVolumeInput, SimNodeSpec } from './cluster-state.js';
+import type { CreateVolumeInput, SimClusterFaults, SimNodeSpec } from './cluster-state.js';
 import { SimulatorError } from './errors.js';
 import { parseNodeStatus, type SimNodeStatusInput } from './node-status.js';
 
@@ -137,4 +137,18 @@ export function parseCreateVolume(value: unknown): CreateVolumeInput {
     ...(replicaNodes !== undefined ? { replicaNodes } : {}),
     ...(labels !== undefined ? { labels } : {}),
   };
+}
+
+/** `PUT /cluster`: `{quorumLost?: boolean, unreachable?: boolean}`. */
+export function parseClusterBody(value: unknown): Partial<SimClusterFaults> {
+  const body = object(value, 'body');
+  only(body, ['quorumLost', 'unreachable'], 'body');
+  const out: { quorumLost?: boolean; unreachable?: boolean } = {};
+  for (const key of ['quorumLost', 'unreachable'] as const) {
+    const v = body[key];
+    if (v === undefined) continue;
+    if (typeof v !== 'boolean') throw invalid(`body.${key} must be true or false, got ${JSON.stringify(v)}`);
+    out[key] = v;
+  }
+  return out;
 }

@@ -49,6 +49,20 @@ describe('admin API', () => {
     expect(sim.state.node('n2').status).toBe('STATUS_MAINTENANCE');
   });
 
+  it('sets and reports cluster faults, rejecting anything but booleans', async () => {
+    expect(await call('PUT', '/cluster', { quorumLost: true })).toEqual({
+      status: 200,
+      body: { quorumLost: true, unreachable: false },
+    });
+    expect(sim.state.cluster.quorumLost).toBe(true);
+    expect(await call('PUT', '/cluster', { unreachable: 'yes' })).toMatchObject({
+      status: 400,
+      body: { error: expect.stringContaining('body.unreachable must be true or false') as unknown },
+    });
+    expect((await call('PUT', '/cluster', { quorum: false })).status).toBe(400);
+    expect((await call('GET', '/state')).body).toMatchObject({ cluster: { quorumLost: true } });
+  });
+
   it('rejects a bad status and an unknown node, naming them', async () => {
     expect(await call('PUT', '/nodes/n1/status', { status: 'Up' })).toMatchObject({
       status: 400,

@@ -10,6 +10,9 @@
 //   POST   /volumes                  body volume             → 201 volume (200 if the name exists with the
 //                                                              same size: create is idempotent by name)
 //   DELETE /volumes/{id}                                     → 204, or 404
+//   PUT    /cluster                  body {"quorumLost"?: B, "unreachable"?: B} → 200 faults; quorumLost makes
+//                                                              serving nodes report STATUS_NOT_IN_QUORUM,
+//                                                              unreachable makes every SDK call UNAVAILABLE
 //   POST   /reset                    body {} or {"nodes": [...]} → 200 state; no volumes, the initial
 //                                                              nodes (or the ones given, which become initial)
 //
@@ -21,6 +24,7 @@
 // method), 409 (conflict) or 503 (no online nodes for a volume).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import {
+  parseClusterBody,
   parseCreateVolume,
   parseNodeSpec,
   parseNodeSpecs,
@@ -83,7 +87,7 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 function stateBody(state: SimulatorState): unknown {
-  return { nodes: state.nodes(), volumes: state.volumes() };
+  return { nodes: state.nodes(), volumes: state.volumes(), cluster: state.cluster };
 }
 
 async function handle(state: SimulatorState, req: IncomingMessage): Promise<Reply> {
@@ -128,6 +132,10 @@ async function handle(state: SimulatorState, req: IncomingMessage): Promise<Repl
       if (!state.deleteVolume(id)) throw new SimulatorError('NotFound', `volume ${id} not found`);
       return { status: 204 };
     }
+  }
+  if (parts.length === 1 && parts[0] === 'cluster') {
+    route('PUT');
+    return { status: 200, body: state.setCluster(parseClusterBody(await readJson(req))) };
   }
   if (parts.length === 1 && parts[0] === 'reset') {
     route('POST');

@@ -68,7 +68,16 @@ const maxHaLevel = 3;
 /** Ids are numeric strings like Portworx's; the first is easy to spot in logs. */
 const firstVolumeId = 1001;
 
+/** Faults of the storage cluster as a whole, as a test plays them. */
+export interface SimClusterFaults {
+  /** The cluster lost quorum: every node that was serving reports STATUS_NOT_IN_QUORUM. */
+  readonly quorumLost: boolean;
+  /** The SDK API answers nothing but UNAVAILABLE (stork cut off from the storage system). */
+  readonly unreachable: boolean;
+}
+
 export class SimulatorState {
+  private faults: SimClusterFaults = { quorumLost: false, unreachable: false };
   private nodeMap = new Map<string, SimNode>();
   private volumeMap = new Map<string, SimVolume>();
   private nextId = firstVolumeId;
@@ -83,6 +92,22 @@ export class SimulatorState {
     if (nodes) this.initialNodes = nodes;
     this.volumeMap = new Map();
     this.nextId = firstVolumeId;
+    this.faults = { quorumLost: false, unreachable: false };
+  }
+
+  get cluster(): SimClusterFaults {
+    return this.faults;
+  }
+
+  /** Sets cluster-wide faults (those not given stay as they are); returns the new state. */
+  setCluster(faults: Partial<SimClusterFaults>): SimClusterFaults {
+    this.faults = { ...this.faults, ...faults };
+    return this.faults;
+  }
+
+  /** The status the SDK reports for a node now: its own, unless the cluster lost quorum. */
+  reportedStatus(node: SimNode): SdkStatus {
+    return this.faults.quorumLost && node.status === 'STATUS_OK' ? 'STATUS_NOT_IN_QUORUM' : node.status;
   }
 
   nodes(): SimNode[] {

@@ -11,6 +11,10 @@ export const sdkStatusFor: Readonly<Record<DriverNodeStatus, SdkStatus>> = {
   Offline: 'STATUS_OFFLINE',
   StorageDown: 'STATUS_STORAGE_DOWN',
   Degraded: 'STATUS_STORAGE_DEGRADED',
+  Initializing: 'STATUS_INIT',
+  Maintenance: 'STATUS_MAINTENANCE',
+  NotInQuorum: 'STATUS_NOT_IN_QUORUM',
+  Unknown: 'STATUS_NONE',
 };
 
 /** A driver status name (`Online`, `Offline`, `StorageDown`, `Degraded`) or any SDK name (`STATUS_…`). */

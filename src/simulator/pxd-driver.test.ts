@@ -84,6 +84,22 @@ describe('pxd driver against the simulator', () => {
     expect(error.cause).toMatchObject({ code: status.NOT_FOUND });
   });
 
+  it('plays quorum loss (serving nodes report NotInQuorum) and an unreachable storage API', async () => {
+    sim.state.setNodeStatus('px-b', 'Offline');
+    sim.state.setCluster({ quorumLost: true });
+    expect((await driver.listNodes()).map((n) => n.status)).toEqual([
+      'NotInQuorum',
+      'Offline',
+      'StorageDown',
+    ]);
+    sim.state.setCluster({ quorumLost: false, unreachable: true });
+    const error = await rejection(driver.listNodes());
+    expect(error).toBeInstanceOf(DriverError);
+    expect(error.message).toMatch(/unreachable/);
+    sim.state.setCluster({ unreachable: false });
+    expect((await driver.listNodes()).map((n) => n.status)).toEqual(['Online', 'Offline', 'StorageDown']);
+  });
+
   it('sees status changes made at run time', async () => {
     const statusOf = async (id: string) => (await driver.inspectNode(id)).status;
     sim.state.setNodeStatus('px-a', 'Offline');
@@ -91,14 +107,18 @@ describe('pxd driver against the simulator', () => {
     sim.state.setNodeStatus('px-a', 'STATUS_STORAGE_REBALANCE');
     expect(await statusOf('px-a')).toBe('Degraded');
     sim.state.setNodeStatus('px-a', 'STATUS_MAINTENANCE');
-    expect(await statusOf('px-a')).toBe('Offline');
+    expect(await statusOf('px-a')).toBe('Maintenance');
     // Through the admin API too, as a test outside this process would do it.
     const response = await fetch(`${sim.adminUrl}/nodes/px-b/status`, {
       method: 'PUT',
       body: JSON.stringify({ status: 'Degraded' }),
     });
     expect(response.status).toBe(200);
-    expect((await driver.listNodes()).map((n) => n.status)).toEqual(['Offline', 'Degraded', 'StorageDown']);
+    expect((await driver.listNodes()).map((n) => n.status)).toEqual([
+      'Maintenance',
+      'Degraded',
+      'StorageDown',
+    ]);
   });
 
   it('lists volumes, clones and snapshots with their replica nodes and parents', async () => {

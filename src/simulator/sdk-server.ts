@@ -48,7 +48,7 @@ export function createSdkServer(state: SimulatorState, options: SdkServerOptions
   for (const method of Object.keys(handlers) as SdkMethod[]) {
     const [service = '', name = ''] = method.split('/');
     const implementation = byService.get(service) ?? {};
-    implementation[name] = unary(method, handlers, options.token);
+    implementation[name] = unary(method, handlers, options.token, state);
     byService.set(service, implementation);
   }
   for (const [service, implementation] of byService) {
@@ -58,9 +58,18 @@ export function createSdkServer(state: SimulatorState, options: SdkServerOptions
 }
 
 /** One unary handler: auth check, then the handler; SimulatorErrors become their status codes. */
-function unary<M extends SdkMethod>(method: M, handlers: Handlers, token: string | undefined) {
+function unary<M extends SdkMethod>(
+  method: M,
+  handlers: Handlers,
+  token: string | undefined,
+  state: SimulatorState,
+) {
   const handler = handlers[method] as (request: SdkMethods[M]['req']) => SdkMethods[M]['res'];
   return (call: ServerUnaryCall<SdkMethods[M]['req'], unknown>, callback: sendUnaryData<unknown>): void => {
+    if (state.cluster.unreachable) {
+      callback({ code: status.UNAVAILABLE, details: 'storage API unreachable (simulated)' });
+      return;
+    }
     const denied = token === undefined ? undefined : authError(call.metadata.get('authorization'), token);
     if (denied) {
       callback({ code: status.UNAUTHENTICATED, details: denied });
@@ -108,13 +117,19 @@ function sdkHandlers(state: SimulatorState, clusterId: string): Handlers {
       version: { driver: 'pxd-simulator', version: '0.1.0', details: {} },
     }),
     'OpenStorageCluster/InspectCurrent': () => ({
-      cluster: { status: 'STATUS_OK', id: clusterId, name: clusterId },
+      cluster: {
+        status: state.cluster.quorumLost ? 'STATUS_NOT_IN_QUORUM' : 'STATUS_OK',
+        id: clusterId,
+        name: clusterId,
+      },
     }),
     'OpenStorageNode/Inspect': (req) => ({
-      node: toStorageNode(state.node(required(req.node_id, 'Node id must be provided'))),
+      node: toStorageNode(state.node(required(req.node_id, 'Node id must be provided')), state),
     }),
     'OpenStorageNode/Enumerate': () => ({ node_ids: state.nodes().map((n) => n.id) }),
-    'OpenStorageNode/EnumerateWithFilters': () => ({ nodes: state.nodes().map(toStorageNode) }),
+    'OpenStorageNode/EnumerateWithFilters': () => ({
+      nodes: state.nodes().map((n) => toStorageNode(n, state)),
+    }),
     'OpenStorageVolume/Create': (req) => {
       if (!req.spec) throw new SimulatorError('InvalidArgument', 'Must supply spec object');
       const volume = state.createVolume({
@@ -176,10 +191,10 @@ function sdkHandlers(state: SimulatorState, clusterId: string): Handlers {
   };
 }
 
-export function toStorageNode(node: SimNode): StorageNode {
+export function toStorageNode(node: SimNode, state?: SimulatorState): StorageNode {
   return {
     id: node.id,
-    status: node.status,
+    status: state ? state.reportedStatus(node) : node.status,
     mgmt_ip: node.mgmtIp,
     data_ip: node.dataIp,
     hostname: node.hostname,

@@ -1,278 +1,196 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
-import type { DriverCache } from '../../drivers/cache.js';
-import type { VolumeDriver } from '../../drivers/driver.js';
+import type { ConfigMap } from 'kubernetes-types/core/v1.js';
+import type { DriverSnapshot } from '../../drivers/snapshot.js';
 import type { Node, Pod } from '../../drivers/k8s-types.js';
-import { NodeMatcher } from '../../drivers/node-match.js';
-import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
-import type { KubeApi } from '../../k8s/api.js';
+import {
+  healthStatusConfigMap,
+  healthStatusKey,
+  type HealthStatusDocument,
+} from '../../drivers/health-status-document.js';
 import { isNotFound } from '../../k8s/errors.js';
-import type { EventRecorder } from '../../k8s/events.js';
-import { objectReference } from '../../k8s/events.js';
-import { evictPod } from '../../k8s/eviction.js';
-import type { Informer } from '../../k8s/informer.js';
+import type { InformerHandlers } from '../../k8s/informer.js';
 import { resources } from '../../k8s/paths.js';
-import type { Logger } from '../../lib/log.js';
-import type { HealthMonitorConfig } from './config.js';
-import { needsEvacuation, NodeHealthTracker, type NodeObservation } from './node-health.js';
-import { podsToMove } from './pod-selection.js';
-import { SlidingWindowLimiter } from './rate-limiter.js';
+import { WorkQueue, type WorkQueueObserver } from '../../lib/work-queue.js';
+import { HealthReconciler, type HealthReconcilerDeps } from './reconciler.js';
+import { healthStatusDocument } from './status-document.js';
 
-/** Counters the monitor reports (implemented with Prometheus by the daemon). */
-export interface HealthMonitorMetrics {
-  podRescheduled(): void;
-  evictionBlocked(): void;
-  podForceDeleted(): void;
-  unhealthyNodes(count: number): void;
+export type { HealthMonitorMetrics } from './reconciler.js';
+
+/** Where the monitor hears about changes: the driver cache and the Node and Pod informers. */
+export interface HealthMonitorSources {
+  readonly storage: { subscribe(listener: (snapshot: DriverSnapshot) => void): () => void };
+  readonly nodes: { addHandlers(handlers: InformerHandlers<Node>): () => void };
+  readonly pods: { addHandlers(handlers: InformerHandlers<Pod>): () => void };
 }
 
-export interface HealthMonitorOptions {
-  readonly api: KubeApi;
-  readonly driver: VolumeDriver;
-  readonly cache: DriverCache;
-  readonly pods: Informer<Pod>;
-  readonly nodes: Informer<Node>;
-  readonly claims: ClaimLookups;
-  readonly events: EventRecorder;
-  readonly logger: Logger;
-  readonly metrics?: HealthMonitorMetrics;
-  readonly config: HealthMonitorConfig;
-  /** The CSI driver name whose VolumeAttachments are the driver's (e.g. `pxd.portworx.com`). */
-  readonly attacher: string;
+export interface HealthMonitorOptions extends HealthReconcilerDeps {
+  readonly sources: HealthMonitorSources;
+  /** Stork's namespace: where the status ConfigMap lives. */
+  readonly namespace: string;
+  /** This replica's name in the status document. */
+  readonly replica: string;
+  readonly queueObserver?: WorkQueueObserver;
 }
+
+const readyStatus = (node: Node): string | undefined =>
+  node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
 /**
- * Moves pods off nodes whose storage driver has failed, without harming anything: a node is acted on only
- * after it stayed Offline or Degraded for the grace period, and only after the storage system confirms it
- * again (before every batch too); pods go through the Eviction API, so PodDisruptionBudgets hold; batches
- * are rate-limited across all nodes. Pods without the driver's volumes, DaemonSet and mirror pods are
- * never touched. Force-deletion is kept for nodes Kubernetes itself sees NotReady, as Stork does.
+ * Moves pods off nodes whose storage failed, without harming anything (see HealthReconciler for the
+ * rules). A keyed reconciler on a work queue, one key per Kubernetes node: a storage status change from
+ * the driver cache queues the node at once and again exactly when its grace period ends; a Node turning
+ * NotReady, or a pod landing on a node being drained, queues that node; every `intervalMs` the nodes
+ * being watched are looked at again anyway. The state (circuit breaker, unhealthy nodes) is published in
+ * the ConfigMap `stork-health-monitor` for `storkctl get healthmonitor`.
  */
 export class HealthMonitor {
-  private readonly tracker: NodeHealthTracker;
-  private readonly limiter: SlidingWindowLimiter;
-  private readonly draining = new Map<string, Promise<void>>();
-  /** Per pod uid: when a blocked eviction may be retried, and the current backoff. */
-  private readonly blocked = new Map<string, { retryAt: number; backoffMs: number }>();
-  private readonly controller = new AbortController();
-  private loop: Promise<void> | undefined;
+  readonly reconciler: HealthReconciler;
+  private published = '';
+  private publishing: Promise<void> | undefined;
+  private publishAgain = false;
 
   constructor(private readonly options: HealthMonitorOptions) {
-    this.tracker = new NodeHealthTracker(options.config.graceMs);
-    this.limiter = new SlidingWindowLimiter(options.config.batchSize, options.config.batchIntervalMs);
+    this.reconciler = new HealthReconciler(options);
   }
 
-  start(): void {
-    this.loop ??= this.run();
-  }
-
-  /** Stops checking and draining; in-flight API calls finish, nothing new starts. */
-  async stop(): Promise<void> {
-    this.controller.abort();
-    await this.loop;
-    await Promise.allSettled(this.draining.values());
-  }
-
-  private isStopped(): boolean {
-    return this.controller.signal.aborted;
-  }
-
-  private async run(): Promise<void> {
-    while (!this.isStopped()) {
-      try {
-        this.check();
-      } catch (error) {
-        this.options.logger.error({ err: error }, 'health check failed');
+  /** Runs until `signal` aborts (leadership lost, or stork stopping); resolves once stopped. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { logger, clock, config, sources } = this.options;
+    const queue = new WorkQueue({
+      process: async (node, s) => {
+        const result = await this.reconciler.reconcile(node, s);
+        this.publish(signal);
+        return result;
+      },
+      concurrency: 4,
+      onError: (error, node, attempt) =>
+        logger.warn(
+          { node, attempt, err: error instanceof Error ? error.message : String(error) },
+          'reconciling node failed; retrying',
+        ),
+      ...(this.options.queueObserver ? { observer: this.options.queueObserver } : {}),
+    });
+    const look = (): void => this.look(queue, signal);
+    const unsubscribe = [
+      sources.storage.subscribe(look),
+      sources.nodes.addHandlers({
+        onAdd: () => look(),
+        onDelete: () => look(),
+        onUpdate: (previous, node) => {
+          if (readyStatus(previous) !== readyStatus(node)) queue.add(node.metadata?.name ?? '');
+        },
+      }),
+      sources.pods.addHandlers({
+        onAdd: (pod) => this.podChanged(pod, queue),
+        onUpdate: (_previous, pod) => this.podChanged(pod, queue),
+      }),
+    ];
+    // A safety net: nodes that may move pods are looked at again every interval, events or not.
+    const resync = async (): Promise<void> => {
+      for (;;) {
+        const slept = await clock.sleep(config.intervalMs, signal).then(
+          () => true,
+          () => false,
+        );
+        if (!slept) break;
+        look();
+        for (const n of this.watched()) queue.add(n);
       }
-      await sleep(this.options.config.intervalMs, undefined, { signal: this.controller.signal }).catch(
-        () => undefined,
-      );
-    }
-  }
-
-  /** One round: observe every node's storage health from the cache and start draining nodes now due. */
-  private check(): void {
-    const snapshot = this.options.cache.snapshot();
-    if (snapshot.refreshedAt === undefined) return;
-    // An observation older than the grace period says nothing about now: wait for a fresh one.
-    if (Date.now() - snapshot.refreshedAt > this.options.config.graceMs) {
-      this.options.logger.warn(
-        { lastError: snapshot.lastError },
-        'storage state is stale; not judging node health',
-      );
-      return;
-    }
-    const matcher = new NodeMatcher(snapshot.nodes);
-    const observations: NodeObservation[] = [];
-    for (const node of this.options.nodes.list()) {
-      const driverNode = matcher.match(node);
-      if (driverNode)
-        observations.push({
-          node: node.metadata?.name ?? '',
-          driverNodeId: driverNode.id,
-          status: driverNode.status,
-        });
-    }
-    const due = this.tracker.observe(observations, Date.now());
-    this.options.metrics?.unhealthyNodes(this.tracker.unhealthyCount);
-    for (const node of due) {
-      if (this.draining.has(node.node)) continue;
-      const task = this.drain(node, node.since)
-        .catch((error: unknown) => {
-          this.options.logger.error({ err: error, node: node.node }, 'draining a node failed; will retry');
-        })
-        .finally(() => this.draining.delete(node.node));
-      this.draining.set(node.node, task);
-    }
-  }
-
-  /** Re-asks the storage system about a node; undefined (do nothing) if it cannot answer. */
-  private async confirmUnhealthy(node: NodeObservation): Promise<string | undefined> {
+    };
+    logger.info({ ...config }, 'health monitor running');
+    let resyncing: Promise<void> | undefined;
     try {
-      const fresh = await this.options.driver.inspectNode(node.driverNodeId, this.controller.signal);
-      if (needsEvacuation(fresh.status)) return fresh.status;
-      this.options.logger.info(
-        { node: node.node, status: fresh.status },
-        'storage on node recovered; leaving its pods',
-      );
-      return undefined;
-    } catch (error) {
-      this.options.logger.warn(
-        { node: node.node, err: error instanceof Error ? error.message : String(error) },
-        'cannot confirm storage node status; not acting on a guess',
-      );
-      return undefined;
-    }
-  }
-
-  private async drain(node: NodeObservation, since: number): Promise<void> {
-    const { logger, config } = this.options;
-    for (;;) {
-      if (this.isStopped()) return;
-      const status = await this.confirmUnhealthy(node);
-      if (!status) return;
-      const pods = podsToMove(this.options.pods.list(), node.node, (pod) =>
-        usesDriverVolumes(pod, this.options.driver, this.options.claims),
-      );
-      await this.forceDeleteIfNodeDown(node.node, pods.terminating);
-      const now = Date.now();
-      const ready = pods.toEvict.filter(
-        (p) => (this.blocked.get(p.metadata?.uid ?? '')?.retryAt ?? 0) <= now,
-      );
-      if (pods.toEvict.length === 0 && pods.terminating.length === 0) {
-        logger.info({ node: node.node }, 'no pods with storage volumes left on the node');
-        return;
-      }
-      for (const pod of ready.slice(0, config.batchSize)) {
-        await this.limiter.take(this.controller.signal).catch(() => undefined);
-        if (this.isStopped()) return;
-        await this.evict(pod, node, status, since);
-      }
-      // Before the next batch: wait for the limiter, a blocked pod's retry, or pods still terminating.
-      const nextRetry = Math.min(
-        ...pods.toEvict.map((p) => this.blocked.get(p.metadata?.uid ?? '')?.retryAt ?? now),
-        now + config.batchIntervalMs,
-      );
-      const wait = Math.max(this.limiter.waitMs(), nextRetry - Date.now(), ready.length === 0 ? 1000 : 0);
-      await sleep(Math.min(wait, config.batchIntervalMs), undefined, {
-        signal: this.controller.signal,
-      }).catch(() => undefined);
-    }
-  }
-
-  private async evict(pod: Pod, node: NodeObservation, status: string, since: number): Promise<void> {
-    const { api, events, logger, metrics, driver } = this.options;
-    const namespace = pod.metadata?.namespace ?? 'default';
-    const name = pod.metadata?.name ?? '';
-    const uid = pod.metadata?.uid ?? '';
-    const seconds = Math.round((Date.now() - since) / 1000);
-    const why = `the ${driver.name} storage driver on node ${node.node} is ${status} (for ${seconds}s)`;
-    const result = await evictPod(api, namespace, name);
-    const reference = objectReference({ ...pod, apiVersion: 'v1', kind: 'Pod' });
-    if (result.outcome === 'evicted') {
-      this.blocked.delete(uid);
-      metrics?.podRescheduled();
-      events.record(
-        reference,
-        'Warning',
-        'StorageDriverOffline',
-        `Evicting pod: ${why}, so its volumes are unreachable there`,
-      );
-      logger.info(
-        { pod: `${namespace}/${name}`, node: node.node, status },
-        'evicted pod from node with failed storage',
-      );
-    } else if (result.outcome === 'blocked') {
-      const previous = this.blocked.get(uid);
-      const backoffMs = Math.min(
-        (previous?.backoffMs ?? this.options.config.blockedRetryMs / 2) * 2,
-        300_000,
-      );
-      this.blocked.set(uid, { retryAt: Date.now() + backoffMs, backoffMs });
-      metrics?.evictionBlocked();
-      events.record(
-        reference,
-        'Warning',
-        'EvictionBlocked',
-        `Cannot evict pod although ${why}: ${result.reason}. Retrying in ${Math.round(backoffMs / 1000)}s.`,
-      );
-      logger.warn(
-        { pod: `${namespace}/${name}`, node: node.node, reason: result.reason },
-        'eviction blocked',
-      );
+      look();
+      resyncing = resync();
+      await queue.run(signal);
+    } finally {
+      await resyncing;
+      for (const u of unsubscribe) u();
+      await this.publishing;
+      logger.info('health monitor stopped');
     }
   }
 
   /**
-   * Where Kubernetes also sees the node down (NotReady), nothing will finish the pods' termination; after
-   * a while they are force-deleted and the driver's VolumeAttachments for the node removed, so that their
-   * replacements can attach the volumes elsewhere.
+   * One look at the caches: every node whose storage status changed is queued at once, and again exactly
+   * when its grace period ends; when the breaker closes, every node that may move pods is queued.
    */
-  private async forceDeleteIfNodeDown(
-    nodeName: string,
-    terminating: readonly { pod: Pod; sinceMs: number }[],
-  ): Promise<void> {
-    const node = this.options.nodes.get(nodeName);
-    const ready = node?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    if (ready || terminating.length === 0) return;
-    const { api, events, logger, metrics, config } = this.options;
-    let deleted = 0;
-    for (const { pod, sinceMs } of terminating) {
-      if (Date.now() - sinceMs < config.forceDeleteAfterMs) continue;
-      const namespace = pod.metadata?.namespace ?? 'default';
-      const name = pod.metadata?.name ?? '';
-      try {
-        await api.delete(resources.pods, { namespace, name }, { gracePeriodSeconds: 0 });
-        deleted++;
-        metrics?.podForceDeleted();
-        events.record(
-          objectReference({ ...pod, apiVersion: 'v1', kind: 'Pod' }),
-          'Warning',
-          'StorageDriverOffline',
-          `Force-deleting pod stuck terminating on node ${nodeName}, which is NotReady and whose storage driver failed`,
-        );
-        logger.warn(
-          { pod: `${namespace}/${name}`, node: nodeName },
-          'force-deleted pod stuck on a down node',
-        );
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+  look(queue: Pick<WorkQueue, 'add'>, signal: AbortSignal): void {
+    const { changed, breaker } = this.reconciler.refresh();
+    const now = this.options.clock.now();
+    for (const node of changed) {
+      queue.add(node);
+      const dueAt = this.reconciler.tracker.dueAt(node);
+      if (dueAt !== undefined && dueAt > now) queue.add(node, dueAt - now);
     }
-    if (deleted === 0) return;
-    const attachments = await api.list<VolumeAttachment>(resources.volumeAttachments);
-    for (const attachment of attachments.items) {
-      if (attachment.spec.nodeName !== nodeName || attachment.spec.attacher !== this.options.attacher)
-        continue;
-      try {
-        await api.delete(resources.volumeAttachments, { name: attachment.metadata?.name ?? '' });
-        logger.info(
-          { attachment: attachment.metadata?.name, node: nodeName },
-          'removed VolumeAttachment of a down node',
-        );
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
+    if (breaker.changed === 'closed') for (const n of this.watched()) queue.add(n);
+    this.publish(signal);
+  }
+
+  /** Nodes in a status that may move pods: the ones worth a periodic look. */
+  private watched(): string[] {
+    return this.reconciler.tracker
+      .all()
+      .filter((n) => n.evacuateSince !== undefined)
+      .map((n) => n.node);
+  }
+
+  private podChanged(pod: Pod, queue: WorkQueue): void {
+    const node = pod.spec?.nodeName;
+    if (node && this.reconciler.tracker.get(node)?.evacuateSince !== undefined) queue.add(node);
+  }
+
+  /** Writes the status document when it changed; one write at a time, the latest state wins. */
+  private publish(signal: AbortSignal): void {
+    if (this.publishing) {
+      this.publishAgain = true;
+      return;
     }
+    this.publishing = this.write(signal)
+      .catch((error: unknown) => {
+        this.options.logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'cannot publish the health monitor status',
+        );
+      })
+      .finally(() => {
+        this.publishing = undefined;
+        if (this.publishAgain && !signal.aborted) {
+          this.publishAgain = false;
+          this.publish(signal);
+        }
+      });
+  }
+
+  /** The document as of now (also for tests). */
+  status(): HealthStatusDocument {
+    return healthStatusDocument(this.reconciler, this.options);
+  }
+
+  private async write(signal: AbortSignal): Promise<void> {
+    const { client, namespace } = this.options;
+    const document = this.status();
+    // Compare without the timestamp: rewriting an unchanged state would only churn the API server.
+    const fingerprint = JSON.stringify({ ...document, time: '' });
+    if (fingerprint === this.published) return;
+    const data = { [healthStatusKey]: JSON.stringify(document, null, 2) };
+    const ref = { namespace, name: healthStatusConfigMap };
+    try {
+      const current = await client.get<ConfigMap>(resources.configMaps, ref, { signal });
+      await client.replace(resources.configMaps, ref, { ...current, data }, { signal });
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      await client.create<ConfigMap>(
+        resources.configMaps,
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: healthStatusConfigMap, namespace, labels: { 'app.kubernetes.io/name': 'stork' } },
+          data,
+        },
+        namespace,
+        { signal },
+      );
+    }
+    this.published = fingerprint;
   }
 }

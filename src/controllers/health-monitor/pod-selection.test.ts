@@ -1,46 +1,41 @@
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
 import { describe, expect, it } from 'vitest';
-import { podsToMove } from './pod-selection.js';
+import { pinnedToOneNode } from './pod-selection.js';
 
-const pod = (name: string, extra: Partial<Pod['metadata']> = {}, node = 'n1', phase = 'Running'): Pod => ({
-  metadata: { name, namespace: 'ns', ...extra },
-  spec: { nodeName: node, containers: [] },
-  status: { phase },
+type Term = NonNullable<
+  NonNullable<NonNullable<PersistentVolume['spec']>['nodeAffinity']>['required']
+>['nodeSelectorTerms'][number];
+const pv = (...terms: Term[]): PersistentVolume => ({
+  metadata: { name: 'pv' },
+  spec: terms.length ? { nodeAffinity: { required: { nodeSelectorTerms: terms } } } : {},
+});
+const host = (...values: string[]): Term => ({
+  matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values }],
 });
 
-describe('podsToMove', () => {
-  const usesDriver = (p: Pod) => !p.metadata?.name?.startsWith('nodriver');
-
-  it('selects running driver pods on the node and never DaemonSet, mirror, finished or other-node pods', () => {
-    const result = podsToMove(
-      [
-        pod('app'),
-        pod('nodriver-app'),
-        pod('ds', {
-          ownerReferences: [
-            { apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'd', uid: 'u', controller: true },
-          ],
-        }),
-        pod('mirror', { annotations: { 'kubernetes.io/config.mirror': 'x' } }),
-        pod('done', {}, 'n1', 'Succeeded'),
-        pod('elsewhere', {}, 'n2'),
-      ],
-      'n1',
-      usesDriver,
-    );
-    expect(result.toEvict.map((p) => p.metadata?.name)).toEqual(['app']);
-    expect(result.terminating).toEqual([]);
-  });
-
-  it('lists pods already being deleted separately, with since when', () => {
-    const result = podsToMove(
-      [pod('going', { deletionTimestamp: '2026-01-01T00:00:00Z' })],
-      'n1',
-      usesDriver,
-    );
-    expect(result.toEvict).toEqual([]);
-    expect(result.terminating.map((t) => [t.pod.metadata?.name, t.sinceMs])).toEqual([
-      ['going', Date.parse('2026-01-01T00:00:00Z')],
-    ]);
+describe('pinnedToOneNode', () => {
+  it.each<[string, PersistentVolume, boolean]>([
+    ['no node affinity (network storage)', pv(), false],
+    ['one hostname', pv(host('n1')), true],
+    [
+      'one node name field',
+      pv({ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] }),
+      true,
+    ],
+    ['two hostnames', pv(host('n1', 'n2')), false],
+    ['two terms naming two nodes', pv(host('n1'), host('n2')), false],
+    ['two terms naming the same node', pv(host('n1'), host('n1')), true],
+    [
+      'a zone only',
+      pv({ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['a'] }] }),
+      false,
+    ],
+    [
+      'hostname NotIn',
+      pv({ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: ['n1'] }] }),
+      false,
+    ],
+  ])('%s: %s', (_name, volume, pinned) => {
+    expect(pinnedToOneNode(volume)).toBe(pinned);
   });
 });

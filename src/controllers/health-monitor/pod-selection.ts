@@ -1,35 +1,92 @@
-import type { Pod } from '../../drivers/k8s-types.js';
+import type { PersistentVolume, Pod } from '../../drivers/k8s-types.js';
+import type { ClaimLookups } from '../../drivers/pod-claims.js';
 
-/** Pods the monitor must never touch: DaemonSet pods (they belong to their node) and mirror (static) pods. */
-export function isProtected(pod: Pod): boolean {
-  if (pod.metadata?.annotations?.['kubernetes.io/config.mirror']) return true;
-  return (pod.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && o.controller === true);
+/** What the monitor does with one pod on a node being drained. */
+export type PodVerdict =
+  /** Never touched, and why. */
+  | {
+      readonly kind: 'skip';
+      readonly why: 'other-node' | 'finished' | 'daemonset' | 'mirror' | 'no-driver-volumes';
+    }
+  /** Never evicted: these volumes' data lives only on this node. */
+  | { readonly kind: 'local'; readonly volumes: readonly string[] }
+  /** Already being deleted, since `since` (wall-clock ms). */
+  | { readonly kind: 'terminating'; readonly since: number }
+  | { readonly kind: 'evict' };
+
+export interface PodSelectionDeps {
+  usesDriverVolumes(pod: Pod): boolean;
+  readonly claims: ClaimLookups;
 }
 
-export interface NodePods {
-  /** Pods to move: on the node, using driver volumes, not protected, not already on their way out. */
-  readonly toEvict: Pod[];
-  /** Pods already being deleted (evicted earlier, or by someone else), with when deletion began. */
-  readonly terminating: { pod: Pod; sinceMs: number }[];
+/** DaemonSet pods belong to their node; mirror (static) pods are the kubelet's. */
+function protectedKind(pod: Pod): 'daemonset' | 'mirror' | undefined {
+  if (pod.metadata?.annotations?.['kubernetes.io/config.mirror']) return 'mirror';
+  if ((pod.metadata?.ownerReferences ?? []).some((o) => o.kind === 'DaemonSet' && o.controller === true))
+    return 'daemonset';
+  return undefined;
 }
 
-/** Sorts a node's pods into those to evict and those already terminating. */
-export function podsToMove(
-  pods: readonly Pod[],
-  node: string,
-  usesDriverVolumes: (pod: Pod) => boolean,
-): NodePods {
-  const toEvict: Pod[] = [];
-  const terminating: { pod: Pod; sinceMs: number }[] = [];
-  for (const pod of pods) {
-    if (pod.spec?.nodeName !== node || isProtected(pod) || !usesDriverVolumes(pod)) continue;
-    const phase = pod.status?.phase;
-    if (phase === 'Succeeded' || phase === 'Failed') continue;
-    const deleting = pod.metadata?.deletionTimestamp;
+/**
+ * Whether a PersistentVolume can only ever be used on one node: its node affinity requires, in every
+ * term, one single `kubernetes.io/hostname` value or one single node name (local volumes, and CSI
+ * drivers whose volumes live on one node's disks). Its data is only there: evicting its pod cannot
+ * bring the pod back anywhere else.
+ */
+export function pinnedToOneNode(pv: PersistentVolume): boolean {
+  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+  if (terms.length === 0) return false;
+  const values = new Set<string>();
+  for (const term of terms) {
+    const pins = [
+      ...(term.matchExpressions ?? []).filter((e) => e.key === 'kubernetes.io/hostname'),
+      ...(term.matchFields ?? []).filter((e) => e.key === 'metadata.name'),
+    ].filter((e) => e.operator === 'In' && e.values?.length === 1);
+    if (pins.length === 0) return false;
+    for (const pin of pins) values.add(`${pin.key}=${pin.values?.[0] ?? ''}`);
+  }
+  // Terms are ORed: pinned only if they all name the same node (by one key).
+  return values.size === 1;
+}
+
+/** The pod's claims whose volumes are pinned to one node (by PV name). */
+export function localVolumes(pod: Pod, claims: ClaimLookups): string[] {
+  const namespace = pod.metadata?.namespace ?? 'default';
+  const out: string[] = [];
+  for (const volume of pod.spec?.volumes ?? []) {
+    const claimName = volume.persistentVolumeClaim?.claimName;
+    const pvName = claimName ? claims.getClaim(namespace, claimName)?.spec?.volumeName : undefined;
+    const pv = pvName ? claims.getVolume(pvName) : undefined;
+    if (pv && pinnedToOneNode(pv)) out.push(pv.metadata?.name ?? '');
+  }
+  return out;
+}
+
+/** The PersistentVolumes a pod's claims are bound to. */
+export function podVolumeNames(pod: Pod, claims: ClaimLookups): string[] {
+  const namespace = pod.metadata?.namespace ?? 'default';
+  return (pod.spec?.volumes ?? []).flatMap((volume) => {
+    const claimName = volume.persistentVolumeClaim?.claimName;
+    const pvName = claimName ? claims.getClaim(namespace, claimName)?.spec?.volumeName : undefined;
+    return pvName ? [pvName] : [];
+  });
+}
+
+/** Sorts one pod on `node` (a node whose storage failed). */
+export function classifyPod(pod: Pod, node: string, deps: PodSelectionDeps): PodVerdict {
+  if (pod.spec?.nodeName !== node) return { kind: 'skip', why: 'other-node' };
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return { kind: 'skip', why: 'finished' };
+  const kind = protectedKind(pod);
+  if (kind) return { kind: 'skip', why: kind };
+  if (!deps.usesDriverVolumes(pod)) return { kind: 'skip', why: 'no-driver-volumes' };
+  const deleting = pod.metadata?.deletionTimestamp;
+  if (deleting) {
     // deletionTimestamp is when the grace period ends, not when deletion began.
     const grace = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
-    if (deleting) terminating.push({ pod, sinceMs: Date.parse(deleting) - grace });
-    else toEvict.push(pod);
+    return { kind: 'terminating', since: Date.parse(deleting) - grace };
   }
-  return { toEvict, terminating };
+  const local = localVolumes(pod, deps.claims);
+  if (local.length > 0) return { kind: 'local', volumes: local };
+  return { kind: 'evict' };
 }

@@ -4,9 +4,11 @@ import type { SdkStatus, StorageNode, Volume } from './sdk-types.js';
 
 /**
  * How a node's SDK status reads to the scheduler and the health monitor. STORAGE_DOWN keeps its own
- * status (stork HEAD): the node's volumes stay reachable over the network, so pods may stay. Anything
- * not listed, including values newer than our proto (which arrive as numbers), counts as Offline: a
- * node we cannot vouch for must not attract pods.
+ * status (stork HEAD): the node's volumes stay reachable over the network, so pods may stay. Stork maps
+ * INIT, NOT_IN_QUORUM, DECOMMISSION, MAINTENANCE and anything unknown to Offline, which its health monitor
+ * acts on; here each keeps its own meaning, and only Offline (and Initializing past the grace period)
+ * moves pods. A value newer than our proto arrives as a number and reads as Unknown: kept out of new
+ * placements, never a reason to evict.
  */
 const statusMap: Partial<Record<SdkStatus, DriverNodeStatus>> = {
   STATUS_OK: 'Online',
@@ -14,10 +16,19 @@ const statusMap: Partial<Record<SdkStatus, DriverNodeStatus>> = {
   STATUS_STORAGE_DEGRADED: 'Degraded',
   STATUS_STORAGE_REBALANCE: 'Degraded',
   STATUS_STORAGE_DRIVE_REPLACE: 'Degraded',
+  STATUS_OFFLINE: 'Offline',
+  STATUS_ERROR: 'Offline',
+  STATUS_NEEDS_REBOOT: 'Offline',
+  STATUS_INIT: 'Initializing',
+  STATUS_MAINTENANCE: 'Maintenance',
+  STATUS_POOLMAINTENANCE: 'Maintenance',
+  STATUS_DECOMMISSION: 'Maintenance',
+  STATUS_NOT_IN_QUORUM: 'NotInQuorum',
+  STATUS_NOT_IN_QUORUM_NO_STORAGE: 'NotInQuorum',
 };
 
 export function driverNodeStatus(status: SdkStatus | number): DriverNodeStatus {
-  return (typeof status === 'string' ? statusMap[status] : undefined) ?? 'Offline';
+  return (typeof status === 'string' ? statusMap[status] : undefined) ?? 'Unknown';
 }
 
 /**

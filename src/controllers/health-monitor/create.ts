@@ -1,0 +1,91 @@
+import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
+import type { DriverCache } from '../../drivers/cache.js';
+import type { VolumeDriver } from '../../drivers/driver.js';
+import type { Node, Pod } from '../../drivers/k8s-types.js';
+import type { ClaimLookups } from '../../drivers/pod-claims.js';
+import { healthStatusConfigMap } from '../../drivers/health-status-document.js';
+import type { KubeApi } from '../../k8s/api.js';
+import { Informer } from '../../k8s/informer.js';
+import { resources } from '../../k8s/paths.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import type { Logger } from '../../lib/log.js';
+import type { WorkQueueObserver } from '../../lib/work-queue.js';
+import type { HealthMonitorConfig } from './config.js';
+import { HealthMonitor } from './monitor.js';
+import type { EventSink, HealthMonitorMetrics } from './reconciler.js';
+
+const byNodeName = 'spec.nodeName';
+
+export interface HealthMonitorWiring {
+  readonly api: KubeApi;
+  readonly driver: VolumeDriver;
+  readonly cache: DriverCache;
+  readonly nodes: Informer<Node>;
+  /** The shared pod informer; an index by `spec.nodeName` is added to it once. */
+  readonly pods: Informer<Pod>;
+  readonly claims: ClaimLookups;
+  readonly events: EventSink;
+  readonly logger: Logger;
+  readonly metrics?: HealthMonitorMetrics | undefined;
+  readonly queueObserver?: WorkQueueObserver | undefined;
+  readonly config: HealthMonitorConfig;
+  readonly staleAfterMs: number;
+  /** Stork's namespace (the status ConfigMap's). */
+  readonly namespace: string;
+  readonly replica: string;
+  readonly clock?: Clock;
+}
+
+const indexed = new WeakSet<Informer<Pod>>();
+
+/**
+ * The health monitor as stork runs it: `run(signal)` while this replica leads. Each run watches
+ * VolumeAttachments (indexed by node) for as long as it lasts; the shared pod informer gets an index by
+ * node once.
+ */
+export function createHealthMonitor(w: HealthMonitorWiring): { run(signal: AbortSignal): Promise<void> } {
+  if (!indexed.has(w.pods)) {
+    w.pods.addIndex(byNodeName, (pod) => (pod.spec?.nodeName ? [pod.spec.nodeName] : []));
+    indexed.add(w.pods);
+  }
+  return {
+    run: async (signal) => {
+      const attachments = new Informer<VolumeAttachment>({
+        api: w.api,
+        type: resources.volumeAttachments,
+        onError: (error, context) =>
+          w.logger.warn({ err: error instanceof Error ? error.message : String(error) }, context),
+      });
+      attachments.addIndex(byNodeName, (a) => (a.spec.nodeName ? [a.spec.nodeName] : []));
+      try {
+        await attachments.start(signal);
+        const monitor = new HealthMonitor({
+          client: w.api,
+          clock: w.clock ?? systemClock,
+          driver: w.driver,
+          caches: {
+            storage: w.cache,
+            nodes: w.nodes,
+            podsOnNode: (node) => w.pods.byIndex(byNodeName, node),
+            attachmentsOnNode: (node) => attachments.byIndex(byNodeName, node),
+            claims: w.claims,
+          },
+          sources: { storage: w.cache, nodes: w.nodes, pods: w.pods },
+          events: w.events,
+          logger: w.logger,
+          metrics: w.metrics,
+          config: w.config,
+          staleAfterMs: w.staleAfterMs,
+          self: { apiVersion: 'v1', kind: 'ConfigMap', name: healthStatusConfigMap, namespace: w.namespace },
+          namespace: w.namespace,
+          replica: w.replica,
+          ...(w.queueObserver ? { queueObserver: w.queueObserver } : {}),
+        });
+        await monitor.run(signal);
+      } finally {
+        attachments.stop();
+        await attachments.stopped();
+      }
+    },
+  };
+}
