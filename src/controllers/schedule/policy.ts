@@ -88,7 +88,7 @@ function optionsOf(value: unknown): Record<string, string> {
 
 /** Values in messages are shown bounded: a policy is user input. */
 function shown(value: unknown): string {
-  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? 'unset');
+  const text = typeof value === 'string' ? value : value === undefined ? 'unset' : JSON.stringify(value);
   return text.length > 64 ? `${text.slice(0, 64)}…` : text;
 }
 
