@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { clientGoTimings } from '../k8s/leader-election.js';
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { defaultRulesConfig } from '../controllers/rules/config.js';
+import { TimeZone } from '../controllers/schedule/time-zone.js';
 import { driverNames } from '../drivers/registry.js';
 import { defaultWebhookConfig } from '../webhook/webhook.js';
 import { defaultConfig, type StorkConfig } from './config.js';
@@ -106,6 +107,12 @@ export function storkCommand(): Command {
       'how long a background rule command has to reach ${WAIT_CMD} in every pod',
       positiveInt('--rule-background-timeout'),
       defaultRulesConfig.backgroundReadyTimeoutMs / 1000,
+    )
+    .option('--snapshot-schedules [bool]', 'run VolumeSnapshotSchedules (needs --snapshotter)', bool, true)
+    .option(
+      '--schedule-time-zone <zone>',
+      'IANA time zone of the times of day in schedule policies (e.g. Europe/Berlin)',
+      'UTC',
     )
     .option(
       '--health-monitor-interval <seconds>',
@@ -244,6 +251,8 @@ interface ParsedFlags {
   ruleCommandTimeout: number;
   ruleCommandAttempts: number;
   ruleBackgroundTimeout: number;
+  snapshotSchedules: boolean;
+  scheduleTimeZone: string;
   leaderElect: boolean;
   k8sApiQps: number;
   k8sApiBurst: number;
@@ -302,6 +311,11 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     );
   }
   if (flags.webhookController) checkWebhookFlags(flags);
+  try {
+    new TimeZone(flags.scheduleTimeZone);
+  } catch (error) {
+    throw new InvalidArgumentError(`--schedule-time-zone: ${(error as Error).message}`);
+  }
   return {
     ...defaultConfig,
     driver: flags.driver,
@@ -317,6 +331,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     rackLabel: flags.rackLabel,
     healthMonitor: flags.healthMonitor,
     snapshotter: flags.snapshotter,
+    snapshotSchedules: flags.snapshotSchedules,
+    scheduleTimeZone: flags.scheduleTimeZone,
     rulesConfig: {
       commandTimeoutMs: flags.ruleCommandTimeout * 1000,
       commandAttempts: flags.ruleCommandAttempts,

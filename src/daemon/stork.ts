@@ -31,6 +31,8 @@ import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
+import { snapshotSchedules } from '../controllers/schedule/component.js';
+import { scheduleMetrics } from './schedule-metrics.js';
 
 /**
  * A controller that runs only on the leader: `run` starts it and resolves once it has stopped, which it
@@ -195,6 +197,18 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
             signal,
           ),
       });
+      if (config.snapshotSchedules ?? true) {
+        const { scheduleTimeZone: timeZone } = config;
+        leaderControllers.push(
+          snapshotSchedules({
+            client: api,
+            events,
+            logger,
+            metrics: scheduleMetrics(metrics.registry),
+            ...(timeZone ? { timeZone } : {}),
+          }),
+        );
+      }
     }
     if (leaderControllers.length > 0) {
       const lead = async (signal: AbortSignal): Promise<void> => {
