@@ -6,7 +6,7 @@ const minute = 60_000;
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 /** `R` Ready, `E` Error, `P` Pending, lower case: deleted; one a minute from t0, named s0, s1... */
 const items = (states: string): ScheduledVolumeSnapshotStatus[] =>
-  [...states].map((c, i) => ({
+  states.split('').map((c, i) => ({
     name: `s${i}`,
     creationTimestamp: new Date(t0 + i * minute).toISOString(),
     status: ({ R: 'Ready', E: 'Error', P: 'Pending' } as const)[c.toUpperCase() as 'R' | 'E' | 'P'],
