@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dueRun, nextDue } from './next-run.js';
-import type { SlotRule } from './policy.js';
+import type { SlotRule } from '../../k8s/crds/schedule-policy-validation.js';
 import { TimeZone } from './time-zone.js';
 
 const utc = new TimeZone('UTC');

@@ -1,6 +1,6 @@
 // When a schedule's runs are due: pure functions of the policy, the time zone, the schedule's creation
 // (the anchor), the last run taken and now. Nothing here reads a clock.
-import type { SlotRule } from './policy.js';
+import type { SlotRule } from '../../k8s/crds/schedule-policy-validation.js';
 import { addDays, daysInMonth, weekdayOf, type LocalTime, type TimeZone } from './time-zone.js';
 
 /** The slot of a daily/weekly/monthly rule on a local date: that date at the rule's time of day. */

@@ -33,7 +33,7 @@ import {
   snapshotNameLabel,
 } from './names.js';
 import { dueRun, nextDue } from './next-run.js';
-import { parsePolicy, PolicyError, type PolicyRun } from './policy.js';
+import { parsePolicy, PolicyError, type PolicyRun } from '../../k8s/crds/schedule-policy-validation.js';
 import { retentionPlan } from './retention.js';
 import type { TimeZone } from './time-zone.js';
 

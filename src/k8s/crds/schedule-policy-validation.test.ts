@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { SchedulePolicyItem } from '../../k8s/crds/schedule-policy.js';
-import { parseKitchenTime, parsePolicy } from './policy.js';
+import type { SchedulePolicyItem } from './schedule-policy.js';
+import { parseKitchenTime, parsePolicy } from './schedule-policy-validation.js';
 
 describe('parseKitchenTime (Go time.Kitchen, as Stork parses it)', () => {
   it.each([

@@ -1,7 +1,8 @@
-// A SchedulePolicy as the schedule controller uses it: validated (with messages that name the bad value,
-// in Stork's words where Stork has them) and reduced to the rules of its runs.
-import type { SchedulePolicyItem } from '../../k8s/crds/schedule-policy.js';
-import type { SchedulePolicyType } from '../../k8s/crds/volume-snapshot-schedule.js';
+// A SchedulePolicy as stork and storkctl use it: validated (messages name the bad value, in Stork's words
+// where Stork has them) and reduced to the rules of its runs. Beside the type, as Stork keeps Validate()
+// on its API types, so the controller and storkctl check alike.
+import type { SchedulePolicyItem } from './schedule-policy.js';
+import type { SchedulePolicyType } from './volume-snapshot-schedule.js';
 
 /** When runs of one policy type fall. Times of day are in the controller's time zone. */
 export type SlotRule =
