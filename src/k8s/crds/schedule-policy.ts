@@ -38,10 +38,10 @@ export interface MonthlyPolicy {
 }
 
 export interface SchedulePolicyItem {
-  interval?: IntervalPolicy | null;
-  daily?: DailyPolicy | null;
-  weekly?: WeeklyPolicy | null;
-  monthly?: MonthlyPolicy | null;
+  interval?: IntervalPolicy | null | undefined;
+  daily?: DailyPolicy | null | undefined;
+  weekly?: WeeklyPolicy | null | undefined;
+  monthly?: MonthlyPolicy | null | undefined;
 }
 
 export interface SchedulePolicy {
