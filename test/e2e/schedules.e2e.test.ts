@@ -222,7 +222,9 @@ describe('VolumeSnapshotSchedule: interval runs with retention, rules, failover,
       timeoutMs: 30_000,
       intervalMs: 500,
     });
+    await waitFor('it Ready', async () => (await scheduled()).every(ready), { timeoutMs: 30_000 });
     expect(lines('pre.log')).toHaveLength(before + 1);
+    expect(lines('post.log')).toHaveLength(before + 1);
   }, 150_000);
 
   it('deleting the schedule with reclaimPolicy Delete removes its snapshots', async () => {
