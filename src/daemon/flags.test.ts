@@ -96,3 +96,19 @@ describe('rule flags', () => {
     expect(() => parse(['--rule-command-attempts=0'])).toThrow(/--rule-command-attempts must be a positive/);
   });
 });
+
+describe('snapshot schedule flags', () => {
+  it('default to on, in UTC', () => {
+    expect(parse([])).toMatchObject({ snapshotSchedules: true, scheduleTimeZone: 'UTC' });
+  });
+
+  it('take a zone the platform knows, and refuse one it does not', () => {
+    expect(parse(['--schedule-time-zone=Europe/Berlin', '--snapshot-schedules=false'])).toMatchObject({
+      snapshotSchedules: false,
+      scheduleTimeZone: 'Europe/Berlin',
+    });
+    expect(() => parse(['--schedule-time-zone=Mars/Base'])).toThrow(
+      /--schedule-time-zone: unknown time zone "Mars\/Base"/,
+    );
+  });
+});
