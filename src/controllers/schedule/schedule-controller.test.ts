@@ -159,11 +159,28 @@ describe('ScheduleController', () => {
     expect(outcomes).toEqual({ created: 1 });
   });
 
-  it('with reclaimPolicy Retain, the snapshots have no owner', async () => {
+  it('with reclaimPolicy Retain, the snapshots have no owner; changing it changes theirs', async () => {
     policy('every', { interval: { intervalMinutes: 1 } });
     schedule({ reclaimPolicy: 'Retain' });
-    await controller().syncAll(signal);
+    const c = controller();
+    await c.syncAll(signal);
     expect(snapshots()[0]?.metadata.ownerReferences).toBeUndefined();
+    await client.patch(
+      resources.volumeSnapshotSchedules,
+      { namespace: ns, name: 'nightly' },
+      { spec: { reclaimPolicy: 'Delete' } },
+    );
+    await c.syncAll(signal);
+    expect(snapshots()[0]?.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ uid: 'uid-of-nightly-0042' }),
+    ]);
+    await client.patch(
+      resources.volumeSnapshotSchedules,
+      { namespace: ns, name: 'nightly' },
+      { spec: { reclaimPolicy: 'Retain' } },
+    );
+    await c.syncAll(signal);
+    expect(snapshots()[0]?.metadata.ownerReferences ?? []).toEqual([]);
   });
 
   it('waits for a snapshot in progress, then takes the next slot once it is due; status follows', async () => {

@@ -323,6 +323,7 @@ export class ScheduleController {
       if (taken) wait = Math.min(wait, this.busyIntervalMs);
     }
 
+    await this.reconcileOwners(schedule, mine, signal);
     // Retention only with a policy in hand: nothing is deleted on a guess.
     if (resolved.ok) await this.retain(schedule, items, resolved.runs, world, signal);
 
@@ -558,6 +559,34 @@ export class ScheduleController {
       'scheduled snapshot started',
     );
     return name;
+  }
+
+  /**
+   * Keeps the snapshots' owner references in line with `reclaimPolicy` when it changes: owned (deleted
+   * with the schedule) under Delete, not owned under Retain.
+   */
+  private async reconcileOwners(
+    schedule: VolumeSnapshotSchedule,
+    mine: ReadonlyMap<string, VolumeSnapshot>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const uid = schedule.metadata.uid ?? '';
+    const reclaim = schedule.spec?.reclaimPolicy;
+    const owned = !reclaim || reclaim === 'Delete';
+    for (const snapshot of mine.values()) {
+      if (snapshot.metadata.deletionTimestamp) continue;
+      const current = snapshot.metadata.ownerReferences ?? [];
+      const others = current.filter((o) => o.uid !== uid);
+      if (owned === (others.length !== current.length)) continue;
+      const ownerReferences = owned ? [...others, ...reclaimOwners(schedule)] : others;
+      await this.options.client.patch(
+        resources.volumeSnapshots,
+        { namespace: snapshot.metadata.namespace ?? '', name: snapshot.metadata.name ?? '' },
+        { metadata: { ownerReferences, resourceVersion: snapshot.metadata.resourceVersion } },
+        'merge',
+        { signal },
+      );
+    }
   }
 
   /** Deletes the snapshots beyond each policy type's `retain` (only this schedule's, none a restore reads). */
