@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,6 @@ import { freePorts } from '../../src/box/ports.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
 import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
 import type { Rule } from '../../src/k8s/crds/rule.js';
-import type { SchedulePolicy } from '../../src/k8s/crds/schedule-policy.js';
 import type { VolumeSnapshotSchedule } from '../../src/k8s/crds/volume-snapshot-schedule.js';
 import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { isNotFound } from '../../src/k8s/errors.js';
@@ -18,6 +17,7 @@ import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
 import { createDriverVolume } from './stork-helpers.js';
+import { runStorkctl } from '../../src/cli/program.js';
 
 /*
  * Snapshot schedules end to end, in real minutes: two stork processes (the shipped ServiceAccount and
@@ -80,6 +80,16 @@ describe('VolumeSnapshotSchedule: interval runs with retention, rules, failover,
   });
 
   const api = () => ctx.box.api;
+  /** storkctl, in this process, as the box's admin. */
+  const storkctl = async (...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    let out = '';
+    let err = '';
+    const code = await runStorkctl(['--kubeconfig', ctx.box.kubeconfigPath, '-n', ns, ...args], {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+    });
+    return { code, out, err };
+  };
   const scheduled = async (): Promise<VolumeSnapshot[]> => {
     const list = await api().list<VolumeSnapshot>(resources.volumeSnapshots, ns);
     const mine = list.items.filter(
@@ -104,6 +114,63 @@ describe('VolumeSnapshotSchedule: interval runs with retention, rules, failover,
       name: 'every-minute',
     });
 
+  it("accepts Stork's YAML as it is, including Go's nulls", async () => {
+    const file = join(dir, 'stork.yaml');
+    writeFileSync(
+      file,
+      `apiVersion: stork.libopenstorage.org/v1alpha1
+kind: SchedulePolicy
+metadata:
+  name: testpolicy
+policy:
+  interval:
+    intervalMinutes: 60
+  daily:
+    time: "10:14PM"
+  weekly:
+    day: "Thursday"
+    time: "10:13PM"
+  monthly:
+    date: 14
+    time: "8:05PM"
+---
+apiVersion: stork.libopenstorage.org/v1alpha1
+kind: NamespacedSchedulePolicy
+metadata:
+  name: testpolicy
+  namespace: ${ns}
+policy:
+  interval: null
+  daily:
+    time: "12:00AM"
+    retain: 0
+    options: null
+    forceFullSnapshotDay: ""
+  weekly: null
+  monthly: null
+---
+apiVersion: stork.libopenstorage.org/v1alpha1
+kind: VolumeSnapshotSchedule
+metadata:
+  name: mysql-snapshot-schedule
+  namespace: ${ns}
+  annotations:
+    portworx/snapshot-type: local
+spec:
+  template:
+    spec:
+      persistentVolumeClaimName: mysql-data
+  schedulePolicyName: testpolicy
+  suspend: null
+  reclaimPolicy: Delete
+  preExecRule: mysql-presnap-rule
+  postExecRule: mysql-postsnap-rule
+`,
+    );
+    const out = await ctx.box.kubectl(['apply', '--dry-run=server', '-f', file]);
+    expect(out.split('\n').filter((l) => l.includes('created (server dry run)'))).toHaveLength(3);
+  });
+
   it('takes one snapshot per minute with the rules, keeps the newest 2, and survives the leader being killed', async () => {
     const rule = (name: string, word: string): Rule => ({
       apiVersion: 'stork.libopenstorage.org/v1alpha1',
@@ -118,27 +185,44 @@ describe('VolumeSnapshotSchedule: interval runs with retention, rules, failover,
     });
     await api().create(resources.rules, rule('freeze', 'pre'), ns);
     await api().create(resources.rules, rule('thaw', 'post'), ns);
-    // Stork's YAML, as users write it (a cluster policy; the namespaced one of the same name wins below).
-    const policy: SchedulePolicy = {
-      apiVersion: 'stork.libopenstorage.org/v1alpha1',
-      kind: 'SchedulePolicy',
-      metadata: { name: `minute-${ns}` },
-      policy: { interval: { intervalMinutes: 1, retain: 2 } },
-    };
-    await api().create(resources.schedulePolicies, policy);
-    const body: VolumeSnapshotSchedule = {
-      apiVersion: 'stork.libopenstorage.org/v1alpha1',
-      kind: 'VolumeSnapshotSchedule',
-      metadata: { name: 'every-minute' },
-      spec: {
-        schedulePolicyName: `minute-${ns}`,
-        reclaimPolicy: 'Delete',
-        preExecRule: 'freeze',
-        postExecRule: 'thaw',
-        template: { spec: { persistentVolumeClaimName: claim } },
-      },
-    };
-    await api().create(resources.volumeSnapshotSchedules, body, ns);
+    // Made with storkctl, as users do.
+    expect(
+      await storkctl(
+        'create',
+        'schedulepolicy',
+        `minute-${ns}`,
+        '-t',
+        'Interval',
+        '-i',
+        '1',
+        '--retain',
+        '2',
+      ),
+    ).toEqual({
+      code: 0,
+      out: `Schedule policy minute-${ns} created successfully\n`,
+      err: '',
+    });
+    const created = await storkctl(
+      'create',
+      'volumesnapshotschedule',
+      'every-minute',
+      '-p',
+      claim,
+      '-s',
+      `minute-${ns}`,
+      '--preExecRule',
+      'freeze',
+      '--postExecRule',
+      'thaw',
+      '--reclaimPolicy',
+      'Delete',
+    );
+    expect(created).toEqual({
+      code: 0,
+      out: 'VolumeSnapshotSchedule every-minute created successfully\n',
+      err: '',
+    });
 
     // The first run is taken at once.
     const first = await waitFor(
@@ -231,11 +315,25 @@ describe('VolumeSnapshotSchedule: interval runs with retention, rules, failover,
     await waitFor('every scheduled snapshot settled', async () => (await scheduled()).every(ready), {
       timeoutMs: 60_000,
     });
-    await api().delete(resources.volumeSnapshotSchedules, { namespace: ns, name: 'every-minute' });
+    // The policy cannot go while the schedule uses it.
+    const refused = await storkctl('delete', 'schedulepolicy', `minute-${ns}`);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(`Volume Snapshot Schedules : ${ns}/every-minute`);
+    const listed = await storkctl('get', 'volumesnapshotschedules');
+    expect(listed.out).toMatch(
+      new RegExp(
+        `^every-minute\\s+data\\s+minute-${ns}\\s+freeze\\s+thaw\\s+Delete\\s+false\\s+\\d\\d \\w{3} \\d\\d`,
+        'm',
+      ),
+    );
+    expect((await storkctl('delete', 'volumesnapshotschedules', 'every-minute')).code).toBe(0);
     await waitFor('the schedule’s snapshots gone', async () => (await scheduled()).length === 0, {
       timeoutMs: 90_000,
       intervalMs: 500,
     });
+    expect((await storkctl('delete', 'schedulepolicy', `minute-${ns}`)).out).toBe(
+      `Schedule policy minute-${ns} deleted successfully\n`,
+    );
     for (const stork of storks) expect(stork.refusals).toEqual([]);
   }, 120_000);
 });
