@@ -159,6 +159,19 @@ describe('ScheduleController', () => {
     expect(outcomes).toEqual({ created: 1 });
   });
 
+  it('writes the status only when it changes', async () => {
+    policy('every', { interval: { intervalMinutes: 1 } });
+    schedule();
+    const c = controller();
+    await c.syncAll(signal);
+    await settleAll();
+    await c.syncAll(signal);
+    client.clearCalls();
+    await clock.advance(10_000);
+    await c.syncAll(signal);
+    expect(client.writes()).toEqual([]);
+  });
+
   it('with reclaimPolicy Retain, the snapshots have no owner; changing it changes theirs', async () => {
     policy('every', { interval: { intervalMinutes: 1 } });
     schedule({ reclaimPolicy: 'Retain' });

@@ -345,7 +345,9 @@ export class ScheduleController {
         },
       ],
     };
-    if (JSON.stringify(status) !== JSON.stringify(schedule.status)) {
+    // Compared regardless of key order: the API server need not keep ours, and an unchanged status is
+    // not written (every schedule is looked at every few seconds).
+    if (canonical(status) !== canonical(schedule.status)) {
       await this.options.client.replace(
         resources.volumeSnapshotSchedules,
         { namespace, name, subresource: 'status' },
@@ -689,6 +691,17 @@ function policyReference(policy: SchedulePolicy): ObjectReference {
 /** RFC 3339 to the second, as Kubernetes writes times. */
 function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** JSON with object keys sorted. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
 }
 
 /** Read through a call, so a check after an await is not narrowed away by one before it. */
