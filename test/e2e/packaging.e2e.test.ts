@@ -126,6 +126,9 @@ spec:
         'default',
       ],
       ['get', 'secrets', '-n', 'kube-system'],
+      // Snapshot schedules: their status only.
+      ['update', 'volumesnapshotschedules.stork.libopenstorage.org', '--subresource=status', '-n', 'default'],
+      ['list', 'namespacedschedulepolicies.stork.libopenstorage.org', '-A'],
     ];
     const refused = [
       ['get', 'secrets', '-n', 'default'],
@@ -136,6 +139,8 @@ spec:
       ['delete', 'customresourcedefinitions.apiextensions.k8s.io'],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
       ['delete', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['update', 'volumesnapshotschedules.stork.libopenstorage.org', '-n', 'default'],
+      ['delete', 'schedulepolicies.stork.libopenstorage.org'],
     ];
     for (const args of allowed) expect(await storkCan(args), args.join(' ')).toBe(true);
     for (const args of refused) expect(await storkCan(args), args.join(' ')).toBe(false);
