@@ -10,6 +10,8 @@ export interface ExecRequest {
   /** Give up after this long; the remote process may keep running (the protocol cannot kill it). */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** The most output kept per stream (default 1 MiB): the last bytes, which hold the error message. */
+  readonly maxOutputBytes?: number;
 }
 
 export interface ExecResult {
@@ -17,20 +19,37 @@ export interface ExecResult {
   readonly stderr: string;
   /** The command's exit code; 0 on success. */
   readonly exitCode: number;
+  /** Output beyond maxOutputBytes that was dropped (from the start), both streams together. */
+  readonly droppedBytes?: number;
 }
 
-/** The command could not be run at all (no such pod or container, exec refused, connection lost...). */
+/** Output kept per stream unless a request says otherwise. */
+export const defaultMaxOutputBytes = 1024 * 1024;
+
+/** The command could not be run, or its end was not seen (no such pod, exec refused, connection lost...). */
 export class ExecError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
+  /**
+   * Whether the command may have started and still be running in the pod (a timeout, a connection lost
+   * mid-way): the protocol cannot stop it, so running it again could run it twice at once.
+   */
+  readonly mayStillRun: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { mayStillRun?: boolean }) {
     super(message, options);
     this.name = 'ExecError';
+    this.mayStillRun = options?.mayStillRun ?? false;
   }
 }
 
 /** The command did not finish in time. */
 export class ExecTimeoutError extends ExecError {
   constructor(request: ExecRequest) {
-    super(`command in pod ${request.namespace}/${request.pod} did not finish within ${request.timeoutMs} ms`);
+    super(
+      `command in pod ${request.namespace}/${request.pod} did not finish within ${request.timeoutMs} ms`,
+      {
+        mayStillRun: true,
+      },
+    );
     this.name = 'ExecTimeoutError';
   }
 }
@@ -43,12 +62,38 @@ export interface ExecStatus {
   readonly details?: { readonly causes?: readonly { readonly reason?: string; readonly message?: string }[] };
 }
 
-class Collector extends Writable {
-  private readonly chunks: Buffer[] = [];
+/**
+ * A stream's output, bounded: the last `limit` bytes are kept (a command's error is at its end) and the
+ * rest is only counted, so a command that prints without end cannot exhaust stork's memory.
+ */
+export class OutputCollector extends Writable {
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  droppedBytes = 0;
+
+  constructor(private readonly limit = defaultMaxOutputBytes) {
+    super();
+  }
+
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
     this.chunks.push(chunk);
+    this.kept += chunk.length;
+    while (this.kept > this.limit) {
+      const first = this.chunks[0] as Buffer;
+      const excess = this.kept - this.limit;
+      if (first.length <= excess) {
+        this.chunks.shift();
+        this.kept -= first.length;
+        this.droppedBytes += first.length;
+      } else {
+        this.chunks[0] = first.subarray(excess);
+        this.kept -= excess;
+        this.droppedBytes += excess;
+      }
+    }
     done();
   }
+
   text(): string {
     return Buffer.concat(this.chunks).toString('utf8');
   }
@@ -77,8 +122,8 @@ export function exitCodeFromStatus(status: ExecStatus): number | undefined {
  * the socket opens, as the client library's own promise does), with its output and real exit code.
  */
 export async function execInPod(config: KubeConfig, request: ExecRequest): Promise<ExecResult> {
-  const stdout = new Collector();
-  const stderr = new Collector();
+  const stdout = new OutputCollector(request.maxOutputBytes);
+  const stderr = new OutputCollector(request.maxOutputBytes);
   let settle!: { resolve: (r: ExecResult) => void; reject: (e: unknown) => void };
   const done = new Promise<ExecResult>((resolve, reject) => {
     settle = { resolve, reject };
@@ -97,10 +142,21 @@ export async function execInPod(config: KubeConfig, request: ExecRequest): Promi
     const exitCode = status ? exitCodeFromStatus(status) : undefined;
     if (exitCode === undefined) {
       const why = status?.message ?? 'the connection closed before the command reported its exit status';
-      settle.reject(new ExecError(`exec in pod ${request.namespace}/${request.pod} failed: ${why}`));
+      // Without a status the command may still be running; a status without an exit code says it never ran.
+      settle.reject(
+        new ExecError(`exec in pod ${request.namespace}/${request.pod} failed: ${why}`, {
+          mayStillRun: status === undefined,
+        }),
+      );
       return;
     }
-    settle.resolve({ stdout: stdout.text(), stderr: stderr.text(), exitCode });
+    const droppedBytes = stdout.droppedBytes + stderr.droppedBytes;
+    settle.resolve({
+      stdout: stdout.text(),
+      stderr: stderr.text(),
+      exitCode,
+      ...(droppedBytes > 0 ? { droppedBytes } : {}),
+    });
   };
   const timer = setTimeout(() => {
     socket?.close();
@@ -108,7 +164,7 @@ export async function execInPod(config: KubeConfig, request: ExecRequest): Promi
   }, request.timeoutMs);
   const onAbort = (): void => {
     socket?.close();
-    finish({ error: new ExecError('exec aborted', { cause: request.signal?.reason }) });
+    finish({ error: new ExecError('exec aborted', { cause: request.signal?.reason, mayStillRun: true }) });
   };
   request.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -116,29 +116,45 @@ spec:
       // Exec over WebSocket (what stork's client uses) is authorized as get.
       ['get', 'pods', '--subresource=exec', '-n', 'default'],
       ['delete', 'volumeattachments.storage.k8s.io'],
-      ['update', 'leases.coordination.k8s.io', '-n', 'kube-system'],
-      ['update', 'customresourcedefinitions.apiextensions.k8s.io'],
+      // Stork's own objects, by name; create cannot be restricted by name.
+      ['update', 'leases.coordination.k8s.io/stork', '-n', 'kube-system'],
+      ['create', 'leases.coordination.k8s.io', '-n', 'kube-system'],
+      ['update', 'customresourcedefinitions.apiextensions.k8s.io/rules.stork.libopenstorage.org'],
+      ['update', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/stork-webhooks-cfg'],
       [
-        'update',
+        'patch',
         'volumesnapshots.volumesnapshot.external-storage.k8s.io',
         '--subresource=status',
         '-n',
         'default',
       ],
-      ['get', 'secrets', '-n', 'kube-system'],
+      ['get', 'secrets/stork-webhook-secret', '-n', 'kube-system'],
       // Snapshot schedules: their status only.
       ['update', 'volumesnapshotschedules.stork.libopenstorage.org', '--subresource=status', '-n', 'default'],
       ['list', 'namespacedschedulepolicies.stork.libopenstorage.org', '-A'],
+      ['delete', 'volumesnapshots.volumesnapshot.external-storage.k8s.io', '-n', 'default'],
+      [
+        'update',
+        'customresourcedefinitions.apiextensions.k8s.io/volumesnapshotschedules.stork.libopenstorage.org',
+      ],
     ];
     const refused = [
       ['get', 'secrets', '-n', 'default'],
+      // Not every Secret of kube-system, nor the Leases of the controller manager and scheduler.
+      ['get', 'secrets/bootstrap-token-abcdef', '-n', 'kube-system'],
+      ['list', 'secrets', '-n', 'kube-system'],
+      ['update', 'leases.coordination.k8s.io/kube-controller-manager', '-n', 'kube-system'],
+      ['update', 'leases.coordination.k8s.io/kube-scheduler', '-n', 'kube-system'],
       ['update', 'leases.coordination.k8s.io', '-n', 'default'],
       ['delete', 'nodes'],
       ['update', 'deployments.apps', '-n', 'default'],
       ['create', 'nodes', '--subresource=proxy'],
       ['delete', 'customresourcedefinitions.apiextensions.k8s.io'],
+      ['update', 'customresourcedefinitions.apiextensions.k8s.io/certificates.cert-manager.io'],
       ['create', 'clusterrolebindings.rbac.authorization.k8s.io'],
       ['delete', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
+      ['update', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/another-webhook'],
+      ['update', 'persistentvolumeclaims', '-n', 'default'],
       ['update', 'volumesnapshotschedules.stork.libopenstorage.org', '-n', 'default'],
       ['delete', 'schedulepolicies.stork.libopenstorage.org'],
     ];

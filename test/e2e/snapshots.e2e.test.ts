@@ -367,6 +367,19 @@ describe('volume snapshots and restores in the box', () => {
     );
     await claimEvent(target, 'cross', 'ProvisioningFailed', 'annotation (not set)');
     expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
+    // A pattern V8's backtracking engine would spend seconds on is just no match; an invalid one is named.
+    await api().patch(
+      resources.volumeSnapshots,
+      { namespace: source, name: 'later' },
+      { metadata: { annotations: { 'stork/snapshot-restore-namespaces': '((s+)+)+$,(snap' } } },
+    );
+    await claimEvent(
+      target,
+      'cross',
+      'ProvisioningFailed',
+      'invalid pattern(s) allow nothing: "(snap": missing )',
+    );
+    expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
     // A regex that matches only part of the name does not count (anchored ^…$): the claim is looked at
     // again when the snapshot changes, and refused again, naming the patterns it was checked against.
     await api().patch(
@@ -386,6 +399,65 @@ describe('volume snapshots and restores in the box', () => {
     const restored = await volumeOf(target, 'cross');
     expect(restored.name).toBe(`pvc-${cross.metadata?.uid ?? ''}`);
     expect(state().volume(restored.parentId ?? '')?.name).toBe(`snapshot-${snapshot.metadata.uid ?? ''}`);
+  });
+
+  it("restores nothing through a forged snapshot: status is stork's alone, data found by the snapshot's UID", async () => {
+    const victim = await createTestNamespace(api(), 'snap-victim');
+    const attacker = await createTestNamespace(api(), 'snap-attacker');
+    await createDriverVolume(ctx, victim, 'secrets', ['node-1']);
+    await api().create(resources.volumeSnapshots, snapshotObject(victim, 'private', 'secrets'), victim);
+    const victimSnapshot = await waitForCondition(victim, 'private', 'Ready');
+    const victimData = victimSnapshot.spec.snapshotDataName ?? '';
+    expect(victimData).toBe(`k8s-volume-snapshot-${victimSnapshot.metadata.uid ?? ''}`);
+
+    // A snapshot naming the victim's data, already "Ready": the API server drops the status on create.
+    const forged: VolumeSnapshot = {
+      ...snapshotObject(attacker, 'forged', 'no-such-claim'),
+      spec: { persistentVolumeClaimName: 'no-such-claim', snapshotDataName: victimData },
+      status: { conditions: [{ type: 'Ready', status: 'True', message: 'forged' }] },
+    };
+    const created = await api().create<VolumeSnapshot>(resources.volumeSnapshots, forged, attacker);
+    expect(created.status?.conditions ?? []).toEqual([]);
+    await api().create(resources.persistentVolumeClaims, restoreClaim('loot', 'forged'), attacker);
+    // Writing status with the object is ignored too.
+    await api().patch(
+      resources.volumeSnapshots,
+      { namespace: attacker, name: 'forged' },
+      { status: { conditions: [{ type: 'Ready', status: 'True', message: 'forged again' }] } },
+    );
+    await claimEvent(attacker, 'loot', 'ProvisioningFailed', `snapshot ${attacker}/forged`);
+    await claimEvent(attacker, 'forged', 'SnapshotDataNameIgnored', victimData);
+    const ended = await waitForCondition(attacker, 'forged', 'Error');
+    expect(ended.spec.snapshotDataName).toBeUndefined();
+    const loot = await getClaim(attacker, 'loot');
+    expect(loot.status?.phase).toBe('Pending');
+    expect(volumesNamed(`pvc-${loot.metadata?.uid ?? ''}`)).toHaveLength(0);
+
+    // The attacker's own, real snapshot, then pointed at the victim's data: a restore from it gets the
+    // attacker's own data, and stork puts the name back.
+    await createDriverVolume(ctx, attacker, 'mine', ['node-2']);
+    await api().create(resources.volumeSnapshots, snapshotObject(attacker, 'own', 'mine'), attacker);
+    const own = await waitForCondition(attacker, 'own', 'Ready');
+    const ownData = `k8s-volume-snapshot-${own.metadata.uid ?? ''}`;
+    await api().patch(
+      resources.volumeSnapshots,
+      { namespace: attacker, name: 'own' },
+      { spec: { snapshotDataName: victimData } },
+    );
+    await api().create(resources.persistentVolumeClaims, restoreClaim('loot-2', 'own'), attacker);
+    const bound = await waitForBound(attacker, 'loot-2');
+    await claimEvent(attacker, 'own', 'SnapshotDataNameIgnored', victimData);
+    await waitFor(
+      'the data name put back',
+      async () => (await getSnapshot(attacker, 'own')).spec.snapshotDataName === ownData,
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const restored = await volumeOf(attacker, 'loot-2');
+    expect(restored.name).toBe(`pvc-${bound.metadata?.uid ?? ''}`);
+    expect(state().volume(restored.parentId ?? '')?.name).toBe(`snapshot-${own.metadata.uid ?? ''}`);
+    expect(state().volume(restored.parentId ?? '')?.parentId).toBe(
+      state().requireVolume(`${attacker}-mine`).id,
+    );
   });
 
   it('keeps a deleted snapshot while a restore from it is pending, and lets it go after', async () => {

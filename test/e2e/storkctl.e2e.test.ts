@@ -111,21 +111,25 @@ describe('storkctl against the real API server and a running stork', () => {
       expect(lines[1]).toMatch(/^snap-a\s+data-1\s+Pending\s+\d\d \w{3} \d\d \d\d:\d\d UTC\s+Local$/);
       expect(lines).toHaveLength(3);
 
-      // What the snapshot controller does once the data is taken: a data object and the Ready condition.
+      // What the snapshot controller does once the data is taken: a data object named after the
+      // snapshot's UID and the Ready condition (through the status subresource).
+      const dataName = `k8s-volume-snapshot-${created.metadata.uid ?? ''}`;
       await ctx.box.api.create<VolumeSnapshotData>(resources.volumeSnapshotDatas, {
         apiVersion: 'volumesnapshot.external-storage.k8s.io/v1',
         kind: 'VolumeSnapshotData',
-        metadata: { name: `k8s-volume-snapshot-${ns}-a` },
+        metadata: { name: dataName },
         spec: { portworxVolume: { snapshotId: 'sid-1', snapshotType: 'cloud' } },
       });
       const readyAt = '2026-03-04T05:06:07Z';
       await ctx.box.api.patch(
         resources.volumeSnapshots,
+        { namespace: ns, name: 'snap-a', subresource: 'status' },
+        { status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: readyAt }] } },
+      );
+      await ctx.box.api.patch(
+        resources.volumeSnapshots,
         { namespace: ns, name: 'snap-a' },
-        {
-          spec: { snapshotDataName: `k8s-volume-snapshot-${ns}-a` },
-          status: { conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: readyAt }] },
-        },
+        { spec: { snapshotDataName: dataName } },
       );
       const one = await ok('get', 'snapshot', 'snap-a', '-n', ns);
       expect(one.split('\n')[1]).toMatch(/^snap-a\s+data-1\s+Ready\s+.+ UTC\s+04 Mar 26 05:06 UTC\s+cloud$/);
@@ -134,7 +138,7 @@ describe('storkctl against the real API server and a running stork', () => {
         await ok('get', 'snapshot', 'snap-a', '-n', ns, '-o', 'json'),
       ) as VolumeSnapshot;
       expect(json.metadata.name).toBe('snap-a');
-      expect(json.spec.snapshotDataName).toBe(`k8s-volume-snapshot-${ns}-a`);
+      expect(json.spec.snapshotDataName).toBe(dataName);
       const list = parse(await ok('get', 'snapshots', '-n', ns, '-o', 'yaml')) as {
         kind: string;
         items: VolumeSnapshot[];
@@ -154,7 +158,7 @@ describe('storkctl against the real API server and a running stork', () => {
       );
       const left = await ctx.box.api.list<VolumeSnapshot>(resources.volumeSnapshots, ns);
       expect(left.items).toEqual([]);
-      await ctx.box.api.delete(resources.volumeSnapshotDatas, { name: `k8s-volume-snapshot-${ns}-a` });
+      await ctx.box.api.delete(resources.volumeSnapshotDatas, { name: dataName });
     });
 
     it('reports a missing snapshot and missing arguments, exit 1', async () => {

@@ -31,7 +31,7 @@ describe('the ${WAIT_CMD} contract', () => {
     try {
       const files = waitFiles(dir, 't', 'u');
       await writeFile(files.kill, ''); // left by an earlier run: must not release this one
-      await run('sh', ['-c', prepareCommand(files)]);
+      await run('sh', ['-c', prepareCommand(files, 600)]);
       const holding = run('sh', ['-c', `${substituteWait('${WAIT_CMD}', files)} && echo released`]);
       let done = false;
       for (let i = 0; i < 100 && !done; i++) {
@@ -48,5 +48,25 @@ describe('the ${WAIT_CMD} contract', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('lets the application go by itself at its deadline, even if nobody ever touches the kill file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'wait-deadline-'));
+    try {
+      const files = waitFiles(dir, 't', 'u');
+      await run('sh', ['-c', prepareCommand(files, 1)]);
+      // No kill file is ever written (stork died): the script ends on its own, with a code that says so.
+      const ended = await run('sh', ['-c', `${substituteWait('${WAIT_CMD}', files)}; echo "code $?"`]);
+      expect(ended.stdout).toBe('code 1\n');
+      expect((await readdir(dir)).sort()).toEqual(['stork-wait-t-u.sh']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a deadline that is not a whole positive number of seconds', () => {
+    const files = waitFiles('/tmp', 't', 'u');
+    expect(() => prepareCommand(files, 0)).toThrow(RangeError);
+    expect(() => prepareCommand(files, 1.5)).toThrow(RangeError);
   });
 });

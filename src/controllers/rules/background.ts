@@ -29,20 +29,35 @@ export function waitFiles(dir: string, taskID: string, podUid: string): WaitFile
   };
 }
 
-/** The wait script; the done file goes away when it stops waiting, so "done exists" means "holding". */
-export function waitScript(files: WaitFiles): string {
+/**
+ * The wait script; the done file goes away when it stops waiting, so "done exists" means "holding". It
+ * waits for the kill file at most `maxHoldSeconds` (counted in one-second sleeps, with nothing but sh):
+ * if stork dies and nobody releases the application, it lets go by itself and exits with code 1.
+ */
+export function waitScript(files: WaitFiles, maxHoldSeconds: number): string {
+  if (!Number.isInteger(maxHoldSeconds) || maxHoldSeconds < 1) {
+    throw new RangeError(`the wait deadline must be a whole number of seconds >= 1, not ${maxHoldSeconds}`);
+  }
   const done = shellQuote(files.done);
   const kill = shellQuote(files.kill);
-  return `touch ${done} && while [ ! -f ${kill} ]; do sleep 1; done; rm -f ${done}`;
+  return (
+    `touch ${done} && i=0 && while [ ! -f ${kill} ] && [ "$i" -lt ${maxHoldSeconds} ]; ` +
+    `do sleep 1; i=$((i+1)); done; rm -f ${done}; [ -f ${kill} ]`
+  );
 }
 
 /** Writes the wait script, clearing files an earlier run with the same name might have left. */
-export function prepareCommand(files: WaitFiles): string {
+export function prepareCommand(files: WaitFiles, maxHoldSeconds: number): string {
   const script = shellQuote(files.script);
   return (
     `rm -f ${shellQuote(files.done)} ${shellQuote(files.kill)} && ` +
-    `printf '%s\\n' ${shellQuote(waitScript(files))} > ${script} && chmod +x ${script}`
+    `printf '%s\\n' ${shellQuote(waitScript(files, maxHoldSeconds))} > ${script} && chmod +x ${script}`
   );
+}
+
+/** The deadline of the in-pod wait: the longest a background command may hold (whole seconds). */
+export function maxHoldSeconds(config: RulesConfig): number {
+  return Math.max(1, Math.ceil(config.backgroundMaxHoldMs / 1000));
 }
 
 /** The user's command with `${WAIT_CMD}` replaced by the wait script's path (as Stork does). */
@@ -87,7 +102,13 @@ export class BackgroundTask {
     await Promise.all(
       this.targets.map(async (target) => {
         const files = waitFiles(this.config.markerDir, this.taskID, target.uid);
-        await runWithRetries(this.exec, target, prepareCommand(files), policy, signal);
+        await runWithRetries(
+          this.exec,
+          target,
+          prepareCommand(files, maxHoldSeconds(this.config)),
+          policy,
+          signal,
+        );
         this.open(target, files);
       }),
     );
@@ -187,9 +208,10 @@ function endedEarly(command: string, session: Session): string {
   const result = session.outcome?.result;
   if (result) {
     const output = result.stderr.trim() || result.stdout.trim();
+    const last = (output.split('\n').pop() ?? '').slice(0, 500);
     return (
       `background command "${command}" in ${where} exited with code ${result.exitCode} before it reached ` +
-      `${waitCmdPlaceholder}${output ? `: ${output.split('\n').pop() ?? ''}` : ''}`
+      `${waitCmdPlaceholder}${last ? `: ${last}` : ''}`
     );
   }
   const error = session.outcome?.error;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecRequest, ExecResult } from '../../k8s/exec.js';
+import { ExecError, ExecTimeoutError, type ExecRequest, type ExecResult } from '../../k8s/exec.js';
 import { runInAll, runWithRetries, shellQuote, type PodExec } from './commands.js';
 
 const target = (name: string) => ({ namespace: 'db', name, uid: name, container: 'main' });
@@ -42,6 +42,28 @@ describe('runWithRetries', () => {
       'command "false" in pod db/a (container main) failed after 3 attempts: exited with code 3: last',
     );
     expect(exec.calls).toHaveLength(3);
+  });
+});
+
+describe('runWithRetries: never the same command twice at once', () => {
+  const timedOut = (): Error =>
+    new ExecTimeoutError({ namespace: 'db', pod: 'a', container: 'main', command: [], timeoutMs: 1000 });
+  const lost = (): Error => new ExecError('connection closed', { mayStillRun: true });
+  it.each([
+    ['timed out', timedOut],
+    ['lost its connection mid-way', lost],
+  ])('does not run a command again that %s (it may still be running)', async (_, error) => {
+    const exec = fakeExec({ a: [error()] });
+    await expect(runWithRetries(exec, target('a'), 'backup', policy, signal())).rejects.toThrow(
+      /not retried: it may still be running in the pod/,
+    );
+    expect(exec.calls).toHaveLength(1);
+  });
+
+  it('retries a command that never started', async () => {
+    const exec = fakeExec({ a: [new ExecError('Unexpected server response: 500')] });
+    await runWithRetries(exec, target('a'), 'backup', policy, signal());
+    expect(exec.calls).toHaveLength(2);
   });
 });
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ExecRequest, ExecResult } from '../../k8s/exec.js';
+import { ExecError, type ExecRequest, type ExecResult } from '../../k8s/exec.js';
 import type { PodTarget } from './pod-selection.js';
 
 /** Runs a command in a pod's container and resolves with its exit code (src/k8s/exec.ts in stork). */
@@ -24,6 +24,12 @@ export function describeTarget(target: PodTarget): string {
   return `pod ${target.namespace}/${target.name} (container ${target.container})`;
 }
 
+interface Failure {
+  readonly why: string;
+  /** The command may still be running in the pod (timed out, connection lost): it must not run again. */
+  readonly mayStillRun: boolean;
+}
+
 /** One try of `sh -c command`: undefined on exit 0, else why it failed. */
 async function tryOnce(
   exec: PodExec,
@@ -31,7 +37,7 @@ async function tryOnce(
   command: string,
   timeoutMs: number,
   signal: AbortSignal,
-): Promise<string | undefined> {
+): Promise<Failure | undefined> {
   try {
     const result = await exec({
       namespace: target.namespace,
@@ -43,15 +49,20 @@ async function tryOnce(
     });
     if (result.exitCode === 0) return undefined;
     const output = lastLine(result.stderr) ?? lastLine(result.stdout);
-    return `exited with code ${result.exitCode}${output ? `: ${output}` : ''}`;
+    return { why: `exited with code ${result.exitCode}${output ? `: ${output}` : ''}`, mayStillRun: false };
   } catch (error) {
-    return error instanceof Error ? error.message : String(error);
+    return {
+      why: error instanceof Error ? error.message : String(error),
+      mayStillRun: error instanceof ExecError && error.mayStillRun,
+    };
   }
 }
 
 /**
- * Runs a command in one pod, retrying a failure (non-zero exit, exec error, timeout) up to the policy's
- * attempts. Throws {@link CommandError} with the last failure.
+ * Runs a command in one pod, retrying a failure (non-zero exit, exec refused) up to the policy's
+ * attempts. A command that may still be running (it timed out, or the connection was lost before its
+ * end) is not retried: exec cannot stop it, and a second run beside the first could, e.g., take a lock
+ * twice. Throws {@link CommandError} with the last failure.
  */
 export async function runWithRetries(
   exec: PodExec,
@@ -60,16 +71,20 @@ export async function runWithRetries(
   policy: RetryPolicy,
   signal: AbortSignal,
 ): Promise<void> {
-  let failure: string | undefined;
-  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+  let failure: Failure | undefined;
+  let attempt = 1;
+  for (; attempt <= policy.attempts; attempt++) {
     signal.throwIfAborted();
     failure = await tryOnce(exec, target, command, policy.timeoutMs, signal);
     if (failure === undefined) return;
+    if (failure.mayStillRun) break;
     if (attempt < policy.attempts) await sleep(policy.intervalMs, undefined, { signal });
   }
-  const tries = policy.attempts === 1 ? '1 attempt' : `${policy.attempts} attempts`;
+  const made = Math.min(attempt, policy.attempts);
+  const tries = made === 1 ? '1 attempt' : `${made} attempts`;
+  const notRetried = failure?.mayStillRun ? '; not retried: it may still be running in the pod' : '';
   throw new CommandError(
-    `command "${command}" in ${describeTarget(target)} failed after ${tries}: ${failure ?? ''}`,
+    `command "${command}" in ${describeTarget(target)} failed after ${tries}: ${failure?.why ?? ''}${notRetried}`,
   );
 }
 

@@ -21,8 +21,9 @@ export interface RulesConfig {
   /** How often readiness of background commands is checked (default 2 s, as Stork). */
   readonly backgroundPollIntervalMs: number;
   /**
-   * The longest a background command may hold its session (default 30 min). Past it stork stops waiting
-   * for the command's exit; the command itself still ends only when it is released.
+   * The longest a background command may hold its application (default 30 min): the in-pod wait script
+   * lets go by itself then, even if stork died and nobody released it, and stork stops waiting for the
+   * command's session.
    */
   readonly backgroundMaxHoldMs: number;
   /** Attempts to release a background command in one pod (default 10, `releaseRetryIntervalMs` apart). */

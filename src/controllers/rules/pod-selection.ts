@@ -18,9 +18,7 @@ export function podsUsingClaims(pods: readonly Pod[], claimNames: readonly strin
   const claims = new Set(claimNames);
   const seen = new Set<string>();
   return pods
-    .filter((pod) =>
-      (pod.spec?.volumes ?? []).some((v) => claims.has(v.persistentVolumeClaim?.claimName ?? '')),
-    )
+    .filter((pod) => [...claims].some((claim) => mountsClaim(pod, claim)))
     .filter((pod) => pod.status?.phase === 'Running' && !pod.metadata?.deletionTimestamp)
     .filter((pod) => {
       const uid = pod.metadata?.uid ?? `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
@@ -29,6 +27,14 @@ export function podsUsingClaims(pods: readonly Pod[], claimNames: readonly strin
       return true;
     })
     .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+}
+
+/** Whether a pod mounts the claim (by name, in its own namespace). */
+export function mountsClaim(pod: Pod, claimName: string): boolean {
+  return (
+    claimName !== '' &&
+    (pod.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === claimName)
+  );
 }
 
 /** Whether a pod carries every label of the selector (an empty selector matches every pod). */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import type { KubeApi } from '../../k8s/api.js';
+import type { KubeClient } from '../../k8s/client.js';
+import type { KubeConfig } from '../../k8s/kubeconfig.js';
 import type { Rule } from '../../k8s/crds/rule.js';
 import { snapshotApiVersion, type VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import { isNotFound } from '../../k8s/errors.js';
@@ -17,7 +18,7 @@ import {
 import { BackgroundTask, releaseInPod } from './background.js';
 import { runInAll, type PodExec } from './commands.js';
 import { defaultRulesConfig, type RulesConfig } from './config.js';
-import { actionTargets, podsUsingClaims, type PodTarget } from './pod-selection.js';
+import { actionTargets, mountsClaim, podsUsingClaims, type PodTarget } from './pod-selection.js';
 import {
   normaliseRule,
   ruleNameFor,
@@ -28,6 +29,7 @@ import {
 import {
   formatTasks,
   parseTasks,
+  podsInScope,
   recordTask,
   runningCommandsAnnotation,
   type RecordedTask,
@@ -35,7 +37,8 @@ import {
 import { validateRule } from './validation.js';
 
 export interface SnapshotRulesOptions {
-  readonly api: KubeApi;
+  /** The API; its `config` (KubeApi's) is what exec connects with unless `exec` is given. */
+  readonly api: KubeClient & { readonly config?: KubeConfig };
   readonly logger: Logger;
   readonly events?: EventRecorder;
   readonly config?: Partial<RulesConfig>;
@@ -52,7 +55,7 @@ type EventType = 'Normal' | 'Warning';
 
 export class SnapshotRules implements SnapshotHooks {
   readonly config: RulesConfig;
-  private readonly api: KubeApi;
+  private readonly api: KubeClient;
   private readonly log: Logger;
   private readonly events: EventRecorder | undefined;
   readonly exec: PodExec;
@@ -62,7 +65,9 @@ export class SnapshotRules implements SnapshotHooks {
     this.log = options.logger.child({ controller: 'snapshot-rules' });
     this.events = options.events;
     this.config = { ...defaultRulesConfig, ...options.config };
-    this.exec = options.exec ?? ((request) => execInPod(options.api.config, request));
+    const kubeConfig = options.api.config;
+    if (!options.exec && !kubeConfig) throw new Error('snapshot rules need an exec or an API with a config');
+    this.exec = options.exec ?? ((request) => execInPod(kubeConfig as KubeConfig, request));
   }
 
   async beforeSnapshot(
@@ -133,8 +138,18 @@ export class SnapshotRules implements SnapshotHooks {
         this.note(snapshot, 'Warning', 'RuleRecoveryFailed', messageOf(error));
         continue;
       }
+      const scoped = podsInScope(tasks, snapshot.metadata.namespace ?? '');
+      if (scoped.refused.length > 0) {
+        this.note(
+          snapshot,
+          'Warning',
+          'RuleRecoveryRefused',
+          `not releasing recorded background commands in ${scoped.refused.slice(0, 20).join(', ')}: stork ` +
+            "acts only on pods of the snapshot's own namespace that mount its claim",
+        );
+      }
       const run = new SnapshotRun(this, snapshot, []);
-      await run.recoverTasks(tasks);
+      await run.recoverTasks(scoped.tasks);
     }
   }
 
@@ -377,6 +392,18 @@ class SnapshotRun {
     }
     // A pod that is gone, or another pod under the same name, holds nothing of this task any more.
     if (!found || (pod.uid !== '' && found.metadata?.uid !== pod.uid)) return undefined;
+    // Rules run only in pods that use the snapshot's claim; a record naming any other pod is not acted on.
+    const claim = this.snapshot.spec?.persistentVolumeClaimName ?? '';
+    if (!mountsClaim(found, claim)) {
+      this.rules.note(
+        this.snapshot,
+        'Warning',
+        'RuleRecoveryRefused',
+        `not releasing a recorded background command in pod ${pod.namespace}/${found.metadata?.name ?? ''}: ` +
+          `it does not mount the snapshot's claim ${claim}`,
+      );
+      return undefined;
+    }
     const chosen = pod.container ?? container ?? found.spec?.containers[0]?.name ?? '';
     return { namespace: pod.namespace, name: found.metadata?.name ?? '', uid: pod.uid, container: chosen };
   }

@@ -52,6 +52,14 @@ export function parseTasks(value: string): RecordedTask[] {
       );
     }
     const taskID = entry.taskID;
+    // Task ids name files in the pods (and are whatever a user wrote into the annotation): stork's own are
+    // UUIDs, so anything that could leave the marker directory or the shell word is refused.
+    if (!taskIdPattern.test(taskID)) {
+      throw new Error(
+        `annotation ${runningCommandsAnnotation} has an invalid task id ${JSON.stringify(taskID.slice(0, 80))}: ` +
+          'letters, digits, - and _ only, at most 64',
+      );
+    }
     const pods = (entry.pods as unknown[]).map((pod) => {
       const uid = isRecord(pod) && typeof pod.uid === 'string' ? pod.uid : '';
       const name = isRecord(pod) && typeof pod.name === 'string' ? pod.name : '';
@@ -74,6 +82,28 @@ export function parseTasks(value: string): RecordedTask[] {
       ...(typeof entry.container === 'string' ? { container: entry.container } : {}),
     };
   });
+}
+
+const taskIdPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * The recorded pods stork may act on for a snapshot: only those of the snapshot's own namespace (the
+ * record is user-writable, and may name any pod); the others, as `namespace/name`, to report.
+ */
+export function podsInScope(
+  tasks: readonly RecordedTask[],
+  namespace: string,
+): { tasks: RecordedTask[]; refused: string[] } {
+  const refused: string[] = [];
+  const scoped = tasks.map((task) => ({
+    ...task,
+    pods: task.pods.filter((pod) => {
+      if (pod.namespace === namespace) return true;
+      refused.push(`${pod.namespace}/${pod.name ?? pod.uid}`);
+      return false;
+    }),
+  }));
+  return { tasks: scoped, refused };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

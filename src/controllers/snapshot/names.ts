@@ -67,3 +67,16 @@ export function currentCondition(
 ): SnapshotCondition | undefined {
   return [...(conditions ?? [])].reverse().find((c) => c.status === 'True');
 }
+
+/**
+ * The `spec.snapshotDataName` of a snapshot when stork did not set it (anything but unset or the name
+ * derived from the snapshot's UID), else undefined. Such a value is never used: stork puts its own back.
+ */
+export function foreignDataName(snapshot: {
+  metadata: { uid?: string | undefined };
+  spec: { snapshotDataName?: string | undefined };
+}): string | undefined {
+  const named = snapshot.spec.snapshotDataName;
+  if (named === undefined || named === snapshotDataName(snapshot.metadata.uid ?? '')) return undefined;
+  return named;
+}

@@ -20,7 +20,7 @@ import {
   snapshotProvisionerName,
 } from './names.js';
 import type { SnapshotDependencies } from './dependencies.js';
-import { checkRestore, restoreRef, RestoreRefused } from './restore-source.js';
+import { checkRestore, checkSnapshotData, restoreRef, RestoreRefused } from './restore-source.js';
 
 export interface RestoreProvisionerOptions extends SnapshotDependencies {
   readonly storageClasses: Informer<StorageClass>;
@@ -191,7 +191,8 @@ export class RestoreProvisioner {
       );
     }
     const source = `${ref.namespace}/${ref.name}`;
-    const dataName = checkRestore(pvc, ref, volumeSnapshots.get(ref.name, ref.namespace));
+    const snapshot = volumeSnapshots.get(ref.name, ref.namespace);
+    const dataName = checkRestore(pvc, ref, snapshot);
     let data: VolumeSnapshotData;
     try {
       data = await api.get(resources.volumeSnapshotDatas, { name: dataName });
@@ -200,6 +201,8 @@ export class RestoreProvisioner {
         throw new RestoreRefused(`VolumeSnapshotData ${dataName} of snapshot ${source} not found`);
       throw error;
     }
+    // checkRestore passed, so the snapshot is there.
+    if (snapshot) checkSnapshotData(snapshot, data);
     const snapshotId = snapshots.snapshotIdOf(data.spec);
     if (!snapshotId) {
       throw new RestoreRefused(

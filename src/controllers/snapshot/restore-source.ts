@@ -1,11 +1,13 @@
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
+import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import {
   currentCondition,
+  snapshotDataName,
   restoreNamespacesAnnotation,
   snapshotAnnotation,
   sourceNamespaceAnnotation,
 } from './names.js';
+import { compileNamespacePattern, NamespacePatternError } from './namespace-pattern.js';
 
 /** The VolumeSnapshot a claim asks to be restored from. */
 export interface RestoreRef {
@@ -29,29 +31,51 @@ export function restoreRef(pvc: PersistentVolumeClaim): RestoreRef | undefined {
   return { name, namespace: annotations[sourceNamespaceAnnotation] || (pvc.metadata?.namespace ?? '') };
 }
 
+/** The longest `stork/snapshot-restore-namespaces` value read; a longer one allows nothing. */
+export const maxRestoreNamespacesLength = 1024;
+
 /**
- * Whether `namespace` may restore `snapshot`: always its own namespace; another only if one of the
- * snapshot's restore-namespaces regexes (comma-separated, each anchored ^…$) matches it.
+ * Why `namespace` may not restore `snapshot`, or undefined when it may: always its own namespace; another
+ * only if one of the snapshot's restore-namespaces patterns (comma-separated, each anchored ^…$, matched
+ * in linear time) matches it. An invalid pattern allows nothing and is named in the answer.
  */
-export function restoreAllowed(snapshot: VolumeSnapshot, namespace: string): boolean {
-  if (snapshot.metadata.namespace === namespace) return true;
-  const patterns = snapshot.metadata.annotations?.[restoreNamespacesAnnotation] ?? '';
-  return patterns
+export function restoreRefusal(snapshot: VolumeSnapshot, namespace: string): string | undefined {
+  if (snapshot.metadata.namespace === namespace) return undefined;
+  const value = snapshot.metadata.annotations?.[restoreNamespacesAnnotation];
+  const notAllowed = `it is not allowed by the snapshot's ${restoreNamespacesAnnotation} annotation`;
+  if (value === undefined) return `${notAllowed} (not set)`;
+  if (value.length > maxRestoreNamespacesLength) {
+    return (
+      `the snapshot's ${restoreNamespacesAnnotation} annotation is ${value.length} characters long; ` +
+      `at most ${maxRestoreNamespacesLength} are allowed`
+    );
+  }
+  const invalid: string[] = [];
+  for (const pattern of value
     .split(',')
     .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .some((pattern) => {
-      try {
-        return new RegExp(`^(?:${pattern})$`).test(namespace);
-      } catch {
-        return false; // a malformed pattern allows nothing
-      }
-    });
+    .filter((p) => p !== '')) {
+    try {
+      if (compileNamespacePattern(pattern).test(namespace)) return undefined;
+    } catch (error) {
+      if (!(error instanceof NamespacePatternError)) throw error;
+      invalid.push(`"${pattern}": ${error.message}`);
+    }
+  }
+  const why = `${notAllowed} ("${value}")`;
+  return invalid.length === 0 ? why : `${why}; invalid pattern(s) allow nothing: ${invalid.join('; ')}`;
+}
+
+/** Whether `namespace` may restore `snapshot` (see restoreRefusal). */
+export function restoreAllowed(snapshot: VolumeSnapshot, namespace: string): boolean {
+  return restoreRefusal(snapshot, namespace) === undefined;
 }
 
 /**
  * Checks that a claim can be restored from `snapshot` now; throws RestoreRefused saying why not.
- * Returns the name of the snapshot's VolumeSnapshotData.
+ * Returns the name of the snapshot's VolumeSnapshotData: always the one derived from the snapshot's own
+ * UID. `spec.snapshotDataName` is writable by whoever may edit the snapshot, so it is never trusted: a
+ * snapshot naming another namespace's data would otherwise restore that data past every check here.
  */
 export function checkRestore(
   pvc: PersistentVolumeClaim,
@@ -64,19 +88,39 @@ export function checkRestore(
     throw new RestoreRefused('claim Selector is not supported: remove spec.selector to restore a snapshot');
   }
   if (!snapshot) throw new RestoreRefused(`${what} not found`);
-  if (!restoreAllowed(snapshot, claimNamespace)) {
-    const allowed = snapshot.metadata.annotations?.[restoreNamespacesAnnotation];
-    throw new RestoreRefused(
-      `${what} cannot be restored into namespace ${claimNamespace}: it is not allowed by the snapshot's ` +
-        `${restoreNamespacesAnnotation} annotation (${allowed === undefined ? 'not set' : `"${allowed}"`})`,
-    );
+  const refusal = restoreRefusal(snapshot, claimNamespace);
+  if (refusal !== undefined) {
+    throw new RestoreRefused(`${what} cannot be restored into namespace ${claimNamespace}: ${refusal}`);
   }
   // A snapshot being deleted still serves claims that were waiting on it: it is kept until they are bound.
   const state = currentCondition(snapshot.status?.conditions);
-  const dataName = snapshot.spec.snapshotDataName;
   if (state?.type === 'Error') {
     throw new RestoreRefused(`${what} failed: ${state.message ?? ''}`);
   }
-  if (state?.type !== 'Ready' || !dataName) throw new RestoreRefused(`${what} is not ready yet`);
-  return dataName;
+  const uid = snapshot.metadata.uid;
+  if (state?.type !== 'Ready' || !uid) throw new RestoreRefused(`${what} is not ready yet`);
+  return snapshotDataName(uid);
+}
+
+/**
+ * Checks that `data` was made for `snapshot`: its volumeSnapshotRef names the snapshot's namespace, name
+ * and UID (a namesake created after a deletion has another UID). Throws RestoreRefused otherwise.
+ */
+export function checkSnapshotData(snapshot: VolumeSnapshot, data: VolumeSnapshotData): void {
+  const ref = data.spec.volumeSnapshotRef;
+  const namespace = snapshot.metadata.namespace ?? '';
+  const name = snapshot.metadata.name ?? '';
+  if (
+    ref?.namespace === namespace &&
+    ref.name === name &&
+    ref.uid !== undefined &&
+    ref.uid === snapshot.metadata.uid
+  ) {
+    return;
+  }
+  const named = ref ? `${ref.namespace ?? ''}/${ref.name ?? ''} (uid ${ref.uid ?? 'none'})` : 'no snapshot';
+  throw new RestoreRefused(
+    `VolumeSnapshotData ${data.metadata.name ?? ''} does not belong to snapshot ${namespace}/${name}: ` +
+      `it names ${named}; refusing to restore it`,
+  );
 }

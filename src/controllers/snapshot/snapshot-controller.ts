@@ -19,6 +19,7 @@ import {
   createdForLabels,
   currentCondition,
   driverSnapshotName,
+  foreignDataName,
   snapshotDataName,
   snapshotFailedMessage,
   snapshotFinalizer,
@@ -92,7 +93,10 @@ export class SnapshotController {
     const cached = this.options.volumeSnapshots.get(name, namespace);
     if (!cached) return undefined;
     const cachedState = currentCondition(cached.status?.conditions)?.type;
-    const settled = cachedState === 'Error' || (cachedState === 'Ready' && !!cached.spec.snapshotDataName);
+    const bound = cached.spec.snapshotDataName === snapshotDataName(cached.metadata.uid ?? '');
+    const settled =
+      (cachedState === 'Error' && foreignDataName(cached) === undefined) ||
+      (cachedState === 'Ready' && bound);
     const protectedNow = (cached.metadata.finalizers ?? []).includes(snapshotFinalizer);
     if (settled && protectedNow && !cached.metadata.deletionTimestamp) return undefined;
     // Work is due: act on the object as it is now, not as the cache last saw it (our own writes may
@@ -109,8 +113,24 @@ export class SnapshotController {
       });
     }
     const state = currentCondition(snapshot.status?.conditions);
+    const dataName = snapshotDataName(snapshot.metadata.uid ?? '');
+    const foreign = foreignDataName(snapshot);
+    if (foreign !== undefined) {
+      // Whoever may edit the snapshot may write its spec: a data name stork did not set is put back (the
+      // restore never reads it anyway) and the user is told.
+      snapshot = await this.patch(snapshot, {
+        spec: { snapshotDataName: state?.type === 'Ready' ? dataName : null },
+      });
+      this.options.events.record(
+        snapshotReference(snapshot),
+        'Warning',
+        'SnapshotDataNameIgnored',
+        `spec.snapshotDataName "${foreign.slice(0, 253)}" was not set by stork and is ignored: the data of ` +
+          `this snapshot is always ${dataName}`,
+      );
+    }
     if (state?.type === 'Error') return undefined;
-    if (state?.type === 'Ready' && snapshot.spec.snapshotDataName) return undefined;
+    if (state?.type === 'Ready' && snapshot.spec.snapshotDataName === dataName) return undefined;
     if (!state) {
       snapshot = await this.setCondition(snapshot, condition('Pending', 'Snapshot is being created'));
     }
@@ -152,13 +172,14 @@ export class SnapshotController {
         `VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`,
       );
     const ready = condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady');
-    await this.patch(snapshot, {
-      spec: { snapshotDataName: dataName },
-      status: {
+    // Status first: a snapshot naming its data but not Ready is one stork has not finished.
+    if (currentCondition(snapshot.status?.conditions)?.type !== 'Ready') {
+      snapshot = await this.patchStatus(snapshot, {
         creationTimestamp: data.metadata.creationTimestamp ?? ready.lastTransitionTime,
         conditions: [ready],
-      },
-    });
+      });
+    }
+    await this.patch(snapshot, { spec: { snapshotDataName: dataName } });
     this.options.events.record(
       snapshotReference(snapshot),
       'Normal',
@@ -269,6 +290,7 @@ export class SnapshotController {
     const { api, snapshots } = this.options;
     const name = snapshotDataName(snapshot.metadata.uid ?? '');
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    // The API server drops status on create (it is a subresource): it is written right after.
     const body: VolumeSnapshotData = {
       apiVersion: snapshotApiVersion,
       kind: 'VolumeSnapshotData',
@@ -285,12 +307,19 @@ export class SnapshotController {
       },
       status: { creationTimestamp: now, conditions: [condition('Ready', 'Snapshot created successfully')] },
     };
+    let data: VolumeSnapshotData;
     try {
-      return await api.create(resources.volumeSnapshotDatas, body);
+      data = await api.create(resources.volumeSnapshotDatas, body);
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
-      return api.get(resources.volumeSnapshotDatas, { name });
+      data = await api.get(resources.volumeSnapshotDatas, { name });
     }
+    if (currentCondition(data.status?.conditions)?.type === 'Ready') return data;
+    return api.patch<VolumeSnapshotData>(
+      resources.volumeSnapshotDatas,
+      { name, subresource: 'status' },
+      { status: body.status },
+    );
   }
 
   /** A deleted snapshot: waits while a restore needs it, then deletes the driver snapshot and the data. */
@@ -310,12 +339,14 @@ export class SnapshotController {
       api.get(resources.volumeSnapshotDatas, { name: dataName }),
     );
     const ids = new Set<string>();
-    const fromData = data ? snapshots.snapshotIdOf(data.spec) : undefined;
+    // Only a data object made for this very snapshot names a driver snapshot that is its to delete.
+    const ours = data?.spec.volumeSnapshotRef?.uid === uid;
+    const fromData = data && ours ? snapshots.snapshotIdOf(data.spec) : undefined;
     if (fromData) ids.add(fromData);
     const byName = await snapshots.findSnapshot(driverSnapshotName(uid), signal);
     if (byName) ids.add(byName.id);
     for (const id of ids) await snapshots.deleteSnapshot(id, signal);
-    if (data) {
+    if (data && ours) {
       await getOrUndefined(() => api.delete(resources.volumeSnapshotDatas, { name: dataName }));
     }
     await this.patch(snapshot, {
@@ -346,18 +377,34 @@ export class SnapshotController {
   }
 
   private setCondition(snapshot: VolumeSnapshot, next: SnapshotCondition): Promise<VolumeSnapshot> {
-    return this.patch(snapshot, { status: { conditions: [next] } });
+    return this.patchStatus(snapshot, { conditions: [next] });
   }
 
-  /** A merge patch that applies only to the version we read (a conflict is retried from fresh state). */
+  /**
+   * A merge patch of metadata or spec that applies only to the version we read (a conflict is retried
+   * from fresh state). Status is a subresource: the API server ignores it here.
+   */
   private patch(
     snapshot: VolumeSnapshot,
-    patch: { metadata?: object; spec?: object; status?: object },
+    patch: { metadata?: object; spec?: object },
   ): Promise<VolumeSnapshot> {
     return this.options.api.patch<VolumeSnapshot>(
       resources.volumeSnapshots,
       { namespace: snapshot.metadata.namespace ?? '', name: snapshot.metadata.name ?? '' },
       { ...patch, metadata: { ...patch.metadata, resourceVersion: snapshot.metadata.resourceVersion } },
+    );
+  }
+
+  /** The same through the status subresource, the only way status is written (users cannot forge it). */
+  private patchStatus(snapshot: VolumeSnapshot, status: object): Promise<VolumeSnapshot> {
+    return this.options.api.patch<VolumeSnapshot>(
+      resources.volumeSnapshots,
+      {
+        namespace: snapshot.metadata.namespace ?? '',
+        name: snapshot.metadata.name ?? '',
+        subresource: 'status',
+      },
+      { metadata: { resourceVersion: snapshot.metadata.resourceVersion }, status },
     );
   }
 }

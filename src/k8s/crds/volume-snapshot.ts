@@ -97,7 +97,8 @@ function snapshotApiCrd(options: {
           name: 'v1',
           served: true,
           storage: true,
-          subresources: {},
+          // Status is written by stork alone: whoever may edit a snapshot must not be able to mark it Ready.
+          subresources: { status: {} },
           additionalPrinterColumns: [
             ...options.columns.map((c) => ({ name: c.name, type: 'string', jsonPath: c.jsonPath })),
             { name: 'Status', type: 'string', jsonPath: '.status.conditions[-1:].type' },
