@@ -7,8 +7,18 @@ import { CliError, outputFormats, type Io } from './output.js';
 import { accessModes, createPvc } from './pvc.js';
 import { getRules } from './rules.js';
 import { createSnapshot, deleteSnapshots, getSnapshots } from './snapshots.js';
+import { createSchedulePolicy, deleteSchedulePolicies, getSchedulePolicies } from './schedule-policies.js';
+import {
+  createSnapshotSchedule,
+  deleteSnapshotSchedules,
+  getSnapshotSchedules,
+  setSuspended,
+} from './snapshot-schedules.js';
 
 const snapshotAliases = ['snapshots', 'snap', 'volumesnapshot', 'volumesnapshots'];
+// Stork's names for the schedule commands.
+const schedulePolicyAliases = ['sp'];
+const snapshotScheduleAliases = ['volumesnapshotschedule', 'snapshotschedule', 'snapshotschedules'];
 
 type Action = (ctx: CommandContext, args: string[], flags: Record<string, unknown>) => Promise<void>;
 
@@ -90,7 +100,78 @@ export function storkctlProgram(
       ),
     );
 
+  create
+    .command('schedulepolicy')
+    .aliases(schedulePolicyAliases)
+    .description('create a SchedulePolicy')
+    .argument('[name...]', 'name of the policy')
+    .option('-t, --policy-type <type>', 'Interval, Daily, Weekly or Monthly', 'Interval')
+    .option('-i, --interval-minutes <minutes>', 'minutes between runs (Interval)', '30')
+    .option('--retain <count>', 'how many results to keep (default: 10, 30, 7 or 12 by type)')
+    .option('--time <time>', 'time of day in the 12-hour AM/PM format (Daily, Weekly, Monthly)', '12:00AM')
+    .option('--force-full-snapshot-day <day>', 'day of a full cloud snapshot (Daily)')
+    .option('--day-of-week <day>', 'day of the week (Weekly)', 'Sunday')
+    .option('--date-of-month <date>', 'date of the month (Monthly)', '1')
+    .action(
+      run((ctx, args, flags) => {
+        const command = create.commands.find((c) => c.name() === 'schedulepolicy');
+        const given = new Set(
+          ['interval-minutes', 'time', 'day-of-week', 'date-of-month', 'force-full-snapshot-day'].filter(
+            (flag) =>
+              command?.getOptionValueSource(flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())) ===
+              'cli',
+          ),
+        );
+        return createSchedulePolicy(ctx, args, {
+          policyType: flags.policyType as string,
+          intervalMinutes: flags.intervalMinutes as string,
+          retain: flags.retain as string | undefined,
+          time: flags.time as string,
+          forceFullSnapshotDay: flags.forceFullSnapshotDay as string | undefined,
+          dayOfWeek: flags.dayOfWeek as string,
+          dateOfMonth: flags.dateOfMonth as string,
+          given,
+        });
+      }),
+    );
+  create
+    .command('volumesnapshotschedules')
+    .aliases(snapshotScheduleAliases)
+    .description('create a VolumeSnapshotSchedule')
+    .argument('[name...]', 'name of the schedule')
+    .option('-p, --pvc <name>', 'the claim to snapshot')
+    .option('--preExecRule <rule>', 'Rule to run before each snapshot')
+    .option('--postExecRule <rule>', 'Rule to run after each snapshot')
+    .option('-s, --schedulePolicyName <name>', 'the schedule policy to follow')
+    .option('--reclaimPolicy <policy>', 'Retain or Delete the snapshots with the schedule', 'Retain')
+    .option('--suspend', 'create the schedule suspended', false)
+    .action(
+      run((ctx, args, flags) =>
+        createSnapshotSchedule(ctx, args, {
+          pvc: flags.pvc as string | undefined,
+          preExecRule: flags.preExecRule as string | undefined,
+          postExecRule: flags.postExecRule as string | undefined,
+          schedulePolicyName: flags.schedulePolicyName as string | undefined,
+          reclaimPolicy: flags.reclaimPolicy as string,
+          suspend: flags.suspend === true,
+        }),
+      ),
+    );
+
   const get = program.command('get').description('show stork resources');
+  get
+    .command('schedulepolicy')
+    .aliases(schedulePolicyAliases)
+    .description('list schedule policies')
+    .argument('[name...]', 'policies to show (default: all)')
+    .action(run((ctx, args) => getSchedulePolicies(ctx, args)));
+  get
+    .command('volumesnapshotschedules')
+    .aliases(snapshotScheduleAliases)
+    .description('list snapshot schedules')
+    .argument('[name...]', 'schedules to show (default: all in the namespace)')
+    .option('-p, --pvc <name>', 'only schedules of this claim')
+    .action(run((ctx, args, flags) => getSnapshotSchedules(ctx, args, flags.pvc as string | undefined)));
   get
     .command('snapshot')
     .aliases(snapshotAliases)
@@ -127,6 +208,34 @@ export function storkctlProgram(
     .argument('[name...]', 'snapshots to delete')
     .option('-p, --pvc <name>', 'delete every snapshot of this claim')
     .action(run((ctx, args, flags) => deleteSnapshots(ctx, args, flags.pvc as string | undefined)));
+
+  del
+    .command('schedulepolicy')
+    .aliases(schedulePolicyAliases)
+    .description('delete schedule policies no snapshot schedule uses')
+    .argument('[name...]', 'policies to delete')
+    .action(run((ctx, args) => deleteSchedulePolicies(ctx, args)));
+  del
+    .command('volumesnapshotschedules')
+    .aliases(snapshotScheduleAliases)
+    .description('delete snapshot schedules by name, or all of a claim’s')
+    .argument('[name...]', 'schedules to delete')
+    .option('-p, --pvc <name>', 'delete every schedule of this claim')
+    .action(run((ctx, args, flags) => deleteSnapshotSchedules(ctx, args, flags.pvc as string | undefined)));
+
+  for (const [verb, suspend] of [
+    ['suspend', true],
+    ['resume', false],
+  ] as const) {
+    program
+      .command(verb)
+      .description(`${verb} stork resources`)
+      .command('volumesnapshotschedules')
+      .aliases(snapshotScheduleAliases)
+      .description(`${verb} a snapshot schedule`)
+      .argument('[name...]', 'the schedule')
+      .action(run((ctx, args) => setSuspended(ctx, args, suspend)));
+  }
 
   const explain = program.command('explain').description('show why stork placed a pod where it did');
   explain

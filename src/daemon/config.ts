@@ -33,6 +33,10 @@ export interface StorkConfig {
   readonly snapshotHooks?: SnapshotHooks;
   /** Timeouts and retries of rule commands (defaults in src/controllers/rules/config.ts). */
   readonly rulesConfig?: Partial<RulesConfig>;
+  /** Snapshot schedules (VolumeSnapshotSchedule); default on, with the snapshotter. */
+  readonly snapshotSchedules?: boolean;
+  /** IANA time zone of schedule policies' times of day (default UTC). */
+  readonly scheduleTimeZone?: string;
   /** Leader election for the leader-only controllers; undefined runs them unconditionally. */
   readonly leaderElection?: Omit<LeaderElectionConfig, 'api' | 'onError' | 'onTransition' | 'clock'>;
   readonly healthMonitorConfig: HealthMonitorConfig;

@@ -198,3 +198,19 @@ describe('extender serving flags', () => {
     );
   });
 });
+
+describe('snapshot schedule flags', () => {
+  it('default to on, in UTC', () => {
+    expect(parse([])).toMatchObject({ snapshotSchedules: true, scheduleTimeZone: 'UTC' });
+  });
+
+  it('take a zone the platform knows, and refuse one it does not', () => {
+    expect(parse(['--schedule-time-zone=Europe/Berlin', '--snapshot-schedules=false'])).toMatchObject({
+      snapshotSchedules: false,
+      scheduleTimeZone: 'Europe/Berlin',
+    });
+    expect(() => parse(['--schedule-time-zone=Mars/Base'])).toThrow(
+      /--schedule-time-zone: unknown time zone "Mars\/Base"/,
+    );
+  });
+});

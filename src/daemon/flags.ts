@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkLeaderElectionTimings, clientGoTimings } from '../k8s/leader-election.js';
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { defaultRulesConfig } from '../controllers/rules/config.js';
+import { TimeZone } from '../controllers/schedule/time-zone.js';
 import { driverNames } from '../drivers/registry.js';
 import { defaultWebhookConfig } from '../webhook/webhook.js';
 import { defaultConfig, type StorkConfig } from './config.js';
@@ -178,6 +179,12 @@ export function storkCommand(): Command {
         positiveInt('--rule-background-timeout'),
         defaultRulesConfig.backgroundReadyTimeoutMs / 1000,
       )
+      .option('--snapshot-schedules [bool]', 'run VolumeSnapshotSchedules (needs --snapshotter)', bool, true)
+      .option(
+        '--schedule-time-zone <zone>',
+        'IANA time zone of the times of day in schedule policies (e.g. Europe/Berlin)',
+        'UTC',
+      )
       .option(
         '--health-monitor-interval <seconds>',
         'how often nodes whose storage may move pods are looked at again without an event (a safety net)',
@@ -328,6 +335,8 @@ interface ParsedFlags extends ServingFlags {
   ruleCommandTimeout: number;
   ruleCommandAttempts: number;
   ruleBackgroundTimeout: number;
+  snapshotSchedules: boolean;
+  scheduleTimeZone: string;
   leaderElect: boolean;
   k8sApiQps: number;
   k8sApiBurst: number;
@@ -405,6 +414,11 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
       throw new InvalidArgumentError(`--leader-elect-*: ${(error as Error).message}`);
     }
   }
+  try {
+    new TimeZone(flags.scheduleTimeZone);
+  } catch (error) {
+    throw new InvalidArgumentError(`--schedule-time-zone: ${(error as Error).message}`);
+  }
   return {
     ...defaultConfig,
     driver: flags.driver,
@@ -421,6 +435,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     rackLabel: flags.rackLabel,
     healthMonitor: flags.healthMonitor,
     snapshotter: flags.snapshotter,
+    snapshotSchedules: flags.snapshotSchedules,
+    scheduleTimeZone: flags.scheduleTimeZone,
     rulesConfig: {
       commandTimeoutMs: flags.ruleCommandTimeout * 1000,
       commandAttempts: flags.ruleCommandAttempts,

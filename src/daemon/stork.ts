@@ -34,13 +34,10 @@ import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
-import {
-  cleanupComponent,
-  driverCacheComponent,
-  informerComponent,
-  serviceComponent,
-} from './components.js';
+import { cleanupComponent, driverCacheComponent, informerComponent, serviceComponent } from './components.js';
 import { Lifecycle } from './lifecycle.js';
+import { snapshotSchedules } from '../controllers/schedule/component.js';
+import { scheduleMetrics } from './schedule-metrics.js';
 
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
@@ -195,6 +192,19 @@ export async function startStork(
           signal,
         ),
     });
+    if (config.snapshotSchedules ?? true) {
+      const { scheduleTimeZone: timeZone } = config;
+      lifecycle.add({
+        ...snapshotSchedules({
+          client: api,
+          events,
+          logger,
+          metrics: scheduleMetrics(metrics.registry),
+          ...(timeZone ? { timeZone } : {}),
+        }),
+        scope: 'leader-only',
+      });
+    }
   }
 
   let extenderPort: number | undefined;

@@ -96,4 +96,23 @@ export const resources = {
     namespaced: false,
   },
   rules: { group: 'stork.libopenstorage.org', version: 'v1alpha1', resource: 'rules', namespaced: true },
+  // Snapshot schedules.
+  schedulePolicies: {
+    group: 'stork.libopenstorage.org',
+    version: 'v1alpha1',
+    resource: 'schedulepolicies',
+    namespaced: false,
+  },
+  namespacedSchedulePolicies: {
+    group: 'stork.libopenstorage.org',
+    version: 'v1alpha1',
+    resource: 'namespacedschedulepolicies',
+    namespaced: true,
+  },
+  volumeSnapshotSchedules: {
+    group: 'stork.libopenstorage.org',
+    version: 'v1alpha1',
+    resource: 'volumesnapshotschedules',
+    namespaced: true,
+  },
 } as const satisfies Record<string, ResourceType>;

@@ -130,6 +130,14 @@ spec:
         'default',
       ],
       ['get', 'secrets/stork-webhook-secret', '-n', 'kube-system'],
+      // Snapshot schedules: their status only.
+      ['update', 'volumesnapshotschedules.stork.libopenstorage.org', '--subresource=status', '-n', 'default'],
+      ['list', 'namespacedschedulepolicies.stork.libopenstorage.org', '-A'],
+      ['delete', 'volumesnapshots.volumesnapshot.external-storage.k8s.io', '-n', 'default'],
+      [
+        'update',
+        'customresourcedefinitions.apiextensions.k8s.io/volumesnapshotschedules.stork.libopenstorage.org',
+      ],
     ];
     const refused = [
       ['get', 'secrets', '-n', 'default'],
@@ -148,6 +156,8 @@ spec:
       ['delete', 'mutatingwebhookconfigurations.admissionregistration.k8s.io'],
       ['update', 'mutatingwebhookconfigurations.admissionregistration.k8s.io/another-webhook'],
       ['update', 'persistentvolumeclaims', '-n', 'default'],
+      ['update', 'volumesnapshotschedules.stork.libopenstorage.org', '-n', 'default'],
+      ['delete', 'schedulepolicies.stork.libopenstorage.org'],
     ];
     for (const args of allowed) expect(await storkCan(args), args.join(' ')).toBe(true);
     for (const args of refused) expect(await storkCan(args), args.join(' ')).toBe(false);

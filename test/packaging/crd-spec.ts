@@ -8,7 +8,8 @@ export const crdSpecPath = new URL('../../specs/stork-crds.yaml', import.meta.ur
 /** The text of specs/stork-crds.yaml: a header, then one document per CRD. */
 export function crdSpecText(): string {
   const header = [
-    "# stork's CustomResourceDefinitions: VolumeSnapshot, VolumeSnapshotData and Rule.",
+    "# stork's CustomResourceDefinitions: VolumeSnapshot, VolumeSnapshotData, Rule, SchedulePolicy,",
+    '# NamespacedSchedulePolicy and VolumeSnapshotSchedule.',
     '# Generated from src/k8s/crds by `npm run specs:crds`; do not edit by hand.',
     '# Stork installs and upgrades these itself too; applying them first lets users create snapshots and',
     '# rules before stork has started.',

@@ -9,6 +9,8 @@ import { ruleAnnotations } from '../../src/controllers/rules/rule-spec.js';
 import * as snapshotNames from '../../src/controllers/snapshot/names.js';
 import { storkCommand } from '../../src/daemon/flags.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
+import { scheduleMetrics } from '../../src/daemon/schedule-metrics.js';
+import * as scheduleNames from '../../src/controllers/schedule/names.js';
 import { defaultRackLabel } from '../../src/drivers/locality.js';
 import { schedulingDecisionAnnotation } from '../../src/drivers/scheduling-documents.js';
 import { preferLocalNodeOnlyAnnotation, operatorUnschedulableAnnotation } from '../../src/extender/filter.js';
@@ -70,6 +72,11 @@ describe('docs/configuration.md', () => {
       defaultRackLabel,
       webhookConfigurationName,
       webhookName,
+      scheduleNames.scheduleNameAnnotation,
+      scheduleNames.policyTypeAnnotation,
+      scheduleNames.snapshotNameLabel,
+      scheduleNames.scheduleUidAnnotation,
+      scheduleNames.dueTimeAnnotation,
     ];
     expect(names.filter((n) => !doc.includes(n))).toEqual([]);
   });
@@ -78,7 +85,9 @@ describe('docs/configuration.md', () => {
 describe('docs/operations.md', () => {
   it('documents every metric stork exports', async () => {
     const doc = await read('docs/operations.md');
-    const metrics = await createMetrics().registry.getMetricsAsJSON();
+    const { registry } = createMetrics();
+    scheduleMetrics(registry);
+    const metrics = await registry.getMetricsAsJSON();
     const names = metrics.map((m) => m.name);
     expect(names.length).toBeGreaterThan(8);
     expect(names.filter((n) => !doc.includes(`\`${n}\``))).toEqual([]);

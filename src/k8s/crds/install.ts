@@ -5,12 +5,18 @@ import { resources } from '../paths.js';
 import { waitFor } from '../../lib/wait.js';
 import { ruleCrd } from './rule.js';
 import { volumeSnapshotCrd, volumeSnapshotDataCrd } from './volume-snapshot.js';
+import { namespacedSchedulePolicyCrd, schedulePolicyCrd } from './schedule-policy.js';
+import { volumeSnapshotScheduleCrd } from './volume-snapshot-schedule.js';
 
 /** The CRDs stork installs and owns. */
 export const storkCrds: readonly CustomResourceDefinition[] = [
   volumeSnapshotCrd,
   volumeSnapshotDataCrd,
   ruleCrd,
+  // Snapshot schedules.
+  schedulePolicyCrd,
+  namespacedSchedulePolicyCrd,
+  volumeSnapshotScheduleCrd,
 ];
 
 /**

@@ -9,6 +9,8 @@ export interface JsonSchema {
   required?: string[];
   enum?: string[];
   'x-kubernetes-preserve-unknown-fields'?: boolean;
+  /** Accept an explicit null (Go's nil pointers and maps serialise as null). */
+  nullable?: boolean;
 }
 
 export const str = (description?: string): JsonSchema => ({
