@@ -12,7 +12,8 @@ import type {
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { hyperconvergenceSummary, type HyperconvergenceReport } from '../drivers/scheduling-documents.js';
-import { createDriver } from '../drivers/registry.js';
+import { createDrivers } from '../drivers/registry.js';
+import { csiSupportFor } from '../drivers/csi/csi-support.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
@@ -73,17 +74,27 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
   const onError = (error: unknown, context: string): void => {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
   };
-  const driver = createDriver(config.driver, {
-    endpoint: config.driverEndpoint,
-    ...(config.driverToken ? { token: config.driverToken } : {}),
-  });
-  const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
   const informers = {
     nodes: new Informer<Node>({ api, type: resources.nodes, onError }),
     claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, onError }),
     volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, onError }),
     storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, onError }),
   };
+  // --driver may name several drivers (pxd,csi); see createDrivers for which part reads which.
+  const csi = csiSupportFor({
+    api,
+    drivers: config.driver,
+    csiDriverNames: config.csiDriverNames ?? [],
+    ...informers,
+    onError,
+  });
+  const drivers = createDrivers(
+    config.driver,
+    { endpoint: config.driverEndpoint, ...(config.driverToken ? { token: config.driverToken } : {}) },
+    csi?.driverOptions,
+  );
+  const driver = drivers.primary;
+  const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
   const events = new EventRecorder({ api, component: 'stork', onError });
   const metrics = createMetrics({ processMetrics: config.processMetrics ?? false });
   const stoppers: (() => Promise<void>)[] = [];
@@ -103,10 +114,14 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       for (const informer of Object.values(informers)) informer.stop();
       await Promise.all(Object.values(informers).map((i) => i.stopped()));
       await events.close();
-      await driver.close();
+      await drivers.driver.close();
       api.close();
     });
     await Promise.all(Object.values(informers).map((i) => i.start()));
+    if (csi) {
+      stoppers.push(() => csi.informers.stop());
+      await csi.informers.start();
+    }
     const pods = new Informer<Pod>({ api, type: resources.pods, onError });
     stoppers.push(async () => {
       pods.stop();
@@ -233,7 +248,13 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
 
     let extenderPort: number | undefined;
     if (config.extender) {
-      const state = informerClusterState(informers, driver, cache, config.rackLabel);
+      const state = informerClusterState(
+        informers,
+        drivers.replicaDriver,
+        cache,
+        config.rackLabel,
+        csi?.view,
+      );
       const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
       let recorder: DecisionRecorder | undefined;
       if (config.recordDecisions) {
@@ -288,7 +309,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       const begin = (): Promise<RunningWebhook> =>
         startWebhook(config.webhookConfig, {
           api,
-          driver,
+          driver: drivers.driver,
           lookups: claims,
           logger,
           observe: (status, seconds) =>

@@ -1,6 +1,7 @@
 import type { VolumeDriver } from '../drivers/driver.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
 import type { DriverSnapshot } from '../drivers/snapshot.js';
+import type { CsiView } from '../drivers/csi/csi-view.js';
 
 /**
  * Everything a scheduling decision reads, all from memory: informer caches for Kubernetes objects and the
@@ -19,4 +20,6 @@ export interface ClusterState {
   readonly nodesVersion: number;
   /** The Node label that names a node's rack, in addition to `px/rack`. */
   readonly rackLabel: string;
+  /** The csi driver's view (CSINode, CSIDriver, CSIStorageCapacity), when stork runs it. */
+  readonly csi?: CsiView;
 }
