@@ -36,11 +36,25 @@ function layerRule(layer) {
       message: 'Only src/k8s talks to the Kubernetes client library; use the k8s layer.',
     });
   }
-  return {
-    files: [`src/${layer}/**/*.ts`],
-    rules: { 'no-restricted-imports': ['error', { patterns }] },
-  };
+  // Tests (and the fakes themselves) may use the in-memory fakes of src/k8s/testing; nothing that ships may.
+  const testFiles = ['src/**/*.test.ts', 'src/k8s/testing/**'];
+  return [
+    {
+      files: [`src/${layer}/**/*.ts`],
+      ignores: testFiles,
+      rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testingOnly] }] },
+    },
+    {
+      files: [`src/${layer}/**/*.test.ts`, ...(layer === 'k8s' ? ['src/k8s/testing/**'] : [])],
+      rules: { 'no-restricted-imports': ['error', { patterns }] },
+    },
+  ];
 }
 
-/** One config block per layer; eslint.config.js includes them, and a test checks them. */
-export const layerConfigs = allLayers.map(layerRule);
+const testingOnly = {
+  regex: '^\\.\\.?/(?:\\.\\./)*(?:(?:src/)?k8s/)?testing(?:/|$)',
+  message: 'src/k8s/testing holds fakes for unit tests: only *.test.ts files may import it.',
+};
+
+/** Two config blocks per layer (shipped code, tests); eslint.config.js includes them, and a test checks them. */
+export const layerConfigs = allLayers.flatMap(layerRule);

@@ -4,6 +4,7 @@ import type { KubeConfig } from './kubeconfig.js';
 import { KubeApiError } from './errors.js';
 import { resourcePath, type ResourceType } from './paths.js';
 import { TokenBucket } from './rate-limit.js';
+import { readWatchStream } from './watch.js';
 
 import type {
   CallOptions,
@@ -15,6 +16,8 @@ import type {
   ObjectList,
   PatchOptions,
   PatchType,
+  WatchEvent,
+  WatchOptions,
 } from './client.js';
 
 export type { ListOptions, ObjectList, PatchType } from './client.js';
@@ -134,6 +137,26 @@ export class KubeApi implements KubeClient {
       },
       signal,
     });
+  }
+
+  async watch<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void> {
+    const response = await this.stream(resourcePath(type, { namespace }), {
+      query: {
+        watch: true,
+        resourceVersion: options.resourceVersion,
+        allowWatchBookmarks: options.allowWatchBookmarks,
+        timeoutSeconds: options.timeoutSeconds,
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+      },
+      signal: options.signal,
+    });
+    await readWatchStream(response, onEvent);
   }
 
   /** Releases pooled connections; call when the client is no longer used. */

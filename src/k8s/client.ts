@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import type { ResourceRef, ResourceType } from './paths.js';
 
 export type PatchType = 'merge' | 'strategic' | 'json' | 'apply';
@@ -59,13 +58,33 @@ export interface KubeClient {
     options?: PatchOptions,
   ): Promise<T>;
   delete(type: ResourceType, ref: Named, options?: DeleteOptions): Promise<unknown>;
+  /**
+   * Watches a collection from `options.resourceVersion` and calls `onEvent` for each event, in order.
+   * Resolves when the server ends the watch (its `timeoutSeconds`); rejects with a {@link WatchError} on
+   * an ERROR event (410 Gone when the resourceVersion is older than the server keeps), with a
+   * `KubeApiError` when the request is refused, and with an abort error when the signal aborts. A
+   * watch has no request deadline: the caller keeps its own idle watchdog.
+   */
+  watch<T>(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent<T>) => void,
+  ): Promise<void>;
 }
 
-/** A client that can also watch: what informers need. */
-export interface WatchingClient extends KubeClient {
-  /** Opens a watch (or any streaming GET) and returns the raw response stream; a non-2xx answer throws. */
-  stream(
-    path: string,
-    options?: { query?: Record<string, string | number | boolean | undefined>; signal?: AbortSignal },
-  ): Promise<IncomingMessage>;
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchEvent<T> {
+  readonly type: WatchEventType;
+  readonly object: T;
+}
+
+export interface WatchOptions extends CallOptions {
+  readonly resourceVersion?: string | undefined;
+  readonly labelSelector?: string | undefined;
+  readonly fieldSelector?: string | undefined;
+  /** The server ends the watch after this long (it may end it sooner). */
+  readonly timeoutSeconds?: number | undefined;
+  readonly allowWatchBookmarks?: boolean | undefined;
 }

@@ -24,3 +24,45 @@ export function isAlreadyExists(error: unknown): boolean {
 export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 409 && error.reason !== 'AlreadyExists';
 }
+
+/**
+ * A watch that the server ended with an ERROR event: its Status' code (410 when the resourceVersion is
+ * older than the server keeps) and reason.
+ */
+export class WatchError extends Error {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WatchError';
+  }
+}
+
+/**
+ * The resourceVersion we asked from is no longer kept by the server (410 Gone / Expired, "too old
+ * resource version"): the only failure after which a list + watch client must relist at once.
+ */
+export function isResourceExpired(error: unknown): boolean {
+  if (error instanceof WatchError)
+    return error.code === 410 || error.reason === 'Expired' || error.reason === 'Gone';
+  if (error instanceof KubeApiError) return error.statusCode === 410;
+  return false;
+}
+
+export function isTooManyRequests(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 429;
+}
+
+/** Builds the error the API server's Status for `code` would produce (for fakes and for tests). */
+export function statusError(code: number, reason: string, message: string): KubeApiError {
+  return new KubeApiError(code, reason, message, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    code,
+    reason,
+    message,
+  });
+}

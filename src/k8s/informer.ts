@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeApi, ObjectList } from './api.js';
-import { KubeApiError } from './errors.js';
+import { KubeApiError, isResourceExpired } from './errors.js';
 import { resourcePath, type ResourceType } from './paths.js';
-import { WatchExpiredError, watchOnce } from './watch.js';
 
 /** The fields of any Kubernetes object an informer needs. */
 export interface KubeObject {
@@ -146,10 +145,7 @@ export class Informer<T extends KubeObject> {
           this.controller.abort();
           break;
         }
-        if (
-          error instanceof WatchExpiredError ||
-          (error instanceof KubeApiError && error.statusCode === 410)
-        ) {
+        if (isResourceExpired(error)) {
           // Our resourceVersion is older than what the server keeps: start over from a fresh list.
           this.resourceVersion = undefined;
           continue;
@@ -214,33 +210,38 @@ export class Informer<T extends KubeObject> {
     const onAbort = (): void => watchdog.abort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await watchOnce<T>(
-        this.options.api,
-        resourcePath(this.options.type, { namespace: this.options.namespace }),
-        {
-          resourceVersion: this.resourceVersion ?? '',
-          timeoutSeconds,
-          signal: watchdog.signal,
-          ...(this.options.labelSelector ? { labelSelector: this.options.labelSelector } : {}),
-        },
-        (event) => {
-          const rv = event.object.metadata?.resourceVersion;
-          if (event.type === 'BOOKMARK') {
+      await this.options.api
+        .watch<T>(
+          this.options.type,
+          this.options.namespace,
+          {
+            resourceVersion: this.resourceVersion ?? '',
+            timeoutSeconds,
+            signal: watchdog.signal,
+            allowWatchBookmarks: true,
+            labelSelector: this.options.labelSelector,
+          },
+          (event) => {
+            const rv = event.object.metadata?.resourceVersion;
+            if (event.type === 'BOOKMARK') {
+              if (rv) this.resourceVersion = rv;
+              return;
+            }
+            const key = objectKey(event.object);
+            if (event.type === 'DELETED') {
+              const previous = this.store.get(key);
+              this.store.delete(key);
+              this.changed();
+              for (const h of this.handlers) h.onDelete?.(previous ?? event.object);
+            } else {
+              this.apply(key, event.object);
+            }
             if (rv) this.resourceVersion = rv;
-            return;
-          }
-          const key = objectKey(event.object);
-          if (event.type === 'DELETED') {
-            const previous = this.store.get(key);
-            this.store.delete(key);
-            this.changed();
-            for (const h of this.handlers) h.onDelete?.(previous ?? event.object);
-          } else {
-            this.apply(key, event.object);
-          }
-          if (rv) this.resourceVersion = rv;
-        },
-      );
+          },
+        )
+        .catch((error: unknown) => {
+          if (!watchdog.signal.aborted) throw error;
+        });
       if (watchdog.signal.aborted && !signal.aborted) {
         this.report(new Error(`watch silent for ${timeoutSeconds + 30}s`), 'restarting a stuck watch');
       }

@@ -1,65 +1,34 @@
+import type { IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { KubeApi } from './api.js';
+import type { WatchEvent, WatchEventType } from './client.js';
+import { WatchError } from './errors.js';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+export type { WatchEvent, WatchEventType } from './client.js';
 
-export interface WatchEvent<T> {
-  readonly type: WatchEventType;
-  readonly object: T;
-}
-
-/** A watch that ended with an ERROR event, e.g. 410 Gone when the resourceVersion is too old. */
-export class WatchExpiredError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WatchExpiredError';
-  }
-}
+/** Bounds one line of a watch stream: an object larger than this is not a Kubernetes object. */
+const maxEventBytes = 16 * 1024 * 1024;
 
 /**
- * Streams one watch request and calls `onEvent` for each event, in order. Resolves when the server ends
- * the watch (its timeout) or `signal` aborts; rejects on a connection error or an ERROR event. Lines that
- * do not parse are an error, not something to skip silently: a dropped event would leave a cache wrong.
+ * Reads one watch response and calls `onEvent` for each event, in order. Resolves when the server ends
+ * the stream; rejects on a connection error, an ERROR event ({@link WatchError}) or a line that does not
+ * parse (a dropped event would leave a cache wrong, so it is an error, not something to skip).
  */
-export async function watchOnce<T>(
-  api: KubeApi,
-  path: string,
-  options: { resourceVersion: string; timeoutSeconds: number; signal: AbortSignal; labelSelector?: string },
+export async function readWatchStream<T>(
+  response: IncomingMessage,
   onEvent: (event: WatchEvent<T>) => void,
 ): Promise<void> {
-  let response;
-  try {
-    response = await api.stream(path, {
-      query: {
-        watch: true,
-        resourceVersion: options.resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: options.timeoutSeconds,
-        labelSelector: options.labelSelector,
-      },
-      signal: options.signal,
-    });
-  } catch (error) {
-    if (options.signal.aborted) return;
-    throw error;
-  }
   const lines = createInterface({ input: response, crlfDelay: Infinity });
   try {
     for await (const line of lines) {
       if (line.trim() === '') continue;
-      const event = JSON.parse(line) as WatchEvent<T>;
+      if (line.length > maxEventBytes) throw new Error(`watch event of ${line.length} bytes refused`);
+      const event = JSON.parse(line) as { type: WatchEventType | 'ERROR'; object: unknown };
       if (event.type === 'ERROR') {
-        const status = event.object as { code?: number; message?: string };
-        throw new WatchExpiredError(status.code ?? 0, status.message ?? 'watch error');
+        const status = event.object as { code?: number; reason?: string; message?: string };
+        throw new WatchError(status.code ?? 0, status.reason ?? '', status.message ?? 'watch error');
       }
-      onEvent(event);
+      onEvent(event as WatchEvent<T>);
     }
-  } catch (error) {
-    if (options.signal.aborted) return;
-    throw error;
   } finally {
     lines.close();
     response.destroy();

@@ -53,4 +53,38 @@ describe('layering lint rule', () => {
     );
     expect(messages).toHaveLength(1);
   });
+
+  it('rejects the unit-test fakes from shipped code', async () => {
+    const fromController = await restrictedImportMessages(
+      'src/controllers/example.ts',
+      "import { FakeKubeClient } from '../k8s/testing/fake-client.js';\nexport const f = FakeKubeClient;\n",
+    );
+    expect(fromController.join('\n')).toMatch(/only \*\.test\.ts files may import it/);
+    const fromK8s = await restrictedImportMessages(
+      'src/k8s/informer.ts',
+      "import { FakeKubeClient } from './testing/fake-client.js';\nexport const f = FakeKubeClient;\n",
+    );
+    expect(fromK8s).toHaveLength(1);
+  });
+
+  it('lets unit tests in every layer use the fakes, and the fakes use the k8s layer', async () => {
+    for (const file of [
+      'src/controllers/health-monitor/x.test.ts',
+      'src/daemon/x.test.ts',
+      'src/k8s/x.test.ts',
+    ]) {
+      const depth = file.split('/').length - 2;
+      const up = '../'.repeat(depth);
+      const messages = await restrictedImportMessages(
+        file,
+        `import { FakeKubeClient } from '${up}k8s/testing/fake-client.js';\nexport const f = FakeKubeClient;\n`,
+      );
+      expect(messages, file).toEqual([]);
+    }
+    const fake = await restrictedImportMessages(
+      'src/k8s/testing/fake-client.ts',
+      "import { resources } from '../paths.js';\nimport { systemClock } from '../../lib/clock.js';\nexport const r = [resources, systemClock];\n",
+    );
+    expect(fake).toEqual([]);
+  });
 });
