@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { VolumeDriver } from './driver.js';
 import { PortworxDriver } from './portworx/portworx-driver.js';
-import { createDriver, driverNames } from './registry.js';
+import { CompositeDriver, noReplicaDriver } from './composite.js';
+import { CsiDriver } from './csi/csi-driver.js';
+import { staticCsiView } from './csi/csi-view.js';
+import { claim, csiDriver, localDriver, storageClass } from './csi/testing-fixtures.js';
+import { createDriver, createDrivers, driverNames, parseDriverList } from './registry.js';
 
 describe('createDriver', () => {
   const created: VolumeDriver[] = [];
@@ -18,9 +22,9 @@ describe('createDriver', () => {
 
   it('rejects an unknown name, naming it and the known ones', () => {
     expect(() => createDriver('mock', { endpoint: '127.0.0.1:1' })).toThrow(
-      'unknown volume driver "mock"; known drivers: pxd',
+      'unknown volume driver "mock"; known drivers: csi, pxd',
     );
-    expect(driverNames).toEqual(['pxd']);
+    expect(driverNames).toEqual(['csi', 'pxd']);
   });
 
   it('does not take inherited object keys for driver names', () => {
@@ -31,5 +35,69 @@ describe('createDriver', () => {
 
   it('passes the options through: a bad endpoint is refused', () => {
     expect(() => createDriver('pxd', { endpoint: 'no-port' })).toThrow('invalid SDK endpoint "no-port"');
+  });
+});
+
+const csiOptions = {
+  view: staticCsiView({ drivers: [csiDriver(localDriver, true)] }),
+  servedDrivers: () => [localDriver],
+  listNodes: () => [],
+  listVolumes: () => [],
+};
+
+describe('parseDriverList', () => {
+  it.each([
+    ['pxd', ['pxd']],
+    ['pxd,csi', ['pxd', 'csi']],
+    [' csi , pxd ', ['csi', 'pxd']],
+  ])('accepts %j', (value, expected) => {
+    expect(parseDriverList(value)).toEqual(expected);
+  });
+
+  it.each([
+    ['pxd,mock', /unknown volume driver "mock"/],
+    ['pxd,pxd', /"pxd" is named twice/],
+    ['', /unknown volume driver ""/],
+  ])('rejects %j', (value, error) => {
+    expect(() => parseDriverList(value)).toThrow(error);
+  });
+});
+
+describe('createDrivers', () => {
+  it('pxd alone is the Portworx driver in every role, as before', async () => {
+    const set = createDrivers('pxd', { endpoint: '127.0.0.1:9020' }, undefined);
+    expect(set.driver).toBeInstanceOf(PortworxDriver);
+    expect(set.replicaDriver).toBe(set.driver);
+    expect(set.primary).toBe(set.driver);
+    expect(set.csi).toBeUndefined();
+    await set.driver.close();
+  });
+
+  it('csi alone: no replica driver, the csi driver is primary', () => {
+    const set = createDrivers('csi', { endpoint: '' }, csiOptions);
+    expect(set.driver).toBeInstanceOf(CsiDriver);
+    expect(set.replicaDriver).toBe(noReplicaDriver);
+    expect(set.primary).toBe(set.csi);
+  });
+
+  it('pxd,csi: one composite that owns either driver’s claims, each claim by exactly one member', async () => {
+    const set = createDrivers('pxd,csi', { endpoint: '127.0.0.1:9020' }, csiOptions);
+    expect(set.driver).toBeInstanceOf(CompositeDriver);
+    expect(set.driver.name).toBe('pxd,csi');
+    expect(set.replicaDriver).toBeInstanceOf(PortworxDriver);
+    const composite = set.driver as CompositeDriver;
+    const csiClaim = claim('a', 'local', '1Gi');
+    const csiClass = storageClass('local', localDriver, true);
+    expect(composite.driverOfClaim(csiClaim, undefined, csiClass)).toBe(set.csi);
+    const pxClass = storageClass('px', 'pxd.portworx.com', false);
+    expect(composite.driverOfClaim(claim('b', 'px', '1Gi'), undefined, pxClass)).toBe(set.replicaDriver);
+    expect(
+      composite.ownsClaim(claim('c', 'x', '1Gi'), undefined, storageClass('x', 'ebs.csi.aws.com', false)),
+    ).toBe(false);
+    await set.driver.close();
+  });
+
+  it('csi needs its Kubernetes side', () => {
+    expect(() => createDrivers('csi', { endpoint: '' }, undefined)).toThrow(/CSI informers/);
   });
 });
