@@ -133,8 +133,29 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       getVolume: (name: string) => informers.volumes.get(name),
       getStorageClass: (name: string) => informers.storageClasses.get(name),
     };
-    const placements = () =>
-      podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
+    // With pxd and csi both, the csi driver's volumes are read by a cache of their own (in memory only).
+    const csiCache =
+      drivers.csi && drivers.csi !== driver ? new DriverCache({ driver: drivers.csi, onError }) : undefined;
+    if (csiCache) {
+      stoppers.push(async () => {
+        csiCache.stop();
+        await csiCache.stopped();
+      });
+      await csiCache.start();
+    }
+    const placements = () => [
+      ...podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel),
+      ...(csiCache && drivers.csi
+        ? podPlacements(
+            pods.list(),
+            informers.nodes,
+            csiCache.snapshot(),
+            drivers.csi,
+            claims,
+            config.rackLabel,
+          )
+        : []),
+    ];
     metrics.placements = placements;
     const identity = config.identity ?? config.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
     stoppers.push(async () => {
