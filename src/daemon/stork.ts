@@ -12,7 +12,7 @@ import type {
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { hyperconvergenceSummary, type HyperconvergenceReport } from '../drivers/scheduling-documents.js';
-import { createDrivers } from '../drivers/registry.js';
+import { createDrivers, type DriverSet } from '../drivers/registry.js';
 import { csiSupportFor } from '../drivers/csi/csi-support.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
@@ -57,6 +57,9 @@ export interface RunningStork {
   reconcileWebhook(): Promise<void>;
   readonly driver: VolumeDriver;
   readonly cache: DriverCache;
+  /** Every driver `--driver` names, and the csi driver's own cache when it is not the primary one. */
+  readonly drivers: DriverSet;
+  readonly csiCache: DriverCache | undefined;
   readonly metrics: StorkMetrics;
   /** Whether this replica runs the leader-only controllers now. */
   isLeader(): boolean;
@@ -352,6 +355,8 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
       reconcileWebhook: () => webhook()?.reconcile() ?? Promise.resolve(),
       driver,
       cache,
+      drivers,
+      csiCache,
       metrics,
       stop,
       isLeader: () => isLeader(),

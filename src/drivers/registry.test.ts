@@ -85,7 +85,8 @@ describe('createDrivers', () => {
     expect(set.driver).toBeInstanceOf(CompositeDriver);
     expect(set.driver.name).toBe('pxd,csi');
     expect(set.replicaDriver).toBeInstanceOf(PortworxDriver);
-    const composite = set.driver as CompositeDriver;
+    const composite = set.driver;
+    if (!(composite instanceof CompositeDriver)) throw new Error('not a composite');
     const csiClaim = claim('a', 'local', '1Gi');
     const csiClass = storageClass('local', localDriver, true);
     expect(composite.driverOfClaim(csiClaim, undefined, csiClass)).toBe(set.csi);

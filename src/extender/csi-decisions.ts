@@ -56,12 +56,18 @@ export function withCsiScores(
   const volumes = podCsiVolumes(pod, state, view);
   if (volumes.kind !== 'ready') return decided;
   const byNode = new Map(decided.scores.map((s) => [s.node, s]));
-  let anyPoints = false;
-  const summed = candidates.map((node): NodeScore => {
+  const partsOf = candidates.map((node) => csiScoreParts(node, volumes, view, state.rackLabel));
+  if (partsOf.every((parts) => parts.length === 0)) {
+    if (decided.neutralReason === undefined) return decided;
+    return {
+      ...decided,
+      neutralReason: `${decided.neutralReason}; the pod's CSI volumes are reachable from every node that passed the filter`,
+    };
+  }
+  const summed = candidates.map((node, i): NodeScore => {
     const name = node.metadata?.name ?? '';
     const before = byNode.get(name) ?? { node: name, raw: 0, score: 0, parts: [], storageNode: false };
-    const parts = csiScoreParts(node, volumes, view, state.rackLabel);
-    if (parts.length > 0) anyPoints = true;
+    const parts = partsOf[i] ?? [];
     const csiNode = view.csiNode(name);
     const registered = volumes.drivers.every((d) => registration(csiNode, d) !== undefined);
     return {
@@ -71,13 +77,6 @@ export function withCsiScores(
       storageNode: before.storageNode || registered,
     };
   });
-  if (!anyPoints) {
-    if (decided.neutralReason === undefined) return decided;
-    return {
-      ...decided,
-      neutralReason: `${decided.neutralReason}; the pod's CSI volumes are reachable from every node that passed the filter`,
-    };
-  }
   const wire = wireScores(summed.map((s) => s.raw));
   const { neutralReason: _ignored, ...rest } = decided;
   return { ...rest, scores: summed.map((s, i) => ({ ...s, score: wire[i] ?? 0 })) };

@@ -97,10 +97,11 @@ describe('the csi driver in the box', () => {
       { timeoutMs: 60_000 },
     );
     await csi?.unregister('node-3', networkCsiDriver);
+    const base = testPod('pinned', { schedulerName: 'stork', claims: ['shared'] });
     const pinned: Pod = {
-      ...testPod('pinned', { schedulerName: 'stork', claims: ['shared'] }),
+      ...base,
+      spec: { containers: [], ...base.spec, nodeSelector: { 'kubernetes.io/hostname': 'node-3' } },
     };
-    pinned.spec = { ...pinned.spec!, nodeSelector: { 'kubernetes.io/hostname': 'node-3' } };
     await api.create(resources.pods, pinned, ns);
     const describe = await waitFor(
       'FailedScheduling naming the missing node plugin',

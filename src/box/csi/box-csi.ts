@@ -204,10 +204,10 @@ export class BoxCsi {
   }
 }
 
-async function createIfAbsent<T>(
+async function createIfAbsent(
   api: Box['api'],
   type: Parameters<Box['api']['create']>[0],
-  body: T,
+  body: object,
 ): Promise<void> {
   try {
     await api.create(type, body);

@@ -44,6 +44,12 @@ interface PluginState {
 }
 
 type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
+
+/** A string field of a decoded request (absent or not a string: empty). */
+function text(request: Record<string, unknown>, field: string): string {
+  const value = request[field];
+  return typeof value === 'string' ? value : '';
+}
 type Callback = grpc.sendUnaryData<unknown>;
 
 class CsiStatusError extends Error {
@@ -97,7 +103,7 @@ export class CsiPlugin {
     }
     await rm(socketPath, { force: true });
     const unary =
-      (handler: (request: Record<string, unknown>) => Promise<unknown> | unknown) =>
+      (handler: (request: Record<string, unknown>) => unknown) =>
       (call: Call, callback: Callback): void => {
         const run = (): Promise<unknown> => Promise.resolve().then(() => handler(call.request));
         const result = this.queue.then(run, run);
@@ -133,13 +139,13 @@ export class CsiPlugin {
         ].map((type) => ({ rpc: { type } })),
       })),
       CreateVolume: unary((r) => this.createVolume(r)),
-      DeleteVolume: unary((r) => this.deleteVolume(String(r.volume_id ?? ''))),
+      DeleteVolume: unary((r) => this.deleteVolume(text(r, 'volume_id'))),
       GetCapacity: unary(() => ({
         available_capacity: String(this.availableBytes),
         maximum_volume_size: { value: String(this.availableBytes) },
       })),
       CreateSnapshot: unary((r) => this.createSnapshot(r)),
-      DeleteSnapshot: unary((r) => this.deleteSnapshot(String(r.snapshot_id ?? ''))),
+      DeleteSnapshot: unary((r) => this.deleteSnapshot(text(r, 'snapshot_id'))),
       ListSnapshots: unary((r) => this.listSnapshots(r)),
     });
     this.server.addService(service(this.protoPath, 'Node'), {
@@ -187,7 +193,7 @@ export class CsiPlugin {
   }
 
   private async createVolume(request: Record<string, unknown>): Promise<unknown> {
-    const name = String(request.name ?? '');
+    const name = text(request, 'name');
     if (!name) throw new CsiStatusError(grpc.status.INVALID_ARGUMENT, 'CreateVolume: name is required');
     const range = request.capacity_range as { required_bytes?: string } | undefined;
     const bytes = Number(range?.required_bytes ?? '0') || 1024 * 1024 * 1024;
@@ -237,8 +243,8 @@ export class CsiPlugin {
   }
 
   private async createSnapshot(request: Record<string, unknown>): Promise<unknown> {
-    const name = String(request.name ?? '');
-    const sourceVolumeId = String(request.source_volume_id ?? '');
+    const name = text(request, 'name');
+    const sourceVolumeId = text(request, 'source_volume_id');
     const existing = this.state.snapshots.find((s) => s.name === name);
     if (existing) return { snapshot: this.snapshotResponse(existing) };
     const volume = this.state.volumes.find((v) => v.id === sourceVolumeId);
@@ -266,8 +272,8 @@ export class CsiPlugin {
   }
 
   private listSnapshots(request: Record<string, unknown>): unknown {
-    const id = String(request.snapshot_id ?? '');
-    const source = String(request.source_volume_id ?? '');
+    const id = text(request, 'snapshot_id');
+    const source = text(request, 'source_volume_id');
     const entries = this.state.snapshots
       .filter((s) => (!id || s.id === id) && (!source || s.sourceVolumeId === source))
       .map((s) => ({ snapshot: this.snapshotResponse(s) }));
