@@ -277,7 +277,7 @@ export async function startStork(config: StorkConfig, logger: Logger): Promise<R
         drivers.replicaDriver,
         cache,
         config.rackLabel,
-        csi?.view,
+        drivers.csiView,
       );
       const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
       let recorder: DecisionRecorder | undefined;

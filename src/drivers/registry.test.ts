@@ -98,6 +98,21 @@ describe('createDrivers', () => {
     await set.driver.close();
   });
 
+  it('a CSI driver name another member owns is not the csi driver’s: each claim has one driver', async () => {
+    const everyDriver = {
+      ...csiOptions,
+      view: staticCsiView({ drivers: [csiDriver(localDriver, true), csiDriver('pxd.portworx.com', false)] }),
+      servedDrivers: () => [localDriver, 'pxd.portworx.com'],
+    };
+    const set = createDrivers('pxd,csi', { endpoint: '127.0.0.1:9020' }, everyDriver);
+    const pxClass = storageClass('px', 'pxd.portworx.com', false);
+    expect(set.csi?.ownsClaim(claim('b', 'px', '1Gi'), undefined, pxClass)).toBe(false);
+    expect(set.csiView?.servesDriver('pxd.portworx.com')).toBe(false);
+    expect(set.csiView?.servesDriver(localDriver)).toBe(true);
+    expect(set.csi?.csiDriverName).toBe(localDriver);
+    await set.driver.close();
+  });
+
   it('csi needs its Kubernetes side', () => {
     expect(() => createDrivers('csi', { endpoint: '' }, undefined)).toThrow(/CSI informers/);
   });

@@ -2,6 +2,7 @@
 import type { VolumeDriver } from './driver.js';
 import { CompositeDriver, noReplicaDriver } from './composite.js';
 import { CsiDriver, csiDriverName, type CsiDriverOptions } from './csi/csi-driver.js';
+import type { CsiView } from './csi/csi-view.js';
 import { PortworxDriver, portworxDriverName } from './portworx/portworx-driver.js';
 
 /** How to reach a storage system; every driver takes the same options. */
@@ -62,6 +63,8 @@ export interface DriverSet {
   readonly primary: VolumeDriver;
   /** The csi driver, when `--driver` names it. */
   readonly csi?: CsiDriver;
+  /** What the csi driver serves, without the CSI driver names another member owns (e.g. pxd.portworx.com). */
+  readonly csiView?: CsiView;
   readonly members: readonly VolumeDriver[];
 }
 
@@ -71,19 +74,46 @@ export function createDrivers(
   options: DriverOptions,
   csi: CsiDriverOptions | undefined,
 ): DriverSet {
-  const members: VolumeDriver[] = [];
+  const names = parseDriverList(value);
+  const others = names.filter((n) => n !== csiDriverName).map((n) => createDriver(n, options));
   let csiDriver: CsiDriver | undefined;
-  for (const name of parseDriverList(value)) {
-    if (name === csiDriverName) {
-      if (!csi) throw new Error('the csi driver needs the Kubernetes CSI informers');
-      csiDriver = new CsiDriver(csi);
-      members.push(csiDriver);
-    } else {
-      members.push(createDriver(name, options));
-    }
+  let csiView: CsiView | undefined;
+  if (names.includes(csiDriverName)) {
+    if (!csi) throw new Error('the csi driver needs the Kubernetes CSI informers');
+    // Each claim belongs to one driver: CSI names another driver owns are not the csi driver's.
+    csiView = excluding(csi.view, (name) => others.some((m) => m.ownsProvisioner(name)));
+    csiDriver = new CsiDriver({
+      ...csi,
+      view: csiView,
+      servedDrivers: () => csi.servedDrivers().filter((n) => csiView?.servesDriver(n)),
+    });
   }
-  const replicaDriver = members.find((m) => m !== csiDriver) ?? noReplicaDriver;
-  const driver = members.length === 1 && members[0] ? members[0] : new CompositeDriver(members);
+  const queue = [...others];
+  const members = names.map((n) => (n === csiDriverName && csiDriver ? csiDriver : queue.shift()));
+  if (members.some((m) => m === undefined)) throw new Error(`could not create the drivers of "${value}"`);
+  const all = members.filter((m): m is VolumeDriver => m !== undefined);
+  const replicaDriver = all.find((m) => m !== csiDriver) ?? noReplicaDriver;
+  const driver = all.length === 1 && all[0] ? all[0] : new CompositeDriver(all);
   const primary = replicaDriver === noReplicaDriver && csiDriver ? csiDriver : replicaDriver;
-  return { driver, replicaDriver, primary, members, ...(csiDriver ? { csi: csiDriver } : {}) };
+  return {
+    driver,
+    replicaDriver,
+    primary,
+    members: all,
+    ...(csiDriver ? { csi: csiDriver } : {}),
+    ...(csiView ? { csiView } : {}),
+  };
+}
+
+/** A view that serves fewer drivers; `synced` stays live (a spread would copy it once). */
+function excluding(view: CsiView, excluded: (name: string) => boolean): CsiView {
+  return {
+    servesDriver: (name) => !excluded(name) && view.servesDriver(name),
+    csiDriver: (name) => view.csiDriver(name),
+    csiNode: (name) => view.csiNode(name),
+    capacities: (name) => view.capacities(name),
+    get synced() {
+      return view.synced;
+    },
+  };
 }
