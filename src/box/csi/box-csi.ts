@@ -8,7 +8,12 @@ import { csiResources } from '../../drivers/csi/csi-informers.js';
 import type { Box } from '../box.js';
 import { ManagedProcess } from '../process.js';
 import { recordBoxProcess } from '../stale.js';
-import { ensureCsiBinaries, type CsiBinaries } from './build.js';
+import {
+  ensureCsiProvisioner,
+  ensureCsiSnapshotter,
+  type CsiProvisionerBinaries,
+  type CsiSnapshotterBinaries,
+} from './build.js';
 import { CsiPlugin } from './plugin.js';
 
 /** The box's node-local CSI driver: one plugin and one distributed provisioner per storage node. */
@@ -45,15 +50,19 @@ export class BoxCsi {
 
   private constructor(
     private readonly box: Box,
-    readonly binaries: CsiBinaries,
+    readonly binaries: CsiProvisionerBinaries,
+    private readonly snapshotter: CsiSnapshotterBinaries | undefined,
     private readonly dir: string,
   ) {}
 
   static async start(box: Box, options: BoxCsiOptions): Promise<BoxCsi> {
-    const binaries = await ensureCsiBinaries({ ...(options.log ? { log: options.log } : {}) });
+    const log = options.log ? { log: options.log } : {};
+    // Built lazily, each half only when asked for: most tests never pay for CSI at all.
+    const binaries = await ensureCsiProvisioner(log);
+    const snapshotter = options.snapshots ? await ensureCsiSnapshotter(log) : undefined;
     const dir = join(box.dir, 'csi');
     await mkdir(dir, { recursive: true });
-    const csi = new BoxCsi(box, binaries, dir);
+    const csi = new BoxCsi(box, binaries, snapshotter, dir);
     try {
       await csi.setUp(options);
     } catch (error) {
@@ -65,7 +74,8 @@ export class BoxCsi {
 
   private async setUp(options: BoxCsiOptions): Promise<void> {
     const { api } = this.box;
-    await this.box.kubectl(['apply', '--server-side', '-f', this.binaries.crdDir]);
+    const snapshotter = this.snapshotter;
+    if (snapshotter) await this.box.kubectl(['apply', '--server-side', '-f', snapshotter.crdDir]);
     await createIfAbsent(api, csiResources.csiDrivers, csiDriverObject(localCsiDriver, true));
     await createIfAbsent(api, csiResources.csiDrivers, csiDriverObject(networkCsiDriver, false));
     await createIfAbsent(
@@ -120,10 +130,10 @@ export class BoxCsi {
         ],
         { NODE_NAME: node.name, NAMESPACE: csiNamespace },
       );
-      if (options.snapshots) {
+      if (snapshotter) {
         await this.run(
           `csi-snapshotter-${node.name}`,
-          this.binaries.csiSnapshotter,
+          snapshotter.csiSnapshotter,
           [
             `--csi-address=${plugin.options.socketPath}`,
             `--kubeconfig=${this.box.kubeconfigPath}`,
@@ -154,8 +164,8 @@ export class BoxCsi {
       '--leader-election=false',
       '--v=3',
     ]);
-    if (options.snapshots) {
-      await this.run('snapshot-controller', this.binaries.snapshotController, [
+    if (snapshotter) {
+      await this.run('snapshot-controller', snapshotter.snapshotController, [
         `--kubeconfig=${this.box.kubeconfigPath}`,
         '--leader-election=false',
         '--enable-distributed-snapshotting',

@@ -12,26 +12,38 @@ const snapshotterModule = 'github.com/kubernetes-csi/external-snapshotter/v8';
 const snapshotClientModule = 'github.com/kubernetes-csi/external-snapshotter/client/v8';
 const specModule = 'github.com/container-storage-interface/spec';
 
+/**
+ * The box's CSI parts come in two cached halves, so a test pays only for what it uses: the provisioner
+ * (with `csi.proto` for the box's plugins) and the snapshotter (csi-snapshotter, snapshot-controller and
+ * the snapshot CRDs).
+ */
+export type CsiPart = 'provisioner' | 'snapshotter';
+
 /** The upstream CSI sidecars and controllers the box runs, and the files that come with them. */
-export interface CsiBinaries {
+export interface CsiProvisionerBinaries {
   readonly dir: string;
   readonly csiProvisioner: string;
-  readonly csiSnapshotter: string;
-  readonly snapshotController: string;
-  /** The snapshot and group-snapshot CRDs of the snapshotter's client module (`*.yaml`). */
-  readonly crdDir: string;
   /** `csi.proto` of the CSI spec module. */
   readonly csiProto: string;
   readonly manifest: CsiManifest;
 }
 
+export interface CsiSnapshotterBinaries {
+  readonly dir: string;
+  readonly csiSnapshotter: string;
+  readonly snapshotController: string;
+  /** The snapshot and group-snapshot CRDs (VolumeGroupSnapshot v1 included) of the client module. */
+  readonly crdDir: string;
+  readonly manifest: CsiManifest;
+}
+
 export interface CsiManifest {
-  readonly externalProvisioner: string;
-  readonly externalSnapshotter: string;
-  readonly csiSpec: string;
+  readonly part: CsiPart;
+  readonly module: string;
+  readonly version: string;
   readonly go: string;
-  /** Seconds each step took on the machine that built it (docs/box.md quotes them). */
-  readonly seconds: Readonly<Record<string, number>>;
+  /** Seconds the build took on the machine that built it (docs/box.md quotes them). */
+  readonly seconds: number;
 }
 
 export interface CsiBuildOptions {
@@ -41,27 +53,13 @@ export interface CsiBuildOptions {
 
 const quietGoLine = /^go: (downloading|added|finding|extracting) /;
 
-function cacheDir(): string {
+function cacheDir(part: CsiPart): string {
   const v = csiVersions;
-  return join(
-    userCacheDir(),
-    'stork-ts',
-    'csi',
-    `provisioner-v${v.externalProvisioner}-snapshotter-v${v.externalSnapshotter}-spec-v${v.csiSpec}`,
-  );
-}
-
-function binariesIn(dir: string, manifest: CsiManifest): CsiBinaries {
-  const bin = join(dir, 'bin');
-  return {
-    dir,
-    csiProvisioner: join(bin, 'csi-provisioner'),
-    csiSnapshotter: join(bin, 'csi-snapshotter'),
-    snapshotController: join(bin, 'snapshot-controller'),
-    crdDir: join(dir, 'crds'),
-    csiProto: join(dir, 'csi.proto'),
-    manifest,
-  };
+  const name =
+    part === 'provisioner'
+      ? `external-provisioner-v${v.externalProvisioner}-spec-v${v.csiSpec}`
+      : `external-snapshotter-v${v.externalSnapshotter}`;
+  return join(userCacheDir(), 'stork-ts', 'csi', name);
 }
 
 async function readManifest(dir: string): Promise<CsiManifest | undefined> {
@@ -78,43 +76,57 @@ function goEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * The box's CSI parts, built from the Go module proxy on first use and cached under the user's cache
- * directory. Only tests that start a box with CSI storage call this, so no other test pays for it.
+ * The CSI provisioner (and `csi.proto`), built from the Go module proxy on first use and cached under the
+ * user's cache directory. Only tests that start a box with CSI storage call this.
  */
-export async function ensureCsiBinaries(options: CsiBuildOptions = {}): Promise<CsiBinaries> {
-  const dir = cacheDir();
-  const cached = await readManifest(dir);
-  if (cached) return binariesIn(dir, cached);
+export async function ensureCsiProvisioner(options: CsiBuildOptions = {}): Promise<CsiProvisionerBinaries> {
+  const dir = await ensurePart('provisioner', options);
+  return {
+    dir,
+    csiProvisioner: join(dir, 'bin', 'csi-provisioner'),
+    csiProto: join(dir, 'csi.proto'),
+    manifest: (await readManifest(dir)) as CsiManifest,
+  };
+}
+
+/** The snapshot sidecar, controller and CRDs, built on first use (only tests of CSI snapshots ask). */
+export async function ensureCsiSnapshotter(options: CsiBuildOptions = {}): Promise<CsiSnapshotterBinaries> {
+  const dir = await ensurePart('snapshotter', options);
+  return {
+    dir,
+    csiSnapshotter: join(dir, 'bin', 'csi-snapshotter'),
+    snapshotController: join(dir, 'bin', 'snapshot-controller'),
+    crdDir: join(dir, 'crds'),
+    manifest: (await readManifest(dir)) as CsiManifest,
+  };
+}
+
+async function ensurePart(part: CsiPart, options: CsiBuildOptions): Promise<string> {
+  const dir = cacheDir(part);
+  if (await readManifest(dir)) return dir;
   await mkdir(join(dir, '..'), { recursive: true });
   return withDirectoryLock(`${dir}.lock`, options.log, async () => {
-    const raced = await readManifest(dir);
-    return binariesIn(dir, raced ?? (await build(dir, options)));
+    if (!(await readManifest(dir))) await build(part, dir, options);
+    return dir;
   });
 }
 
-async function build(dir: string, options: CsiBuildOptions): Promise<CsiManifest> {
+async function build(part: CsiPart, dir: string, options: CsiBuildOptions): Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
   const go = findGo();
   const env = goEnv();
   const started = Date.now();
-  let stepStarted = started;
-  const seconds: Record<string, number> = {};
+  const elapsed = (): number => Math.round((Date.now() - started) / 1000);
   let step = 'preparing';
-  const heartbeat = setInterval(
-    () => log(`[csi build] still ${step} (${Math.round((Date.now() - started) / 1000)}s so far)`),
-    30_000,
-  );
+  const heartbeat = setInterval(() => log(`[csi build] still ${step} (${elapsed()}s so far)`), 30_000);
   const begin = (name: string): void => {
-    seconds[step] = Math.round((Date.now() - stepStarted) / 1000);
     step = name;
-    stepStarted = Date.now();
     log(`[csi build] ${name}`);
   };
   const scratch = await mkdtemp(join(tmpdir(), 'stork-csi-build-'));
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'bin'), { recursive: true });
-  await mkdir(join(staging, 'crds'), { recursive: true });
   const goRun = (cwd: string, ...args: string[]): Promise<string> =>
     runCommand(go, args, {
       cwd,
@@ -126,73 +138,64 @@ async function build(dir: string, options: CsiBuildOptions): Promise<CsiManifest
     });
   const v = csiVersions;
   try {
-    log('[csi build] building the CSI sidecars from the Go module proxy (several minutes when cold)');
-
-    begin(`building csi-provisioner v${v.externalProvisioner}`);
-    const provisionerSrc = join(scratch, 'external-provisioner');
-    await copyModule(
-      await moduleDir(go, provisionerModule, `v${v.externalProvisioner}`, scratch, env),
-      provisionerSrc,
-    );
-    await goRun(
-      provisionerSrc,
-      'build',
-      '-trimpath',
-      '-ldflags',
-      `-s -w -X main.version=v${v.externalProvisioner}`,
-      '-o',
-      join(staging, 'bin', 'csi-provisioner'),
-      './cmd/csi-provisioner',
-    );
-
-    begin(`building csi-snapshotter and snapshot-controller v${v.externalSnapshotter}`);
-    const snapshotterSrc = join(scratch, 'external-snapshotter');
-    await copyModule(
-      await moduleDir(go, snapshotterModule, `v${v.externalSnapshotter}`, scratch, env),
-      snapshotterSrc,
-    );
-    // The module replaces its client module with `./client`, a nested module that its zip leaves out;
-    // the published client module of the same version is that directory.
-    await goRun(
-      snapshotterSrc,
-      'mod',
-      'edit',
-      `-replace=${snapshotClientModule}=${snapshotClientModule}@v${v.externalSnapshotter}`,
-    );
-    await goRun(
-      snapshotterSrc,
-      'build',
-      '-trimpath',
-      '-ldflags',
-      `-s -w -X main.version=v${v.externalSnapshotter}`,
-      '-o',
-      join(staging, 'bin') + '/',
-      './cmd/csi-snapshotter',
-      './cmd/snapshot-controller',
-    );
-
-    begin('copying the snapshot CRDs and csi.proto');
-    const client = await moduleDir(go, snapshotClientModule, `v${v.externalSnapshotter}`, scratch, env);
-    for (const file of await readdir(join(client, 'config', 'crd'))) {
-      if (!file.endsWith('.yaml') || file === 'kustomization.yaml') continue;
-      await copyFile(join(client, 'config', 'crd', file), join(staging, 'crds', file));
+    let module: string;
+    let version: string;
+    if (part === 'provisioner') {
+      module = provisionerModule;
+      version = v.externalProvisioner;
+      begin(`building csi-provisioner v${version} (several minutes when cold)`);
+      const src = join(scratch, 'external-provisioner');
+      await copyModule(await moduleDir(go, module, `v${version}`, scratch, env), src);
+      await goRun(
+        src,
+        'build',
+        '-trimpath',
+        '-ldflags',
+        `-s -w -X main.version=v${version}`,
+        '-o',
+        join(staging, 'bin', 'csi-provisioner'),
+        './cmd/csi-provisioner',
+      );
+      const spec = await moduleDir(go, specModule, `v${v.csiSpec}`, scratch, env);
+      await copyFile(join(spec, 'csi.proto'), join(staging, 'csi.proto'));
+    } else {
+      module = snapshotterModule;
+      version = v.externalSnapshotter;
+      begin(`building csi-snapshotter and snapshot-controller v${version} (several minutes when cold)`);
+      const src = join(scratch, 'external-snapshotter');
+      await copyModule(await moduleDir(go, module, `v${version}`, scratch, env), src);
+      // The module replaces its client module with `./client`, a nested module that its zip leaves out;
+      // the published client module of the same version is that directory.
+      await goRun(src, 'mod', 'edit', `-replace=${snapshotClientModule}=${snapshotClientModule}@v${version}`);
+      await goRun(
+        src,
+        'build',
+        '-trimpath',
+        '-ldflags',
+        `-s -w -X main.version=v${version}`,
+        '-o',
+        join(staging, 'bin') + '/',
+        './cmd/csi-snapshotter',
+        './cmd/snapshot-controller',
+      );
+      const client = await moduleDir(go, snapshotClientModule, `v${version}`, scratch, env);
+      await mkdir(join(staging, 'crds'));
+      for (const file of await readdir(join(client, 'config', 'crd'))) {
+        if (!file.endsWith('.yaml') || file === 'kustomization.yaml') continue;
+        await copyFile(join(client, 'config', 'crd', file), join(staging, 'crds', file));
+      }
     }
-    const spec = await moduleDir(go, specModule, `v${v.csiSpec}`, scratch, env);
-    await copyFile(join(spec, 'csi.proto'), join(staging, 'csi.proto'));
-    begin('done');
-
     const manifest: CsiManifest = {
-      externalProvisioner: v.externalProvisioner,
-      externalSnapshotter: v.externalSnapshotter,
-      csiSpec: v.csiSpec,
+      part,
+      module,
+      version,
       go: (await goRun(scratch, 'env', 'GOVERSION')).trim(),
-      seconds,
+      seconds: elapsed(),
     };
     await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
-    log(`[csi build] done in ${Math.round((Date.now() - started) / 1000)}s; cached in ${dir}`);
-    return manifest;
+    log(`[csi build] ${part} done in ${elapsed()}s; cached in ${dir}`);
   } finally {
     clearInterval(heartbeat);
     await rm(scratch, { recursive: true, force: true });
