@@ -4,7 +4,8 @@ import { PortworxDriver } from './portworx/portworx-driver.js';
 import { CompositeDriver, noReplicaDriver } from './composite.js';
 import { CsiDriver } from './csi/csi-driver.js';
 import { staticCsiView } from './csi/csi-view.js';
-import { claim, csiDriver, localDriver, storageClass } from './csi/testing-fixtures.js';
+import { claim, csiDriver, localDriver, podWithClaims, storageClass } from './csi/testing-fixtures.js';
+import { usesDriverVolumes } from './pod-claims.js';
 import { createDriver, createDrivers, driverNames, parseDriverList } from './registry.js';
 
 describe('createDriver', () => {
@@ -115,5 +116,27 @@ describe('createDrivers', () => {
 
   it('csi needs its Kubernetes side', () => {
     expect(() => createDrivers('csi', { endpoint: '' }, undefined)).toThrow(/CSI informers/);
+  });
+});
+
+describe('the composite in the webhook’s opt-in', () => {
+  it('a pod with a csi claim uses driver volumes; one with another CSI driver’s claim does not', async () => {
+    const set = createDrivers('pxd,csi', { endpoint: '127.0.0.1:9020' }, csiOptions);
+    const classes = new Map([
+      ['local', storageClass('local', localDriver, true)],
+      ['ebs', storageClass('ebs', 'ebs.csi.aws.com', false)],
+    ]);
+    const claims = new Map([
+      ['a', claim('a', 'local', '1Gi')],
+      ['b', claim('b', 'ebs', '1Gi')],
+    ]);
+    const lookups = {
+      getClaim: (_ns: string, name: string) => claims.get(name),
+      getVolume: () => undefined,
+      getStorageClass: (name: string) => classes.get(name),
+    };
+    expect(usesDriverVolumes(podWithClaims('a'), set.driver, lookups)).toBe(true);
+    expect(usesDriverVolumes(podWithClaims('b'), set.driver, lookups)).toBe(false);
+    await set.driver.close();
   });
 });

@@ -12,7 +12,7 @@ import {
 import { csiResources } from '../../src/drivers/csi/csi-informers.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { createTestNamespace, isRunning, testPod, waitForPod, waitForReplacement } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 const gib = 2 ** 30;
@@ -136,5 +136,84 @@ describe('the csi driver in the box', () => {
     const pod = await waitForPod(api, ns, 'mixed', isRunning, 90_000);
     // node-3 holds a pxd replica and has room; node-1 holds one but is full; node-2 has room but no replica.
     expect(pod.spec?.nodeName).toBe('node-3');
+  });
+});
+
+/**
+ * The csi driver alone (`--driver=csi`, no storage endpoint) with the health monitor: a node whose CSINode
+ * loses the network driver (its node plugin died) has its pods with that driver's volumes moved.
+ */
+describe('the csi driver alone: a node plugin dying moves pods with network volumes', () => {
+  const ctx = useStorkBox({
+    box: { nodes: ['node-1', 'node-2', 'node-3'].map((name) => ({ name })) },
+    stork: {
+      driver: 'csi',
+      driverEndpoint: '',
+      csiDriverNames: [networkCsiDriver],
+      driverRefreshIntervalMs: 300,
+      healthMonitorConfig: {
+        intervalMs: 300,
+        graceMs: 2000,
+        batchSize: 2,
+        batchIntervalMs: 1000,
+        forceDeleteAfterMs: 60_000,
+        blockedRetryMs: 1000,
+      },
+    },
+  });
+  let csi: BoxCsi | undefined;
+  let ns = '';
+
+  beforeAll(async () => {
+    csi = await BoxCsi.start(ctx.box, { nodes: [] });
+    for (const node of ['node-1', 'node-2', 'node-3']) await csi.register(node, networkCsiDriver, []);
+    ns = await createTestNamespace(ctx.box.api, 'csi-hm');
+  }, 600_000);
+
+  afterAll(async () => {
+    await csi?.stop();
+  });
+
+  it('evicts the pod once the driver’s CSINode entry is gone past the grace period; it runs elsewhere', async () => {
+    const { api } = ctx.box;
+    await api.create(
+      resources.persistentVolumeClaims,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'shared', namespace: ns },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: networkStorageClass,
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+      ns,
+    );
+    const template = testPod('app', { schedulerName: 'stork', claims: ['shared'] });
+    await api.create(
+      resources.deployments,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'app', namespace: ns },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'app' } },
+          template: { metadata: { labels: { app: 'app' } }, spec: template.spec },
+        },
+      },
+      ns,
+    );
+    const first = await waitFor(
+      'the app pod running',
+      async () =>
+        (await api.list<Pod>(resources.pods, ns, { labelSelector: 'app=app' })).items.find(isRunning),
+      { timeoutMs: 90_000 },
+    );
+    const nodeName = first.spec?.nodeName ?? '';
+    await csi?.unregister(nodeName, networkCsiDriver);
+    const moved = await waitForReplacement(api, ns, 'app=app', first.metadata?.uid);
+    expect(moved.spec?.nodeName).not.toBe(nodeName);
   });
 });
