@@ -119,6 +119,13 @@ describe('the csi driver in the box', () => {
     expect(pod.spec?.nodeName).toBeUndefined();
     // Once the node plugin is back, the same pod is placed there.
     await csi?.register('node-3', networkCsiDriver, []);
+    // A Node update is an event the scheduler always requeues unschedulable pods on (as a kubelet's status
+    // update after a plugin registers would be).
+    await api.patch(
+      resources.nodes,
+      { name: 'node-3' },
+      { metadata: { labels: { 'csi-e2e/plugin': 'back' } } },
+    );
     const placed = await waitForPod(api, ns, 'pinned', isRunning, 90_000);
     expect(placed.spec?.nodeName).toBe('node-3');
   });
