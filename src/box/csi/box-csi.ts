@@ -5,6 +5,7 @@ import type { CSIDriver, CSINode, StorageClass } from 'kubernetes-types/storage/
 import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import { resources } from '../../k8s/paths.js';
 import { csiResources } from '../../drivers/csi/csi-informers.js';
+import { registeredDrivers } from '../../drivers/csi/csi-view.js';
 import type { Box } from '../box.js';
 import { ManagedProcess } from '../process.js';
 import { recordBoxProcess } from '../stale.js';
@@ -287,7 +288,7 @@ async function updateCsiNode(
           { name: nodeName },
           {
             ...current,
-            spec: { drivers: change(current.spec.drivers) },
+            spec: { drivers: change(registeredDrivers(current)) },
           },
         );
       }

@@ -20,9 +20,17 @@ export interface CsiView {
   readonly synced: boolean;
 }
 
+/**
+ * The drivers a CSINode lists. The API server sends `drivers: null` for a CSINode whose last driver went
+ * away, although the type says it is a list.
+ */
+export function registeredDrivers(csiNode: CSINode | undefined): CSINode['spec']['drivers'] {
+  return (csiNode?.spec.drivers as CSINode['spec']['drivers'] | null | undefined) ?? [];
+}
+
 /** The entry of a CSI driver in a CSINode: present exactly while its node plugin is registered. */
 export function registration(csiNode: CSINode | undefined, driver: string) {
-  return csiNode?.spec.drivers.find((d) => d.name === driver);
+  return registeredDrivers(csiNode).find((d) => d.name === driver);
 }
 
 /** Whether the driver publishes CSIStorageCapacity objects that the scheduler must respect. */

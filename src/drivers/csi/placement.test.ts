@@ -98,6 +98,14 @@ describe('csiFilterReason', () => {
     else expect(reason).toMatch(expected);
   });
 
+  it('reads a CSINode whose drivers the API server sent as null (its last driver went away)', () => {
+    const nulled = staticCsiView({
+      drivers: [csiDriver(localDriver, true)],
+      nodes: [{ metadata: { name: 'n1' }, spec: { drivers: null as unknown as [] } }],
+    });
+    expect(csiFilterReason(node('n1'), waiting('local', 1), nulled)).toMatch(/its CSINode lists no driver/);
+  });
+
   it('checks registration before topology, so the reason names the missing plugin', () => {
     const pod = bound(volume('pv1', localDriver, { [nodeKey]: ['n1'] }), localDriver);
     expect(csiFilterReason(node('n3'), pod, view)).toMatch(/not registered/);

@@ -2,7 +2,7 @@ import type { CSIStorageCapacity } from 'kubernetes-types/storage/v1.js';
 import type { Node, NodeSelector } from 'kubernetes-types/core/v1.js';
 import { describeNodeSelector, labelSelectorMatches, nodeSelectorMatches } from '../node-selectors.js';
 import { quantityValue } from '../quantity.js';
-import { registration, tracksCapacity, type CsiView } from './csi-view.js';
+import { registeredDrivers, registration, tracksCapacity, type CsiView } from './csi-view.js';
 import type { BoundCsiVolume, WaitingCsiClaim } from './pod-csi-volumes.js';
 
 /** The CSI facts a placement decision uses for one pod (see podCsiVolumes). */
@@ -75,7 +75,7 @@ export function csiFilterReason(node: Node, pod: CsiPodPlacement, view: CsiView)
   const csiNode = view.csiNode(name);
   for (const driver of pod.drivers) {
     if (!registration(csiNode, driver)) {
-      const registered = csiNode?.spec.drivers.map((d) => d.name) ?? [];
+      const registered = registeredDrivers(csiNode).map((d) => d.name);
       const listed = csiNode
         ? registered.length > 0
           ? `its CSINode lists only ${registered.join(', ')}`
