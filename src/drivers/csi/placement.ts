@@ -43,12 +43,46 @@ function volumeLimit(capacity: CSIStorageCapacity): number | undefined {
   return quantityValue(capacity.maximumVolumeSize ?? capacity.capacity);
 }
 
+interface CapacityIndex {
+  /** Objects by the first `key=value` of their `matchLabels`: a node can only match those it carries. */
+  readonly byLabel: Map<string, CSIStorageCapacity[]>;
+  /** Objects without `matchLabels` (expressions only, or empty: every node), checked on every node. */
+  readonly others: CSIStorageCapacity[];
+}
+
+// Per list of a class's objects (the view hands out the same array until the objects change), so
+// finding a node's objects costs its labels, not a pass over every node's objects.
+const indexes = new WeakMap<readonly CSIStorageCapacity[], CapacityIndex>();
+
+function capacityIndex(list: readonly CSIStorageCapacity[]): CapacityIndex {
+  let index = indexes.get(list);
+  if (index) return index;
+  index = { byLabel: new Map(), others: [] };
+  for (const c of list) {
+    // An object without nodeTopology describes storage no node can reach.
+    if (!c.nodeTopology) continue;
+    const [first] = Object.entries(c.nodeTopology.matchLabels ?? {});
+    if (!first) {
+      index.others.push(c);
+      continue;
+    }
+    const key = `${first[0]}=${first[1]}`;
+    const bucket = index.byLabel.get(key);
+    if (bucket) bucket.push(c);
+    else index.byLabel.set(key, [c]);
+  }
+  indexes.set(list, index);
+  return index;
+}
+
 /** The CSIStorageCapacity objects of a class that describe storage this node can reach. */
 function reachableCapacities(view: CsiView, storageClass: string, node: Node): CSIStorageCapacity[] {
-  // An object without nodeTopology describes storage no node can reach.
-  return view
-    .capacities(storageClass)
-    .filter((c) => c.nodeTopology !== undefined && labelSelectorMatches(c.nodeTopology, node));
+  const index = capacityIndex(view.capacities(storageClass));
+  const candidates = [...index.others];
+  for (const [key, value] of Object.entries(node.metadata?.labels ?? {})) {
+    candidates.push(...(index.byLabel.get(`${key}=${value}`) ?? []));
+  }
+  return candidates.filter((c) => c.nodeTopology !== undefined && labelSelectorMatches(c.nodeTopology, node));
 }
 
 /** The largest single volume the node's storage for this class can take, or undefined if it reports none. */
