@@ -3,9 +3,11 @@
 import { ExtenderServer } from '../src/extender/server.js';
 import { silentLogger } from '../src/lib/log.js';
 import { benchFixture } from './fixture.js';
+import { csiBenchFixture } from './csi-fixture.js';
 
 const count = Number(process.argv[2]);
-const fixture = benchFixture(count);
+// argv[3]: `pxd` (default: two replicated pxd volumes) or `csi` (two WaitForFirstConsumer CSI claims).
+const fixture = process.argv[3] === 'csi' ? csiBenchFixture(count) : benchFixture(count);
 const server = new ExtenderServer({
   state: () => fixture.state,
   decisionOptions: { staleAfterMs: 3_600_000 },

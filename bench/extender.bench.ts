@@ -1,6 +1,7 @@
 // Extender latency: one filter + one prioritize request over loopback HTTP, as kube-scheduler sends them,
-// at 100, 1,000 and 5,000 nodes, with node names only (nodeCacheCapable) and with full Node objects.
-// Writes bench/results/extender.json: [{nodes, mode, p50_ms, p99_ms}].
+// at 100, 1,000 and 5,000 nodes, with node names only (nodeCacheCapable) and with full Node objects, for a
+// pod with pxd claims and for a pod with CSI claims (BENCH_CLAIMS=pxd or csi for one kind only).
+// Writes bench/results/extender.json: [{nodes, claims, mode, p50_ms, p99_ms}].
 import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -8,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { benchFixture } from './fixture.js';
+import { csiBenchFixture } from './csi-fixture.js';
 import { machine, percentile, printTable, round } from './stats.js';
 
 /** A Node as a kubelet reports it: labels, addresses, capacity, conditions, a few images (~2.5 KB). */
@@ -92,15 +94,22 @@ function post(agent: Agent, port: number, path: string, body: string): Promise<v
   });
 }
 
-const results: { nodes: number; mode: 'names' | 'objects'; p50_ms: number; p99_ms: number }[] = [];
-const floors: { nodes: number; mode: 'names' | 'objects'; p50_ms: number; p99_ms: number }[] = [];
+type Claims = 'pxd' | 'csi';
+type Row = { nodes: number; claims: Claims; mode: 'names' | 'objects'; p50_ms: number; p99_ms: number };
+const results: Row[] = [];
+const floors: Row[] = [];
+const claimKinds: Claims[] =
+  process.env.BENCH_CLAIMS === 'pxd' || process.env.BENCH_CLAIMS === 'csi'
+    ? [process.env.BENCH_CLAIMS]
+    : ['pxd', 'csi'];
+const nodeCounts = (process.env.BENCH_NODE_COUNTS ?? '100,1000,5000').split(',').map(Number);
 
 /** Starts a benchmark server script in its own process and returns its port and process. */
-async function startServer(script: string, count: number) {
+async function startServer(script: string, count: number, claims: Claims) {
   const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(
     process.execPath,
-    [...flags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), String(count)],
+    [...flags, '--import', 'tsx', fileURLToPath(new URL(script, import.meta.url)), String(count), claims],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -133,27 +142,29 @@ async function measure(
   return { p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) };
 }
 
-for (const count of [100, 1000, 5000]) {
-  const fixture = benchFixture(count);
-  const pod = {
-    ...fixture.pod(['data', 'logs']),
-    metadata: { name: 'bench', namespace: 'default', uid: 'u' },
-  };
-  const bodies = {
-    names: JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) }),
-    objects: JSON.stringify({ Pod: pod, Nodes: { items: fixture.nodes.map(realisticNode) } }),
-  };
-  for (const [script, into] of [
-    ['./extender-server.ts', results],
-    ['./noop-server.ts', floors],
-  ] as const) {
-    const server = await startServer(script, count);
-    for (const mode of ['names', 'objects'] as const) {
-      const iterations = mode === 'objects' ? Math.max(20, Math.round(20_000 / count)) : 500;
-      into.push({ nodes: count, mode, ...(await measure(server.port, bodies[mode], iterations)) });
+for (const claims of claimKinds) {
+  for (const count of nodeCounts) {
+    const fixture = claims === 'csi' ? csiBenchFixture(count) : benchFixture(count);
+    const pod = {
+      ...fixture.pod(['data', 'logs']),
+      metadata: { name: 'bench', namespace: 'default', uid: 'u' },
+    };
+    const bodies = {
+      names: JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) }),
+      objects: JSON.stringify({ Pod: pod, Nodes: { items: fixture.nodes.map(realisticNode) } }),
+    };
+    for (const [script, into] of [
+      ['./extender-server.ts', results],
+      ['./noop-server.ts', floors],
+    ] as const) {
+      const server = await startServer(script, count, claims);
+      for (const mode of ['names', 'objects'] as const) {
+        const iterations = mode === 'objects' ? Math.max(20, Math.round(20_000 / count)) : 500;
+        into.push({ nodes: count, claims, mode, ...(await measure(server.port, bodies[mode], iterations)) });
+      }
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => server.child.once('exit', resolve));
     }
-    server.child.kill('SIGTERM');
-    await new Promise((resolve) => server.child.once('exit', resolve));
   }
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schedulingDecisionAnnotation, type SchedulingDecision } from '../drivers/scheduling-documents.js';
-import { explanationText, recordedDecision, verdictRow } from './explain.js';
+import { decisionText, explanationText, recordedDecision, verdictRow } from './explain.js';
 
 const decision: SchedulingDecision = {
   time: '2026-01-02T03:04:05.000Z',
@@ -57,5 +57,38 @@ describe('explain output', () => {
     expect(recordedDecision(pod(JSON.stringify(decision)))).toEqual(decision);
     expect(recordedDecision({})).toBeUndefined();
     expect(() => recordedDecision(pod('{'))).toThrow('not valid JSON');
+  });
+});
+
+describe('decisionText with CSI capacity points', () => {
+  it('adds a CAPACITY column only when a node has capacity points', () => {
+    const text = decisionText('Now', {
+      time: '2026-01-01T00:00:00.000Z',
+      replica: 'r',
+      source: 'now',
+      nodes: [
+        {
+          node: 'n1',
+          passed: true,
+          score: 10,
+          raw: 80,
+          replica: 0,
+          rack: 0,
+          zone: 0,
+          region: 0,
+          capacity: 80,
+        },
+        { node: 'n2', passed: false, reason: 'CSI driver x is not registered on this node' },
+      ],
+    });
+    expect(text).toMatch(/CAPACITY/);
+    expect(text).toMatch(/n1 .* 80\n/);
+    const plain = decisionText('Now', {
+      time: '2026-01-01T00:00:00.000Z',
+      replica: 'r',
+      source: 'now',
+      nodes: [{ node: 'n1', passed: true, score: 0, raw: 5 }],
+    });
+    expect(plain).not.toMatch(/CAPACITY/);
   });
 });

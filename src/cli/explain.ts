@@ -107,6 +107,14 @@ export function decisionText(title: string, decision: SchedulingDecision): strin
   if (decision.omittedNodes) lines.push(`(${decision.omittedNodes} more nodes not recorded)`);
   const header = lines.map((l) => `${l}\n`).join('');
   if (decision.nodes.length === 0) return `${header}No candidate nodes.\n`;
+  // The CSI capacity column appears only when a WaitForFirstConsumer CSI claim was scored.
+  if (decision.nodes.some((v) => v.capacity !== undefined)) {
+    const rows = decision.nodes.map((v) => [
+      ...verdictRow(v),
+      v.score === undefined ? '' : String(v.capacity ?? 0),
+    ]);
+    return header + formatTable([...explainColumns, 'CAPACITY'], rows);
+  }
   return header + formatTable(explainColumns, decision.nodes.map(verdictRow));
 }
 

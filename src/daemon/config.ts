@@ -18,6 +18,8 @@ export interface StorkConfig {
   readonly driverRefreshIntervalMs: number;
   /** Decisions refuse a driver state older than this. */
   readonly driverStaleAfterMs: number;
+  /** CSI driver names the csi driver serves; empty: every CSIDriver in the cluster. */
+  readonly csiDriverNames?: readonly string[];
   readonly kubeconfig?: string;
   readonly context?: string;
   readonly extender: boolean;

@@ -214,3 +214,37 @@ describe('snapshot schedule flags', () => {
     );
   });
 });
+
+describe('driver flags', () => {
+  function parseOnly(args: readonly string[]) {
+    const command = storkCommand().exitOverride();
+    command.configureOutput({ writeErr: () => undefined });
+    command.parse([...args], { from: 'user' });
+    return configFromFlags(command.opts<ParsedFlags>(), undefined);
+  }
+
+  it('takes several drivers and the CSI driver names to serve', () => {
+    const config = parseOnly([
+      '--driver=pxd,csi',
+      '--driver-endpoint=127.0.0.1:9020',
+      '--csi-driver-names=a.csi.example.com,b.csi.example.com',
+    ]);
+    expect(config.driver).toBe('pxd,csi');
+    expect(config.csiDriverNames).toEqual(['a.csi.example.com', 'b.csi.example.com']);
+  });
+
+  it('csi alone needs no storage endpoint and serves every CSIDriver by default', () => {
+    const config = parseOnly(['--driver=csi']);
+    expect(config.driver).toBe('csi');
+    expect(config.csiDriverNames).toEqual([]);
+  });
+
+  it.each([
+    [['--driver=pxd'], /--driver-endpoint is required by the pxd driver/],
+    [['--driver=pxd,nfs', '--driver-endpoint=h:1'], /unknown volume driver "nfs"/],
+    [['--driver=csi', '--csi-driver-names=Not_A_Name'], /"Not_A_Name" is not a CSI driver name/],
+    [['--driver=pxd', '--driver-endpoint=h:1', '--csi-driver-names=a.b'], /needs the csi driver/],
+  ])('refuses %j', (args, error) => {
+    expect(() => parseOnly(args)).toThrow(error);
+  });
+});

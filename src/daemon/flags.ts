@@ -5,7 +5,7 @@ import { checkLeaderElectionTimings, clientGoTimings } from '../k8s/leader-elect
 import { defaultHealthMonitorConfig } from '../controllers/health-monitor/config.js';
 import { defaultRulesConfig } from '../controllers/rules/config.js';
 import { TimeZone } from '../controllers/schedule/time-zone.js';
-import { driverNames } from '../drivers/registry.js';
+import { driverNames, parseDriverList } from '../drivers/registry.js';
 import { defaultWebhookConfig } from '../webhook/webhook.js';
 import { defaultConfig, type StorkConfig } from './config.js';
 import {
@@ -63,6 +63,24 @@ function port(value: string): number {
   return n;
 }
 
+function driverList(value: string): string {
+  try {
+    return parseDriverList(value).join(',');
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+function csiNameList(value: string): string[] {
+  const names = value.split(',').map((n) => n.trim());
+  for (const name of names) {
+    // CSI driver names are DNS-1123 subdomains of at most 63 characters (CSIDriver validation).
+    if (!/^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/.test(name))
+      throw new InvalidArgumentError(`--csi-driver-names: "${name.slice(0, 80)}" is not a CSI driver name`);
+  }
+  return names;
+}
+
 function bool(value: string): boolean {
   if (value === 'true') return true;
   if (value === 'false') return false;
@@ -78,9 +96,23 @@ export function storkCommand(): Command {
     addServingFlags(new Command('stork'))
       .description('Storage orchestration for Kubernetes: scheduler extender, health monitor, snapshots.')
       .addOption(
-        new Option('-d, --driver <name>', 'storage driver').choices([...driverNames]).makeOptionMandatory(),
+        new Option(
+          '-d, --driver <names>',
+          `storage driver(s), comma-separated, each claim served by the one that owns it (${driverNames.join(', ')}; e.g. pxd,csi)`,
+        )
+          .argParser(driverList)
+          .makeOptionMandatory(),
       )
-      .requiredOption('--driver-endpoint <host:port>', "the storage system's OpenStorage SDK endpoint (gRPC)")
+      .option(
+        '--driver-endpoint <host:port>',
+        "the storage system's OpenStorage SDK endpoint (gRPC); required by the pxd driver",
+      )
+      .option(
+        '--csi-driver-names <names>',
+        'CSI driver names the csi driver serves, comma-separated (default: every CSIDriver in the cluster)',
+        csiNameList,
+        [],
+      )
       .option('--driver-token-file <path>', 'file holding a bearer token for the storage system')
       .option(
         '--driver-refresh-interval <seconds>',
@@ -320,7 +352,8 @@ function ownNamespace(): string {
 
 interface ParsedFlags extends ServingFlags {
   driver: string;
-  driverEndpoint: string;
+  driverEndpoint?: string;
+  csiDriverNames: string[];
   driverTokenFile?: string;
   driverRefreshInterval: number;
   driverStaleAfter: number;
@@ -403,6 +436,11 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     );
   }
   if (flags.webhookController) checkWebhookFlags(flags);
+  const drivers = flags.driver.split(',');
+  if (drivers.includes('pxd') && !flags.driverEndpoint)
+    throw new InvalidArgumentError('--driver-endpoint is required by the pxd driver');
+  if (flags.csiDriverNames.length > 0 && !drivers.includes('csi'))
+    throw new InvalidArgumentError('--csi-driver-names needs the csi driver in --driver');
   if (flags.leaderElect) {
     try {
       checkLeaderElectionTimings({
@@ -422,7 +460,8 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
   return {
     ...defaultConfig,
     driver: flags.driver,
-    driverEndpoint: flags.driverEndpoint,
+    driverEndpoint: flags.driverEndpoint ?? '',
+    csiDriverNames: flags.csiDriverNames,
     ...(token ? { driverToken: token } : {}),
     driverRefreshIntervalMs: flags.driverRefreshInterval * 1000,
     driverStaleAfterMs: flags.driverStaleAfter * 1000,

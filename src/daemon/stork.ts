@@ -11,7 +11,8 @@ import type {
 } from '../drivers/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
-import { createDriver } from '../drivers/registry.js';
+import { createDrivers, type DriverSet } from '../drivers/registry.js';
+import { csiSupportFor } from '../drivers/csi/csi-support.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
@@ -51,6 +52,9 @@ export interface RunningStork {
   reconcileWebhook(): Promise<void>;
   readonly driver: VolumeDriver;
   readonly cache: DriverCache;
+  /** Every driver `--driver` names, and the csi driver's own cache when it is not the primary one. */
+  readonly drivers: DriverSet;
+  readonly csiCache: DriverCache | undefined;
   readonly metrics: StorkMetrics;
   /** Whether this replica runs the leader-only controllers now. */
   isLeader(): boolean;
@@ -80,27 +84,58 @@ export async function startStork(
   const onError = (error: unknown, context: string): void => {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
   };
-  const driver = createDriver(config.driver, {
-    endpoint: config.driverEndpoint,
-    ...(config.driverToken ? { token: config.driverToken } : {}),
-  });
-  const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
   const informers = {
     nodes: new Informer<Node>({ api, type: resources.nodes, onError }),
     claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, onError }),
     volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, onError }),
     storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, onError }),
   };
+  // --driver may name several drivers (pxd,csi); see createDrivers for which part reads which.
+  const csi = csiSupportFor({
+    api,
+    drivers: config.driver,
+    csiDriverNames: config.csiDriverNames ?? [],
+    ...informers,
+    onError,
+  });
+  const drivers = createDrivers(
+    config.driver,
+    { endpoint: config.driverEndpoint, ...(config.driverToken ? { token: config.driverToken } : {}) },
+    csi?.driverOptions,
+  );
+  const driver = drivers.primary;
+  const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
+  // With pxd and csi both, the csi driver's volumes are read by a cache of their own (in memory only).
+  const csiCache =
+    drivers.csi && drivers.csi !== driver ? new DriverCache({ driver: drivers.csi, onError }) : undefined;
   const pods = new Informer<Pod>({ api, type: resources.pods, onError });
-  const allInformers = [...Object.values(informers), pods];
+  const csiInformers = csi
+    ? {
+        csinodes: csi.informers.csiNodes,
+        csidrivers: csi.informers.csiDrivers,
+        csistoragecapacities: csi.informers.capacities,
+      }
+    : {};
+  const allInformers = [...Object.values(informers), pods, ...Object.values(csiInformers)];
   const events = new EventRecorder({ api, component: 'stork', onError });
   const claims = {
     getClaim: (namespace: string, name: string) => informers.claims.get(name, namespace),
     getVolume: (name: string) => informers.volumes.get(name),
     getStorageClass: (name: string) => informers.storageClasses.get(name),
   };
-  const placements = () =>
-    podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel);
+  const placements = () => [
+    ...podPlacements(pods.list(), informers.nodes, cache.snapshot(), driver, claims, config.rackLabel),
+    ...(csiCache && drivers.csi
+      ? podPlacements(
+          pods.list(),
+          informers.nodes,
+          csiCache.snapshot(),
+          drivers.csi,
+          claims,
+          config.rackLabel,
+        )
+      : []),
+  ];
   const identity = config.identity ?? config.leaderElection?.identity ?? `${hostname()}_${process.pid}`;
   const elector = config.leaderElection
     ? new LeaderElector({
@@ -124,14 +159,15 @@ export async function startStork(
   lifecycle.add(
     cleanupComponent('api-client', async () => {
       await events.close();
-      await driver.close();
+      await drivers.driver.close();
       api.close();
     }),
   );
-  for (const [name, informer] of Object.entries({ ...informers, pods })) {
+  for (const [name, informer] of Object.entries({ ...informers, pods, ...csiInformers })) {
     lifecycle.add(informerComponent(name, informer));
   }
   lifecycle.add(driverCacheComponent(cache));
+  if (csiCache) lifecycle.add({ ...driverCacheComponent(csiCache), name: 'csi-driver-cache' });
   if (config.snapshotter) {
     // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
     lifecycle.add(
@@ -210,7 +246,13 @@ export async function startStork(
   let extenderPort: number | undefined;
   let statusPort: number | undefined;
   if (config.extender) {
-    const state = informerClusterState(informers, driver, cache, config.rackLabel);
+    const state = informerClusterState(
+      informers,
+      drivers.replicaDriver,
+      cache,
+      config.rackLabel,
+      drivers.csiView,
+    );
     const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
     const recorder = config.recordDecisions
       ? new DecisionRecorder({ api, replica: identity, logger })
@@ -279,7 +321,7 @@ export async function startStork(
     const begin = (): Promise<RunningWebhook> =>
       startWebhook(config.webhookConfig, {
         api,
-        driver,
+        driver: drivers.driver,
         lookups: claims,
         logger,
         observe: (status, seconds) =>
@@ -328,6 +370,8 @@ export async function startStork(
     reconcileWebhook: () => webhook()?.reconcile() ?? Promise.resolve(),
     driver,
     cache,
+    drivers,
+    csiCache,
     metrics,
     stop: () => lifecycle.stop(config.shutdownTimeoutMs),
     isLeader: () => lifecycle.isLeader(),

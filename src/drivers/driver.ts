@@ -49,6 +49,12 @@ export interface DriverVolume {
   /** The volume or snapshot this one was created from. */
   readonly parentId?: string;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * Kubernetes nodes the volume's data can only be used from, when it is local storage (a CSI
+   * PersistentVolume whose node affinity admits one node); absent for network-attached volumes. A pod
+   * on such a node cannot be moved away from its data, whatever the node's storage status.
+   */
+  readonly localTo?: readonly string[];
 }
 
 /** The storage system could not answer (unreachable, auth, internal error); always retryable later. */

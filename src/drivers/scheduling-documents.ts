@@ -23,6 +23,8 @@ export interface NodeVerdict {
   readonly rack?: number;
   readonly zone?: number;
   readonly region?: number;
+  /** Points from the CSI capacity left on this node for the pod's WaitForFirstConsumer claims. */
+  readonly capacity?: number;
 }
 
 /** One scheduling decision for a pod: what the extender answered (recorded) or would answer now. */

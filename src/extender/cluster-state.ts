@@ -1,6 +1,7 @@
 import type { VolumeDriver } from '../drivers/driver.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
 import type { DriverSnapshot } from '../drivers/snapshot.js';
+import type { CsiView } from '../drivers/csi/csi-view.js';
 
 /**
  * Everything a scheduling decision reads, all from memory: informer caches for Kubernetes objects and the
@@ -21,4 +22,6 @@ export interface ClusterState {
   readonly rackLabel: string;
   /** Caches the decision reads that have not synced yet (their resource names); absent or empty: all have. */
   readonly unsyncedCaches?: readonly string[];
+  /** The csi driver's view (CSINode, CSIDriver, CSIStorageCapacity), when stork runs it. */
+  readonly csi?: CsiView;
 }

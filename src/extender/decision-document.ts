@@ -51,8 +51,12 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
 
 function scoreParts(s: NodeScore): Omit<NodeVerdict, 'node'> {
   const points: Record<Exclude<Tier, 'none'>, number> = { replica: 0, rack: 0, zone: 0, region: 0 };
-  for (const part of s.parts) if (part.tier !== 'none') points[part.tier] += part.points;
-  return { score: s.score, raw: s.raw, ...points };
+  let capacity = 0;
+  for (const part of s.parts) {
+    if (part.tier === 'capacity') capacity += part.points;
+    else if (part.tier !== 'none') points[part.tier] += part.points;
+  }
+  return { score: s.score, raw: s.raw, ...points, ...(capacity > 0 ? { capacity } : {}) };
 }
 
 /** Filtered-out nodes first (by name), then by score, best first, then by name. */

@@ -3,6 +3,7 @@ import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';
 import { servesData } from './indexes.js';
+import { withCsiFilter } from './csi-decisions.js';
 
 export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
 export const operatorUnschedulableAnnotation = 'operator.libopenstorage.org/unschedulable';
@@ -24,6 +25,15 @@ export interface FilterDecision {
  * volume. Pods without driver volumes pass everywhere.
  */
 export function filterNodes(
+  pod: Pod,
+  candidates: readonly Node[],
+  state: ClusterState,
+  options: DecisionOptions,
+): FilterDecision {
+  return withCsiFilter(pod, candidates, state, filterReplicaNodes(pod, candidates, state, options));
+}
+
+function filterReplicaNodes(
   pod: Pod,
   candidates: readonly Node[],
   state: ClusterState,

@@ -3,6 +3,7 @@ import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from
 import type { DriverCache } from '../drivers/cache.js';
 import type { Informer } from '../k8s/informer.js';
 import type { ClusterState } from './cluster-state.js';
+import type { CsiView } from '../drivers/csi/csi-view.js';
 
 export interface SchedulingInformers {
   readonly nodes: Informer<Node>;
@@ -17,9 +18,10 @@ export interface SchedulingInformers {
  */
 export function informerClusterState(
   informers: SchedulingInformers,
-  driver: VolumeDriver,
+  driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>,
   cache: DriverCache,
   rackLabel: string,
+  csi?: CsiView,
 ): () => ClusterState {
   let nodeList: { version: number; nodes: readonly Node[] } | undefined;
   const listNodes = (): readonly Node[] => {
@@ -40,5 +42,6 @@ export function informerClusterState(
     unsyncedCaches: [informers.nodes, informers.claims, informers.volumes, informers.storageClasses]
       .filter((i) => !i.synced)
       .map((i) => i.status().resource),
+    ...(csi ? { csi } : {}),
   });
 }

@@ -5,6 +5,8 @@ import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';
 import { defaultPoints, pointsFor, replicaPlacement, tierOf, type Tier } from './score.js';
 import { wireScores } from './wire-score.js';
+import { withCsiScores } from './csi-decisions.js';
+import type { CsiTier } from '../drivers/csi/placement.js';
 
 const noParts: NodeScore['parts'] = [];
 
@@ -17,7 +19,11 @@ export interface NodeScore {
   readonly raw: number;
   /** The score sent to kube-scheduler, 0..10, ranked as `raw`. */
   readonly score: number;
-  readonly parts: readonly { readonly volume: string; readonly tier: Tier; readonly points: number }[];
+  readonly parts: readonly {
+    readonly volume: string;
+    readonly tier: Tier | CsiTier;
+    readonly points: number;
+  }[];
   readonly storageNode: boolean;
 }
 
@@ -64,6 +70,15 @@ export function prioritizeNodes(
   if (pod.metadata?.annotations?.[disableHyperconvergenceAnnotation] === 'true') {
     return neutral(candidates, 'hyper-convergence is disabled for this pod');
   }
+  return withCsiScores(pod, candidates, state, prioritizeReplicaNodes(pod, candidates, state, options));
+}
+
+function prioritizeReplicaNodes(
+  pod: Pod,
+  candidates: readonly Node[],
+  state: ClusterState,
+  options: DecisionOptions,
+): PrioritizeDecision {
   const context = podContext(pod, state, options);
   if (context.kind === 'no-driver-volumes')
     return neutral(candidates, `the pod uses no ${state.driver.name} volumes`);

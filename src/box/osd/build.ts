@@ -1,9 +1,9 @@
-import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { userCacheDir } from '../build.js';
 import { runCommand } from '../command.js';
+import { copyModule, findGo, moduleDir as goModuleDir } from '../go-module.js';
 import { withDirectoryLock } from '../lock.js';
 
 /**
@@ -49,14 +49,6 @@ function cacheDir(): string {
   return join(userCacheDir(), 'stork-ts', 'osd', osdModule.version);
 }
 
-function findGo(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go');
-  }
-  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error('Go (1.26 or newer) is needed to build osd from the Go module proxy, and none is on PATH');
-}
-
 /**
  * The environment of every Go command here. The sum database has never seen this pseudo-version of
  * OpenStorage, so checksum verification is waived for that one module (GONOSUMDB); everything it
@@ -83,15 +75,8 @@ async function readManifest(dir: string): Promise<Manifest | undefined> {
   }
 }
 
-/** Downloads a module into the Go module cache unless it is there, and returns its directory. */
-async function moduleDir(go: string, module: string, version: string, cwd: string): Promise<string> {
-  const out = await runCommand(go, ['mod', 'download', '-json', `${module}@${version}`], {
-    cwd,
-    env: { ...goEnv(), GOFLAGS: '' },
-  });
-  const info = JSON.parse(out) as { Dir?: string; Error?: string };
-  if (!info.Dir) throw new Error(`go mod download ${module}@${version}: ${info.Error ?? 'no directory'}`);
-  return info.Dir;
+function moduleDir(go: string, module: string, version: string, cwd: string): Promise<string> {
+  return goModuleDir(go, module, version, cwd, goEnv());
 }
 
 async function resolve(dir: string, manifest: Manifest): Promise<OsdBinary> {
@@ -155,9 +140,7 @@ async function build(dir: string, options: OsdBuildOptions): Promise<Manifest> {
     // not know either. The module zip keeps only vendor/modules.txt, so the vendor directory goes.
     step = 'copying the module';
     const src = join(scratch, 'src');
-    await cp(source, src, { recursive: true });
-    await chmodTree(src);
-    await rm(join(src, 'vendor'), { recursive: true, force: true });
+    await copyModule(source, src);
 
     // `-tags daemon` is how upstream builds its mock SDK server. checklinkname=0: the pinned
     // golang.org/x/net uses //go:linkname to reach syscall.recvmsg, which Go 1.23+ refuses to link.
@@ -193,9 +176,4 @@ async function build(dir: string, options: OsdBuildOptions): Promise<Manifest> {
     clearInterval(heartbeat);
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-/** Module cache files are read-only; the copy must be writable, if only to be deleted. */
-async function chmodTree(dir: string): Promise<void> {
-  await runCommand('chmod', ['-R', 'u+w', dir]);
 }

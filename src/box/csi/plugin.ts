@@ -1,0 +1,287 @@
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import protoLoader from '@grpc/proto-loader';
+import { runCommand } from '../command.js';
+
+/**
+ * A small CSI plugin the box runs, one process-internal server per storage node, speaking the CSI spec's
+ * own `csi.proto` over a unix socket to the upstream sidecars (external-provisioner, csi-snapshotter).
+ * Volumes are real directories under the node's state directory and snapshots real tar archives, so data
+ * round-trips. `local` plugins give every volume the node's topology (node-local storage, like the
+ * upstream hostpath driver); a `network` plugin gives none, so its volumes are reachable from every node.
+ */
+export interface CsiPluginOptions {
+  readonly driverName: string;
+  /** The node this plugin serves (its node id and topology value). */
+  readonly nodeName: string;
+  /** The topology key whose value is the node's name (`local` plugins). */
+  readonly topologyKey: string;
+  readonly mode: 'local' | 'network';
+  readonly stateDir: string;
+  readonly socketPath: string;
+  /** Bytes this node's storage holds in total. */
+  readonly capacityBytes: number;
+}
+
+interface VolumeRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly bytes: number;
+}
+
+interface SnapshotRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly sourceVolumeId: string;
+  readonly bytes: number;
+  readonly createdAtSeconds: number;
+}
+
+interface PluginState {
+  volumes: VolumeRecord[];
+  snapshots: SnapshotRecord[];
+}
+
+type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
+
+/** A string field of a decoded request (absent or not a string: empty). */
+function text(request: Record<string, unknown>, field: string): string {
+  const value = request[field];
+  return typeof value === 'string' ? value : '';
+}
+type Callback = grpc.sendUnaryData<unknown>;
+
+class CsiStatusError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let definition: protoLoader.PackageDefinition | undefined;
+
+function service(protoPath: string, name: string): grpc.ServiceDefinition {
+  definition ??= protoLoader.loadSync(protoPath, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
+  return definition[`csi.v1.${name}`] as grpc.ServiceDefinition;
+}
+
+export class CsiPlugin {
+  private readonly server = new grpc.Server();
+  private state: PluginState = { volumes: [], snapshots: [] };
+  /** Serialises state changes: the sidecars call concurrently. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly options: CsiPluginOptions,
+    private readonly protoPath: string,
+  ) {}
+
+  get usedBytes(): number {
+    return this.state.volumes.reduce((total, v) => total + v.bytes, 0);
+  }
+
+  get availableBytes(): number {
+    return Math.max(0, this.options.capacityBytes - this.usedBytes);
+  }
+
+  async start(): Promise<void> {
+    const { stateDir, socketPath } = this.options;
+    await mkdir(join(stateDir, 'volumes'), { recursive: true });
+    await mkdir(join(stateDir, 'snapshots'), { recursive: true });
+    try {
+      this.state = JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as PluginState;
+    } catch {
+      this.state = { volumes: [], snapshots: [] };
+    }
+    await rm(socketPath, { force: true });
+    const unary =
+      (handler: (request: Record<string, unknown>) => unknown) =>
+      (call: Call, callback: Callback): void => {
+        const run = (): Promise<unknown> => Promise.resolve().then(() => handler(call.request));
+        const result = this.queue.then(run, run);
+        this.queue = result.catch(() => undefined);
+        result.then(
+          (response) => callback(null, response),
+          (error: unknown) =>
+            callback({
+              code: error instanceof CsiStatusError ? error.code : grpc.status.INTERNAL,
+              details: error instanceof Error ? error.message : String(error),
+            }),
+        );
+      };
+    this.server.addService(service(this.protoPath, 'Identity'), {
+      GetPluginInfo: unary(() => ({ name: this.options.driverName, vendor_version: '1.0.0' })),
+      GetPluginCapabilities: unary(() => ({
+        capabilities: [
+          { service: { type: 'CONTROLLER_SERVICE' } },
+          ...(this.options.mode === 'local'
+            ? [{ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } }]
+            : []),
+        ],
+      })),
+      Probe: unary(() => ({ ready: { value: true } })),
+    });
+    this.server.addService(service(this.protoPath, 'Controller'), {
+      ControllerGetCapabilities: unary(() => ({
+        capabilities: [
+          'CREATE_DELETE_VOLUME',
+          'GET_CAPACITY',
+          'CREATE_DELETE_SNAPSHOT',
+          'LIST_SNAPSHOTS',
+        ].map((type) => ({ rpc: { type } })),
+      })),
+      CreateVolume: unary((r) => this.createVolume(r)),
+      DeleteVolume: unary((r) => this.deleteVolume(text(r, 'volume_id'))),
+      GetCapacity: unary(() => ({
+        available_capacity: String(this.availableBytes),
+        maximum_volume_size: { value: String(this.availableBytes) },
+      })),
+      CreateSnapshot: unary((r) => this.createSnapshot(r)),
+      DeleteSnapshot: unary((r) => this.deleteSnapshot(text(r, 'snapshot_id'))),
+      ListSnapshots: unary((r) => this.listSnapshots(r)),
+    });
+    this.server.addService(service(this.protoPath, 'Node'), {
+      NodeGetInfo: unary(() => ({
+        node_id: this.options.nodeName,
+        max_volumes_per_node: '0',
+        ...(this.options.mode === 'local'
+          ? { accessible_topology: { segments: { [this.options.topologyKey]: this.options.nodeName } } }
+          : {}),
+      })),
+      NodeGetCapabilities: unary(() => ({ capabilities: [] })),
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server.bindAsync(`unix://${socketPath}`, grpc.ServerCredentials.createInsecure(), (error) =>
+        error ? reject(error) : resolve(),
+      );
+    });
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.tryShutdown(() => resolve()));
+    this.server.forceShutdown();
+  }
+
+  private volumeDir(id: string): string {
+    return join(this.options.stateDir, 'volumes', id);
+  }
+
+  private async save(): Promise<void> {
+    await writeFile(join(this.options.stateDir, 'state.json'), JSON.stringify(this.state, null, 2));
+  }
+
+  private volumeResponse(volume: VolumeRecord, contentSource?: unknown): unknown {
+    return {
+      volume: {
+        volume_id: volume.id,
+        capacity_bytes: String(volume.bytes),
+        volume_context: {},
+        ...(contentSource ? { content_source: contentSource } : {}),
+        ...(this.options.mode === 'local'
+          ? { accessible_topology: [{ segments: { [this.options.topologyKey]: this.options.nodeName } }] }
+          : {}),
+      },
+    };
+  }
+
+  private async createVolume(request: Record<string, unknown>): Promise<unknown> {
+    const name = text(request, 'name');
+    if (!name) throw new CsiStatusError(grpc.status.INVALID_ARGUMENT, 'CreateVolume: name is required');
+    const range = request.capacity_range as { required_bytes?: string } | undefined;
+    const bytes = Number(range?.required_bytes ?? '0') || 1024 * 1024 * 1024;
+    const existing = this.state.volumes.find((v) => v.name === name);
+    if (existing) return this.volumeResponse(existing);
+    if (bytes > this.availableBytes) {
+      throw new CsiStatusError(
+        grpc.status.RESOURCE_EXHAUSTED,
+        `node ${this.options.nodeName} has ${this.availableBytes} bytes left, ${bytes} requested`,
+      );
+    }
+    const id = `${this.options.nodeName}.${name}`;
+    await mkdir(this.volumeDir(id), { recursive: true });
+    const source = request.volume_content_source as { snapshot?: { snapshot_id?: string } } | undefined;
+    const snapshotId = source?.snapshot?.snapshot_id;
+    if (snapshotId) {
+      const snapshot = this.state.snapshots.find((s) => s.id === snapshotId);
+      if (!snapshot) throw new CsiStatusError(grpc.status.NOT_FOUND, `snapshot ${snapshotId} not found`);
+      await runCommand('tar', ['-xzf', this.snapshotFile(snapshot.id), '-C', this.volumeDir(id)]);
+    }
+    const volume = { id, name, bytes };
+    this.state.volumes.push(volume);
+    await this.save();
+    return this.volumeResponse(volume, snapshotId ? { snapshot: { snapshot_id: snapshotId } } : undefined);
+  }
+
+  private async deleteVolume(id: string): Promise<unknown> {
+    if (!id) throw new CsiStatusError(grpc.status.INVALID_ARGUMENT, 'DeleteVolume: volume_id is required');
+    this.state.volumes = this.state.volumes.filter((v) => v.id !== id);
+    await rm(this.volumeDir(id), { recursive: true, force: true });
+    await this.save();
+    return {};
+  }
+
+  private snapshotFile(id: string): string {
+    return join(this.options.stateDir, 'snapshots', `${id}.tgz`);
+  }
+
+  private snapshotResponse(s: SnapshotRecord): unknown {
+    return {
+      snapshot_id: s.id,
+      source_volume_id: s.sourceVolumeId,
+      size_bytes: String(s.bytes),
+      creation_time: { seconds: String(s.createdAtSeconds), nanos: 0 },
+      ready_to_use: true,
+    };
+  }
+
+  private async createSnapshot(request: Record<string, unknown>): Promise<unknown> {
+    const name = text(request, 'name');
+    const sourceVolumeId = text(request, 'source_volume_id');
+    const existing = this.state.snapshots.find((s) => s.name === name);
+    if (existing) return { snapshot: this.snapshotResponse(existing) };
+    const volume = this.state.volumes.find((v) => v.id === sourceVolumeId);
+    if (!volume) throw new CsiStatusError(grpc.status.NOT_FOUND, `volume ${sourceVolumeId} not found`);
+    const id = `${this.options.nodeName}.${name}`;
+    await runCommand('tar', ['-czf', this.snapshotFile(id), '-C', this.volumeDir(volume.id), '.']);
+    const { size } = await stat(this.snapshotFile(id));
+    const snapshot: SnapshotRecord = {
+      id,
+      name,
+      sourceVolumeId,
+      bytes: Math.max(size, volume.bytes),
+      createdAtSeconds: Math.floor(Date.now() / 1000),
+    };
+    this.state.snapshots.push(snapshot);
+    await this.save();
+    return { snapshot: this.snapshotResponse(snapshot) };
+  }
+
+  private async deleteSnapshot(id: string): Promise<unknown> {
+    this.state.snapshots = this.state.snapshots.filter((s) => s.id !== id);
+    await rm(this.snapshotFile(id), { force: true });
+    await this.save();
+    return {};
+  }
+
+  private listSnapshots(request: Record<string, unknown>): unknown {
+    const id = text(request, 'snapshot_id');
+    const source = text(request, 'source_volume_id');
+    const entries = this.state.snapshots
+      .filter((s) => (!id || s.id === id) && (!source || s.sourceVolumeId === source))
+      .map((s) => ({ snapshot: this.snapshotResponse(s) }));
+    return { entries, next_token: '' };
+  }
+
+  /** The volume's directory, for tests that write and read data. */
+  dataDir(volumeId: string): string {
+    return this.volumeDir(volumeId);
+  }
+}

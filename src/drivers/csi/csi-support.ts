@@ -1,0 +1,48 @@
+import type { KubeApi } from '../../k8s/api.js';
+import type { Node, PersistentVolume } from '../k8s-types.js';
+import type { CsiDriverOptions } from './csi-driver.js';
+import { csiDriverName } from './csi-driver.js';
+import { CsiInformers } from './csi-informers.js';
+import type { CsiView } from './csi-view.js';
+
+/** What stork holds for the csi driver: its informers, the view over them, the driver's options. */
+export interface CsiSupport {
+  readonly informers: CsiInformers;
+  readonly view: CsiView;
+  readonly driverOptions: CsiDriverOptions;
+}
+
+export interface CsiSupportOptions {
+  readonly api: KubeApi;
+  /** The `--driver` value; nothing is created unless it names `csi`. */
+  readonly drivers: string;
+  readonly csiDriverNames: readonly string[];
+  /** stork's Node and PersistentVolume informers (shared, not duplicated). */
+  readonly nodes: { list(): Node[] };
+  readonly volumes: { list(): PersistentVolume[] };
+  readonly onError?: (error: unknown, context: string) => void;
+}
+
+/**
+ * The csi driver's Kubernetes side, when `--driver` names it: CSINode, CSIDriver and CSIStorageCapacity
+ * informers (start them with the others) and the options `createDrivers` takes.
+ */
+export function csiSupportFor(options: CsiSupportOptions): CsiSupport | undefined {
+  if (!options.drivers.split(',').includes(csiDriverName)) return undefined;
+  const informers = new CsiInformers({
+    api: options.api,
+    driverNames: options.csiDriverNames,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const view = informers.view();
+  return {
+    informers,
+    view,
+    driverOptions: {
+      view,
+      servedDrivers: () => informers.servedDrivers(),
+      listNodes: () => options.nodes.list(),
+      listVolumes: () => options.volumes.list(),
+    },
+  };
+}
