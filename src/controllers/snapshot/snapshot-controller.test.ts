@@ -131,6 +131,22 @@ describe('SnapshotController', () => {
     ]);
   });
 
+  it('names the data before it says Ready: no reader ever sees a Ready snapshot without its data name', async () => {
+    const ctx = runController([
+      {
+        metadata: { namespace: 'shop', name: 'snap', uid: 'u-9' },
+        spec: { persistentVolumeClaimName: 'data' },
+      },
+    ]);
+    await ctx.settle('snap', (s) => ready(s) && s.spec.snapshotDataName !== undefined);
+    const writes = ctx.api
+      .writes({})
+      .filter((w) => w.resource === 'volumesnapshots' && w.name === 'snap')
+      .map((w) => w.subresource ?? 'object');
+    // The last object write sets spec.snapshotDataName; the last status write sets Ready.
+    expect(writes.lastIndexOf('object')).toBeLessThan(writes.lastIndexOf('status'));
+  });
+
   it("puts back a data name it did not set (another namespace's data), with a Warning", async () => {
     const own = snapshotDataName('u-2');
     const ctx = runController(

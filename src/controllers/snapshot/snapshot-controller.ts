@@ -172,14 +172,17 @@ export class SnapshotController {
         `VolumeSnapshotData ${dataName} names no ${this.options.driver.name} snapshot`,
       );
     const ready = condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady');
-    // Status first: a snapshot naming its data but not Ready is one stork has not finished.
+    // The data name first, then Ready: whoever sees Ready (a restore, storkctl, a user) also sees the data
+    // name. A snapshot naming its data but not Ready is one stork has not finished; it finishes it.
+    if (snapshot.spec.snapshotDataName !== dataName) {
+      snapshot = await this.patch(snapshot, { spec: { snapshotDataName: dataName } });
+    }
     if (currentCondition(snapshot.status?.conditions)?.type !== 'Ready') {
       snapshot = await this.patchStatus(snapshot, {
         creationTimestamp: data.metadata.creationTimestamp ?? ready.lastTransitionTime,
         conditions: [ready],
       });
     }
-    await this.patch(snapshot, { spec: { snapshotDataName: dataName } });
     this.options.events.record(
       snapshotReference(snapshot),
       'Normal',
