@@ -23,6 +23,16 @@ import {
 } from './scheduler-config.js';
 import { reapStaleBoxes, recordBoxProcess } from './stale.js';
 import { boxNodeAddresses, type BoxNode } from './nodes.js';
+import {
+  freeLinkIndex,
+  kubernetesServiceIp,
+  kwokPodCidr,
+  nodeLink,
+  serviceCidr,
+  type NodeLink,
+} from './node/network.js';
+import { cleanUpRealNode } from './node/cleanup.js';
+import { RealNode } from './node/real-node.js';
 
 export type { BoxNode } from './nodes.js';
 export type { ExtenderRegistration, ExtenderTlsFiles } from './scheduler-config.js';
@@ -36,6 +46,12 @@ export interface BoxOptions {
   readonly execWorkDir?: string;
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Also run a real node (containerd, runc, kubelet, kube-proxy, a CNI bridge) next to the KWOK nodes,
+   * in a network namespace of the box's own (docs/box.md, "A real node"). Off by default: it needs root
+   * and Debian's containerd, runc and CNI plugins, and its binaries take minutes to build the first time.
+   */
+  readonly realNode?: boolean | { readonly name?: string };
 }
 
 const readyTimeoutMs = 60_000;
@@ -67,13 +83,21 @@ export class Box {
   >();
   private apiClient: KubeApi | undefined;
   private stopped = false;
+  private node: RealNode | undefined;
 
   private constructor(
     readonly dir: string,
     readonly binaries: BoxBinaries,
     readonly ports: Readonly<Record<(typeof componentPorts)[number], number>>,
     private readonly log: (line: string) => void,
+    /** The link to the real node's network namespace, when the box has one. */
+    private readonly link: NodeLink | undefined,
   ) {}
+
+  /** The real node, when the box was started with `realNode`. */
+  get realNode(): RealNode | undefined {
+    return this.node;
+  }
 
   /** The admin kubeconfig (client certificate in group system:masters). */
   get kubeconfigPath(): string {
@@ -105,7 +129,10 @@ export class Box {
     const binaries = await ensureBoxBinaries({ log });
     const dir = await mkdtemp(join(tmpdir(), 'stork-box-'));
     const ports = await freeNamedPorts(componentPorts);
-    const box = new Box(dir, binaries, ports, log);
+    const link = options.realNode
+      ? nodeLink(freeLinkIndex(await runCommand('ip', ['-4', '-o', 'addr', 'show'])))
+      : undefined;
+    const box = new Box(dir, binaries, ports, log, link);
     try {
       await box.boot(options);
       if (options.nodes?.length) await box.addNodes(options.nodes);
@@ -135,7 +162,8 @@ export class Box {
         'kubernetes.default.svc',
         'kubernetes.default.svc.cluster.local',
       ],
-      ipAddresses: ['127.0.0.1'],
+      // With a real node, also where it reaches the API server: its forwarder and the `kubernetes` Service.
+      ipAddresses: ['127.0.0.1', ...(this.link ? [this.link.hostIp, kubernetesServiceIp] : [])],
       usage: 'server',
       validityDays: 30,
     });
@@ -145,8 +173,17 @@ export class Box {
       usage: 'client',
       validityDays: 30,
     });
+    // How the API server authenticates to kubelets (for logs, exec): a real node's kubelet checks it.
+    const kubeletClient = await issueCertificate(ca, {
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['system:masters'],
+      usage: 'client',
+      validityDays: 30,
+    });
     const sa = await createSigningKeyPair();
     const files = {
+      kubeletClientCert: join(pki, 'apiserver-kubelet-client.crt'),
+      kubeletClientKey: join(pki, 'apiserver-kubelet-client.key'),
       ca: join(pki, 'ca.crt'),
       servingCert: join(pki, 'apiserver.crt'),
       servingKey: join(pki, 'apiserver.key'),
@@ -154,6 +191,8 @@ export class Box {
       saPub: join(pki, 'sa.pub'),
     };
     await Promise.all([
+      writeFile(files.kubeletClientCert, kubeletClient.certPem),
+      writeFile(files.kubeletClientKey, kubeletClient.keyPem, { mode: 0o600 }),
       writeFile(files.ca, ca.certPem),
       writeFile(files.servingCert, serving.certPem),
       writeFile(files.servingKey, serving.keyPem, { mode: 0o600 }),
@@ -203,14 +242,18 @@ export class Box {
         `--service-account-signing-key-file=${files.saKey}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         '--api-audiences=https://kubernetes.default.svc.cluster.local',
-        '--service-cluster-ip-range=10.96.0.0/16',
+        // From 198.18.0.0/15 (reserved for benchmarks), never a site's private ranges (src/box/node/network.ts).
+        `--service-cluster-ip-range=${serviceCidr}`,
         '--authorization-mode=Node,RBAC',
         '--allow-privileged=true',
         // The loopback address cannot back the `kubernetes` Service's endpoints; nothing here needs them.
         '--endpoint-reconciler-type=none',
         // KWOK serves exec for every node on one local port. Each node publishes it as its InternalDNS
         // address, so the nodes keep distinct hostnames and IPs for storage-driver matching.
-        '--kubelet-preferred-address-types=InternalDNS',
+        // A real node has no InternalDNS address: the API server reaches its kubelet at its InternalIP.
+        '--kubelet-preferred-address-types=InternalDNS,InternalIP',
+        `--kubelet-client-certificate=${files.kubeletClientCert}`,
+        `--kubelet-client-key=${files.kubeletClientKey}`,
         // Benchmarks create thousands of objects quickly; a test box has no tenants to protect.
         '--enable-priority-and-fairness=false',
         '--max-requests-inflight=0',
@@ -283,7 +326,7 @@ export class Box {
         `--node-port=${ports.kwok}`,
         '--node-lease-duration-seconds=40',
         // Pod IPs are only written into status; nothing is ever sent to them.
-        '--cidr=10.244.0.1/16',
+        `--cidr=${kwokPodCidr}`,
       ],
       () => this.componentAlive('kwok'),
     );
@@ -301,6 +344,22 @@ export class Box {
         `${String(error)}\n--- kube-controller-manager log ---\n${await this.logTail('kube-controller-manager')}`,
       );
     });
+
+    if (options.realNode && this.link) {
+      this.node = await RealNode.start(
+        {
+          boxDir: dir,
+          api: this.api,
+          ca,
+          caFile: files.ca,
+          apiserverPort: ports.apiserver,
+          link: this.link,
+          log: this.log,
+          startComponent: (name, command, args, ready) => this.startComponent(name, command, args, ready),
+        },
+        typeof options.realNode === 'object' ? options.realNode : {},
+      );
+    }
   }
 
   /** Starts (or restarts) the second kube-scheduler, profile `stork`, registered with the extender. */
@@ -411,6 +470,9 @@ export class Box {
     this.apiClient?.close();
     for (const process of [...this.components.values()].reverse()) await process.stop();
     this.components.clear();
+    // Containers outlive the kubelet and containerd: the real node's cleanup removes them, its mounts,
+    // network namespace and cgroups. Also when the node failed half-way through starting.
+    if (this.link) await (this.node ? this.node.stop() : cleanUpRealNode(this.dir, this.log));
     if (!options.keepDir) await rm(this.dir, { recursive: true, force: true });
   }
 

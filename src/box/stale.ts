@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { appendFile, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cleanUpRealNode } from './node/cleanup.js';
 import { isProcessAlive } from './pids.js';
 
 /** Notes a component's pid in its box directory, so a later run can clean up if this one is killed hard. */
@@ -38,6 +40,9 @@ export async function reapStaleBoxes(log: (line: string) => void): Promise<void>
       }
     }
     if (killed > 0) log(`[box] killed ${killed} process(es) left behind by a box whose owner died (${dir})`);
+    // A real node leaves more: containers, mounts, its network namespace, cgroups.
+    if (existsSync(join(dir, 'node')))
+      await cleanUpRealNode(dir, log).catch((e: unknown) => log(`[box] ${String(e)}`));
     await rm(dir, { recursive: true, force: true });
   }
 }

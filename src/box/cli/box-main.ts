@@ -7,12 +7,13 @@ import { runDemo } from '../demo/demo.js';
 import { topologyNodes } from '../nodes.js';
 import { freePorts } from '../ports.js';
 
-const usage = `Usage: npm run box -- [--nodes N]
+const usage = `Usage: npm run box -- [--nodes N] [--real-node]
        npm run demo -- [--nodes N] [--keep]
 
   --nodes N   KWOK nodes to create, spread over racks and zones (default 3; 6 for the demo)
   --demo      show the box working, then stop (unless --keep)
   --keep      with --demo: keep the box running afterwards
+  --real-node also run a real node (containerd, kubelet, kube-proxy; root only; docs/box.md)
   --help      this text`;
 
 const { values } = parseArgs({
@@ -20,6 +21,7 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '3' },
     demo: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    'real-node': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -36,6 +38,7 @@ if (!Number.isInteger(nodeCount) || nodeCount < 1 || nodeCount > 5000) {
 const [extenderPort = 0] = await freePorts(1);
 const box = await Box.start({
   nodes: topologyNodes(nodeCount),
+  ...(values['real-node'] ? { realNode: true } : {}),
   // The stork scheduler as users install it (specs/stork-scheduler.yaml); the demo starts the extender.
   ...(values.demo
     ? { storkScheduler: { urlPrefix: `http://127.0.0.1:${extenderPort}`, shipped: true } }
