@@ -196,6 +196,7 @@ export async function startStork(
       staleAfterMs: config.driverStaleAfterMs,
       namespace: config.leaderElection?.namespace ?? config.webhookConfig.namespace,
       replica: identity,
+      csi: drivers.csi ? { driver: drivers.csi, cache: csiCache ?? cache } : undefined,
     });
     lifecycle.add({ name: 'health-monitor', scope: 'leader-only', run: (signal) => monitor.run(signal) });
   }

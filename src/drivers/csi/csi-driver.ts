@@ -72,7 +72,37 @@ export class CsiDriver implements VolumeDriver {
     pv: PersistentVolume | undefined,
     storageClass: StorageClass | undefined,
   ): boolean {
-    return csiDriverOfClaim(pvc, pv, storageClass, this.options.view) !== undefined;
+    return this.csiDriverOf(pvc, pv, storageClass) !== undefined;
+  }
+
+  /** The served CSI driver a claim belongs to, if any. */
+  csiDriverOf(
+    pvc: PersistentVolumeClaim,
+    pv: PersistentVolume | undefined,
+    storageClass: StorageClass | undefined,
+  ): string | undefined {
+    return csiDriverOfClaim(pvc, pv, storageClass, this.options.view);
+  }
+
+  /**
+   * Whether a PV can be used from at most one node now (its node affinity against every node's labels):
+   * local storage, whose data is there and nowhere else. A volume no node can reach counts too: moving
+   * its pod could not help it. Read live (not from the driver cache), so a PV newer than the last
+   * refresh is judged all the same.
+   */
+  isLocal(pv: PersistentVolume): boolean {
+    const affinity = pv.spec?.nodeAffinity?.required;
+    if (!affinity) return false;
+    let reachable = 0;
+    for (const node of this.options.listNodes()) {
+      if (nodeSelectorMatches(affinity, node) && ++reachable > 1) return false;
+    }
+    return true;
+  }
+
+  /** The CSI driver names served now. */
+  served(): readonly string[] {
+    return this.options.servedDrivers();
   }
 
   close(): Promise<void> {
