@@ -208,7 +208,8 @@ export async function startStork(
         runSnapshotter(
           {
             api,
-            driver,
+            // Every driver's snapshots (pxd's, and csi's through snapshot.storage.k8s.io), routed by volume.
+            driver: drivers.driver,
             claims: informers.claims,
             volumes: informers.volumes,
             storageClasses: informers.storageClasses,

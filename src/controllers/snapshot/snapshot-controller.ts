@@ -236,6 +236,11 @@ export class SnapshotController {
     const uid = snapshot.metadata.uid ?? '';
     const name = driverSnapshotName(uid);
     const existing = await snapshots.findSnapshot(name, signal);
+    if (existing?.failure !== undefined) {
+      // Failed for good on the storage side: nothing of it stays, and the user reads the cause.
+      await snapshots.deleteSnapshot(existing.id, signal);
+      throw new SnapshotFailed(existing.failure);
+    }
     if (existing) return existing;
     let after: AfterSnapshot;
     try {

@@ -1,4 +1,5 @@
 import type { DriverNode, DriverVolume, VolumeDriver } from '../driver.js';
+import type { VolumeSnapshots } from '../volume-snapshots.js';
 import { DriverNotFoundError } from '../driver.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
 import { nodeSelectorMatches } from '../node-selectors.js';
@@ -15,6 +16,11 @@ export interface CsiDriverOptions {
   /** Kubernetes nodes and PersistentVolumes, from informers. */
   readonly listNodes: () => readonly Node[];
   readonly listVolumes: () => readonly PersistentVolume[];
+  /**
+   * Snapshots through the Kubernetes snapshot API, made for the CSI drivers this driver serves (without
+   * those another driver owns, as pxd.portworx.com with `pxd,csi`).
+   */
+  readonly snapshots?: (servesDriver: (name: string) => boolean) => VolumeSnapshots;
 }
 
 /**
@@ -30,9 +36,12 @@ export interface CsiDriverOptions {
  */
 export class CsiDriver implements VolumeDriver {
   readonly name = csiDriverName;
+  readonly snapshots?: VolumeSnapshots;
   private readonly everRegistered = new Set<string>();
 
-  constructor(private readonly options: CsiDriverOptions) {}
+  constructor(private readonly options: CsiDriverOptions) {
+    if (options.snapshots) this.snapshots = options.snapshots((name) => options.view.servesDriver(name));
+  }
 
   /** The first served CSI driver name: the attacher of the VolumeAttachments the health monitor reads. */
   get csiDriverName(): string {
