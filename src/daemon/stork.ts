@@ -210,6 +210,8 @@ export async function startStork(
             api,
             // Every driver's snapshots (pxd's, and csi's through snapshot.storage.k8s.io), routed by volume.
             driver: drivers.driver,
+            // A CSI snapshot holds its worker until the sidecars have cut it: more of them at once.
+            ...(drivers.csi ? { snapshotConcurrency: 16 } : {}),
             claims: informers.claims,
             volumes: informers.volumes,
             storageClasses: informers.storageClasses,
