@@ -3,6 +3,8 @@
 // same cluster. Each scheduler is stopped while its pods are created and started once they all exist,
 // so what is timed is scheduling alone: from the first pod bound to the last.
 // Writes bench/results/scheduling.json: {nodes, pods, stork_pods_per_s, default_pods_per_s, ratio}.
+// BENCH_CLAIMS=csi: the pods' claim is a CSI driver's, through stork's csi driver (bench/scheduling-csi.ts);
+// writes bench/results/scheduling-csi.json, with `claims: "csi"`.
 import { writeFile } from 'node:fs/promises';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Box, createNamespace } from '../src/box/box.js';
@@ -13,11 +15,13 @@ import { startStorkProcess } from '../src/box/stork-process.js';
 import type { KubeApi } from '../src/k8s/api.js';
 import { resources } from '../src/k8s/paths.js';
 import { waitFor } from '../src/lib/wait.js';
+import { createCsiBenchClaim, csiStorkArgs } from './scheduling-csi.js';
 import { machine, printTable, round } from './stats.js';
 
 const nodeCount = Number(process.env.BENCH_NODES ?? 1000);
 const podCount = Number(process.env.BENCH_PODS ?? 500);
 const namespace = 'bench';
+const claims = process.env.BENCH_CLAIMS === 'csi' ? 'csi' : 'pxd';
 
 async function createPods(api: KubeApi, schedulerName: string, claim: string): Promise<void> {
   const queue = Array.from({ length: podCount }, (_, i) => i);
@@ -78,8 +82,9 @@ async function timeScheduling(
 
 const [extenderPort = 0] = await freePorts(1);
 console.error(`starting a box with ${nodeCount} nodes`);
+const benchNodes = topologyNodes(nodeCount, { racks: 20, zones: 3 });
 const box = await Box.start({
-  nodes: topologyNodes(nodeCount, { racks: 20, zones: 3 }),
+  nodes: benchNodes,
   storkScheduler: { urlPrefix: `http://127.0.0.1:${extenderPort}`, shipped: true },
 });
 const storage = await startBoxStorage(box);
@@ -89,6 +94,7 @@ const stork = await startStorkProcess({
   storage,
   extenderPort,
   nodeFlags: (process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  ...(claims === 'csi' ? { args: csiStorkArgs } : {}),
   showLogs: true,
 });
 const storkPid = stork.child.pid;
@@ -126,6 +132,14 @@ try {
     },
     { timeoutMs: 60_000 },
   );
+  const claim =
+    claims === 'csi'
+      ? await createCsiBenchClaim(
+          box.api,
+          namespace,
+          benchNodes.map((n) => n.name),
+        )
+      : 'data';
   // Let stork's driver cache pick up the new volume (it refreshes every 5 s by default).
   await new Promise((resolve) => setTimeout(resolve, 6000));
 
@@ -134,8 +148,8 @@ try {
   await box.stopComponent('stork-scheduler');
   console.error(`creating ${podCount} pods for each scheduler`);
   // The same pod, with the same driver volume, for both: only the scheduler differs.
-  await createPods(box.api, 'default-scheduler', 'data');
-  await createPods(box.api, 'stork', 'data');
+  await createPods(box.api, 'default-scheduler', claim);
+  await createPods(box.api, 'stork', claim);
   const idleCpuBefore = await cpuSeconds(storkPid);
   const idleStarted = performance.now();
   const defaultRate = await timeScheduling(box.api, 'default-scheduler', () =>
@@ -164,6 +178,7 @@ try {
   }
   console.error(`stork used ${((storkCpu / podCount) * 1000).toFixed(2)} ms of CPU per pod scheduled`);
   const result = {
+    claims,
     nodes: nodeCount,
     pods: podCount,
     stork_pods_per_s: round(storkRate, 1),
@@ -172,12 +187,19 @@ try {
   };
   printTable([result]);
   await writeFile(
-    new URL('./results/scheduling.json', import.meta.url),
+    new URL(`./results/scheduling${claims === 'csi' ? '-csi' : ''}.json`, import.meta.url),
     JSON.stringify(result, null, 2) + '\n',
   );
   await writeFile(
-    new URL('./results/scheduling.machine.json', import.meta.url),
-    JSON.stringify({ ...(await machine()), command: 'npm run bench -- scheduling' }, null, 2) + '\n',
+    new URL(`./results/scheduling${claims === 'csi' ? '-csi' : ''}.machine.json`, import.meta.url),
+    JSON.stringify(
+      {
+        ...(await machine()),
+        command: `${claims === 'csi' ? 'BENCH_CLAIMS=csi ' : ''}npm run bench -- scheduling`,
+      },
+      null,
+      2,
+    ) + '\n',
   );
 } finally {
   await stork.stop();

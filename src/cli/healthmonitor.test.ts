@@ -45,4 +45,32 @@ describe('healthMonitorText', () => {
     expect(text).toMatch(/node-1\s+Offline\s+60s\s+held by the circuit breaker/);
     expect(text).toMatch(/node-2\s+Maintenance\s+2m\s+none \(this status never moves pods\)/);
   });
+
+  it('with several drivers, shows each driver’s breaker and its unhealthy nodes', () => {
+    const offline = {
+      name: 'node-1',
+      status: 'Offline',
+      since: '2026-01-01T00:09:00Z',
+      action: 'held',
+    } as const;
+    const text = healthMonitorText(
+      {
+        ...base,
+        drivers: [
+          { driver: 'pxd', breaker: { state: 'Closed' }, storageNodes: 4, unhealthyNodes: 0, nodes: [] },
+          {
+            driver: 'network.csi.example.com',
+            breaker: { state: 'Open', message: '3 of 4 storage nodes are unhealthy at once (75%)' },
+            storageNodes: 4,
+            unhealthyNodes: 3,
+            nodes: [offline],
+          },
+        ],
+      },
+      now,
+    );
+    expect(text).toMatch(/pxd\s+circuit breaker Closed; 0 of 4 storage nodes unhealthy/);
+    expect(text).toContain('network.csi.example.com  circuit breaker Open (3 of 4 storage nodes');
+    expect(text).toMatch(/network\.csi\.example\.com\s+node-1\s+Offline\s+60s\s+held by the circuit breaker/);
+  });
 });

@@ -10,6 +10,7 @@ import type { CommandContext } from './context.js';
 import { age, CliError, formatDocument, formatTable } from './output.js';
 
 export const healthNodeColumns = ['NODE', 'STORAGE STATUS', 'SINCE', 'ACTION'] as const;
+export const healthDriverNodeColumns = ['DRIVER', ...healthNodeColumns] as const;
 
 /** Reads the state the health monitor's leader publishes (ConfigMap stork-health-monitor). */
 export async function readHealthStatus(ctx: CommandContext): Promise<HealthStatusDocument> {
@@ -57,6 +58,7 @@ const actionText: Record<HealthStatusDocument['nodes'][number]['action'], string
 
 /** The breaker in one line, the counts and limits, then the nodes whose storage is not Online. */
 export function healthMonitorText(status: HealthStatusDocument, now = Date.now()): string {
+  if (status.drivers && status.drivers.length > 1) return severalDriversText(status, now);
   const { breaker, limits } = status;
   const lines = [
     `Circuit breaker: ${breaker.state}${breaker.message ? ` (${breaker.message})` : ''}`,
@@ -69,14 +71,41 @@ export function healthMonitorText(status: HealthStatusDocument, now = Date.now()
     `Reported by:     ${status.replica}, ${age(status.time, now)} ago`,
     '',
   ];
-  const rows = status.nodes.map((n) => [
+  const rows = status.nodes.map((n) => nodeRow(n, now));
+  return (
+    lines.join('\n') +
+    (rows.length > 0 ? formatTable(healthNodeColumns, rows) : 'Every storage node is Online.\n')
+  );
+}
+
+function nodeRow(n: HealthStatusDocument['nodes'][number], now: number): string[] {
+  return [
     n.name,
     n.status,
     age(n.since, now),
     n.action === 'waiting' && n.dueAt ? `${actionText.waiting} (until ${n.dueAt})` : actionText[n.action],
-  ]);
+  ];
+}
+
+/** With several drivers (each CSI driver name is one): a breaker line per driver, one table of nodes. */
+function severalDriversText(status: HealthStatusDocument, now: number): string {
+  const { limits } = status;
+  const drivers = status.drivers ?? [];
+  const width = Math.max(...drivers.map((d) => d.driver.length));
+  const lines = [
+    `Limits:          ${limits.maxUnhealthyNodes} nodes, ${limits.maxUnhealthyPercent}% per driver; grace ${limits.graceSeconds}s`,
+    ...drivers.map(
+      (d) =>
+        `${d.driver.padEnd(width)}  circuit breaker ${d.breaker.state}` +
+        `${d.breaker.message ? ` (${d.breaker.message})` : ''}; ` +
+        `${d.unhealthyNodes} of ${d.storageNodes} storage nodes unhealthy`,
+    ),
+    `Reported by:     ${status.replica}, ${age(status.time, now)} ago`,
+    '',
+  ];
+  const rows = drivers.flatMap((d) => d.nodes.map((n) => [d.driver, ...nodeRow(n, now)]));
   return (
     lines.join('\n') +
-    (rows.length > 0 ? formatTable(healthNodeColumns, rows) : 'Every storage node is Online.\n')
+    (rows.length > 0 ? formatTable(healthDriverNodeColumns, rows) : 'Every storage node is Online.\n')
   );
 }

@@ -23,6 +23,8 @@ export interface SnapshotterOptions {
   readonly onError: (error: unknown, context: string) => void;
   /** Work queue metrics, by queue name. */
   readonly workQueueMetrics?: (name: string) => WorkQueueObserver;
+  /** Snapshots the controller works on at once (its default otherwise). */
+  readonly snapshotConcurrency?: number;
 }
 
 /**
@@ -57,6 +59,7 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
       logger: logger.child({ controller: 'snapshot' }),
       ...(options.workQueueMetrics ? { queueObserver: options.workQueueMetrics('snapshot') } : {}),
       ...(options.hooks ? { hooks: options.hooks } : {}),
+      ...(options.snapshotConcurrency !== undefined ? { concurrency: options.snapshotConcurrency } : {}),
     });
     const provisioner = new RestoreProvisioner({
       ...common,

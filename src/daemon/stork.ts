@@ -196,6 +196,7 @@ export async function startStork(
       staleAfterMs: config.driverStaleAfterMs,
       namespace: config.leaderElection?.namespace ?? config.webhookConfig.namespace,
       replica: identity,
+      csi: drivers.csi ? { driver: drivers.csi, cache: csiCache ?? cache } : undefined,
     });
     lifecycle.add({ name: 'health-monitor', scope: 'leader-only', run: (signal) => monitor.run(signal) });
   }
@@ -207,7 +208,10 @@ export async function startStork(
         runSnapshotter(
           {
             api,
-            driver,
+            // Every driver's snapshots (pxd's, and csi's through snapshot.storage.k8s.io), routed by volume.
+            driver: drivers.driver,
+            // A CSI snapshot holds its worker until the sidecars have cut it: more of them at once.
+            ...(drivers.csi ? { snapshotConcurrency: 16 } : {}),
             claims: informers.claims,
             volumes: informers.volumes,
             storageClasses: informers.storageClasses,

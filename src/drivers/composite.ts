@@ -1,6 +1,7 @@
 import type { DriverNode, DriverVolume, VolumeDriver } from './driver.js';
 import { DriverNotFoundError } from './driver.js';
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './k8s-types.js';
+import { routedSnapshots } from './routed-snapshots.js';
 
 /**
  * Several drivers presented as one (`--driver=pxd,csi`), so that what serves every driver alike (the
@@ -11,15 +12,16 @@ import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './k8
 export class CompositeDriver implements VolumeDriver {
   readonly name: string;
   readonly csiDriverName: string;
-  /** The first member's snapshots that has any (only pxd has them today). */
+  /** The members' snapshots: one member's, or routed among several (pxd and csi). */
   readonly snapshots?: NonNullable<VolumeDriver['snapshots']>;
 
   constructor(readonly members: readonly VolumeDriver[]) {
     if (members.length === 0) throw new Error('a composite driver needs at least one driver');
     this.name = members.map((m) => m.name).join(',');
     this.csiDriverName = members[0]?.csiDriverName ?? '';
-    const snapshots = members.find((m) => m.snapshots)?.snapshots;
-    if (snapshots) this.snapshots = snapshots;
+    const all = members.flatMap((m) => (m.snapshots ? [m.snapshots] : []));
+    const [first] = all;
+    if (first) this.snapshots = all.length === 1 ? first : routedSnapshots(all);
   }
 
   /** The member a claim belongs to, if any. */

@@ -40,4 +40,15 @@ export interface HealthStatusDocument {
   readonly untrustworthy?: string;
   /** Nodes whose storage is not Online. */
   readonly nodes: readonly HealthStatusNode[];
+  /** With several drivers (`--driver=pxd,csi`), each one's own state; the top level is the first's. */
+  readonly drivers?: readonly HealthStatusDriver[];
+}
+
+/** One driver's state in the document (each CSI driver name is one). */
+export interface HealthStatusDriver {
+  readonly driver: string;
+  readonly breaker: HealthStatusDocument['breaker'];
+  readonly storageNodes: number;
+  readonly unhealthyNodes: number;
+  readonly nodes: readonly HealthStatusNode[];
 }

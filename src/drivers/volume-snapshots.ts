@@ -10,6 +10,13 @@ export interface DriverVolumeSnapshot {
   readonly labels: Readonly<Record<string, string>>;
   /** Whether it can be restored from (local snapshots are ready at once). */
   readonly ready: boolean;
+  /**
+   * Set when the snapshot failed for good (the storage system's error, or a deadline passed): the
+   * controller deletes it and ends the VolumeSnapshot in Error with this cause.
+   */
+  readonly failure?: string;
+  /** What the VolumeSnapshotData records of it, beyond the id (the CSI snapshot's names). */
+  readonly details?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -48,4 +55,8 @@ export interface VolumeSnapshots {
   snapshotDataSource(snapshot: DriverVolumeSnapshot): Record<string, unknown>;
   /** The snapshot id a VolumeSnapshotData spec names, or undefined if it is not this driver's. */
   snapshotIdOf(dataSpec: Readonly<Record<string, unknown>>): string | undefined;
+  /** Whether this volume is this driver's to snapshot (for routing among several drivers). */
+  ownsVolume?(volumeId: string): boolean;
+  /** Whether this snapshot id is this driver's (for routing among several drivers). */
+  ownsSnapshotId?(id: string): boolean;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapshot.js';
 import { ensureCrds } from '../../src/k8s/crds/install.js';
 import type { Rule } from '../../src/k8s/crds/rule.js';
 import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
@@ -67,5 +68,54 @@ describe("stork's CRDs on the real API server", () => {
     const readLater = await ctx.box.api.get<Rule>(resources.rules, { namespace: ns, name: 'later' });
     expect(readEarly.spec).toEqual(early.spec);
     expect(readLater.rules).toEqual(later.rules);
+  });
+
+  it('keeps Stork’s GroupVolumeSnapshot YAML, writes status only through the subresource, shows stage and status', async () => {
+    await ensureCrds(ctx.box.api);
+    const ns = await createTestNamespace(ctx.box.api, 'crd');
+    const group: GroupVolumeSnapshot = {
+      apiVersion: 'stork.libopenstorage.org/v1alpha1',
+      kind: 'GroupVolumeSnapshot',
+      metadata: { name: 'cassandra-group-snapshot' },
+      spec: {
+        preExecRule: 'cassandra-presnap-rule',
+        pvcSelector: { matchLabels: { app: 'cassandra' } },
+        restoreNamespaces: ['prod'],
+        maxRetries: 3,
+        options: { 'portworx/snapshot-type': 'local' },
+      },
+      // Dropped on create: status is a subresource.
+      status: { stage: 'Final', status: 'Successful' },
+    };
+    const type = {
+      group: 'stork.libopenstorage.org',
+      version: 'v1alpha1',
+      resource: 'groupvolumesnapshots',
+      namespaced: true,
+    };
+    const created = await ctx.box.api.create<GroupVolumeSnapshot>(type, group, ns);
+    expect(created.spec).toEqual(group.spec);
+    expect(created.status?.status).toBeUndefined();
+    await ctx.box.api.patch(
+      type,
+      { namespace: ns, name: 'cassandra-group-snapshot', subresource: 'status' },
+      {
+        status: {
+          stage: 'Snapshot',
+          status: 'InProgress',
+          volumeSnapshots: [
+            { VolumeSnapshotName: 'cassandra-data-0', Conditions: [{ type: 'Pending', status: 'True' }] },
+          ],
+        },
+      },
+    );
+    const table = await ctx.box.kubectl(['get', 'groupvolumesnapshots', '-n', ns]);
+    expect(table).toMatch(/NAME\s+STAGE\s+STATUS\s+AGE/);
+    expect(table).toMatch(/cassandra-group-snapshot\s+Snapshot\s+InProgress/);
+    const read = await ctx.box.api.get<GroupVolumeSnapshot>(type, {
+      namespace: ns,
+      name: 'cassandra-group-snapshot',
+    });
+    expect(read.status?.volumeSnapshots?.[0]?.VolumeSnapshotName).toBe('cassandra-data-0');
   });
 });

@@ -1,4 +1,4 @@
-import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event as CoreEvent, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { CSIStorageCapacity } from 'kubernetes-types/storage/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -224,5 +224,108 @@ describe('the csi driver alone: a node plugin dying moves pods with network volu
     await csi?.unregister(nodeName, networkCsiDriver);
     const moved = await waitForReplacement(api, ns, 'app=app', first.metadata?.uid);
     expect(moved.spec?.nodeName).not.toBe(nodeName);
+  });
+});
+
+/**
+ * pxd and csi in one stork with the health monitor (`--driver=pxd,csi`): each driver is judged on its
+ * own. The network driver's node plugin dying on a node moves the pod whose only volume is that driver's,
+ * and leaves (with a Warning event) the pod whose other volume is local to the node; pxd is untouched.
+ */
+describe('pxd,csi with the health monitor: each driver judged on its own', () => {
+  const ctx = useStorkBox({
+    box: { nodes: ['node-1', 'node-2', 'node-3'].map((name) => ({ name })) },
+    stork: {
+      driver: 'pxd,csi',
+      csiDriverNames: [localCsiDriver, networkCsiDriver],
+      driverRefreshIntervalMs: 300,
+      healthMonitorConfig: {
+        ...defaultHealthMonitorConfig,
+        intervalMs: 300,
+        graceMs: 2000,
+        batchSize: 2,
+        batchIntervalMs: 1000,
+        forceDeleteAfterMs: 60_000,
+        blockedRetryMs: 1000,
+      },
+    },
+  });
+  let csi: BoxCsi | undefined;
+  let ns = '';
+
+  beforeAll(async () => {
+    csi = await BoxCsi.start(ctx.box, {
+      nodes: ['node-1', 'node-2', 'node-3'].map((name) => ({ name, capacityBytes: 8 * gib })),
+    });
+    ns = await createTestNamespace(ctx.box.api, 'csi-mixed-hm');
+  }, 600_000);
+
+  afterAll(async () => {
+    await csi?.stop();
+  });
+
+  const claim = (name: string, storageClassName: string): PersistentVolumeClaim => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name, namespace: ns },
+    spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: '1Gi' } } },
+  });
+
+  it('moves the network-volume pod off the node whose plugin died; the local-volume pod stays, with an event', async () => {
+    const { api } = ctx.box;
+    await api.create(resources.persistentVolumeClaims, claim('shared', networkStorageClass), ns);
+    const template = testPod('app', { schedulerName: 'stork', claims: ['shared'] });
+    await api.create(
+      resources.deployments,
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'app', namespace: ns },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: 'app' } },
+          template: { metadata: { labels: { app: 'app' } }, spec: template.spec },
+        },
+      },
+      ns,
+    );
+    const first = await waitFor(
+      'the app pod running',
+      async () =>
+        (await api.list<Pod>(resources.pods, ns, { labelSelector: 'app=app' })).items.find(isRunning),
+      { timeoutMs: 90_000 },
+    );
+    const nodeName = first.spec?.nodeName ?? '';
+    // On the same node, a pod with a network volume and a volume local to the node.
+    await api.create(resources.persistentVolumeClaims, claim('db-net', networkStorageClass), ns);
+    await api.create(resources.persistentVolumeClaims, claim('db-local', localStorageClass), ns);
+    const base = testPod('db', { schedulerName: 'stork', claims: ['db-net', 'db-local'] });
+    await api.create(
+      resources.pods,
+      {
+        ...base,
+        spec: { containers: [], ...base.spec, nodeSelector: { 'kubernetes.io/hostname': nodeName } },
+      },
+      ns,
+    );
+    const db = await waitForPod(api, ns, 'db', isRunning, 90_000);
+    expect(db.spec?.nodeName).toBe(nodeName);
+
+    await csi?.unregister(nodeName, networkCsiDriver);
+    const moved = await waitForReplacement(api, ns, 'app=app', first.metadata?.uid);
+    expect(moved.spec?.nodeName).not.toBe(nodeName);
+    const local = await waitFor(
+      'a VolumeLocalToNode event on db',
+      async () => {
+        const events = await api.list<CoreEvent>(resources.events, ns);
+        return events.items.find((e) => e.reason === 'VolumeLocalToNode' && e.involvedObject.name === 'db');
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(local.type).toBe('Warning');
+    expect(local.message).toMatch(/only there/);
+    const still = await api.get<Pod>(resources.pods, { namespace: ns, name: 'db' });
+    expect(still.metadata?.uid).toBe(db.metadata?.uid);
+    expect(still.metadata?.deletionTimestamp).toBeUndefined();
   });
 });

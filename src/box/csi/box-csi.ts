@@ -4,6 +4,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import type { CSIDriver, CSINode, StorageClass } from 'kubernetes-types/storage/v1.js';
 import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import { resources } from '../../k8s/paths.js';
+import { csiSnapshotResources } from '../../drivers/csi/csi-snapshots.js';
 import { csiResources } from '../../drivers/csi/csi-informers.js';
 import { registeredDrivers } from '../../drivers/csi/csi-view.js';
 import type { Box } from '../box.js';
@@ -27,6 +28,8 @@ export const localStorageClass = 'csi-local';
 export const networkStorageClass = 'csi-network';
 /** Where the box's CSI sidecars keep their CSIStorageCapacity objects. */
 export const csiNamespace = 'kube-system';
+/** With `snapshots`: the local driver's VolumeSnapshotClass (default for the driver, deletion policy Delete). */
+export const localSnapshotClass = 'csi-local-snapshots';
 
 export interface BoxCsiOptions {
   /** The storage nodes (box node names) and the bytes each one's local storage holds. */
@@ -76,7 +79,26 @@ export class BoxCsi {
   private async setUp(options: BoxCsiOptions): Promise<void> {
     const { api } = this.box;
     const snapshotter = this.snapshotter;
-    if (snapshotter) await this.box.kubectl(['apply', '--server-side', '-f', snapshotter.crdDir]);
+    if (snapshotter) {
+      await this.box.kubectl(['apply', '--server-side', '-f', snapshotter.crdDir]);
+      await this.box.kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        '-f',
+        snapshotter.crdDir,
+      ]);
+      await createIfAbsent(api, csiSnapshotResources.volumeSnapshotClasses, {
+        apiVersion: 'snapshot.storage.k8s.io/v1',
+        kind: 'VolumeSnapshotClass',
+        metadata: {
+          name: localSnapshotClass,
+          annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+        },
+        driver: localCsiDriver,
+        deletionPolicy: 'Delete',
+      });
+    }
     await createIfAbsent(api, csiResources.csiDrivers, csiDriverObject(localCsiDriver, true));
     await createIfAbsent(api, csiResources.csiDrivers, csiDriverObject(networkCsiDriver, false));
     await createIfAbsent(

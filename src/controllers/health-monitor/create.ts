@@ -1,6 +1,8 @@
 import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import type { DriverCache } from '../../drivers/cache.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
+import type { CsiDriver } from '../../drivers/csi/csi-driver.js';
+import { csiHealthScope, type CsiHealthScope } from '../../drivers/csi/csi-health.js';
 import type { Node, Pod } from '../../drivers/k8s-types.js';
 import type { ClaimLookups } from '../../drivers/pod-claims.js';
 import { healthStatusConfigMap } from '../../drivers/health-status-document.js';
@@ -11,7 +13,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/log.js';
 import type { WorkQueueObserver } from '../../lib/work-queue.js';
 import type { HealthMonitorConfig } from './config.js';
-import { HealthMonitor } from './monitor.js';
+import { HealthMonitor, type HealthLane } from './monitor.js';
 import type { EventSink, HealthMonitorMetrics } from './reconciler.js';
 
 const byNodeName = 'spec.nodeName';
@@ -34,6 +36,48 @@ export interface HealthMonitorWiring {
   readonly namespace: string;
   readonly replica: string;
   readonly clock?: Clock;
+  /**
+   * The csi driver and its cache, when stork runs it (`driver` may be it, with `--driver=csi`): each
+   * served CSI driver name is judged on its own, beside `driver`.
+   */
+  readonly csi?: { readonly driver: CsiDriver; readonly cache: DriverCache } | undefined;
+}
+
+/**
+ * The storage systems the monitor judges: the primary driver (unless it is the csi driver), then each
+ * CSI driver name served now. Each lane knows the csi driver's local volumes, so no lane evicts a pod
+ * whose data is only on its node, whichever driver's volume that is.
+ */
+export function healthLanes(w: {
+  readonly driver: HealthLane['driver'];
+  readonly cache: HealthLane['storage'];
+  readonly csi?:
+    | {
+        readonly driver: Pick<CsiDriver, 'inspectNode' | 'csiDriverOf' | 'isLocal' | 'served'>;
+        readonly cache: HealthLane['storage'];
+      }
+    | undefined;
+}): () => HealthLane[] {
+  const { csi } = w;
+  const scopes = new Map<string, CsiHealthScope>();
+  const scope = (name: string, c: NonNullable<typeof csi>): CsiHealthScope => {
+    let s = scopes.get(name);
+    if (!s) {
+      if (scopes.size > 1000) scopes.clear();
+      s = csiHealthScope(c.driver, c.cache, name);
+      scopes.set(name, s);
+    }
+    return s;
+  };
+  const local = csi
+    ? { localToOneNode: (pv: Parameters<CsiDriver['isLocal']>[0]) => csi.driver.isLocal(pv) }
+    : {};
+  return () => [
+    ...(csi?.driver === w.driver
+      ? []
+      : [{ name: w.driver.name, driver: w.driver, storage: w.cache, ...local }]),
+    ...(csi ? csi.driver.served().map((name) => ({ name, ...scope(name, csi) })) : []),
+  ];
 }
 
 const indexed = new WeakSet<Informer<Pod>>();
@@ -70,7 +114,13 @@ export function createHealthMonitor(w: HealthMonitorWiring): { run(signal: Abort
             attachmentsOnNode: (node) => attachments.byIndex(byNodeName, node),
             claims: w.claims,
           },
-          sources: { storage: w.cache, nodes: w.nodes, pods: w.pods },
+          sources: {
+            storage: w.cache,
+            nodes: w.nodes,
+            pods: w.pods,
+            ...(w.csi && w.csi.cache !== w.cache ? { otherStorage: [w.csi.cache] } : {}),
+          },
+          lanes: healthLanes(w),
           events: w.events,
           logger: w.logger,
           metrics: w.metrics,

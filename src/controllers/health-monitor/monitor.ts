@@ -10,7 +10,9 @@ import { isNotFound } from '../../k8s/errors.js';
 import type { InformerHandlers } from '../../k8s/informer.js';
 import { resources } from '../../k8s/paths.js';
 import { WorkQueue, type WorkQueueObserver } from '../../lib/work-queue.js';
-import { HealthReconciler, type HealthReconcilerDeps } from './reconciler.js';
+import type { WorkResult } from '../../lib/work-queue.js';
+import type { Evictor } from './evictor.js';
+import { HealthReconciler, newEvictor, type HealthReconcilerDeps } from './reconciler.js';
 import { healthStatusDocument } from './status-document.js';
 
 export type { HealthMonitorMetrics } from './reconciler.js';
@@ -18,6 +20,8 @@ export type { HealthMonitorMetrics } from './reconciler.js';
 /** Where the monitor hears about changes: the driver cache and the Node and Pod informers. */
 export interface HealthMonitorSources {
   readonly storage: { subscribe(listener: (snapshot: DriverSnapshot) => void): () => void };
+  /** Further storage caches (another driver's, with several drivers). */
+  readonly otherStorage?: readonly { subscribe(listener: (snapshot: DriverSnapshot) => void): () => void }[];
   readonly nodes: { addHandlers(handlers: InformerHandlers<Node>): () => void };
   readonly pods: { addHandlers(handlers: InformerHandlers<Pod>): () => void };
 }
@@ -29,6 +33,21 @@ export interface HealthMonitorOptions extends HealthReconcilerDeps {
   /** This replica's name in the status document. */
   readonly replica: string;
   readonly queueObserver?: WorkQueueObserver;
+  /**
+   * The storage systems judged, each on its own (its own grace tracking and circuit breaker, one shared
+   * Evictor, so one rate limit): asked again at every look, as the served CSI drivers may change. Absent:
+   * one lane, `driver` over `caches.storage`.
+   */
+  readonly lanes?: () => readonly HealthLane[];
+}
+
+/** One storage system the monitor judges: a driver and the cache of its nodes. */
+export interface HealthLane {
+  /** Unique among lanes: the driver's name (`pxd`, or a CSI driver name). */
+  readonly name: string;
+  readonly driver: HealthReconcilerDeps['driver'];
+  readonly storage: { snapshot(): DriverSnapshot };
+  readonly localToOneNode?: HealthReconcilerDeps['localToOneNode'];
 }
 
 const readyStatus = (node: Node): string | undefined =>
@@ -43,13 +62,78 @@ const readyStatus = (node: Node): string | undefined =>
  * the ConfigMap `stork-health-monitor` for `storkctl get healthmonitor`.
  */
 export class HealthMonitor {
-  readonly reconciler: HealthReconciler;
+  private readonly evictor: Evictor;
+  private readonly lanes = new Map<string, HealthReconciler>();
+  /** Stands for the status when no lane exists yet (no served CSI driver, say): judges nothing. */
+  private readonly idle: HealthReconciler;
   private published = '';
   private publishing: Promise<void> | undefined;
   private publishAgain = false;
 
   constructor(private readonly options: HealthMonitorOptions) {
-    this.reconciler = new HealthReconciler(options);
+    this.evictor = newEvictor(options);
+    this.idle = new HealthReconciler({ ...options, evictor: this.evictor });
+    this.syncLanes();
+  }
+
+  /** The first lane's reconciler (the only one with a single driver). */
+  get reconciler(): HealthReconciler {
+    return this.lanes.values().next().value ?? this.idle;
+  }
+
+  /** Every lane's reconciler, by lane name. */
+  reconcilers(): ReadonlyMap<string, HealthReconciler> {
+    return this.lanes;
+  }
+
+  /** Creates reconcilers for new lanes and drops those of lanes gone, keeping the lanes' order. */
+  private syncLanes(): void {
+    const { options } = this;
+    const wanted: readonly HealthLane[] = options.lanes
+      ? options.lanes()
+      : [{ name: options.driver.name, driver: options.driver, storage: options.caches.storage }];
+    const names = wanted.map((l) => l.name);
+    if (names.length === this.lanes.size && names.every((n, i) => [...this.lanes.keys()][i] === n)) return;
+    const previous = new Map(this.lanes);
+    this.lanes.clear();
+    wanted.forEach((lane, i) => {
+      const kept = previous.get(lane.name);
+      if (kept) {
+        this.lanes.set(lane.name, kept);
+        return;
+      }
+      const { localToOneNode } = lane;
+      this.lanes.set(
+        lane.name,
+        new HealthReconciler({
+          ...options,
+          driver: lane.driver,
+          caches: { ...options.caches, storage: lane.storage },
+          evictor: this.evictor,
+          ...(localToOneNode ? { localToOneNode } : {}),
+          // Gauges are the first lane's; counters are every lane's.
+          ...(i > 0 && options.metrics
+            ? {
+                metrics: {
+                  ...options.metrics,
+                  unhealthyNodes: () => undefined,
+                  circuitBreakerOpen: () => undefined,
+                },
+              }
+            : {}),
+        }),
+      );
+    });
+  }
+
+  /** One node under every lane; the earliest look-again wins. */
+  async reconcile(node: string, signal?: AbortSignal): Promise<WorkResult> {
+    let next: number | undefined;
+    for (const reconciler of [...this.lanes.values()]) {
+      const result = await reconciler.reconcile(node, signal);
+      if (result?.requeueAfterMs !== undefined) next = Math.min(next ?? Infinity, result.requeueAfterMs);
+    }
+    return next === undefined ? undefined : { requeueAfterMs: next };
   }
 
   /** Runs until `signal` aborts (leadership lost, or stork stopping); resolves once stopped. */
@@ -57,11 +141,12 @@ export class HealthMonitor {
     const { logger, clock, config, sources } = this.options;
     const queue = new WorkQueue({
       process: async (node, s) => {
-        const result = await this.reconciler.reconcile(node, s);
+        const result = await this.reconcile(node, s);
         this.publish(signal);
         return result;
       },
       concurrency: 4,
+      clock,
       onError: (error, node, attempt) =>
         logger.warn(
           { node, attempt, err: error instanceof Error ? error.message : String(error) },
@@ -72,6 +157,7 @@ export class HealthMonitor {
     const look = (): void => this.look(queue, signal);
     const unsubscribe = [
       sources.storage.subscribe(look),
+      ...(sources.otherStorage ?? []).map((s) => s.subscribe(look)),
       sources.nodes.addHandlers({
         onAdd: () => look(),
         onDelete: () => look(),
@@ -115,28 +201,35 @@ export class HealthMonitor {
    * when its grace period ends; when the breaker closes, every node that may move pods is queued.
    */
   look(queue: Pick<WorkQueue, 'add'>, signal: AbortSignal): void {
-    const { changed, breaker } = this.reconciler.refresh();
+    this.syncLanes();
     const now = this.options.clock.now();
-    for (const node of changed) {
-      queue.add(node);
-      const dueAt = this.reconciler.tracker.dueAt(node);
-      if (dueAt !== undefined && dueAt > now) queue.add(node, dueAt - now);
+    let closed = false;
+    for (const reconciler of this.lanes.values()) {
+      const { changed, breaker } = reconciler.refresh();
+      for (const node of changed) {
+        queue.add(node);
+        const dueAt = reconciler.tracker.dueAt(node);
+        if (dueAt !== undefined && dueAt > now) queue.add(node, dueAt - now);
+      }
+      if (breaker.changed === 'closed') closed = true;
     }
-    if (breaker.changed === 'closed') for (const n of this.watched()) queue.add(n);
+    if (closed) for (const n of this.watched()) queue.add(n);
     this.publish(signal);
   }
 
-  /** Nodes in a status that may move pods: the ones worth a periodic look. */
+  /** Nodes in a status that may move pods, under any lane: the ones worth a periodic look. */
   private watched(): string[] {
-    return this.reconciler.tracker
-      .all()
-      .filter((n) => n.evacuateSince !== undefined)
-      .map((n) => n.node);
+    const nodes = new Set<string>();
+    for (const reconciler of this.lanes.values())
+      for (const n of reconciler.tracker.all()) if (n.evacuateSince !== undefined) nodes.add(n.node);
+    return [...nodes];
   }
 
   private podChanged(pod: Pod, queue: WorkQueue): void {
     const node = pod.spec?.nodeName;
-    if (node && this.reconciler.tracker.get(node)?.evacuateSince !== undefined) queue.add(node);
+    if (!node) return;
+    const watched = [...this.lanes.values()].some((r) => r.tracker.get(node)?.evacuateSince !== undefined);
+    if (watched) queue.add(node);
   }
 
   /** Writes the status document when it changed; one write at a time, the latest state wins. */
@@ -163,7 +256,14 @@ export class HealthMonitor {
 
   /** The document as of now (also for tests). */
   status(): HealthStatusDocument {
-    return healthStatusDocument(this.reconciler, this.options);
+    const document = healthStatusDocument(this.reconciler, this.options);
+    if (this.lanes.size < 2) return document;
+    // With several drivers: the first at the top (as with one), and every driver's own state beside it.
+    const drivers = [...this.lanes].map(([driver, reconciler]) => {
+      const { breaker, storageNodes, unhealthyNodes, nodes } = healthStatusDocument(reconciler, this.options);
+      return { driver, breaker, storageNodes, unhealthyNodes, nodes };
+    });
+    return { ...document, drivers };
   }
 
   private async write(signal: AbortSignal): Promise<void> {

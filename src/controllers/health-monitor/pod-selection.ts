@@ -17,6 +17,11 @@ export type PodVerdict =
 export interface PodSelectionDeps {
   usesDriverVolumes(pod: Pod): boolean;
   readonly claims: ClaimLookups;
+  /**
+   * Whether the driver knows a volume to live on one node only, beyond the hostname pins every driver
+   * shares (e.g. a CSI driver's own per-node topology key).
+   */
+  readonly localToOneNode?: (pv: PersistentVolume) => boolean;
 }
 
 /** DaemonSet pods belong to their node; mirror (static) pods are the kubelet's. */
@@ -50,14 +55,18 @@ export function pinnedToOneNode(pv: PersistentVolume): boolean {
 }
 
 /** The pod's claims whose volumes are pinned to one node (by PV name). */
-export function localVolumes(pod: Pod, claims: ClaimLookups): string[] {
+export function localVolumes(
+  pod: Pod,
+  claims: ClaimLookups,
+  localToOneNode?: (pv: PersistentVolume) => boolean,
+): string[] {
   const namespace = pod.metadata?.namespace ?? 'default';
   const out: string[] = [];
   for (const volume of pod.spec?.volumes ?? []) {
     const claimName = volume.persistentVolumeClaim?.claimName;
     const pvName = claimName ? claims.getClaim(namespace, claimName)?.spec?.volumeName : undefined;
     const pv = pvName ? claims.getVolume(pvName) : undefined;
-    if (pv && pinnedToOneNode(pv)) out.push(pv.metadata?.name ?? '');
+    if (pv && (pinnedToOneNode(pv) || localToOneNode?.(pv) === true)) out.push(pv.metadata?.name ?? '');
   }
   return out;
 }
@@ -86,7 +95,7 @@ export function classifyPod(pod: Pod, node: string, deps: PodSelectionDeps): Pod
     const grace = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000;
     return { kind: 'terminating', since: Date.parse(deleting) - grace };
   }
-  const local = localVolumes(pod, deps.claims);
+  const local = localVolumes(pod, deps.claims, deps.localToOneNode);
   if (local.length > 0) return { kind: 'local', volumes: local };
   return { kind: 'evict' };
 }

@@ -2,7 +2,7 @@ import type { ObjectReference } from 'kubernetes-types/core/v1.js';
 import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import type { DriverSnapshot } from '../../drivers/snapshot.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
-import type { Node, Pod } from '../../drivers/k8s-types.js';
+import type { Node, PersistentVolume, Pod } from '../../drivers/k8s-types.js';
 import { NodeMatcher } from '../../drivers/node-match.js';
 import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
 import type { KubeClient } from '../../k8s/client.js';
@@ -61,6 +61,13 @@ export interface HealthReconcilerDeps {
   readonly staleAfterMs: number;
   /** The object that stands for stork in events about the monitor as a whole. */
   readonly self: ObjectReference;
+  /**
+   * The Evictor to share with the other drivers' reconcilers (one rate limit and one backoff for every
+   * pod stork evicts); a reconciler of its own makes one.
+   */
+  readonly evictor?: Evictor;
+  /** Volumes the driver knows to live on one node only (see PodSelectionDeps.localToOneNode). */
+  readonly localToOneNode?: (pv: PersistentVolume) => boolean;
 }
 
 /** What one look at the caches found. */
@@ -69,6 +76,14 @@ export interface Refresh {
   readonly changed: readonly string[];
   readonly breaker: BreakerTransition;
   readonly view: StorageView;
+}
+
+/** The Evictor of a monitor: pass it as `evictor` to every driver's reconciler. */
+export function newEvictor(deps: Pick<HealthReconcilerDeps, 'client' | 'clock' | 'config'>): Evictor {
+  return new Evictor(deps.client, deps.clock, {
+    ...deps.config,
+    rememberEvictedMs: deps.config.forceDeleteAfterMs,
+  });
 }
 
 const nodeRef = (name: string): ObjectReference => ({ apiVersion: 'v1', kind: 'Node', name });
@@ -106,10 +121,7 @@ export class HealthReconciler {
   constructor(private readonly deps: HealthReconcilerDeps) {
     this.tracker = new NodeHealthTracker(deps.config.graceMs);
     this.breaker = new CircuitBreaker(deps.config);
-    this.evictor = new Evictor(deps.client, deps.clock, {
-      ...deps.config,
-      rememberEvictedMs: deps.config.forceDeleteAfterMs,
-    });
+    this.evictor = deps.evictor ?? newEvictor(deps);
   }
 
   get breakerState(): BreakerState {
@@ -225,9 +237,11 @@ export class HealthReconciler {
   private async drain(health: NodeHealth, signal?: AbortSignal): Promise<WorkResult> {
     const { caches, clock, config, driver } = this.deps;
     const node = health.node;
+    const { localToOneNode } = this.deps;
     const deps = {
       usesDriverVolumes: (pod: Pod) => usesDriverVolumes(pod, driver, caches.claims),
       claims: caches.claims,
+      ...(localToOneNode ? { localToOneNode } : {}),
     };
     const toEvict: Pod[] = [];
     const stuck: Pod[] = [];

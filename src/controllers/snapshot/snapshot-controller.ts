@@ -33,6 +33,11 @@ export interface SnapshotControllerOptions extends SnapshotDependencies {
   readonly resyncIntervalMs?: number;
   /** How often a snapshot the driver has not finished yet is looked at (default 2 s). */
   readonly pollIntervalMs?: number;
+  /**
+   * Snapshots worked on at once (default 4). Each holds its worker while its pre-rule is held and the
+   * snapshot is cut, which on CSI storage takes the sidecars' round trips.
+   */
+  readonly concurrency?: number;
 }
 
 /** Stork's Portworx annotations for cloud and group snapshots, which this version does not take. */
@@ -50,6 +55,7 @@ export class SnapshotController {
     this.hooks = options.hooks ?? noSnapshotHooks;
     this.queue = new WorkQueue({
       process: (key, signal) => this.sync(key, signal),
+      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.queueObserver ? { observer: options.queueObserver } : {}),
       baseDelayMs: 500,
       maxDelayMs: 30_000,
@@ -236,6 +242,11 @@ export class SnapshotController {
     const uid = snapshot.metadata.uid ?? '';
     const name = driverSnapshotName(uid);
     const existing = await snapshots.findSnapshot(name, signal);
+    if (existing?.failure !== undefined) {
+      // Failed for good on the storage side: nothing of it stays, and the user reads the cause.
+      await snapshots.deleteSnapshot(existing.id, signal);
+      throw new SnapshotFailed(existing.failure);
+    }
     if (existing) return existing;
     let after: AfterSnapshot;
     try {

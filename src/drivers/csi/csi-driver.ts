@@ -1,4 +1,5 @@
 import type { DriverNode, DriverVolume, VolumeDriver } from '../driver.js';
+import type { VolumeSnapshots } from '../volume-snapshots.js';
 import { DriverNotFoundError } from '../driver.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
 import { nodeSelectorMatches } from '../node-selectors.js';
@@ -15,6 +16,11 @@ export interface CsiDriverOptions {
   /** Kubernetes nodes and PersistentVolumes, from informers. */
   readonly listNodes: () => readonly Node[];
   readonly listVolumes: () => readonly PersistentVolume[];
+  /**
+   * Snapshots through the Kubernetes snapshot API, made for the CSI drivers this driver serves (without
+   * those another driver owns, as pxd.portworx.com with `pxd,csi`).
+   */
+  readonly snapshots?: (servesDriver: (name: string) => boolean) => VolumeSnapshots;
 }
 
 /**
@@ -30,9 +36,12 @@ export interface CsiDriverOptions {
  */
 export class CsiDriver implements VolumeDriver {
   readonly name = csiDriverName;
+  readonly snapshots?: VolumeSnapshots;
   private readonly everRegistered = new Set<string>();
 
-  constructor(private readonly options: CsiDriverOptions) {}
+  constructor(private readonly options: CsiDriverOptions) {
+    if (options.snapshots) this.snapshots = options.snapshots((name) => options.view.servesDriver(name));
+  }
 
   /** The first served CSI driver name: the attacher of the VolumeAttachments the health monitor reads. */
   get csiDriverName(): string {
@@ -72,7 +81,37 @@ export class CsiDriver implements VolumeDriver {
     pv: PersistentVolume | undefined,
     storageClass: StorageClass | undefined,
   ): boolean {
-    return csiDriverOfClaim(pvc, pv, storageClass, this.options.view) !== undefined;
+    return this.csiDriverOf(pvc, pv, storageClass) !== undefined;
+  }
+
+  /** The served CSI driver a claim belongs to, if any. */
+  csiDriverOf(
+    pvc: PersistentVolumeClaim,
+    pv: PersistentVolume | undefined,
+    storageClass: StorageClass | undefined,
+  ): string | undefined {
+    return csiDriverOfClaim(pvc, pv, storageClass, this.options.view);
+  }
+
+  /**
+   * Whether a PV can be used from at most one node now (its node affinity against every node's labels):
+   * local storage, whose data is there and nowhere else. A volume no node can reach counts too: moving
+   * its pod could not help it. Read live (not from the driver cache), so a PV newer than the last
+   * refresh is judged all the same.
+   */
+  isLocal(pv: PersistentVolume): boolean {
+    const affinity = pv.spec?.nodeAffinity?.required;
+    if (!affinity) return false;
+    let reachable = 0;
+    for (const node of this.options.listNodes()) {
+      if (nodeSelectorMatches(affinity, node) && ++reachable > 1) return false;
+    }
+    return true;
+  }
+
+  /** The CSI driver names served now. */
+  served(): readonly string[] {
+    return this.options.servedDrivers();
   }
 
   close(): Promise<void> {

@@ -1,4 +1,7 @@
 import type { KubeApi } from '../../k8s/api.js';
+import { isNotFound } from '../../k8s/errors.js';
+import { resources } from '../../k8s/paths.js';
+import { CsiVolumeSnapshots } from './csi-snapshots.js';
 import type { Node, PersistentVolume } from '../k8s-types.js';
 import type { CsiDriverOptions } from './csi-driver.js';
 import { csiDriverName } from './csi-driver.js';
@@ -35,6 +38,28 @@ export function csiSupportFor(options: CsiSupportOptions): CsiSupport | undefine
     ...(options.onError ? { onError: options.onError } : {}),
   });
   const view = informers.view();
+  const { api } = options;
+  const snapshots = (servesDriver: (name: string) => boolean) =>
+    new CsiVolumeSnapshots({
+      api,
+      volumeByHandle: (handle) =>
+        options.volumes
+          .list()
+          .find((pv) => pv.spec?.csi?.volumeHandle === handle && servesDriver(pv.spec.csi.driver)),
+      seedAnnotations: async (namespace, name, signal) => {
+        try {
+          const seed = await api.get<{ metadata?: { annotations?: Record<string, string> } }>(
+            resources.volumeSnapshots,
+            { namespace, name },
+            { signal },
+          );
+          return seed.metadata?.annotations ?? {};
+        } catch (error) {
+          if (isNotFound(error)) return undefined;
+          throw error;
+        }
+      },
+    });
   return {
     informers,
     view,
@@ -43,6 +68,7 @@ export function csiSupportFor(options: CsiSupportOptions): CsiSupport | undefine
       servedDrivers: () => informers.servedDrivers(),
       listNodes: () => options.nodes.list(),
       listVolumes: () => options.volumes.list(),
+      snapshots,
     },
   };
 }

@@ -50,6 +50,11 @@ export interface VolumeSnapshotData {
   metadata: ObjectMeta;
   spec: {
     portworxVolume?: PortworxSnapshotSource;
+    /**
+     * stork-ts's own source for a snapshot of CSI storage: the snapshot.storage.k8s.io VolumeSnapshot
+     * (namespace, name) and, once bound, its class and VolumeSnapshotContent.
+     */
+    csiSnapshot?: Readonly<Record<string, string>>;
     volumeSnapshotRef?: ObjectReference;
     persistentVolumeRef?: ObjectReference;
   };

@@ -1,0 +1,404 @@
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { describe, expect, it } from 'vitest';
+import type { VolumeDriver } from '../../drivers/driver.js';
+import {
+  csiSnapshotClassAnnotation,
+  csiSnapshotResources,
+  CsiVolumeSnapshots,
+  defaultSnapshotClassAnnotation,
+  type CsiVolumeSnapshot,
+  type CsiVolumeSnapshotClass,
+  type CsiVolumeSnapshotContent,
+} from '../../drivers/csi/csi-snapshots.js';
+import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
+import type { EventRecorder } from '../../k8s/events.js';
+import type { KubeObject } from '../../k8s/informer.js';
+import { resources, type ResourceType } from '../../k8s/paths.js';
+import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
+import { silentLogger } from '../../lib/log.js';
+import { waitFor } from '../../lib/wait.js';
+import type { InformerView } from './dependencies.js';
+import type { SnapshotHooks } from './hooks.js';
+import { snapshotDataName, snapshotFinalizer } from './names.js';
+import { SnapshotController } from './snapshot-controller.js';
+
+const csiDriver = 'local.csi.example.com';
+
+function view<T extends KubeObject>(api: FakeKubeClient, type: ResourceType): InformerView<T> {
+  return {
+    get: (name, namespace) => api.object<T>(type, name, namespace),
+    list: () => api.objects<T>(type),
+    addHandlers: () => () => undefined,
+  };
+}
+
+const claim: PersistentVolumeClaim = {
+  metadata: { namespace: 'shop', name: 'data' },
+  spec: { volumeName: 'pv-data' },
+  status: { phase: 'Bound' },
+};
+const volume: PersistentVolume = {
+  metadata: { name: 'pv-data' },
+  spec: {
+    csi: { driver: csiDriver, volumeHandle: 'h-1' },
+    claimRef: { namespace: 'shop', name: 'data' },
+  },
+};
+const snapshotClass = (
+  name: string,
+  driver = csiDriver,
+  isDefault = true,
+  deletionPolicy: 'Delete' | 'Retain' = 'Delete',
+): CsiVolumeSnapshotClass => ({
+  metadata: { name, ...(isDefault ? { annotations: { [defaultSnapshotClassAnnotation]: 'true' } } : {}) },
+  driver,
+  deletionPolicy,
+});
+
+type Behaviour = 'cut' | 'error' | 'never' | 'stuck';
+
+/**
+ * What external-snapshotter does, enough for the controller: a new CSI VolumeSnapshot gets a bound
+ * content and `creationTime` (cut), then `readyToUse` on the next tick; or the driver's error; or nothing.
+ */
+function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal: AbortSignal): void {
+  const tick = (): void => {
+    if (signal.aborted) return;
+    for (const s of api.objects<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots)) {
+      const content = `snapcontent-${s.metadata.uid ?? ''}`;
+      const b = behaviour();
+      if (b === 'never') continue;
+      if (b === 'error' && !s.status?.error) {
+        api.seed(csiSnapshotResources.volumeSnapshotContents, {
+          metadata: { name: content },
+          spec: { deletionPolicy: 'Retain', driver: csiDriver },
+        } satisfies CsiVolumeSnapshotContent);
+        api.seed(csiSnapshotResources.volumeSnapshots, {
+          ...s,
+          status: { boundVolumeSnapshotContentName: content, error: { message: 'the disk said no' } },
+        });
+      } else if ((b === 'cut' || b === 'stuck') && !s.status?.creationTime) {
+        api.seed(csiSnapshotResources.volumeSnapshotContents, {
+          metadata: { name: content },
+          spec: { deletionPolicy: 'Delete', driver: csiDriver },
+          status: { snapshotHandle: `handle-${content}` },
+        } satisfies CsiVolumeSnapshotContent);
+        api.seed(csiSnapshotResources.volumeSnapshots, {
+          ...s,
+          status: {
+            boundVolumeSnapshotContentName: content,
+            creationTime: new Date().toISOString(),
+            readyToUse: false,
+          },
+        });
+      } else if (b === 'cut' && s.status?.readyToUse === false) {
+        api.seed(csiSnapshotResources.volumeSnapshots, { ...s, status: { ...s.status, readyToUse: true } });
+      }
+    }
+    setTimeout(tick, 5);
+  };
+  tick();
+}
+
+interface HookRecord {
+  readonly step: 'before' | 'after';
+  /** The CSI snapshot at that moment: absent, made, or cut. */
+  readonly csi: 'absent' | 'made' | 'cut';
+  readonly ok?: boolean;
+}
+
+function run(
+  options: {
+    seeds?: VolumeSnapshot[];
+    classes?: CsiVolumeSnapshotClass[];
+    csiSnapshots?: CsiVolumeSnapshot[];
+    behaviour?: Behaviour;
+    cutTimeoutMs?: number;
+    readyTimeoutMs?: number;
+  } = {},
+) {
+  const api = new FakeKubeClient({
+    statusSubresources: [resources.volumeSnapshots, resources.volumeSnapshotDatas],
+  });
+  api.seed(resources.persistentVolumeClaims, claim);
+  api.seed(resources.persistentVolumes, volume);
+  api.seed(csiSnapshotResources.volumeSnapshotClasses, ...(options.classes ?? [snapshotClass('snap-local')]));
+  api.seed(csiSnapshotResources.volumeSnapshots, ...(options.csiSnapshots ?? []));
+  api.seed(resources.volumeSnapshots, ...(options.seeds ?? []));
+  const events: { reason: string; message: string }[] = [];
+  const recorder = {
+    record: (_: unknown, _type: string, reason: string, message: string) => events.push({ reason, message }),
+  } as unknown as EventRecorder;
+  const hooked: HookRecord[] = [];
+  const csiState = (): HookRecord['csi'] => {
+    const s = api.objects<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots)[0];
+    return !s ? 'absent' : s.status?.creationTime ? 'cut' : 'made';
+  };
+  const hooks: SnapshotHooks = {
+    beforeSnapshot: () => {
+      hooked.push({ step: 'before', csi: csiState() });
+      return Promise.resolve({
+        afterSnapshot: (ok) => {
+          hooked.push({ step: 'after', csi: csiState(), ok });
+          return Promise.resolve();
+        },
+      });
+    },
+    recover: () => Promise.resolve(),
+  };
+  const snapshots = new CsiVolumeSnapshots({
+    api,
+    volumeByHandle: (handle) =>
+      api
+        .objects<PersistentVolume>(resources.persistentVolumes)
+        .find((pv) => pv.spec?.csi?.volumeHandle === handle),
+    seedAnnotations: (namespace, name) =>
+      Promise.resolve(
+        api.object<VolumeSnapshot>(resources.volumeSnapshots, name, namespace)?.metadata.annotations,
+      ),
+    pollIntervalMs: 5,
+    cutTimeoutMs: options.cutTimeoutMs ?? 5000,
+    ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+  });
+  const driver = {
+    name: 'csi',
+    volumeIdOf: (pv: PersistentVolume) => pv.spec?.csi?.volumeHandle,
+  } as unknown as VolumeDriver;
+  const controller = new SnapshotController({
+    api,
+    driver,
+    snapshots,
+    hooks,
+    pollIntervalMs: 10,
+    // The views have no events: a short resync is how the controller sees a deletion here.
+    resyncIntervalMs: 20,
+    volumeSnapshots: view(api, resources.volumeSnapshots),
+    claims: view(api, resources.persistentVolumeClaims),
+    volumes: view(api, resources.persistentVolumes),
+    events: recorder,
+    logger: silentLogger,
+  });
+  const stop = new AbortController();
+  fakeSnapshotter(api, () => options.behaviour ?? 'cut', stop.signal);
+  const running = controller.run(stop.signal);
+  const seed = (name: string) => api.object<VolumeSnapshot>(resources.volumeSnapshots, name, 'shop');
+  return {
+    api,
+    events,
+    hooked,
+    seed,
+    csiSnapshots: () => api.objects<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots),
+    async until<T>(what: string, check: () => T | undefined | false): Promise<T> {
+      return waitFor(what, () => check() || undefined, { timeoutMs: 5000, intervalMs: 5 });
+    },
+    async stop(): Promise<void> {
+      stop.abort();
+      await running.catch(() => undefined);
+    },
+  };
+}
+
+const seedSnapshot = (uid: string, annotations?: Record<string, string>): VolumeSnapshot => ({
+  metadata: { namespace: 'shop', name: `snap-${uid}`, uid, ...(annotations ? { annotations } : {}) },
+  spec: { persistentVolumeClaimName: 'data' },
+});
+const state = (s: VolumeSnapshot | undefined) => s?.status?.conditions?.at(-1);
+
+describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
+  it('holds the pre-rule until the CSI snapshot is cut, then runs the post-rule, and is Ready once it is readyToUse', async () => {
+    const t = run({ seeds: [seedSnapshot('u-1')] });
+    try {
+      const ready = await t.until(
+        'Ready',
+        () => state(t.seed('snap-u-1'))?.type === 'Ready' && t.seed('snap-u-1'),
+      );
+      expect(t.hooked).toEqual([
+        { step: 'before', csi: 'absent' },
+        { step: 'after', csi: 'cut', ok: true },
+      ]);
+      const [csi] = t.csiSnapshots();
+      expect(csi?.metadata).toMatchObject({ namespace: 'shop', name: 'snapshot-u-1' });
+      expect(csi?.spec).toEqual({
+        source: { persistentVolumeClaimName: 'data' },
+        volumeSnapshotClassName: 'snap-local',
+      });
+      expect(ready.spec.snapshotDataName).toBe(snapshotDataName('u-1'));
+      const data = t.api.object<VolumeSnapshotData>(resources.volumeSnapshotDatas, snapshotDataName('u-1'));
+      expect(data?.spec.csiSnapshot).toMatchObject({
+        namespace: 'shop',
+        name: 'snapshot-u-1',
+        volumeSnapshotClassName: 'snap-local',
+        volumeSnapshotContentName: `snapcontent-${csi?.metadata.uid ?? ''}`,
+      });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('takes the class the annotation names', async () => {
+    const t = run({
+      seeds: [seedSnapshot('u-2', { [csiSnapshotClassAnnotation]: 'snap-fast' })],
+      classes: [snapshotClass('snap-local'), snapshotClass('snap-fast', csiDriver, false)],
+    });
+    try {
+      await t.until('Ready', () => state(t.seed('snap-u-2'))?.type === 'Ready');
+      expect(t.csiSnapshots()[0]?.spec.volumeSnapshotClassName).toBe('snap-fast');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it.each([
+    [
+      'no class for the driver',
+      { classes: [snapshotClass('other', 'other.csi.example.com')] },
+      {},
+      /no VolumeSnapshotClass for CSI driver local\.csi\.example\.com/,
+    ],
+    [
+      'two default classes',
+      { classes: [snapshotClass('a'), snapshotClass('b')] },
+      {},
+      /2 default VolumeSnapshotClasses/,
+    ],
+    [
+      'a named class of another driver',
+      { classes: [snapshotClass('other', 'other.csi.example.com', false)] },
+      { [csiSnapshotClassAnnotation]: 'other' },
+      /is for CSI driver other\.csi\.example\.com/,
+    ],
+    [
+      'a named class that does not exist',
+      {},
+      { [csiSnapshotClassAnnotation]: 'missing' },
+      /VolumeSnapshotClass missing not found/,
+    ],
+    [
+      'the driver’s error',
+      { behaviour: 'error' as const },
+      {},
+      /the CSI snapshot shop\/snapshot-u-3 failed: the disk said no/,
+    ],
+    ['no cut in time', { behaviour: 'never' as const, cutTimeoutMs: 100 }, {}, /was not cut within 0s/],
+  ])(
+    'ends in Error with the cause and leaves no CSI snapshot behind: %s',
+    async (_, options, annotations, cause) => {
+      const t = run({ ...options, seeds: [seedSnapshot('u-3', annotations)] });
+      try {
+        const failed = await t.until(
+          'Error',
+          () => state(t.seed('snap-u-3'))?.type === 'Error' && state(t.seed('snap-u-3')),
+        );
+        expect(failed.message).toMatch(/^snapshot failed due to err: /);
+        expect(failed.message).toMatch(cause);
+        expect(t.csiSnapshots()).toEqual([]);
+        expect(t.events.map((e) => e.reason)).toContain('SnapshotFailed');
+        // The post rule runs only for a snapshot taken; the hold is released either way.
+        expect(t.hooked.filter((h) => h.step === 'after' && h.ok === true)).toEqual([]);
+      } finally {
+        await t.stop();
+      }
+    },
+  );
+
+  it('a cut snapshot that never becomes readyToUse ends in Error once its time is up, and is deleted', async () => {
+    const t = run({ behaviour: 'stuck', readyTimeoutMs: 200, seeds: [seedSnapshot('u-7')] });
+    try {
+      const failed = await t.until(
+        'Error',
+        () => state(t.seed('snap-u-7'))?.type === 'Error' && state(t.seed('snap-u-7')),
+      );
+      expect(failed.message).toMatch(/the CSI snapshot shop\/snapshot-u-7 was not ready within 0s/);
+      // The rules ran around the cut, as for any snapshot taken.
+      expect(t.hooked).toEqual([
+        { step: 'before', csi: 'absent' },
+        { step: 'after', csi: 'cut', ok: true },
+      ]);
+      expect(t.csiSnapshots()).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a restarted stork that finds the earlier CSI snapshot failed ends in Error and removes it', async () => {
+    const t = run({
+      behaviour: 'never',
+      seeds: [seedSnapshot('u-8')],
+      csiSnapshots: [
+        {
+          metadata: {
+            namespace: 'shop',
+            name: 'snapshot-u-8',
+            labels: { 'stork.libopenstorage.org/snapshot': 'snapshot-u-8' },
+          },
+          spec: { source: { persistentVolumeClaimName: 'data' }, volumeSnapshotClassName: 'snap-local' },
+          status: { error: { message: 'out of space' } },
+        },
+      ],
+    });
+    try {
+      const failed = await t.until(
+        'Error',
+        () => state(t.seed('snap-u-8'))?.type === 'Error' && state(t.seed('snap-u-8')),
+      );
+      expect(failed.message).toMatch(/snapshot-u-8 failed: out of space/);
+      expect(t.csiSnapshots()).toEqual([]);
+      expect(t.hooked).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a failed snapshot’s retained content is switched to Delete before it goes, so the storage keeps nothing', async () => {
+    const t = run({ behaviour: 'error', seeds: [seedSnapshot('u-4')] });
+    try {
+      await t.until('Error', () => state(t.seed('snap-u-4'))?.type === 'Error');
+      const contents = t.api.objects<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents);
+      expect(contents.map((c) => c.spec.deletionPolicy)).toEqual(['Delete']);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a restarted stork adopts the CSI snapshot an earlier run made: no second one, no second rule run', async () => {
+    const t = run({
+      seeds: [seedSnapshot('u-5')],
+      csiSnapshots: [
+        {
+          metadata: {
+            namespace: 'shop',
+            name: 'snapshot-u-5',
+            labels: { 'stork.libopenstorage.org/snapshot': 'snapshot-u-5' },
+          },
+          spec: { source: { persistentVolumeClaimName: 'data' }, volumeSnapshotClassName: 'snap-local' },
+        },
+      ],
+    });
+    try {
+      await t.until('Ready', () => state(t.seed('snap-u-5'))?.type === 'Ready');
+      expect(t.api.callsTo({ verb: 'create', resource: 'volumesnapshots' })).toEqual([]);
+      expect(t.csiSnapshots()).toHaveLength(1);
+      expect(t.hooked).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('deleting the snapshot deletes the CSI snapshot it made and the data, then lets it go', async () => {
+    const t = run({ seeds: [seedSnapshot('u-6')] });
+    try {
+      await t.until('Ready', () => state(t.seed('snap-u-6'))?.type === 'Ready');
+      expect(t.seed('snap-u-6')?.metadata.finalizers).toContain(snapshotFinalizer);
+      await t.api.delete(resources.volumeSnapshots, { namespace: 'shop', name: 'snap-u-6' });
+      await t.until('gone', () => t.seed('snap-u-6') === undefined);
+      expect(t.csiSnapshots()).toEqual([]);
+      expect(t.api.object(resources.volumeSnapshotDatas, snapshotDataName('u-6'))).toBeUndefined();
+      // Finished: its content is left to the class's deletion policy (not switched).
+      const contents = t.api.objects<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents);
+      expect(t.api.callsTo({ verb: 'patch', resource: 'volumesnapshotcontents' })).toEqual([]);
+      expect(contents).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
+  });
+});
