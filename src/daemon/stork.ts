@@ -30,7 +30,8 @@ import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
 import { superviseWebhook } from './webhook-supervisor.js';
-import { ensureCrds } from '../k8s/crds/install.js';
+import { ensureCrds, storkCrds } from '../k8s/crds/install.js';
+import { schedulingDecisionCrd } from '../k8s/crds/scheduling-decision.js';
 import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
@@ -168,12 +169,14 @@ export async function startStork(
   }
   lifecycle.add(driverCacheComponent(cache));
   if (csiCache) lifecycle.add({ ...driverCacheComponent(csiCache), name: 'csi-driver-cache' });
-  if (config.snapshotter) {
-    // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
+  // Every replica makes sure the CRDs it writes exist (and are this version's) before anyone relies on them.
+  const recording = config.extender && config.recordDecisions;
+  if (config.snapshotter || recording) {
+    const crds = config.snapshotter ? storkCrds : [schedulingDecisionCrd];
     lifecycle.add(
       serviceComponent(
         'crds',
-        () => ensureCrds(api),
+        () => ensureCrds(api, crds),
         () => Promise.resolve(),
       ),
     );

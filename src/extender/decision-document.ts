@@ -3,8 +3,11 @@ import type { FilterDecision } from './filter.js';
 import type { NodeScore, PrioritizeDecision } from './prioritize.js';
 import type { Tier } from './score.js';
 
-/** Past this many nodes a record keeps the filtered-out and the best-scored ones (annotations are small). */
-export const maxRecordedNodes = 200;
+/**
+ * Past this many nodes a record keeps the filtered-out and the best-scored ones: one record is written per
+ * pod, so its size is paid per pod scheduled (about 100 bytes a node), and a longer table is not read.
+ */
+export const maxRecordedNodes = 50;
 
 export interface DecisionParts {
   readonly filter?: FilterDecision;

@@ -92,7 +92,7 @@ describe('the extender answers the stork scheduler only, and writes only for pod
     await expect(fetch(`http://127.0.0.1:${port()}/filter`, { method: 'POST', body })).rejects.toThrow();
   });
 
-  it("writes no annotation and no event for a pod a forged request names (even with the scheduler's certificate)", async () => {
+  it("writes no record and no event for a pod a forged request names (even with the scheduler's certificate)", async () => {
     // A pod in another tenant's namespace, placed by the default scheduler away from its data.
     await createDriverVolume(ctx, victimNs, 'vdata', ['node-3']);
     await ctx.box.api.create(
@@ -118,6 +118,7 @@ describe('the extender answers the stork scheduler only, and writes only for pod
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const after = await ctx.box.api.get<Pod>(resources.pods, { namespace: victimNs, name: 'victim' });
     expect(after.metadata?.annotations?.[schedulingDecisionAnnotation]).toBeUndefined();
+    expect((await ctx.box.api.list(resources.schedulingDecisions, victimNs)).items).toEqual([]);
     expect(after.metadata?.resourceVersion).toBe(victim.metadata?.resourceVersion);
     const events = (await ctx.box.api.list<Event>(resources.events, victimNs)).items;
     expect(events.filter((e) => e.source?.component === 'stork' || e.reportingComponent === 'stork')).toEqual(
@@ -130,11 +131,12 @@ describe('the extender answers the stork scheduler only, and writes only for pod
     await expect
       .poll(
         async () =>
-          (await ctx.box.api.get<Pod>(resources.pods, { namespace: victimNs, name: 'victim' })).metadata
-            ?.annotations?.[schedulingDecisionAnnotation],
+          (await ctx.box.api.list(resources.schedulingDecisions, victimNs)).items.map(
+            (r) => (r as { metadata?: { name?: string } }).metadata?.name,
+          ),
         { timeout: 10_000, interval: 200 },
       )
-      .toBeDefined();
+      .toEqual(['victim']);
   });
 
   it('serves the status documents only to callers the API server authenticates and authorizes', async () => {

@@ -13,6 +13,7 @@ import {
 } from '../../src/drivers/scheduling-documents.js';
 import { ensureCrds } from '../../src/k8s/crds/install.js';
 import type { Rule } from '../../src/k8s/crds/rule.js';
+import type { SchedulingDecisionObject } from '../../src/k8s/crds/scheduling-decision.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
@@ -349,7 +350,7 @@ describe('storkctl against the real API server and a running stork', () => {
   });
 
   describe('explain and hyper-convergence', () => {
-    /** The decision recorded on the pod, once it is one that `done` accepts (earlier cycles may show first). */
+    /** The decision recorded for the pod, once it is one that `done` accepts (earlier cycles may show first). */
     async function recorded(
       name: string,
       done: (d: SchedulingDecision) => boolean,
@@ -358,9 +359,18 @@ describe('storkctl against the real API server and a running stork', () => {
         `the decision recorded on ${name}`,
         async () => {
           const pod = await ctx.box.api.get<Pod>(resources.pods, { namespace: ns, name });
-          const text = pod.metadata?.annotations?.[schedulingDecisionAnnotation];
-          const decision = text ? (JSON.parse(text) as SchedulingDecision) : undefined;
-          return decision && done(decision) ? decision : undefined;
+          // Beside the pod, owned by it; the pod itself is not written.
+          expect(pod.metadata?.annotations?.[schedulingDecisionAnnotation]).toBeUndefined();
+          const record = await ctx.box.api
+            .get<SchedulingDecisionObject>(resources.schedulingDecisions, { namespace: ns, name })
+            .catch((error: unknown) => {
+              if (isNotFound(error)) return undefined;
+              throw error;
+            });
+          if (!record) return undefined;
+          expect(record.metadata.ownerReferences?.map((o) => o.uid)).toEqual([pod.metadata?.uid]);
+          const decision = record.decision as SchedulingDecision;
+          return done(decision) ? decision : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 200 },
       );

@@ -7,6 +7,7 @@ import { ruleCrd } from './rule.js';
 import { volumeSnapshotCrd, volumeSnapshotDataCrd } from './volume-snapshot.js';
 import { namespacedSchedulePolicyCrd, schedulePolicyCrd } from './schedule-policy.js';
 import { volumeSnapshotScheduleCrd } from './volume-snapshot-schedule.js';
+import { schedulingDecisionCrd } from './scheduling-decision.js';
 
 /** The CRDs stork installs and owns. */
 export const storkCrds: readonly CustomResourceDefinition[] = [
@@ -17,6 +18,8 @@ export const storkCrds: readonly CustomResourceDefinition[] = [
   schedulePolicyCrd,
   namespacedSchedulePolicyCrd,
   volumeSnapshotScheduleCrd,
+  // The extender's recorded decisions (storkctl explain).
+  schedulingDecisionCrd,
 ];
 
 /**
