@@ -3,7 +3,15 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const all = ['extender', 'extender-cost', 'extender-limits', 'scheduling', 'health-monitor', 'snapshots'];
+const all = [
+  'extender',
+  'extender-cost',
+  'extender-limits',
+  'scheduling',
+  'health-monitor',
+  'snapshots',
+  'scale',
+];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 for (const name of chosen) {
   if (!all.includes(name)) {
