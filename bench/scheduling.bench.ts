@@ -58,6 +58,33 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
+/**
+ * The API server's own counters: write requests on pods and on SchedulingDecisions, and watch events of
+ * pods sent to watchers (each pod write reaches every pod watcher: schedulers, controller manager, KWOK,
+ * stork). Differences over a run say what recording costs the cluster.
+ */
+async function apiCounters(api: KubeApi): Promise<Record<string, number>> {
+  const response = await api.stream('/metrics');
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const sum = (pattern: RegExp): number => {
+    let total = 0;
+    for (const line of text.split('\n')) if (pattern.test(line)) total += Number(line.split(' ').at(-1));
+    return total;
+  };
+  return {
+    pod_writes: sum(/^apiserver_request_total\{.*resource="pods".*verb="(PATCH|PUT)"/),
+    decision_writes: sum(/^apiserver_request_total\{.*resource="schedulingdecisions".*verb="(POST|PUT)"/),
+    pod_watch_events: sum(/^apiserver_watch_events_total\{.*(kind="Pod"|resource="pods")/),
+  };
+}
+
+const perPod = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(
+    Object.keys(after).map((k) => [k, round(((after[k] ?? 0) - (before[k] ?? 0)) / podCount, 2)]),
+  );
+
 /** Pods per second from the first bound pod to the last, polling the API every 100 ms. */
 async function timeScheduling(
   api: KubeApi,
@@ -146,6 +173,8 @@ try {
     ratio: number;
     stork_cpu_ms_per_pod: number;
     stork_idle_cpu_percent: number;
+    /** API server counters over the stork run (and 2 s after), per pod: see apiCounters. */
+    api_per_stork_pod: Record<string, number>;
     load_average: string;
   }
   const perRound: RoundFigures[] = [];
@@ -166,9 +195,14 @@ try {
       const idleCpu = ((await cpuSeconds(storkPid)) - before) / ((performance.now() - started) / 1000);
       return { rate, idleCpu };
     };
+    let apiPerPod: Record<string, number> = {};
     const timeStork = async (): Promise<{ rate: number; cpu: number }> => {
       const before = await cpuSeconds(storkPid);
+      const counters = await apiCounters(box.api);
       const rate = await timeScheduling(box.api, 'stork', r, () => box.restartComponent('stork-scheduler'));
+      // Decisions settle for half a second before they are written.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      apiPerPod = perPod(counters, await apiCounters(box.api));
       return { rate, cpu: (await cpuSeconds(storkPid)) - before };
     };
     // The order alternates: whichever runs second finds the other's pods bound and its events settling.
@@ -187,6 +221,7 @@ try {
       ratio: round(s.rate / d.rate, 3),
       stork_cpu_ms_per_pod: round((s.cpu / podCount) * 1000, 2),
       stork_idle_cpu_percent: round(d.idleCpu * 100, 1),
+      api_per_stork_pod: apiPerPod,
       load_average: await loadAverage(),
     };
     console.error(`round ${r + 1}: ${JSON.stringify(figures)}`);
@@ -205,7 +240,8 @@ try {
       `extender ${verb}: ${value('count')} requests, mean ${((value('sum') / value('count')) * 1000).toFixed(2)} ms in stork`,
     );
   }
-  const of = (key: keyof Omit<RoundFigures, 'load_average'>) => spread(perRound.map((f) => f[key]));
+  const of = (key: keyof Omit<RoundFigures, 'load_average' | 'api_per_stork_pod'>) =>
+    spread(perRound.map((f) => f[key]));
   const result = {
     nodes: nodeCount,
     pods: podCount,
