@@ -94,7 +94,8 @@ describe('storkctl against the real API server and a running stork', () => {
       [
         'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: storkctl-reader, namespace: kube-system}',
         'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: storkctl-reader}\n' +
-          "rules: [{apiGroups: [''], resources: [pods], verbs: [get, list]}]",
+          "rules: [{apiGroups: [''], resources: [pods], verbs: [get, list]}," +
+          ' {apiGroups: [stork.libopenstorage.org], resources: [schedulingdecisions], verbs: [get]}]',
         'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: storkctl-reader}\n' +
           'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: storkctl-reader}\n' +
           'subjects: [{kind: ServiceAccount, name: storkctl-reader, namespace: kube-system}]',
@@ -534,7 +535,7 @@ describe('storkctl against the real API server and a running stork', () => {
       );
     });
 
-    it('still explains after stork restarts: the record is on the pod, "now" comes from the new process', async () => {
+    it('still explains after stork restarts: the record is an API object, "now" comes from the new process', async () => {
       const before = JSON.parse(await ok('explain', 'pod', 'app', '-n', ns, '-o', 'json')) as PodExplanation;
       await ctx.stopStork();
       await ctx.startStork();
