@@ -11,6 +11,7 @@ const fixture = process.argv[3] === 'csi' ? csiBenchFixture(count) : benchFixtur
 const server = new ExtenderServer({
   state: () => fixture.state,
   decisionOptions: { staleAfterMs: 3_600_000 },
+  acceptNodeObjects: true,
   logger: silentLogger,
 });
 const port = await server.listen(0, '127.0.0.1');

@@ -1,7 +1,8 @@
 // Extender latency: one filter + one prioritize request over loopback HTTP, as kube-scheduler sends them,
 // at 100, 1,000 and 5,000 nodes, with node names only (nodeCacheCapable) and with full Node objects, for a
 // pod with pxd claims and for a pod with CSI claims (BENCH_CLAIMS=pxd or csi for one kind only).
-// Writes bench/results/extender.json: [{nodes, claims, mode, p50_ms, p99_ms}].
+// Stork and the transport floor are asked in turn (interleaved), over ROUNDS (≥ 3) rounds.
+// Writes bench/results/extender.json: [{nodes, claims, mode, p50/p90/p99 of stork and of the floor, ratios}].
 import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -10,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { benchFixture } from './fixture.js';
 import { csiBenchFixture } from './csi-fixture.js';
-import { machine, percentile, printTable, round } from './stats.js';
+import { cell, loadAverage, machine, percentile, printTable, round, spread, type Spread } from './stats.js';
 
 /** A Node as a kubelet reports it: labels, addresses, capacity, conditions, a few images (~2.5 KB). */
 function realisticNode(base: Node, i: number): Node {
@@ -95,14 +96,31 @@ function post(agent: Agent, port: number, path: string, body: string): Promise<v
 }
 
 type Claims = 'pxd' | 'csi';
-type Row = { nodes: number; claims: Claims; mode: 'names' | 'objects'; p50_ms: number; p99_ms: number };
+type Mode = 'names' | 'objects';
+interface Row {
+  nodes: number;
+  claims: Claims;
+  mode: Mode;
+  samples: number;
+  p50_ms: number;
+  p90_ms: number;
+  p99_ms: number;
+  floor_p50_ms: number;
+  floor_p90_ms: number;
+  floor_p99_ms: number;
+  /** stork p50 ÷ floor p50 over all samples, and min / median / max of it over the rounds. */
+  ratio_p50: number;
+  ratio_p50_rounds: Spread;
+  load_average: string;
+}
 const results: Row[] = [];
-const floors: Row[] = [];
 const claimKinds: Claims[] =
   process.env.BENCH_CLAIMS === 'pxd' || process.env.BENCH_CLAIMS === 'csi'
     ? [process.env.BENCH_CLAIMS]
     : ['pxd', 'csi'];
 const nodeCounts = (process.env.BENCH_NODE_COUNTS ?? '100,1000,5000').split(',').map(Number);
+const modes = (process.env.BENCH_MODES ?? 'names,objects').split(',') as Mode[];
+const rounds = Math.max(3, Number(process.env.ROUNDS ?? 3));
 
 /** Starts a benchmark server script in its own process and returns its port and process. */
 async function startServer(script: string, count: number, claims: Claims) {
@@ -123,23 +141,57 @@ async function startServer(script: string, count: number, claims: Claims) {
   return { port, child };
 }
 
-/** Latency of filter + prioritize, sequential on one keep-alive connection, as kube-scheduler sends them. */
-async function measure(
-  port: number,
-  body: string,
-  iterations: number,
-): Promise<{ p50_ms: number; p99_ms: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const samples: number[] = [];
-  for (let i = 0; i < iterations + 20; i++) {
-    const started = process.hrtime.bigint();
-    await post(agent, port, '/filter', body);
-    await post(agent, port, '/prioritize', body);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    if (i >= 20) samples.push(ms); // the first requests warm up the JIT and the connection
+/** One filter + one prioritize, sequential on one keep-alive connection, as kube-scheduler sends them (ms). */
+async function pair(agent: Agent, port: number, body: string): Promise<number> {
+  const started = process.hrtime.bigint();
+  await post(agent, port, '/filter', body);
+  await post(agent, port, '/prioritize', body);
+  return Number(process.hrtime.bigint() - started) / 1e6;
+}
+
+/**
+ * Stork and the floor interleaved: each sample asks both, in alternating order, so that whatever else
+ * the machine does at that moment weighs on both alike. The samples are split into rounds, and the
+ * ratio of the p50s is reported per round too.
+ */
+async function measure(stork: number, floor: number, body: string, perRound: number) {
+  const agents = {
+    stork: new Agent({ keepAlive: true, maxSockets: 1 }),
+    floor: new Agent({ keepAlive: true, maxSockets: 1 }),
+  };
+  for (let i = 0; i < 20; i++) {
+    // warm-up: the JIT and the connections
+    await pair(agents.stork, stork, body);
+    await pair(agents.floor, floor, body);
   }
-  agent.destroy();
-  return { p50_ms: round(percentile(samples, 50)), p99_ms: round(percentile(samples, 99)) };
+  const all = { stork: [] as number[], floor: [] as number[] };
+  const ratios: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const batch = { stork: [] as number[], floor: [] as number[] };
+    for (let i = 0; i < perRound; i++) {
+      const storkFirst = (i + r) % 2 === 0;
+      if (storkFirst) batch.stork.push(await pair(agents.stork, stork, body));
+      batch.floor.push(await pair(agents.floor, floor, body));
+      if (!storkFirst) batch.stork.push(await pair(agents.stork, stork, body));
+    }
+    ratios.push(percentile(batch.stork, 50) / percentile(batch.floor, 50));
+    all.stork.push(...batch.stork);
+    all.floor.push(...batch.floor);
+  }
+  agents.stork.destroy();
+  agents.floor.destroy();
+  const p = (samples: number[], q: number): number => round(percentile(samples, q));
+  return {
+    samples: all.stork.length,
+    p50_ms: p(all.stork, 50),
+    p90_ms: p(all.stork, 90),
+    p99_ms: p(all.stork, 99),
+    floor_p50_ms: p(all.floor, 50),
+    floor_p90_ms: p(all.floor, 90),
+    floor_p99_ms: p(all.floor, 99),
+    ratio_p50: round(percentile(all.stork, 50) / percentile(all.floor, 50)),
+    ratio_p50_rounds: spread(ratios),
+  };
 }
 
 for (const claims of claimKinds) {
@@ -153,15 +205,14 @@ for (const claims of claimKinds) {
       names: JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) }),
       objects: JSON.stringify({ Pod: pod, Nodes: { items: fixture.nodes.map(realisticNode) } }),
     };
-    for (const [script, into] of [
-      ['./extender-server.ts', results],
-      ['./noop-server.ts', floors],
-    ] as const) {
-      const server = await startServer(script, count, claims);
-      for (const mode of ['names', 'objects'] as const) {
-        const iterations = mode === 'objects' ? Math.max(20, Math.round(20_000 / count)) : 500;
-        into.push({ nodes: count, claims, mode, ...(await measure(server.port, bodies[mode], iterations)) });
-      }
+    const stork = await startServer('./extender-server.ts', count, claims);
+    const floor = await startServer('./noop-server.ts', count, claims);
+    for (const mode of modes) {
+      const total = mode === 'objects' ? Math.max(10 * rounds, Math.round(20_000 / count)) : 500;
+      const measured = await measure(stork.port, floor.port, bodies[mode], Math.ceil(total / rounds));
+      results.push({ nodes: count, claims, mode, ...measured, load_average: await loadAverage() });
+    }
+    for (const server of [stork, floor]) {
       server.child.kill('SIGTERM');
       await new Promise((resolve) => server.child.once('exit', resolve));
     }
@@ -169,20 +220,31 @@ for (const claims of claimKinds) {
 }
 
 printTable(
-  results.map((r, i) => ({
-    ...r,
-    floor_p50_ms: floors[i]?.p50_ms ?? Number.NaN,
-    floor_p99_ms: floors[i]?.p99_ms ?? Number.NaN,
+  results.map((r) => ({
+    nodes: r.nodes,
+    claims: r.claims,
+    mode: r.mode,
+    'p50/p90/p99 ms': `${r.p50_ms} / ${r.p90_ms} / ${r.p99_ms}`,
+    'floor p50/p90/p99 ms': `${r.floor_p50_ms} / ${r.floor_p90_ms} / ${r.floor_p99_ms}`,
+    'p50 ÷ floor': r.ratio_p50,
+    'rounds min/med/max': cell(r.ratio_p50_rounds),
+    load: r.load_average,
   })),
 );
 console.log(
-  'floor: the same requests against a server that only parses the body and sends a same-sized answer',
+  `floor: the same requests against a server that only parses the body and sends a same-sized answer; ${rounds} interleaved rounds`,
 );
 await writeFile(new URL('./results/extender.json', import.meta.url), JSON.stringify(results, null, 2) + '\n');
 await writeFile(
   new URL('./results/extender.machine.json', import.meta.url),
   JSON.stringify(
-    { ...(await machine()), command: 'npm run bench -- extender', transport_floor: floors },
+    {
+      ...(await machine()),
+      command: 'npm run bench -- extender',
+      env: Object.fromEntries(
+        Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_') || k === 'ROUNDS'),
+      ),
+    },
     null,
     2,
   ) + '\n',

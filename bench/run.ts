@@ -3,7 +3,16 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const all = ['extender', 'extender-limits', 'scheduling', 'health-monitor', 'snapshots', 'csi-snapshots'];
+const all = [
+  'extender',
+  'extender-cost',
+  'extender-limits',
+  'scheduling',
+  'health-monitor',
+  'snapshots',
+  'csi-snapshots',
+  'scale',
+];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
 for (const name of chosen) {
   if (!all.includes(name)) {

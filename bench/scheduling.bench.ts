@@ -2,9 +2,12 @@
 // shipped configuration, calling stork's extender for every pod) against the default scheduler, on the
 // same cluster. Each scheduler is stopped while its pods are created and started once they all exist,
 // so what is timed is scheduling alone: from the first pod bound to the last.
-// Writes bench/results/scheduling.json: {nodes, pods, stork_pods_per_s, default_pods_per_s, ratio}.
+// The two run in turn over ROUNDS (≥ 3) rounds in the same box, the order alternating, so that one
+// noisy round does not decide: min / median / max of each rate and of the ratio are reported.
+// BENCH_STORK_ARGS passes flags to stork (e.g. --record-decisions=false); BENCH_LABEL names the result
+// (bench/results/scheduling[-LABEL].json: {nodes, pods, rounds, per-round figures, spreads}).
 // BENCH_CLAIMS=csi: the pods' claim is a CSI driver's, through stork's csi driver (bench/scheduling-csi.ts);
-// writes bench/results/scheduling-csi.json, with `claims: "csi"`.
+// writes bench/results/scheduling-csi[-LABEL].json, with `claims: "csi"`.
 import { writeFile } from 'node:fs/promises';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { Box, createNamespace } from '../src/box/box.js';
@@ -16,21 +19,27 @@ import type { KubeApi } from '../src/k8s/api.js';
 import { resources } from '../src/k8s/paths.js';
 import { waitFor } from '../src/lib/wait.js';
 import { createCsiBenchClaim, csiStorkArgs } from './scheduling-csi.js';
-import { machine, printTable, round } from './stats.js';
+import { cell, loadAverage, machine, printTable, round, spread } from './stats.js';
 
 const nodeCount = Number(process.env.BENCH_NODES ?? 1000);
 const podCount = Number(process.env.BENCH_PODS ?? 500);
 const namespace = 'bench';
+const rounds = Math.max(3, Number(process.env.ROUNDS ?? 3));
+const storkArgs = (process.env.BENCH_STORK_ARGS ?? '').split(' ').filter(Boolean);
 const claims = process.env.BENCH_CLAIMS === 'csi' ? 'csi' : 'pxd';
+const label = `${claims === 'csi' ? '-csi' : ''}${process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : ''}`;
 
-async function createPods(api: KubeApi, schedulerName: string, claim: string): Promise<void> {
+async function createPods(api: KubeApi, schedulerName: string, claim: string, round: number): Promise<void> {
   const queue = Array.from({ length: podCount }, (_, i) => i);
   const worker = async (): Promise<void> => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       const pod: Pod = {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name: `${schedulerName}-${i}`, labels: { bench: schedulerName } },
+        metadata: {
+          name: `${schedulerName}-r${round}-${i}`,
+          labels: { bench: schedulerName, round: String(round) },
+        },
         spec: {
           schedulerName,
           containers: [
@@ -53,10 +62,38 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
+/**
+ * The API server's own counters: write requests on pods and on SchedulingDecisions, and watch events of
+ * pods sent to watchers (each pod write reaches every pod watcher: schedulers, controller manager, KWOK,
+ * stork). Differences over a run say what recording costs the cluster.
+ */
+async function apiCounters(api: KubeApi): Promise<Record<string, number>> {
+  const response = await api.stream('/metrics');
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const sum = (pattern: RegExp): number => {
+    let total = 0;
+    for (const line of text.split('\n')) if (pattern.test(line)) total += Number(line.split(' ').at(-1));
+    return total;
+  };
+  return {
+    pod_writes: sum(/^apiserver_request_total\{.*resource="pods".*verb="(PATCH|PUT)"/),
+    decision_writes: sum(/^apiserver_request_total\{.*resource="schedulingdecisions".*verb="(POST|PUT)"/),
+    pod_watch_events: sum(/^apiserver_watch_events_total\{.*(kind="Pod"|resource="pods")/),
+  };
+}
+
+const perPod = (before: Record<string, number>, after: Record<string, number>) =>
+  Object.fromEntries(
+    Object.keys(after).map((k) => [k, round(((after[k] ?? 0) - (before[k] ?? 0)) / podCount, 2)]),
+  );
+
 /** Pods per second from the first bound pod to the last, polling the API every 100 ms. */
 async function timeScheduling(
   api: KubeApi,
   schedulerName: string,
+  round: number,
   start: () => Promise<void>,
 ): Promise<number> {
   await start();
@@ -66,7 +103,7 @@ async function timeScheduling(
     `${podCount} ${schedulerName} pods bound`,
     async () => {
       const list = await api.list<Pod>(resources.pods, namespace, {
-        labelSelector: `bench=${schedulerName}`,
+        labelSelector: `bench=${schedulerName},round=${round}`,
         fieldSelector: 'spec.nodeName!=',
       });
       const now = performance.now();
@@ -94,7 +131,7 @@ const stork = await startStorkProcess({
   storage,
   extenderPort,
   nodeFlags: (process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
-  ...(claims === 'csi' ? { args: csiStorkArgs } : {}),
+  args: claims === 'csi' ? [...csiStorkArgs, ...storkArgs] : storkArgs,
   showLogs: true,
 });
 const storkPid = stork.child.pid;
@@ -143,27 +180,67 @@ try {
   // Let stork's driver cache pick up the new volume (it refreshes every 5 s by default).
   await new Promise((resolve) => setTimeout(resolve, 6000));
 
-  // Both schedulers stop; all pods are created; then each scheduler starts and is timed alone.
-  await box.stopComponent('kube-scheduler');
-  await box.stopComponent('stork-scheduler');
-  console.error(`creating ${podCount} pods for each scheduler`);
-  // The same pod, with the same driver volume, for both: only the scheduler differs.
-  await createPods(box.api, 'default-scheduler', claim);
-  await createPods(box.api, 'stork', claim);
-  const idleCpuBefore = await cpuSeconds(storkPid);
-  const idleStarted = performance.now();
-  const defaultRate = await timeScheduling(box.api, 'default-scheduler', () =>
-    box.restartComponent('kube-scheduler'),
-  );
-  const idleCpuPerSecond =
-    ((await cpuSeconds(storkPid)) - idleCpuBefore) / ((performance.now() - idleStarted) / 1000);
-  console.error(
-    `stork's background work while the default scheduler ran: ${(idleCpuPerSecond * 100).toFixed(1)}% of a core`,
-  );
-  const storkCpuBefore = await cpuSeconds(storkPid);
-  const storkRate = await timeScheduling(box.api, 'stork', () => box.restartComponent('stork-scheduler'));
+  interface RoundFigures {
+    default_pods_per_s: number;
+    stork_pods_per_s: number;
+    ratio: number;
+    stork_cpu_ms_per_pod: number;
+    stork_idle_cpu_percent: number;
+    /** API server counters over the stork run (and 2 s after), per pod: see apiCounters. */
+    api_per_stork_pod: Record<string, number>;
+    load_average: string;
+  }
+  const perRound: RoundFigures[] = [];
+  for (let r = 0; r < rounds; r++) {
+    // Both schedulers stop; all pods are created; then each scheduler starts and is timed alone.
+    await box.stopComponent('kube-scheduler');
+    await box.stopComponent('stork-scheduler');
+    console.error(`round ${r + 1}/${rounds}: creating ${podCount} pods for each scheduler`);
+    // The same pod, with the same driver volume, for both: only the scheduler differs.
+    await createPods(box.api, 'default-scheduler', claim, r);
+    await createPods(box.api, 'stork', claim, r);
+    const timeDefault = async (): Promise<{ rate: number; idleCpu: number }> => {
+      const before = await cpuSeconds(storkPid);
+      const started = performance.now();
+      const rate = await timeScheduling(box.api, 'default-scheduler', r, () =>
+        box.restartComponent('kube-scheduler'),
+      );
+      const idleCpu = ((await cpuSeconds(storkPid)) - before) / ((performance.now() - started) / 1000);
+      return { rate, idleCpu };
+    };
+    let apiPerPod: Record<string, number> = {};
+    const timeStork = async (): Promise<{ rate: number; cpu: number }> => {
+      const before = await cpuSeconds(storkPid);
+      const counters = await apiCounters(box.api);
+      const rate = await timeScheduling(box.api, 'stork', r, () => box.restartComponent('stork-scheduler'));
+      // Decisions settle for half a second before they are written.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      apiPerPod = perPod(counters, await apiCounters(box.api));
+      return { rate, cpu: (await cpuSeconds(storkPid)) - before };
+    };
+    // The order alternates: whichever runs second finds the other's pods bound and its events settling.
+    let d: { rate: number; idleCpu: number };
+    let s: { rate: number; cpu: number };
+    if (r % 2 === 0) {
+      d = await timeDefault();
+      s = await timeStork();
+    } else {
+      s = await timeStork();
+      d = await timeDefault();
+    }
+    const figures: RoundFigures = {
+      default_pods_per_s: round(d.rate, 1),
+      stork_pods_per_s: round(s.rate, 1),
+      ratio: round(s.rate / d.rate, 3),
+      stork_cpu_ms_per_pod: round((s.cpu / podCount) * 1000, 2),
+      stork_idle_cpu_percent: round(d.idleCpu * 100, 1),
+      api_per_stork_pod: apiPerPod,
+      load_average: await loadAverage(),
+    };
+    console.error(`round ${r + 1}: ${JSON.stringify(figures)}`);
+    perRound.push(figures);
+  }
 
-  const storkCpu = (await cpuSeconds(storkPid)) - storkCpuBefore;
   const metrics = await (await fetch(`http://127.0.0.1:${extenderPort}/metrics`)).text();
   for (const verb of ['filter', 'prioritize']) {
     const value = (suffix: string): number =>
@@ -176,26 +253,42 @@ try {
       `extender ${verb}: ${value('count')} requests, mean ${((value('sum') / value('count')) * 1000).toFixed(2)} ms in stork`,
     );
   }
-  console.error(`stork used ${((storkCpu / podCount) * 1000).toFixed(2)} ms of CPU per pod scheduled`);
+  const of = (key: keyof Omit<RoundFigures, 'load_average' | 'api_per_stork_pod'>) =>
+    spread(perRound.map((f) => f[key]));
   const result = {
-    claims,
     nodes: nodeCount,
     pods: podCount,
-    stork_pods_per_s: round(storkRate, 1),
-    default_pods_per_s: round(defaultRate, 1),
-    ratio: round(storkRate / defaultRate, 3),
+    rounds,
+    claims,
+    stork_args: storkArgs,
+    default_pods_per_s: of('default_pods_per_s'),
+    stork_pods_per_s: of('stork_pods_per_s'),
+    ratio: of('ratio'),
+    stork_cpu_ms_per_pod: of('stork_cpu_ms_per_pod'),
+    stork_idle_cpu_percent: of('stork_idle_cpu_percent'),
+    per_round: perRound,
   };
-  printTable([result]);
+  printTable([
+    {
+      nodes: nodeCount,
+      pods: podCount,
+      rounds,
+      'default pods/s (min/med/max)': cell(result.default_pods_per_s),
+      'stork pods/s': cell(result.stork_pods_per_s),
+      ratio: cell(result.ratio),
+      'stork CPU ms/pod': cell(result.stork_cpu_ms_per_pod),
+    },
+  ]);
   await writeFile(
-    new URL(`./results/scheduling${claims === 'csi' ? '-csi' : ''}.json`, import.meta.url),
+    new URL(`./results/scheduling${label}.json`, import.meta.url),
     JSON.stringify(result, null, 2) + '\n',
   );
   await writeFile(
-    new URL(`./results/scheduling${claims === 'csi' ? '-csi' : ''}.machine.json`, import.meta.url),
+    new URL(`./results/scheduling${label}.machine.json`, import.meta.url),
     JSON.stringify(
       {
         ...(await machine()),
-        command: `${claims === 'csi' ? 'BENCH_CLAIMS=csi ' : ''}npm run bench -- scheduling`,
+        command: `${claims === 'csi' ? 'BENCH_CLAIMS=csi ' : ''}${storkArgs.length ? `BENCH_STORK_ARGS='${storkArgs.join(' ')}' ` : ''}npm run bench -- scheduling`,
       },
       null,
       2,

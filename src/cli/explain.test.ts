@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schedulingDecisionAnnotation, type SchedulingDecision } from '../drivers/scheduling-documents.js';
-import { decisionText, explanationText, recordedDecision, verdictRow } from './explain.js';
+import { decisionOfRecord, decisionText, explanationText, recordedDecision, verdictRow } from './explain.js';
 
 const decision: SchedulingDecision = {
   time: '2026-01-02T03:04:05.000Z',
@@ -57,6 +57,30 @@ describe('explain output', () => {
     expect(recordedDecision(pod(JSON.stringify(decision)))).toEqual(decision);
     expect(recordedDecision({})).toBeUndefined();
     expect(() => recordedDecision(pod('{'))).toThrow('not valid JSON');
+  });
+});
+
+describe('the recorded SchedulingDecision', () => {
+  const record = (uid: string, body: unknown = decision) => ({
+    apiVersion: 'stork.libopenstorage.org/v1alpha1' as const,
+    kind: 'SchedulingDecision' as const,
+    metadata: {
+      name: 'p',
+      namespace: 'ns',
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'p', uid }],
+    },
+    decision: body,
+  });
+  const pod = { metadata: { name: 'p', namespace: 'ns', uid: 'u1' } };
+
+  it("is the pod's only when the pod owns it (not a former pod's of the same name)", () => {
+    expect(decisionOfRecord(pod, record('u1'))).toEqual(decision);
+    expect(decisionOfRecord(pod, record('u0'))).toBeUndefined();
+    expect(decisionOfRecord({ metadata: { name: 'p' } }, record('u1'))).toBeUndefined();
+  });
+
+  it('says when the record holds no decision document', () => {
+    expect(() => decisionOfRecord(pod, record('u1', { nodes: 'x' }))).toThrow('not a decision document');
   });
 });
 

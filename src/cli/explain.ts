@@ -4,7 +4,8 @@ import {
   type NodeVerdict,
   type SchedulingDecision,
 } from '../drivers/scheduling-documents.js';
-import { isNotFound } from '../k8s/errors.js';
+import type { SchedulingDecisionObject } from '../k8s/crds/scheduling-decision.js';
+import { isForbidden, isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
 import { CliError, formatDocument, formatTable } from './output.js';
@@ -46,7 +47,7 @@ export async function explainPod(ctx: CommandContext, name: string, flags: { now
     throw error;
   }
   const node = pod.spec?.nodeName;
-  const recorded = recordedDecision(pod);
+  const recorded = (await storedDecision(ctx, pod)) ?? recordedDecision(pod);
   let now: SchedulingDecision | undefined;
   let nowError: string | undefined;
   if (!node || flags.now) {
@@ -67,7 +68,7 @@ export async function explainPod(ctx: CommandContext, name: string, flags: { now
   if (nowError) ctx.io.err(`Warning: ${nowError}\n`);
   if (!recorded && !now) {
     throw new CliError(
-      `no scheduling decision is recorded on pod ${ctx.namespace}/${name}: it was not scheduled by stork ` +
+      `no scheduling decision is recorded for pod ${ctx.namespace}/${name}: it was not scheduled by stork ` +
         '(schedulerName: stork), or stork runs with --record-decisions=false',
     );
   }
@@ -78,6 +79,51 @@ export async function explainPod(ctx: CommandContext, name: string, flags: { now
   ctx.io.out(explanationText(explanation));
 }
 
+/** The pod's SchedulingDecision (same namespace and name), if stork recorded one for this very pod. */
+async function storedDecision(ctx: CommandContext, pod: Pod): Promise<SchedulingDecision | undefined> {
+  const name = pod.metadata?.name ?? '';
+  try {
+    const object = await ctx.api.get<SchedulingDecisionObject>(resources.schedulingDecisions, {
+      namespace: ctx.namespace,
+      name,
+    });
+    return decisionOfRecord(pod, object);
+  } catch (error) {
+    // No record (or no CRD: stork never recorded in this cluster).
+    if (isNotFound(error)) return undefined;
+    if (isForbidden(error)) {
+      ctx.io.err(
+        `Warning: you may not read schedulingdecisions in namespace ${ctx.namespace}: the recorded decision is not shown\n`,
+      );
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The decision a SchedulingDecision holds, when it belongs to this pod: a record owned by another UID is a
+ * former pod's of the same name (a StatefulSet's) that the garbage collector has not removed yet.
+ */
+export function decisionOfRecord(pod: Pod, object: SchedulingDecisionObject): SchedulingDecision | undefined {
+  const uid = pod.metadata?.uid;
+  const owned = (object.metadata.ownerReferences ?? []).some((o) => o.kind === 'Pod' && o.uid === uid);
+  if (!uid || !owned) return undefined;
+  const decision = object.decision;
+  if (!isDecision(decision)) {
+    throw new CliError(`the SchedulingDecision ${recordName(object)} is not a decision document`);
+  }
+  return decision;
+}
+
+function isDecision(value: unknown): value is SchedulingDecision {
+  return typeof value === 'object' && value !== null && Array.isArray((value as { nodes?: unknown }).nodes);
+}
+
+const recordName = (object: SchedulingDecisionObject): string =>
+  `${object.metadata.namespace ?? ''}/${object.metadata.name ?? ''}`;
+
+/** A decision recorded on the pod itself, as earlier versions of stork did (annotation). */
 export function recordedDecision(pod: Pod): SchedulingDecision | undefined {
   const text = pod.metadata?.annotations?.[schedulingDecisionAnnotation];
   if (!text) return undefined;

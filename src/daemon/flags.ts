@@ -331,7 +331,7 @@ export function storkCommand(): Command {
       )
       .option(
         '--record-decisions [bool]',
-        "record each pod's last scheduling decision on the pod (for storkctl explain)",
+        "record each pod's last scheduling decision as a SchedulingDecision beside it (for storkctl explain)",
         bool,
         defaultConfig.recordDecisions,
       )

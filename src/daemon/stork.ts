@@ -24,13 +24,15 @@ import { systemClock } from '../lib/clock.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
+import { podForStork, withoutManagedFields } from '../k8s/informer-transforms.js';
 import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
 import { superviseWebhook } from './webhook-supervisor.js';
-import { ensureCrds } from '../k8s/crds/install.js';
+import { ensureCrds, storkCrds } from '../k8s/crds/install.js';
+import { schedulingDecisionCrd } from '../k8s/crds/scheduling-decision.js';
 import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
@@ -84,11 +86,13 @@ export async function startStork(
   const onError = (error: unknown, context: string): void => {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
   };
+  // Every cache drops what no reader uses (managedFields; most of a pod), as client-go's transforms do.
+  const lean = { onError, transform: withoutManagedFields };
   const informers = {
-    nodes: new Informer<Node>({ api, type: resources.nodes, onError }),
-    claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, onError }),
-    volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, onError }),
-    storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, onError }),
+    nodes: new Informer<Node>({ api, type: resources.nodes, ...lean }),
+    claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, ...lean }),
+    volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, ...lean }),
+    storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, ...lean }),
   };
   // --driver may name several drivers (pxd,csi); see createDrivers for which part reads which.
   const csi = csiSupportFor({
@@ -108,7 +112,10 @@ export async function startStork(
   // With pxd and csi both, the csi driver's volumes are read by a cache of their own (in memory only).
   const csiCache =
     drivers.csi && drivers.csi !== driver ? new DriverCache({ driver: drivers.csi, onError }) : undefined;
-  const pods = new Informer<Pod>({ api, type: resources.pods, onError });
+  const pods = new Informer<Pod>({ api, type: resources.pods, onError, transform: podForStork });
+  // The pod cache is the largest: only the extender (its pod check, explain, placement reports) and the
+  // health monitor read it.
+  const podsNeeded = config.extender || config.healthMonitor;
   const csiInformers = csi
     ? {
         csinodes: csi.informers.csiNodes,
@@ -116,7 +123,11 @@ export async function startStork(
         csistoragecapacities: csi.informers.capacities,
       }
     : {};
-  const allInformers = [...Object.values(informers), pods, ...Object.values(csiInformers)];
+  const allInformers = [
+    ...Object.values(informers),
+    ...(podsNeeded ? [pods] : []),
+    ...Object.values(csiInformers),
+  ];
   const events = new EventRecorder({ api, component: 'stork', onError });
   const claims = {
     getClaim: (namespace: string, name: string) => informers.claims.get(name, namespace),
@@ -163,17 +174,23 @@ export async function startStork(
       api.close();
     }),
   );
-  for (const [name, informer] of Object.entries({ ...informers, pods, ...csiInformers })) {
+  for (const [name, informer] of Object.entries({
+    ...informers,
+    ...(podsNeeded ? { pods } : {}),
+    ...csiInformers,
+  })) {
     lifecycle.add(informerComponent(name, informer));
   }
   lifecycle.add(driverCacheComponent(cache));
   if (csiCache) lifecycle.add({ ...driverCacheComponent(csiCache), name: 'csi-driver-cache' });
-  if (config.snapshotter) {
-    // Every replica makes sure the CRDs exist (and are this version's) before anyone relies on them.
+  // Every replica makes sure the CRDs it writes exist (and are this version's) before anyone relies on them.
+  const recording = config.extender && config.recordDecisions;
+  if (config.snapshotter || recording) {
+    const crds = config.snapshotter ? storkCrds : [schedulingDecisionCrd];
     lifecycle.add(
       serviceComponent(
         'crds',
-        () => ensureCrds(api),
+        () => ensureCrds(api, crds),
         () => Promise.resolve(),
       ),
     );

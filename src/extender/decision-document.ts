@@ -3,8 +3,11 @@ import type { FilterDecision } from './filter.js';
 import type { NodeScore, PrioritizeDecision } from './prioritize.js';
 import type { Tier } from './score.js';
 
-/** Past this many nodes a record keeps the filtered-out and the best-scored ones (annotations are small). */
-export const maxRecordedNodes = 200;
+/**
+ * Past this many nodes a record keeps the filtered-out and the best-scored ones: one record is written per
+ * pod, so its size is paid per pod scheduled (about 100 bytes a node), and a longer table is not read.
+ */
+export const maxRecordedNodes = 50;
 
 export interface DecisionParts {
   readonly filter?: FilterDecision;
@@ -20,22 +23,43 @@ export interface DecisionParts {
  */
 export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes): SchedulingDecision {
   const { filter, prioritize } = parts;
-  const verdicts = new Map<string, NodeVerdict>();
-  if (filter) {
-    for (const node of filter.passed) verdicts.set(node, { node, passed: true });
-    for (const [node, reason] of Object.entries(filter.failed))
-      verdicts.set(node, { node, passed: false, reason });
+  const failed = filter?.failed ?? {};
+  const scoreOf = new Map<string, NodeScore>();
+  for (const s of prioritize?.scores ?? []) scoreOf.set(s.node, s);
+  // Rejected nodes say why a pod is pending, so they go first; then the others. Each group by raw score,
+  // best first (unscored last), then by name. Past the limit only the nodes kept are turned into
+  // verdicts: this runs for every pod scheduled, over every candidate node.
+  const rawOf = (node: string): number => scoreOf.get(node)?.raw ?? -1;
+  const rejected = Object.keys(failed)
+    .map((node) => ({ node, raw: rawOf(node) }))
+    .sort(byOutcome)
+    .map((r) => r.node);
+  const seen = new Set(rejected);
+  const rest: { node: string; raw: number }[] = [];
+  const add = (node: string): void => {
+    if (seen.has(node)) return;
+    seen.add(node);
+    rest.push({ node, raw: rawOf(node) });
+  };
+  for (const node of filter?.passed ?? []) add(node);
+  for (const node of scoreOf.keys()) add(node);
+  rest.sort(byOutcome);
+  const total = rejected.length + rest.length;
+  const kept = Math.min(total, limit);
+  const passed = new Set(filter?.passed ?? []);
+  const verdict = (node: string): NodeVerdict => {
+    const reason = failed[node];
+    const s = scoreOf.get(node);
+    const outcome =
+      reason !== undefined ? { passed: false, reason } : filter && passed.has(node) ? { passed: true } : {};
+    return { node, ...outcome, ...(s ? scoreParts(s) : {}) };
+  };
+  const nodes: NodeVerdict[] = [];
+  for (let i = 0; i < kept; i++) {
+    const node = i < rejected.length ? rejected[i] : rest[i - rejected.length]?.node;
+    if (node !== undefined) nodes.push(verdict(node));
   }
-  for (const s of prioritize?.scores ?? []) {
-    verdicts.set(s.node, { ...verdicts.get(s.node), node: s.node, ...scoreParts(s) });
-  }
-  let nodes = [...verdicts.values()].sort(byOutcome);
-  let omitted = 0;
-  if (nodes.length > limit) {
-    // Rejected nodes say why a pod is pending, so they go first; then the best-scored.
-    omitted = nodes.length - limit;
-    nodes = nodes.slice(0, limit);
-  }
+  const omitted = total - kept;
   const top = topNode(prioritize?.scores ?? []);
   return {
     time: parts.time.toISOString(),
@@ -49,6 +73,11 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
   };
 }
 
+/** Best raw score first, then by name. */
+function byOutcome(a: { node: string; raw: number }, b: { node: string; raw: number }): number {
+  return b.raw - a.raw || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
+}
+
 function scoreParts(s: NodeScore): Omit<NodeVerdict, 'node'> {
   const points: Record<Exclude<Tier, 'none'>, number> = { replica: 0, rack: 0, zone: 0, region: 0 };
   let capacity = 0;
@@ -57,16 +86,6 @@ function scoreParts(s: NodeScore): Omit<NodeVerdict, 'node'> {
     else if (part.tier !== 'none') points[part.tier] += part.points;
   }
   return { score: s.score, raw: s.raw, ...points, ...(capacity > 0 ? { capacity } : {}) };
-}
-
-/** Filtered-out nodes first (by name), then by score, best first, then by name. */
-function byOutcome(a: NodeVerdict, b: NodeVerdict): number {
-  const failedA = a.passed === false ? 0 : 1;
-  const failedB = b.passed === false ? 0 : 1;
-  if (failedA !== failedB) return failedA - failedB;
-  const byRaw = (b.raw ?? -1) - (a.raw ?? -1);
-  if (byRaw !== 0) return byRaw;
-  return a.node < b.node ? -1 : a.node > b.node ? 1 : 0;
 }
 
 /** The node with the highest score when there is a preference (the first of equals, as sent). */

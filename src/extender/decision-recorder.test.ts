@@ -1,39 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { schedulingDecisionAnnotation, type SchedulingDecision } from '../drivers/scheduling-documents.js';
+import type { SchedulingDecision } from '../drivers/scheduling-documents.js';
+import type { SchedulingDecisionObject } from '../k8s/crds/scheduling-decision.js';
 import { KubeApiError } from '../k8s/errors.js';
+import { resources } from '../k8s/paths.js';
+import { FakeKubeClient } from '../k8s/testing/fake-client.js';
 import { createLogger } from '../lib/log.js';
 import { DecisionRecorder } from './decision-recorder.js';
 import type { DecisionRecord } from './server.js';
 
 const logger = createLogger({ name: 'test', silent: true });
-const pod = (name: string) => ({ metadata: { namespace: 'ns', name } });
+const pod = (name: string, uid = `uid-${name}`) => ({ metadata: { namespace: 'ns', name, uid } });
 
-function fakeApi(fail?: (name: string) => Error | undefined) {
-  const patches: { name: string; decision: SchedulingDecision }[] = [];
-  return {
-    patches,
-    api: {
-      patch: (_type: unknown, ref: { name: string }, body: unknown) => {
-        const error = fail?.(ref.name);
-        if (error) return Promise.reject(error);
-        const text = (body as { metadata: { annotations: Record<string, string> } }).metadata.annotations[
-          schedulingDecisionAnnotation
-        ];
-        patches.push({ name: ref.name, decision: JSON.parse(text ?? '') as SchedulingDecision });
-        return Promise.resolve({});
-      },
-    } as never,
-  };
+/** The fake API server, and the records it holds now by pod name. */
+function server() {
+  const api = new FakeKubeClient();
+  const record = (name: string) =>
+    api.object<SchedulingDecisionObject>(resources.schedulingDecisions, name, 'ns');
+  const decision = (name: string) => record(name)?.decision as SchedulingDecision | undefined;
+  const writes = () => api.writes({ resource: 'schedulingdecisions' });
+  const podWrites = () => api.writes({ resource: 'pods' });
+  return { api, record, decision, writes, podWrites };
 }
 
-const filter = (name: string, passed: string[]): DecisionRecord => ({
+const filter = (name: string, passed: string[], uid?: string): DecisionRecord => ({
   verb: 'filter',
-  pod: pod(name),
+  pod: pod(name, uid),
   decision: { passed, failed: { n9: 'down' }, requestVolumes: [] },
 });
-const prioritize = (name: string, node: string): DecisionRecord => ({
+const prioritize = (name: string, node: string, uid?: string): DecisionRecord => ({
   verb: 'prioritize',
-  pod: pod(name),
+  pod: pod(name, uid),
   decision: {
     scores: [
       {
@@ -49,19 +45,26 @@ const prioritize = (name: string, node: string): DecisionRecord => ({
   },
 });
 
+const until = async (done: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+};
+
 describe('DecisionRecorder', () => {
-  it('joins a filter and its prioritize into one write per pod, with the latest cycle only', async () => {
-    const { api, patches } = fakeApi();
-    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 60_000 });
+  it('joins a filter and its prioritize into one record per pod, with the latest cycle only', async () => {
+    const s = server();
+    const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 60_000 });
     recorder.observe(filter('a', ['n1', 'n2']));
     recorder.observe(prioritize('a', 'n1'));
     // A second cycle for the same pod replaces the first; its prioritize has not come yet.
     recorder.observe(filter('a', ['n2']));
     recorder.observe(filter('b', []));
-    expect(patches).toEqual([]);
+    expect(s.writes()).toEqual([]);
     await recorder.stop();
-    expect(patches.map((p) => p.name).sort()).toEqual(['a', 'b']);
-    const a = patches.find((p) => p.name === 'a')?.decision;
+    expect(s.writes().map((w) => [w.verb, w.name])).toEqual([
+      ['create', 'a'],
+      ['create', 'b'],
+    ]);
+    const a = s.decision('a');
     expect(a?.replica).toBe('r1');
     expect(a?.nodes).toEqual([
       { node: 'n9', passed: false, reason: 'down' },
@@ -70,62 +73,104 @@ describe('DecisionRecorder', () => {
     expect(a?.topNode).toBeUndefined();
   });
 
-  it('writes a settled decision by itself, and ignores pods deleted meanwhile', async () => {
-    const { api, patches } = fakeApi((name) =>
-      name === 'gone' ? new KubeApiError(404, 'NotFound', 'gone', {}) : undefined,
-    );
-    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 10 });
+  it('writes beside the pod, owned by it, and never writes the pod', async () => {
+    const s = server();
+    const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 10 });
     recorder.observe(filter('a', ['n1']));
     recorder.observe(prioritize('a', 'n1'));
-    recorder.observe(filter('gone', ['n1']));
-    for (let i = 0; i < 100 && patches.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(patches).toHaveLength(1);
-    expect(patches[0]?.decision).toMatchObject({ topNode: 'n1', source: 'recorded' });
-    expect(patches[0]?.decision.nodes.find((n) => n.node === 'n1')).toMatchObject({
-      replica: 100,
-      score: 10,
-    });
+    await until(() => s.record('a') !== undefined);
+    const record = s.record('a');
+    expect(record?.metadata.namespace).toBe('ns');
+    expect(record?.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'Pod', name: 'a', uid: 'uid-a' },
+    ]);
+    expect(s.decision('a')).toMatchObject({ topNode: 'n1', source: 'recorded' });
+    expect(s.decision('a')?.nodes.find((n) => n.node === 'n1')).toMatchObject({ replica: 100, score: 10 });
     await recorder.stop();
+    expect(s.podWrites()).toEqual([]);
+  });
+
+  it('replaces the record of a former pod of the same name, and takes it over for the new pod', async () => {
+    const s = server();
+    s.api.seed(resources.schedulingDecisions, {
+      apiVersion: 'stork.libopenstorage.org/v1alpha1',
+      kind: 'SchedulingDecision',
+      metadata: {
+        name: 'db-0',
+        namespace: 'ns',
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: 'db-0', uid: 'old' }],
+      },
+      decision: { nodes: [], replica: 'r0' },
+    });
+    const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 60_000 });
+    recorder.observe(prioritize('db-0', 'n1', 'new'));
+    await recorder.stop();
+    expect(s.record('db-0')?.metadata.ownerReferences?.[0]?.uid).toBe('new');
+    expect(s.decision('db-0')).toMatchObject({ replica: 'r1', topNode: 'n1' });
+  });
+
+  it('ignores pods deleted meanwhile and pods without a UID', async () => {
+    const s = server();
+    s.api.inject({
+      verb: 'create',
+      resource: 'schedulingdecisions',
+      error: new KubeApiError(404, 'NotFound', 'namespace gone', {}),
+    });
+    const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 60_000 });
+    recorder.observe(filter('gone', ['n1']));
+    recorder.observe({ ...filter('anonymous', []), pod: { metadata: { namespace: 'ns', name: 'x' } } });
+    await recorder.stop();
+    expect(s.api.objects(resources.schedulingDecisions)).toEqual([]);
+    expect(s.writes()).toHaveLength(1);
   });
 
   it('keeps at most maxPending pods waiting, dropping the oldest', async () => {
-    const { api, patches } = fakeApi();
-    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 60_000, maxPending: 2 });
+    const s = server();
+    const recorder = new DecisionRecorder({
+      api: s.api,
+      replica: 'r1',
+      logger,
+      settleMs: 60_000,
+      maxPending: 2,
+    });
     for (const name of ['a', 'b', 'c']) recorder.observe(filter(name, []));
     await recorder.stop();
-    expect(patches.map((p) => p.name).sort()).toEqual(['b', 'c']);
+    expect(s.writes().map((w) => w.name)).toEqual(['b', 'c']);
     recorder.observe(filter('d', []));
-    expect(patches).toHaveLength(2);
+    expect(s.writes()).toHaveLength(2);
   });
 
-  it('stops writing after the API server forbids it (the role lacks patch on pods)', async () => {
-    let attempts = 0;
-    const { api, patches } = fakeApi(() => {
-      attempts++;
-      return new KubeApiError(403, 'Forbidden', 'pods is forbidden', {});
+  it('stops writing after the API server forbids it (the role lacks schedulingdecisions)', async () => {
+    const s = server();
+    const fault = s.api.inject({
+      resource: 'schedulingdecisions',
+      times: Infinity,
+      error: new KubeApiError(403, 'Forbidden', 'schedulingdecisions is forbidden', {}),
     });
-    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 5 });
+    const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 5 });
     recorder.observe(filter('a', []));
-    for (let i = 0; i < 100 && attempts === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await until(() => fault.hits > 0);
     await new Promise((r) => setTimeout(r, 20));
     recorder.observe(filter('b', []));
     await recorder.stop();
-    expect(attempts).toBe(1);
-    expect(patches).toEqual([]);
+    expect(fault.hits).toBe(1);
   });
 
-  it('does not rewrite a verdict that has not changed (a pod change would make kube-scheduler retry it)', async () => {
-    const { api, patches } = fakeApi();
-    const recorder = new DecisionRecorder({ api, replica: 'r1', logger, settleMs: 5 });
-    const settled = () => new Promise((r) => setTimeout(r, 50));
+  it('does not rewrite a verdict that has not changed, but records it for a new pod of the same name', async () => {
+    const s = server();
+    const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 5 });
     recorder.observe(filter('a', []));
-    for (let i = 0; i < 200 && patches.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(patches).toHaveLength(1);
+    await until(() => s.writes().length > 0);
+    expect(s.writes()).toHaveLength(1);
     recorder.observe(filter('a', []));
-    await settled();
-    expect(patches).toHaveLength(1);
-    recorder.observe(filter('a', ['n1']));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.writes()).toHaveLength(1);
+    // The same name and verdict, another pod (a StatefulSet's replacement): it has no record of its own yet.
+    recorder.observe(filter('a', [], 'uid-a2'));
+    await until(() => s.writes().length > 1);
+    expect(s.record('a')?.metadata.ownerReferences?.[0]?.uid).toBe('uid-a2');
+    recorder.observe(filter('a', ['n1'], 'uid-a2'));
     await recorder.stop();
-    expect(patches.map((p) => p.decision.nodes.length)).toEqual([1, 2]);
+    expect(s.decision('a')?.nodes).toHaveLength(2);
   });
 });

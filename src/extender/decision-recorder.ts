@@ -1,6 +1,10 @@
-import { schedulingDecisionAnnotation } from '../drivers/scheduling-documents.js';
+import type { SchedulingDecision } from '../drivers/scheduling-documents.js';
 import type { KubeApi } from '../k8s/api.js';
-import { isNotFound, KubeApiError } from '../k8s/errors.js';
+import {
+  schedulingDecisionApiVersion,
+  type SchedulingDecisionObject,
+} from '../k8s/crds/scheduling-decision.js';
+import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { decisionDocument } from './decision-document.js';
@@ -12,7 +16,7 @@ import type { DecisionRecord } from './server.js';
 const maxRemembered = 10_000;
 
 export interface DecisionRecorderOptions {
-  readonly api: Pick<KubeApi, 'patch'>;
+  readonly api: Pick<KubeApi, 'create' | 'get' | 'replace'>;
   readonly replica: string;
   readonly logger: Logger;
   /** How long a pod's decision waits for the rest of its scheduling cycle before it is written (ms). */
@@ -27,24 +31,28 @@ export interface DecisionRecorderOptions {
 interface Pending {
   namespace: string;
   name: string;
+  /** The pod's UID, from stork's pod cache (the extender writes only for pods it knows by UID). */
+  uid: string;
   filter?: FilterDecision;
   prioritize?: PrioritizeDecision;
   at: number;
 }
 
 /**
- * Writes each pod's last scheduling decision onto the pod (annotation {@link schedulingDecisionAnnotation})
- * so that `storkctl explain` can show it whichever replica decided and after restarts. Never on the request
+ * Writes each pod's last scheduling decision as a SchedulingDecision beside the pod (same namespace and
+ * name, owned by the pod) so that `storkctl explain` can show it whichever replica decided and after
+ * restarts. Not onto the pod itself: a pod write reaches every pod watcher in the cluster and made
+ * every later update of the pod carry the record (measured in docs/benchmarks.md). Never on the request
  * path: a decision is remembered, joined with the other half of its scheduling cycle (filter, then
  * prioritize), and written once the cycle has settled; a pod retried many times gets one write per
- * settle period with its latest decision, and writes go a few at a time so a scheduling storm cannot
- * flood the API server.
+ * settle period with its latest decision, an unchanged verdict is not written again, and writes go a
+ * few at a time so a scheduling storm cannot flood the API server.
  */
 export class DecisionRecorder {
   private readonly pending = new Map<string, Pending>();
   /**
-   * What was last written per pod, without its time. Writing the same verdict again would change the pod,
-   * and kube-scheduler retries an unschedulable pod whenever it changes: each failure would cause the next.
+   * What was last written per pod (by UID), without its time: a pod retried with the same verdict costs
+   * no write, so the record's time is when that verdict was first made.
    */
   private readonly written = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -70,12 +78,13 @@ export class DecisionRecorder {
     if (this.stopped || this.forbidden) return;
     const namespace = record.pod.metadata?.namespace ?? '';
     const name = record.pod.metadata?.name ?? '';
-    if (!namespace || !name) return;
-    const key = `${namespace}/${name}`;
+    const uid = record.pod.metadata?.uid ?? '';
+    if (!namespace || !name || !uid) return;
+    const key = uid;
     let entry = this.pending.get(key);
     if (!entry) {
       if (this.pending.size >= this.maxPending) this.dropOldest();
-      entry = { namespace, name, at: this.now() };
+      entry = { namespace, name, uid, at: this.now() };
       this.pending.set(key, entry);
     }
     // A new filter starts a new cycle: the previous cycle's scores do not belong to it.
@@ -133,7 +142,8 @@ export class DecisionRecorder {
       replica: this.options.replica,
       source: 'recorded',
     });
-    const key = `${entry.namespace}/${entry.name}`;
+    // Keyed by UID: a pod recreated under the same name (a StatefulSet's) has no record yet.
+    const key = entry.uid;
     const { time: _time, ...verdict } = document;
     const fingerprint = JSON.stringify(verdict);
     if (this.written.get(key) === fingerprint) return;
@@ -141,23 +151,18 @@ export class DecisionRecorder {
     this.written.set(key, fingerprint);
     if (this.written.size > maxRemembered) this.written.delete(this.written.keys().next().value ?? '');
     this.inFlight++;
-    const write = this.options.api
-      .patch(
-        resources.pods,
-        { namespace: entry.namespace, name: entry.name },
-        { metadata: { annotations: { [schedulingDecisionAnnotation]: JSON.stringify(document) } } },
-      )
+    const write = this.upsert(entry, document)
       .then(
         () => undefined,
         (error: unknown) => {
-          // A pod deleted meanwhile needs no record.
+          // A pod deleted meanwhile (or its namespace) needs no record.
           this.written.delete(key);
           if (isNotFound(error)) return;
           if (error instanceof KubeApiError && error.statusCode === 403) {
             if (!this.forbidden) {
               this.options.logger.warn(
                 { err: error.message },
-                "stork may not patch pods: scheduling decisions are not recorded (storkctl explain shows only what stork would decide now). Grant 'patch' on pods to stork's role, or run with --record-decisions=false",
+                "stork may not write SchedulingDecisions: scheduling decisions are not recorded (storkctl explain shows only what stork would decide now). Grant create, get and update on schedulingdecisions.stork.libopenstorage.org to stork's role, or run with --record-decisions=false",
               );
             }
             this.forbidden = true;
@@ -166,7 +171,7 @@ export class DecisionRecorder {
           }
           this.options.logger.warn(
             { pod: `${entry.namespace}/${entry.name}`, err: (error as Error).message },
-            'could not record the scheduling decision on the pod',
+            'could not record the scheduling decision',
           );
         },
       )
@@ -176,5 +181,44 @@ export class DecisionRecorder {
         if (this.pending.size > 0 && !this.stopped) this.schedule();
       });
     this.writes.add(write);
+  }
+
+  /**
+   * Creates the pod's SchedulingDecision, owned by the pod (so it goes with it); one already there (an
+   * earlier cycle of this pod, or a former pod of the same name whose record the garbage collector has
+   * not removed yet) is replaced, with this pod as its owner.
+   */
+  private async upsert(entry: Pending, document: SchedulingDecision): Promise<void> {
+    const { api } = this.options;
+    const object: SchedulingDecisionObject = {
+      apiVersion: schedulingDecisionApiVersion,
+      kind: 'SchedulingDecision',
+      metadata: {
+        name: entry.name,
+        namespace: entry.namespace,
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: entry.name, uid: entry.uid }],
+      },
+      decision: document,
+    };
+    try {
+      await api.create(resources.schedulingDecisions, object, entry.namespace);
+      return;
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+    const ref = { namespace: entry.namespace, name: entry.name };
+    for (let attempt = 0; ; attempt++) {
+      const current = await api.get<SchedulingDecisionObject>(resources.schedulingDecisions, ref);
+      try {
+        await api.replace(resources.schedulingDecisions, ref, {
+          ...object,
+          metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion },
+        });
+        return;
+      } catch (error) {
+        // Another replica wrote it in between (two cycles of one pod on two replicas): read again.
+        if (!isConflict(error) || attempt >= 2) throw error;
+      }
+    }
   }
 }

@@ -286,8 +286,14 @@ function hostPriorityList(decision: PrioritizeDecision): string {
 }
 
 function filterResult(decision: FilterDecision, candidates: Candidates): ExtenderFilterResult {
-  const failed: Record<string, string> = { ...decision.failed };
-  for (const name of candidates.unknown) failed[name] = 'node not yet in the extender’s node cache';
+  // The decision's own lists go out as they are (it is not kept or changed after the answer); a copy
+  // only when names unknown to the cache must be added.
+  let failed = decision.failed;
+  if (candidates.unknown.length > 0) {
+    const all: Record<string, string> = { ...decision.failed };
+    for (const name of candidates.unknown) all[name] = 'node not yet in the extender’s node cache';
+    failed = all;
+  }
   const { sent } = candidates;
   return {
     // In object mode the scheduler uses the returned Node objects as they are, so its own go back.
@@ -297,7 +303,7 @@ function filterResult(decision: FilterDecision, candidates: Candidates): Extende
           items: decision.passed.map((name) => sent.get(name)).filter((n): n is Node => n !== undefined),
         }
       : null,
-    NodeNames: sent ? null : [...decision.passed],
+    NodeNames: sent ? null : decision.passed,
     FailedNodes: failed,
     FailedAndUnresolvableNodes: failed,
     Error: decision.error ?? '',

@@ -47,13 +47,16 @@ export function parseExtenderArgs(body: unknown): ExtenderArgs {
   const nodes = field(body, 'Nodes');
   const nodeNames = field(body, 'NodeNames');
   if (nodeNames !== undefined && nodeNames !== null) {
-    if (!Array.isArray(nodeNames) || !nodeNames.every((n) => typeof n === 'string')) {
-      throw new WireError('NodeNames must be a list of strings');
+    if (!Array.isArray(nodeNames)) throw new WireError('NodeNames must be a list of strings');
+    // One pass (thousands of names per request). Names go back in the answer (FailedNodes): only what can
+    // be a node's name, never unbounded text.
+    for (let i = 0; i < nodeNames.length; i++) {
+      const name: unknown = nodeNames[i];
+      if (typeof name !== 'string') throw new WireError('NodeNames must be a list of strings');
+      if (name.length > maxNodeNameLength)
+        throw new WireError(`NodeNames[${i}] is longer than a node name (${maxNodeNameLength})`);
     }
-    // Names go back in the answer (FailedNodes): only what can be a node's name, never unbounded text.
-    const bad = nodeNames.findIndex((n) => n.length > maxNodeNameLength);
-    if (bad >= 0) throw new WireError(`NodeNames[${bad}] is longer than a node name (${maxNodeNameLength})`);
-    return { pod: pod, nodeNames: nodeNames };
+    return { pod: pod, nodeNames: nodeNames as string[] };
   }
   if (nodes !== undefined && nodes !== null) {
     if (!isObject(nodes)) throw new WireError('Nodes must be a NodeList object');
@@ -77,8 +80,8 @@ export function parseExtenderArgs(body: unknown): ExtenderArgs {
 /** ExtenderFilterResult. `FailedAndUnresolvableNodes` tells the scheduler that preemption cannot help. */
 export interface ExtenderFilterResult {
   Nodes: { metadata: Record<string, never>; items: Node[] } | null;
-  NodeNames: string[] | null;
-  FailedNodes: Record<string, string>;
-  FailedAndUnresolvableNodes: Record<string, string>;
+  NodeNames: readonly string[] | null;
+  FailedNodes: Readonly<Record<string, string>>;
+  FailedAndUnresolvableNodes: Readonly<Record<string, string>>;
   Error: string;
 }

@@ -21,6 +21,10 @@ export function isAlreadyExists(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 409 && error.reason === 'AlreadyExists';
 }
 
+export function isForbidden(error: unknown): boolean {
+  return error instanceof KubeApiError && error.statusCode === 403;
+}
+
 export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 409 && error.reason !== 'AlreadyExists';
 }

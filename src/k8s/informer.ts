@@ -20,7 +20,7 @@ export interface InformerHandlers<T> {
   onDelete?(object: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T = unknown> {
   readonly api: KubeClient;
   /** Backoffs, list deadlines and the idle watchdog run on this clock (default: the process's). */
   readonly clock?: Clock;
@@ -40,6 +40,11 @@ export interface InformerOptions {
   readonly watchIdleMs?: number;
   /** Backoff after a failed list or watch: first delay and cap, doubling with ±20 % jitter (1 s, 30 s). */
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * What the cache keeps of each listed or watched object (client-go's transform): e.g. drop fields no
+   * reader uses (informer-transforms.ts). Must not depend on anything but the object.
+   */
+  readonly transform?: (object: T) => T;
 }
 
 /** How an informer is doing, for /readyz and metrics. */
@@ -85,7 +90,7 @@ export class Informer<T extends KubeObject> {
   private refused: KubeApiError | undefined;
   private readonly controller = new AbortController();
 
-  constructor(private readonly options: InformerOptions) {
+  constructor(private readonly options: InformerOptions<T>) {
     this.clock = options.clock ?? systemClock;
   }
 
@@ -285,7 +290,8 @@ export class Informer<T extends KubeObject> {
       } finally {
         bound.dispose();
       }
-      for (const item of page.items) fresh.set(objectKey(item), item);
+      const transform = this.options.transform;
+      for (const item of page.items) fresh.set(objectKey(item), transform ? transform(item) : item);
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
@@ -374,7 +380,8 @@ export class Informer<T extends KubeObject> {
               this.changed();
               for (const h of this.handlers) h.onDelete?.(previous ?? event.object);
             } else {
-              this.apply(key, event.object);
+              const transform = this.options.transform;
+              this.apply(key, transform ? transform(event.object) : event.object);
             }
             if (rv) this.resourceVersion = rv;
           },

@@ -115,4 +115,10 @@ export const resources = {
     resource: 'volumesnapshotschedules',
     namespaced: true,
   },
+  schedulingDecisions: {
+    group: 'stork.libopenstorage.org',
+    version: 'v1alpha1',
+    resource: 'schedulingdecisions',
+    namespaced: true,
+  },
 } as const satisfies Record<string, ResourceType>;

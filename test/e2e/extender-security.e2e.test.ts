@@ -11,6 +11,7 @@ import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 import type { ExtenderTlsFiles } from '../../src/box/scheduler-config.js';
 import { schedulingDecisionAnnotation } from '../../src/drivers/scheduling-documents.js';
 import { resources } from '../../src/k8s/paths.js';
+import { waitFor } from '../../src/lib/wait.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
@@ -92,7 +93,7 @@ describe('the extender answers the stork scheduler only, and writes only for pod
     await expect(fetch(`http://127.0.0.1:${port()}/filter`, { method: 'POST', body })).rejects.toThrow();
   });
 
-  it("writes no annotation and no event for a pod a forged request names (even with the scheduler's certificate)", async () => {
+  it("writes no record and no event for a pod a forged request names (even with the scheduler's certificate)", async () => {
     // A pod in another tenant's namespace, placed by the default scheduler away from its data.
     await createDriverVolume(ctx, victimNs, 'vdata', ['node-3']);
     await ctx.box.api.create(
@@ -118,6 +119,17 @@ describe('the extender answers the stork scheduler only, and writes only for pod
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const after = await ctx.box.api.get<Pod>(resources.pods, { namespace: victimNs, name: 'victim' });
     expect(after.metadata?.annotations?.[schedulingDecisionAnnotation]).toBeUndefined();
+    // A CRD just installed may answer "storage is (re)initializing" for a moment: ask until it answers.
+    const records = await waitFor(
+      'the SchedulingDecisions of the namespace',
+      () =>
+        ctx.box.api.list(resources.schedulingDecisions, victimNs).then(
+          (list) => list.items,
+          () => undefined,
+        ),
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(records).toEqual([]);
     expect(after.metadata?.resourceVersion).toBe(victim.metadata?.resourceVersion);
     const events = (await ctx.box.api.list<Event>(resources.events, victimNs)).items;
     expect(events.filter((e) => e.source?.component === 'stork' || e.reportingComponent === 'stork')).toEqual(
@@ -130,11 +142,12 @@ describe('the extender answers the stork scheduler only, and writes only for pod
     await expect
       .poll(
         async () =>
-          (await ctx.box.api.get<Pod>(resources.pods, { namespace: victimNs, name: 'victim' })).metadata
-            ?.annotations?.[schedulingDecisionAnnotation],
+          (
+            await ctx.box.api.list(resources.schedulingDecisions, victimNs).catch(() => ({ items: [] }))
+          ).items.map((r) => (r as { metadata?: { name?: string } }).metadata?.name),
         { timeout: 10_000, interval: 200 },
       )
-      .toBeDefined();
+      .toEqual(['victim']);
   });
 
   it('serves the status documents only to callers the API server authenticates and authorizes', async () => {

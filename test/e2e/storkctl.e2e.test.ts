@@ -13,6 +13,7 @@ import {
 } from '../../src/drivers/scheduling-documents.js';
 import { ensureCrds } from '../../src/k8s/crds/install.js';
 import type { Rule } from '../../src/k8s/crds/rule.js';
+import type { SchedulingDecisionObject } from '../../src/k8s/crds/scheduling-decision.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
@@ -93,7 +94,8 @@ describe('storkctl against the real API server and a running stork', () => {
       [
         'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: storkctl-reader, namespace: kube-system}',
         'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: storkctl-reader}\n' +
-          "rules: [{apiGroups: [''], resources: [pods], verbs: [get, list]}]",
+          "rules: [{apiGroups: [''], resources: [pods], verbs: [get, list]}," +
+          ' {apiGroups: [stork.libopenstorage.org], resources: [schedulingdecisions], verbs: [get]}]',
         'apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: storkctl-reader}\n' +
           'roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: storkctl-reader}\n' +
           'subjects: [{kind: ServiceAccount, name: storkctl-reader, namespace: kube-system}]',
@@ -349,7 +351,7 @@ describe('storkctl against the real API server and a running stork', () => {
   });
 
   describe('explain and hyper-convergence', () => {
-    /** The decision recorded on the pod, once it is one that `done` accepts (earlier cycles may show first). */
+    /** The decision recorded for the pod, once it is one that `done` accepts (earlier cycles may show first). */
     async function recorded(
       name: string,
       done: (d: SchedulingDecision) => boolean,
@@ -358,9 +360,18 @@ describe('storkctl against the real API server and a running stork', () => {
         `the decision recorded on ${name}`,
         async () => {
           const pod = await ctx.box.api.get<Pod>(resources.pods, { namespace: ns, name });
-          const text = pod.metadata?.annotations?.[schedulingDecisionAnnotation];
-          const decision = text ? (JSON.parse(text) as SchedulingDecision) : undefined;
-          return decision && done(decision) ? decision : undefined;
+          // Beside the pod, owned by it; the pod itself is not written.
+          expect(pod.metadata?.annotations?.[schedulingDecisionAnnotation]).toBeUndefined();
+          const record = await ctx.box.api
+            .get<SchedulingDecisionObject>(resources.schedulingDecisions, { namespace: ns, name })
+            .catch((error: unknown) => {
+              if (isNotFound(error)) return undefined;
+              throw error;
+            });
+          if (!record) return undefined;
+          expect(record.metadata.ownerReferences?.map((o) => o.uid)).toEqual([pod.metadata?.uid]);
+          const decision = record.decision as SchedulingDecision;
+          return done(decision) ? decision : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 200 },
       );
@@ -524,7 +535,7 @@ describe('storkctl against the real API server and a running stork', () => {
       );
     });
 
-    it('still explains after stork restarts: the record is on the pod, "now" comes from the new process', async () => {
+    it('still explains after stork restarts: the record is an API object, "now" comes from the new process', async () => {
       const before = JSON.parse(await ok('explain', 'pod', 'app', '-n', ns, '-o', 'json')) as PodExplanation;
       await ctx.stopStork();
       await ctx.startStork();

@@ -9,7 +9,7 @@ export const crdSpecPath = new URL('../../specs/stork-crds.yaml', import.meta.ur
 export function crdSpecText(): string {
   const header = [
     "# stork's CustomResourceDefinitions: VolumeSnapshot, VolumeSnapshotData, Rule, SchedulePolicy,",
-    '# NamespacedSchedulePolicy and VolumeSnapshotSchedule.',
+    '# NamespacedSchedulePolicy, VolumeSnapshotSchedule and SchedulingDecision.',
     '# Generated from src/k8s/crds by `npm run specs:crds`; do not edit by hand.',
     '# Stork installs and upgrades these itself too; applying them first lets users create snapshots and',
     '# rules before stork has started.',

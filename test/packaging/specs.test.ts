@@ -67,6 +67,8 @@ describe('specs/', () => {
     expect(deployment.map((o) => o.kind)).toEqual([
       'ServiceAccount',
       'ClusterRole',
+      // Read access to the SchedulingDecisions, aggregated into the view, edit and admin roles.
+      'ClusterRole',
       'ClusterRoleBinding',
       'Role',
       'RoleBinding',

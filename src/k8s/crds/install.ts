@@ -8,6 +8,7 @@ import { volumeSnapshotCrd, volumeSnapshotDataCrd } from './volume-snapshot.js';
 import { namespacedSchedulePolicyCrd, schedulePolicyCrd } from './schedule-policy.js';
 import { volumeSnapshotScheduleCrd } from './volume-snapshot-schedule.js';
 import { groupVolumeSnapshotCrd } from './group-volume-snapshot.js';
+import { schedulingDecisionCrd } from './scheduling-decision.js';
 
 /** The CRDs stork installs and owns. */
 export const storkCrds: readonly CustomResourceDefinition[] = [
@@ -20,6 +21,8 @@ export const storkCrds: readonly CustomResourceDefinition[] = [
   volumeSnapshotScheduleCrd,
   // Group snapshots (Stork's kind; see docs/snapshots.md for what acts on it).
   groupVolumeSnapshotCrd,
+  // The extender's recorded decisions (storkctl explain).
+  schedulingDecisionCrd,
 ];
 
 /**

@@ -1,0 +1,232 @@
+// stork in a big cluster: the box with BENCH_NODES KWOK nodes (default 5,000), BENCH_CLAIMS claims with
+// their PVs and driver volumes (default 10,000) and BENCH_PODS pods (default 50,000; a fifth of them
+// mount a claim), all bound to nodes directly (this measures stork's caches, not scheduling). Then stork
+// starts in its own process and the benchmark reports: the time until stork is ready (informers synced,
+// driver cache loaded), its resident memory and V8 heap after sync, its CPU while idle, its CPU during a
+// burst of BENCH_BURST pod creations (default 1,000), and the extender's filter + prioritize latency
+// (names, every node) during that burst, in ROUNDS (≥ 3) rounds of the burst.
+// Writes bench/results/scale.json.
+import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { Box, createNamespace } from '../src/box/box.js';
+import { topologyNodes } from '../src/box/nodes.js';
+import { freePorts } from '../src/box/ports.js';
+import { createStaticDriverVolume, startBoxStorage } from '../src/box/storage.js';
+import { startStorkProcess } from '../src/box/stork-process.js';
+import { resources } from '../src/k8s/paths.js';
+import { waitFor } from '../src/lib/wait.js';
+import { cell, loadAverage, machine, percentile, printTable, round, spread } from './stats.js';
+
+const nodeCount = Number(process.env.BENCH_NODES ?? 5000);
+const claimCount = Number(process.env.BENCH_CLAIMS ?? 10_000);
+const podCount = Number(process.env.BENCH_PODS ?? 50_000);
+const burst = Number(process.env.BENCH_BURST ?? 1000);
+const rounds = Math.max(3, Number(process.env.ROUNDS ?? 3));
+const namespace = 'scale';
+
+/** Runs `work(i)` for i in 0..count-1, `width` at a time. */
+async function inParallel(count: number, width: number, work: (i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let i = next++; i < count; i = next++) await work(i);
+    }),
+  );
+}
+
+const pod = (name: string, node: string, claim?: string): Pod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels: { bench: 'scale' } },
+  spec: {
+    nodeName: node,
+    containers: [{ name: 'app', image: 'registry.invalid/app:1', resources: { requests: { cpu: '1m' } } }],
+    ...(claim ? { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: claim } }] } : {}),
+  },
+});
+
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid ?? 0}/stat`, 'utf8').catch(() => '');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
+}
+
+async function rssBytes(pid: number | undefined): Promise<number> {
+  const status = await readFile(`/proc/${pid ?? 0}/status`, 'utf8').catch(() => '');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+function post(port: number, path: string, body: string): Promise<void> {
+  return fetch(`http://127.0.0.1:${port}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body,
+  }).then(async (res) => {
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  });
+}
+
+const nodes = topologyNodes(nodeCount, { racks: 20, zones: 3 });
+const nodeName = (i: number): string => nodes[i % nodes.length]?.name ?? '';
+console.error(`starting a box with ${nodeCount} nodes`);
+const box = await Box.start({ nodes });
+const storage = await startBoxStorage(box);
+const [extenderPort = 0] = await freePorts(1);
+const memDir = await mkdtemp(join(tmpdir(), 'stork-scale-'));
+const memFile = join(memDir, 'memory.json');
+let stork: Awaited<ReturnType<typeof startStorkProcess>> | undefined;
+try {
+  await createNamespace(box.api, namespace);
+  const fill = performance.now();
+  console.error(`creating ${claimCount} claims with PVs and driver volumes`);
+  await inParallel(claimCount, 20, (i) =>
+    createStaticDriverVolume(box, storage, namespace, `data-${i}`, [
+      nodeName(i),
+      nodeName(i + 1),
+      nodeName(i + 2),
+    ]),
+  );
+  console.error(`creating ${podCount} pods (a fifth with a claim), bound to nodes`);
+  await inParallel(podCount, 20, (i) =>
+    box.api.create(
+      resources.pods,
+      pod(`p-${i}`, nodeName(i), i % 5 === 0 ? `data-${(i / 5) % claimCount}` : undefined),
+      namespace,
+    ),
+  );
+  const fillSeconds = (performance.now() - fill) / 1000;
+  console.error(`cluster filled in ${fillSeconds.toFixed(0)} s`);
+
+  // Stork reports its own heap: a preloaded module writes process.memoryUsage() every second.
+  process.env.STORK_SCALE_MEMORY_FILE = memFile;
+  const preload =
+    "data:text/javascript,import{writeFileSync as w}from'node:fs';" +
+    'setInterval(()=>w(process.env.STORK_SCALE_MEMORY_FILE,JSON.stringify(process.memoryUsage())),1000).unref()';
+  const started = performance.now();
+  stork = await startStorkProcess({
+    box,
+    storage,
+    extenderPort,
+    nodeFlags: [`--import=${preload}`],
+    showLogs: process.env.BENCH_SHOW_LOGS === '1',
+  });
+  await waitFor(
+    'stork ready',
+    async () => (await fetch(`http://127.0.0.1:${extenderPort}/readyz`).catch(() => undefined))?.ok === true,
+    { timeoutMs: 600_000, intervalMs: 100 },
+  );
+  const syncSeconds = (performance.now() - started) / 1000;
+  await new Promise((resolve) => setTimeout(resolve, 5000));
+  const pid = stork.child.pid;
+  const memory = async () =>
+    JSON.parse(await readFile(memFile, 'utf8').catch(() => '{}')) as { heapUsed?: number };
+  const afterSync = { rss: await rssBytes(pid), heap: (await memory()).heapUsed ?? NaN };
+
+  const idleBefore = await cpuSeconds(pid);
+  const idleStart = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 30_000));
+  const idlePercent =
+    (((await cpuSeconds(pid)) - idleBefore) / ((performance.now() - idleStart) / 1000)) * 100;
+
+  const names = nodes.map((n) => n.name);
+  const askBody = JSON.stringify({
+    Pod: {
+      metadata: { name: 'probe', namespace, uid: 'probe' },
+      spec: { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data-0' } }] },
+    },
+    NodeNames: names,
+  });
+  const perRound: {
+    burst_seconds: number;
+    cpu_percent: number;
+    p50_ms: number;
+    p90_ms: number;
+    p99_ms: number;
+    load: string;
+  }[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const cpuBefore = await cpuSeconds(pid);
+    const t0 = performance.now();
+    const flag = { creating: true };
+    const samples: number[] = [];
+    const asking = (async () => {
+      while (flag.creating) {
+        const s = performance.now();
+        await post(extenderPort, '/filter', askBody);
+        await post(extenderPort, '/prioritize', askBody);
+        samples.push(performance.now() - s);
+      }
+    })();
+    await inParallel(burst, 20, (i) =>
+      box.api.create(resources.pods, pod(`burst-${r}-${i}`, nodeName(i)), namespace),
+    );
+    flag.creating = false;
+    await asking;
+    const seconds = (performance.now() - t0) / 1000;
+    perRound.push({
+      burst_seconds: round(seconds, 1),
+      cpu_percent: round((((await cpuSeconds(pid)) - cpuBefore) / seconds) * 100, 1),
+      p50_ms: round(percentile(samples, 50)),
+      p90_ms: round(percentile(samples, 90)),
+      p99_ms: round(percentile(samples, 99)),
+      load: await loadAverage(),
+    });
+    console.error(`burst ${r + 1}: ${JSON.stringify(perRound.at(-1))}`);
+  }
+  const afterBurst = { rss: await rssBytes(pid), heap: (await memory()).heapUsed ?? NaN };
+  const mib = (bytes: number): number => round(bytes / 2 ** 20, 1);
+  const result = {
+    nodes: nodeCount,
+    claims: claimCount,
+    pods: podCount,
+    burst,
+    rounds,
+    fill_seconds: round(fillSeconds, 0),
+    ready_seconds: round(syncSeconds, 1),
+    rss_mib_after_sync: mib(afterSync.rss),
+    heap_mib_after_sync: mib(afterSync.heap),
+    idle_cpu_percent: round(idlePercent, 1),
+    burst_cpu_percent: spread(
+      perRound.map((p) => p.cpu_percent),
+      1,
+    ),
+    extender_p50_ms: spread(perRound.map((p) => p.p50_ms)),
+    extender_p99_ms: spread(perRound.map((p) => p.p99_ms)),
+    rss_mib_after_bursts: mib(afterBurst.rss),
+    heap_mib_after_bursts: mib(afterBurst.heap),
+    per_round: perRound,
+  };
+  printTable([
+    {
+      nodes: nodeCount,
+      pods: podCount,
+      claims: claimCount,
+      'ready s': result.ready_seconds,
+      'RSS MiB': result.rss_mib_after_sync,
+      'heap MiB': result.heap_mib_after_sync,
+      'idle CPU %': result.idle_cpu_percent,
+      'burst CPU % (min/med/max)': cell(result.burst_cpu_percent),
+      'extender p50 ms': cell(result.extender_p50_ms),
+      'extender p99 ms': cell(result.extender_p99_ms),
+    },
+  ]);
+  await writeFile(new URL('./results/scale.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(
+    new URL('./results/scale.machine.json', import.meta.url),
+    JSON.stringify(
+      {
+        ...(await machine()),
+        command: `BENCH_NODES=${nodeCount} BENCH_CLAIMS=${claimCount} BENCH_PODS=${podCount} npm run bench -- scale`,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+} finally {
+  await stork?.stop();
+  await storage.stop();
+  await box.stop();
+}
