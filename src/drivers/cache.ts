@@ -2,6 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeDriver } from './driver.js';
 import { driverSnapshot, emptyDriverSnapshot, type DriverSnapshot } from './snapshot.js';
 
+/** At most this many volume ids are remembered as absent (the oldest are forgotten first). */
+const maxAbsentVolumes = 1000;
+
+/** The asked-for ids a complete listing did not have, newest last, bounded. */
+function absent(asked: readonly string[], listed: ReadonlyMap<string, unknown>): ReadonlySet<string> {
+  const missing = new Set(asked.filter((id) => !listed.has(id)));
+  const ids = [...missing];
+  return new Set(ids.slice(Math.max(0, ids.length - maxAbsentVolumes)));
+}
+
 export interface DriverCacheOptions {
   readonly driver: VolumeDriver;
   /** How often nodes and volumes are re-read (default 5 s). */
@@ -83,6 +93,8 @@ export class DriverCache {
   async refresh(): Promise<DriverSnapshot> {
     const { driver } = this.options;
     const signal = this.controller.signal;
+    const absentBefore = this.current.absentVolumeIds;
+    const asked = [...(absentBefore ?? []), ...this.wanted];
     this.wanted.clear();
     try {
       const [nodes, volumes] = await Promise.all([driver.listNodes(signal), driver.listVolumes(signal)]);
@@ -97,6 +109,7 @@ export class DriverCache {
         Date.now(),
         this.current.version + 1,
       );
+      this.current = { ...this.current, absentVolumeIds: absent(asked, this.current.volumesById) };
     } catch (error) {
       this.options.onError?.(error, `refreshing ${driver.name} nodes and volumes`);
       // Keep serving the last good state; its age tells readers how far to trust it.
@@ -107,6 +120,8 @@ export class DriverCache {
         this.current.version + 1,
         error instanceof Error ? error.message : String(error),
       );
+      // A failed refresh confirms nothing: what was known absent stays so, nothing more.
+      if (absentBefore) this.current = { ...this.current, absentVolumeIds: absentBefore };
     }
     this.options.onRefresh?.(this.current);
     for (const listener of this.listeners) {

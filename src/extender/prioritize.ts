@@ -33,6 +33,8 @@ export interface PrioritizeDecision {
   readonly neutralReason?: string;
   /** Volumes none of the candidate nodes holds a replica of: the pod cannot be hyper-converged. */
   readonly notHyperconverged: readonly string[];
+  /** The Kubernetes nodes holding those volumes' replicas, sorted (where room would have to be made). */
+  readonly replicaNodes?: readonly string[];
   readonly requestVolumes: readonly string[];
 }
 
@@ -127,6 +129,14 @@ function prioritizeReplicaNodes(
     partsOf[i] = scored.parts;
   });
   const wire = wireScores(raws);
+  const missed = scored.filter((v) => !hyperconverged.has(v.id));
+  const replicaNodes = new Set<string>();
+  for (const volume of missed) {
+    for (const id of volume.replicaNodeIds) {
+      const driverNode = state.snapshot.nodesById.get(id);
+      replicaNodes.add(driverNode ? indexes.kubeNodeName(driverNode, state) : id);
+    }
+  }
   return {
     scores: candidates.map((node, i) => ({
       node: node.metadata?.name ?? '',
@@ -135,7 +145,8 @@ function prioritizeReplicaNodes(
       parts: partsOf[i] ?? noParts,
       storageNode: storage[i] ?? false,
     })),
-    notHyperconverged: scored.filter((v) => !hyperconverged.has(v.id)).map((v) => v.name || v.id),
+    notHyperconverged: missed.map((v) => v.name || v.id),
+    ...(replicaNodes.size > 0 ? { replicaNodes: [...replicaNodes].sort() } : {}),
     requestVolumes: [],
   };
 }
