@@ -39,6 +39,7 @@ import { cleanupComponent, driverCacheComponent, informerComponent, serviceCompo
 import { Lifecycle } from './lifecycle.js';
 import { snapshotSchedules } from '../controllers/schedule/component.js';
 import { scheduleMetrics } from './schedule-metrics.js';
+import { errorText } from '../lib/errors.js';
 
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
@@ -82,7 +83,7 @@ export async function startStork(
     requestTimeoutMs: config.apiRequestTimeoutMs,
   });
   const onError = (error: unknown, context: string): void => {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
+    logger.warn({ err: errorText(error) }, context);
   };
   const informers = {
     nodes: new Informer<Node>({ api, type: resources.nodes, onError }),

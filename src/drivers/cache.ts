@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeDriver } from './driver.js';
 import { driverSnapshot, emptyDriverSnapshot, type DriverSnapshot } from './snapshot.js';
+import { errorText } from '../lib/errors.js';
 
 /** At most this many volume ids are remembered as absent (the oldest are forgotten first). */
 const maxAbsentVolumes = 1000;
@@ -118,7 +119,7 @@ export class DriverCache {
         [...this.current.volumesById.values()],
         this.current.refreshedAt,
         this.current.version + 1,
-        error instanceof Error ? error.message : String(error),
+        errorText(error),
       );
       // A failed refresh confirms nothing: what was known absent stays so, nothing more.
       if (absentBefore) this.current = { ...this.current, absentVolumeIds: absentBefore };

@@ -13,6 +13,7 @@ import type { WorkQueueObserver } from '../../lib/work-queue.js';
 import type { HealthMonitorConfig } from './config.js';
 import { HealthMonitor } from './monitor.js';
 import type { EventSink, HealthMonitorMetrics } from './reconciler.js';
+import { errorText } from '../../lib/errors.js';
 
 const byNodeName = 'spec.nodeName';
 
@@ -53,8 +54,7 @@ export function createHealthMonitor(w: HealthMonitorWiring): { run(signal: Abort
       const attachments = new Informer<VolumeAttachment>({
         api: w.api,
         type: resources.volumeAttachments,
-        onError: (error, context) =>
-          w.logger.warn({ err: error instanceof Error ? error.message : String(error) }, context),
+        onError: (error, context) => w.logger.warn({ err: errorText(error) }, context),
       });
       attachments.addIndex(byNodeName, (a) => (a.spec.nodeName ? [a.spec.nodeName] : []));
       try {

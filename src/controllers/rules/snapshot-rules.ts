@@ -4,7 +4,7 @@ import type { KubeClient } from '../../k8s/client.js';
 import type { KubeConfig } from '../../k8s/kubeconfig.js';
 import type { Rule } from '../../k8s/crds/rule.js';
 import { snapshotApiVersion, type VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
-import { isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isNotFound } from '../../k8s/errors.js';
 import { objectReference, type EventRecorder } from '../../k8s/events.js';
 import { execInPod } from '../../k8s/exec.js';
 import { resources } from '../../k8s/paths.js';
@@ -35,6 +35,7 @@ import {
   type RecordedTask,
 } from './tracking.js';
 import { validateRule } from './validation.js';
+import { errorText } from '../../lib/errors.js';
 
 export interface SnapshotRulesOptions {
   /** The API; its `config` (KubeApi's) is what exec connects with unless `exec` is given. */
@@ -81,7 +82,7 @@ export class SnapshotRules implements SnapshotHooks {
       pre = await this.loadRule(snapshot, 'pre', signal);
       post = await this.loadRule(snapshot, 'post', signal);
     } catch (error) {
-      throw this.fail(snapshot, `failed to validate snap rule due to: ${messageOf(error)}`, error);
+      throw this.fail(snapshot, `failed to validate snap rule due to: ${errorText(error)}`, error);
     }
     const run = new SnapshotRun(this, snapshot, claimNames);
     if (pre) {
@@ -90,7 +91,7 @@ export class SnapshotRules implements SnapshotHooks {
         await run.runRule(pre, signal);
       } catch (error) {
         await run.releaseAll();
-        throw this.fail(snapshot, `failed to run pre-snap rule due to: ${messageOf(error)}`, error);
+        throw this.fail(snapshot, `failed to run pre-snap rule due to: ${errorText(error)}`, error);
       }
       this.note(snapshot, 'Normal', 'RuleSucceeded', `pre-snapshot rule ${pre.name} done`);
     }
@@ -106,7 +107,7 @@ export class SnapshotRules implements SnapshotHooks {
         try {
           await run.runRule(post, afterSignal);
         } catch (error) {
-          throw this.fail(snapshot, `failed to run post-snap rule due to: ${messageOf(error)}`, error);
+          throw this.fail(snapshot, `failed to run post-snap rule due to: ${errorText(error)}`, error);
         }
         this.note(snapshot, 'Normal', 'RuleSucceeded', `post-snapshot rule ${post.name} done`);
       },
@@ -135,7 +136,7 @@ export class SnapshotRules implements SnapshotHooks {
       try {
         tasks = parseTasks(value);
       } catch (error) {
-        this.note(snapshot, 'Warning', 'RuleRecoveryFailed', messageOf(error));
+        this.note(snapshot, 'Warning', 'RuleRecoveryFailed', errorText(error));
         continue;
       }
       const scoped = podsInScope(tasks, snapshot.metadata.namespace ?? '');
@@ -208,12 +209,7 @@ export class SnapshotRules implements SnapshotHooks {
 
   /** The pod, or undefined when it does not exist. */
   async getPod(namespace: string, name: string): Promise<Pod | undefined> {
-    try {
-      return await this.api.get<Pod>(resources.pods, { namespace, name });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    return getOrUndefined(() => this.api.get<Pod>(resources.pods, { namespace, name }));
   }
 
   listPods(namespace: string, signal: AbortSignal): Promise<Pod[]> {
@@ -303,7 +299,7 @@ class SnapshotRun {
       await this.persist();
     } catch (error) {
       this.held.pop();
-      throw new Error(`could not record the background command on the snapshot: ${messageOf(error)}`, {
+      throw new Error(`could not record the background command on the snapshot: ${errorText(error)}`, {
         cause: error,
       });
     }
@@ -372,7 +368,7 @@ class SnapshotRun {
       this.snapshot,
       'Warning',
       'RuleReleaseFailed',
-      `${failures.map((f) => messageOf(f.reason)).join('; ')}; it stays recorded in ` +
+      `${failures.map((f) => errorText(f.reason)).join('; ')}; it stays recorded in ` +
         `${runningCommandsAnnotation} and is released when stork next starts leading`,
     );
     return false;
@@ -411,8 +407,4 @@ class SnapshotRun {
   private persist(): Promise<unknown> {
     return this.rules.patchRecord(this.snapshot, formatTasks(this.held.map((h) => h.record)));
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

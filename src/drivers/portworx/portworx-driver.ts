@@ -11,6 +11,7 @@ import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kub
 import { toDriverNode, toDriverVolume } from './mapping.js';
 import { SdkClient } from './sdk-client.js';
 import { PortworxSnapshots } from './snapshots.js';
+import { errorText } from '../../lib/errors.js';
 
 export const portworxDriverName = 'pxd';
 
@@ -166,7 +167,7 @@ export class PortworxDriver implements VolumeDriver {
     try {
       return map();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       throw new DriverError(this.name, `unexpected answer from ${this.sdk.endpoint}: ${message}`, {
         cause: error,
       });
