@@ -21,7 +21,6 @@ function fakeDriver() {
     },
     listVolumes: () => Promise.resolve(state.volumes.map((v) => ({ ...v }))),
     inspectNode: () => Promise.reject(new Error('unused')),
-    inspectVolumes: () => Promise.resolve([]),
     ownsProvisioner: () => false,
     volumeIdOf: () => undefined,
     ownsClaim: () => false,

@@ -1,11 +1,5 @@
 // The `pxd` volume driver: Portworx (or any OpenStorage SDK server) over gRPC.
-import {
-  DriverError,
-  DriverNotFoundError,
-  type DriverNode,
-  type DriverVolume,
-  type VolumeDriver,
-} from '../driver.js';
+import { DriverError, type DriverNode, type DriverVolume, type VolumeDriver } from '../driver.js';
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
 import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kubernetes.js';
 import { toDriverNode, toDriverVolume } from './mapping.js';
@@ -22,8 +16,6 @@ export interface PortworxDriverOptions {
   readonly token?: string;
   /** Deadline of each SDK call in ms; default 5000. */
   readonly callTimeoutMs?: number;
-  /** How many volume inspections run at once in inspectVolumes; default 8. */
-  readonly inspectConcurrency?: number;
 }
 
 /** What the SDK server says it is, for a connectivity check at start-up. */
@@ -42,14 +34,8 @@ export class PortworxDriver implements VolumeDriver {
   /** The SDK client, for callers that need calls beyond VolumeDriver (snapshots, clones). */
   readonly sdk: SdkClient;
   readonly snapshots: PortworxSnapshots;
-  private readonly inspectConcurrency: number;
 
   constructor(options: PortworxDriverOptions) {
-    const concurrency = options.inspectConcurrency ?? 8;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new Error(`invalid inspectConcurrency ${concurrency}: expected a positive integer`);
-    }
-    this.inspectConcurrency = concurrency;
     this.sdk = new SdkClient({
       endpoint: options.endpoint,
       driver: portworxDriverName,
@@ -106,39 +92,6 @@ export class PortworxDriver implements VolumeDriver {
       const volume = entry.volume;
       return volume ? [this.mapped(() => toDriverVolume(volume, entry))] : [];
     });
-  }
-
-  /** The SDK inspects one volume per call; they run a few at a time, in the order of `ids`. */
-  async inspectVolumes(ids: readonly string[], signal?: AbortSignal): Promise<DriverVolume[]> {
-    const unique = [...new Set(ids)];
-    const results: (DriverVolume | undefined)[] = new Array<DriverVolume | undefined>(unique.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < unique.length) {
-        const index = next++;
-        results[index] = await this.inspectVolume(unique[index] ?? '', signal);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.inspectConcurrency, unique.length) }, worker));
-    return results.filter((v): v is DriverVolume => v !== undefined);
-  }
-
-  /** One volume, or undefined when the storage system does not know it. */
-  private async inspectVolume(id: string, signal?: AbortSignal): Promise<DriverVolume | undefined> {
-    const what = `volume "${id}"`;
-    try {
-      const response = await this.sdk.call(
-        'OpenStorageVolume/Inspect',
-        { volume_id: id },
-        { what, ...(signal ? { signal } : {}) },
-      );
-      const volume = response.volume;
-      if (!volume) throw new DriverError(this.name, `Inspect of ${what} answered without a volume`);
-      return this.mapped(() => toDriverVolume(volume, response));
-    } catch (error) {
-      if (error instanceof DriverNotFoundError) return undefined;
-      throw error;
-    }
   }
 
   ownsProvisioner(provisioner: string): boolean {
