@@ -31,7 +31,7 @@ import type { Logger } from '../lib/log.js';
 import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
 import { superviseWebhook } from './webhook-supervisor.js';
 import { ensureCrds } from '../k8s/crds/install.js';
-import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
+import { SnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
@@ -219,7 +219,7 @@ export async function startStork(
             // Stork's pre/post-snapshot Rules, unless a caller brings its own hooks.
             hooks:
               config.snapshotHooks ??
-              createSnapshotRules({
+              new SnapshotRules({
                 api,
                 events,
                 logger: logger.child({ controller: 'rules' }),
