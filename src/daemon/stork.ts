@@ -39,7 +39,7 @@ import { cleanupComponent, driverCacheComponent, informerComponent, serviceCompo
 import { Lifecycle } from './lifecycle.js';
 import { snapshotSchedules } from '../controllers/schedule/component.js';
 import { scheduleMetrics } from './schedule-metrics.js';
-import { errorText } from '../lib/errors.js';
+import { loggingErrorSink } from '../lib/error-sink.js';
 
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
@@ -82,9 +82,8 @@ export async function startStork(
     burst: config.apiBurst,
     requestTimeoutMs: config.apiRequestTimeoutMs,
   });
-  const onError = (error: unknown, context: string): void => {
-    logger.warn({ err: errorText(error) }, context);
-  };
+  // Every background part reports through this one sink, which keeps the stack.
+  const onError = loggingErrorSink(logger);
   const informers = {
     nodes: new Informer<Node>({ api, type: resources.nodes, onError }),
     claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, onError }),

@@ -13,7 +13,7 @@ import type { WorkQueueObserver } from '../../lib/work-queue.js';
 import type { HealthMonitorConfig } from './config.js';
 import { HealthMonitor } from './monitor.js';
 import type { EventSink, HealthMonitorMetrics } from './reconciler.js';
-import { errorText } from '../../lib/errors.js';
+import { loggingErrorSink } from '../../lib/error-sink.js';
 
 const byNodeName = 'spec.nodeName';
 
@@ -54,7 +54,7 @@ export function createHealthMonitor(w: HealthMonitorWiring): { run(signal: Abort
       const attachments = new Informer<VolumeAttachment>({
         api: w.api,
         type: resources.volumeAttachments,
-        onError: (error, context) => w.logger.warn({ err: errorText(error) }, context),
+        onError: loggingErrorSink(w.logger),
       });
       attachments.addIndex(byNodeName, (a) => (a.spec.nodeName ? [a.spec.nodeName] : []));
       try {
