@@ -2,6 +2,7 @@ import { KubeApi } from '../k8s/api.js';
 import { KubeApiError } from '../k8s/errors.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { CliError, type Io, type OutputFormat } from './output.js';
+import { errorText } from '../lib/errors.js';
 
 /** The flags every command takes (kubectl's names). */
 export interface GlobalOptions {
@@ -60,5 +61,5 @@ export function describeError(error: unknown, server: string | undefined): strin
   if (code && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(code)) {
     return `cannot reach the Kubernetes API server${server ? ` at ${server}` : ''}: ${(error as Error).message}`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return errorText(error);
 }

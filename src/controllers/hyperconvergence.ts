@@ -15,12 +15,34 @@ import type { DriverSnapshot } from '../drivers/snapshot.js';
 export type Placement = PlacementClass;
 
 /** A pod's placement: its node, its volumes' replica nodes, and the class (for metrics and storkctl). */
-export type PodPlacement = PodPlacementReport;
+export interface PodPlacement extends PodPlacementReport {
+  /**
+   * Stork's class, which its metrics carry: hyper-converged when the pod's storage node holds as many of
+   * the pod's volumes' replicas as any node does; semi- when it holds some, but fewer; non- when none.
+   */
+  readonly storkPlacement: Placement;
+  /** Whether the pod is Ready (Stork's metrics count only Ready pods). */
+  readonly ready: boolean;
+}
+
+/** Stork's class: how many replicas the pod's storage node holds against the node that holds most. */
+function storkPlacementOf(
+  replicaIdsPerVolume: readonly (readonly string[])[],
+  here: string | undefined,
+): Placement {
+  const held = new Map<string, number>();
+  for (const ids of replicaIdsPerVolume) for (const id of ids) held.set(id, (held.get(id) ?? 0) + 1);
+  const mine = here === undefined ? undefined : held.get(here);
+  if (mine === undefined) return 'non-hyperconverged';
+  return mine === Math.max(...held.values()) ? 'hyperconverged' : 'semi-hyperconverged';
+}
 
 /**
- * How well each running pod with driver volumes is placed: hyper-converged when its node holds a replica
- * of every one of its volumes; semi-hyper-converged when each volume has a replica at least in the same
- * rack or zone; otherwise not. Computed from caches when metrics are scraped, so it is always current.
+ * How well each running pod with driver volumes is placed (`storkctl get hyperconvergence`, and the
+ * `stork_pod_placement` metric): hyper-converged when its node holds a replica of every one of its
+ * volumes; semi-hyper-converged when each volume has a replica at least in the same rack or zone;
+ * otherwise not. Stork's own classes, under Stork's metric names, are `storkPlacement`. Computed from
+ * caches when metrics are scraped, so it is always current.
  */
 export function podPlacements(
   pods: readonly Pod[],
@@ -49,8 +71,10 @@ export function podPlacements(
     let allLocal = true;
     let allNear = true;
     const volumes = [];
+    const replicaIdsPerVolume: (readonly string[])[] = [];
     for (const { id, claim } of podVolumes) {
       const replicaIds = snapshot.volumesById.get(id)?.replicaNodeIds ?? [];
+      replicaIdsPerVolume.push(replicaIds);
       const replicas = replicaIds
         .map((r) => snapshot.nodesById.get(r))
         .filter((d): d is DriverNode => d !== undefined);
@@ -76,6 +100,8 @@ export function podPlacements(
       node: nodeName,
       volumes,
       placement: allLocal ? 'hyperconverged' : allNear ? 'semi-hyperconverged' : 'non-hyperconverged',
+      storkPlacement: storkPlacementOf(replicaIdsPerVolume, here?.id),
+      ready: (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     });
   }
   return result;
@@ -112,6 +138,6 @@ export function hyperconvergenceReport(
     time: new Date(wallNow).toISOString(),
     replica,
     summary: hyperconvergenceSummary(pods),
-    pods: [...pods],
+    pods: pods.map(({ storkPlacement: _stork, ready: _ready, ...report }) => report),
   };
 }

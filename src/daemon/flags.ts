@@ -14,6 +14,7 @@ import {
   servingConfigFromFlags,
   type ServingFlags,
 } from './serving-flags.js';
+import { errorText } from '../lib/errors.js';
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -67,7 +68,7 @@ function driverList(value: string): string {
   try {
     return parseDriverList(value).join(',');
   } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    throw new InvalidArgumentError(errorText(error));
   }
 }
 

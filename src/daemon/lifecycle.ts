@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { settlesWithin } from '../lib/deadline.js';
 import type { LeaderElector } from '../k8s/leader-election.js';
 import type { Logger } from '../lib/log.js';
+import { errorText } from '../lib/errors.js';
 
 /**
  * One long-running part of stork, in the manner of controller-runtime's `Runnable`: `run` starts it and
@@ -136,24 +137,20 @@ export class Lifecycle {
         try {
           await c.run(signal);
         } catch (error) {
-          logger.error({ component: c.name, err: message(error) }, 'leader-only component failed');
+          logger.error({ component: c.name, err: errorText(error) }, 'leader-only component failed');
         }
       }),
     );
     this.leading = false;
-    logger.info({ reason: message(signal.reason) }, 'no longer leading: leader-only components stopped');
+    logger.info({ reason: errorText(signal.reason) }, 'no longer leading: leader-only components stopped');
   }
 
   private fail(error: unknown, context?: string): void {
     if (this.stopping || this.fatal) return;
     this.fatal = true;
-    this.options.logger.fatal({ err: message(error) }, context ?? 'stork cannot go on');
+    this.options.logger.fatal({ err: errorText(error) }, context ?? 'stork cannot go on');
     this.options.onFatal?.(error);
   }
-}
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Resolves when `signal` aborts. */

@@ -4,6 +4,7 @@ import { createLogger } from '../lib/log.js';
 import type { StorkConfig } from './config.js';
 import { configFromFlags, storkCommand, type ParsedFlags } from './flags.js';
 import { startStork, type RunningStork } from './stork.js';
+import { errorText } from '../lib/errors.js';
 
 const command = storkCommand();
 command.parse();
@@ -14,7 +15,7 @@ async function configuration(): Promise<StorkConfig> {
     return configFromFlags(flags, token);
   } catch (error) {
     // A bad value is a clear error at start-up, with the usage hint, and exit code 1.
-    return command.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return command.error(`error: ${errorText(error)}`);
   }
 }
 const config = await configuration();

@@ -30,18 +30,19 @@ export interface MetricSources {
   readonly leadership?: { readonly name: string; readonly isLeader: () => boolean };
 }
 
-const placementGauges: Record<Placement, { name: string; help: string }> = {
+/** Stork's metrics, with Stork's meaning (PodPlacement.storkPlacement; Ready pods only, as Stork). */
+const storkPlacementGauges: Record<Placement, { name: string; help: string }> = {
   hyperconverged: {
     name: 'stork_hyperconverged_pods_total',
-    help: 'Pods running on a node that holds a replica of each of their volumes (1 per pod).',
+    help: "Ready pods whose node holds as many of their volumes' replicas as any node does (1 per pod; Stork's meaning).",
   },
   'semi-hyperconverged': {
     name: 'stork_semi_hyperconverged_pods_total',
-    help: 'Pods whose volumes each have a replica in their rack or zone, but not all on their node (1 per pod).',
+    help: "Ready pods whose node holds some of their volumes' replicas, but fewer than another node (1 per pod; Stork's meaning).",
   },
   'non-hyperconverged': {
     name: 'stork_non_hyperconverged_pods_total',
-    help: 'Pods running away from their data (1 per pod).',
+    help: "Ready pods whose node holds none of their volumes' replicas (1 per pod; Stork's meaning).",
   },
 };
 
@@ -207,7 +208,7 @@ export function createMetrics(options: MetricSources = {}): StorkMetrics {
       if (leadership) this.set({ name: leadership.name }, leadership.isLeader() ? 1 : 0);
     },
   });
-  // The three gauges are collected one after another in one scrape: classify the pods once for all three.
+  // The four gauges are collected one after another in one scrape: classify the pods once for all.
   let scraped: { at: number; placements: readonly PodPlacement[] } | undefined;
   const currentPlacements = (): readonly PodPlacement[] => {
     if (!scraped || Date.now() - scraped.at > 1000) {
@@ -215,7 +216,7 @@ export function createMetrics(options: MetricSources = {}): StorkMetrics {
     }
     return scraped.placements;
   };
-  for (const [placement, { name, help }] of Object.entries(placementGauges) as [
+  for (const [placement, { name, help }] of Object.entries(storkPlacementGauges) as [
     Placement,
     { name: string; help: string },
   ][]) {
@@ -228,10 +229,22 @@ export function createMetrics(options: MetricSources = {}): StorkMetrics {
       collect() {
         this.reset();
         for (const p of currentPlacements()) {
-          if (p.placement === placement) this.set({ pod: p.pod, namespace: p.namespace }, 1);
+          if (p.ready && p.storkPlacement === placement) this.set({ pod: p.pod, namespace: p.namespace }, 1);
         }
       },
     });
   }
+  new Gauge({
+    name: 'stork_pod_placement',
+    help: 'Running pods by the class `storkctl get hyperconvergence` shows (1 per pod): hyperconverged (a replica of every volume on its node), semi-hyperconverged (each volume has one in its rack or zone), non-hyperconverged.',
+    labelNames: ['pod', 'namespace', 'placement'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const p of currentPlacements()) {
+        this.set({ pod: p.pod, namespace: p.namespace, placement: p.placement }, 1);
+      }
+    },
+  });
   return metrics;
 }

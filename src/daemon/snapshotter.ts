@@ -1,6 +1,7 @@
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
 import type { VolumeDriver } from '../drivers/driver.js';
-import { RestoreProvisioner } from '../controllers/snapshot/restore-provisioner.js';
+import { ClaimProvisioner } from '../controllers/snapshot/claim-provisioner.js';
+import { VolumeReclaimer } from '../controllers/snapshot/volume-reclaimer.js';
 import { SnapshotController } from '../controllers/snapshot/snapshot-controller.js';
 import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
 import type { KubeApi } from '../k8s/api.js';
@@ -29,7 +30,8 @@ export interface SnapshotterOptions {
 
 /**
  * One leader term of the snapshot feature: the VolumeSnapshot informer, the snapshot controller and the
- * `stork-snapshot` provisioner, all stopped when `signal` aborts.
+ * `stork-snapshot` provisioner's two halves (claim provisioner, volume reclaimer), all stopped when
+ * `signal` aborts.
  */
 export async function runSnapshotter(options: SnapshotterOptions, signal: AbortSignal): Promise<void> {
   const { api, driver, logger } = options;
@@ -61,7 +63,7 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.snapshotConcurrency !== undefined ? { concurrency: options.snapshotConcurrency } : {}),
     });
-    const provisioner = new RestoreProvisioner({
+    const provisioner = new ClaimProvisioner({
       ...common,
       storageClasses: options.storageClasses,
       logger: logger.child({ controller: 'snapshot-provisioner' }),
@@ -69,7 +71,12 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
         ? { queueObserver: options.workQueueMetrics('snapshot-provisioner') }
         : {}),
     });
-    await Promise.all([controller.run(signal), provisioner.run(signal)]);
+    const reclaimer = new VolumeReclaimer({
+      ...common,
+      logger: logger.child({ controller: 'snapshot-reclaimer' }),
+      ...(options.workQueueMetrics ? { queueObserver: options.workQueueMetrics('snapshot-reclaimer') } : {}),
+    });
+    await Promise.all([controller.run(signal), provisioner.run(signal), reclaimer.run(signal)]);
   } finally {
     volumeSnapshots.stop();
     await volumeSnapshots.stopped();

@@ -33,7 +33,7 @@ import { startWebhook, type RunningWebhook } from '../webhook/webhook.js';
 import { superviseWebhook } from './webhook-supervisor.js';
 import { ensureCrds, storkCrds } from '../k8s/crds/install.js';
 import { schedulingDecisionCrd } from '../k8s/crds/scheduling-decision.js';
-import { createSnapshotRules } from '../controllers/rules/snapshot-rules.js';
+import { SnapshotRules } from '../controllers/rules/snapshot-rules.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
@@ -41,6 +41,7 @@ import { cleanupComponent, driverCacheComponent, informerComponent, serviceCompo
 import { Lifecycle } from './lifecycle.js';
 import { snapshotSchedules } from '../controllers/schedule/component.js';
 import { scheduleMetrics } from './schedule-metrics.js';
+import { loggingErrorSink } from '../lib/error-sink.js';
 
 /** A running stork: what tests and the process entry point hold on to. */
 export interface RunningStork {
@@ -83,9 +84,8 @@ export async function startStork(
     burst: config.apiBurst,
     requestTimeoutMs: config.apiRequestTimeoutMs,
   });
-  const onError = (error: unknown, context: string): void => {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, context);
-  };
+  // Every background part reports through this one sink, which keeps the stack.
+  const onError = loggingErrorSink(logger);
   // Every cache drops what no reader uses (managedFields; most of a pod), as client-go's transforms do.
   const lean = { onError, transform: withoutManagedFields };
   const informers = {
@@ -239,7 +239,7 @@ export async function startStork(
             // Stork's pre/post-snapshot Rules, unless a caller brings its own hooks.
             hooks:
               config.snapshotHooks ??
-              createSnapshotRules({
+              new SnapshotRules({
                 api,
                 events,
                 logger: logger.child({ controller: 'rules' }),

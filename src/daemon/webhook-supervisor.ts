@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../lib/log.js';
 import type { RunningWebhook } from '../webhook/webhook.js';
+import { errorText } from '../lib/errors.js';
 
 const firstRetryMs = 10_000;
 const maxRetryMs = 300_000;
@@ -22,7 +23,7 @@ export async function superviseWebhook(
       return true;
     } catch (error) {
       logger.error(
-        { err: error instanceof Error ? error.message : String(error), retryInSeconds: retryInMs / 1000 },
+        { err: errorText(error), retryInSeconds: retryInMs / 1000 },
         'admission webhook could not start (pods are admitted unchanged meanwhile); check that stork ' +
           'may get/create/update Secrets in its namespace and MutatingWebhookConfigurations',
       );

@@ -21,7 +21,6 @@ function fakeDriver() {
     },
     listVolumes: () => Promise.resolve(state.volumes.map((v) => ({ ...v }))),
     inspectNode: () => Promise.reject(new Error('unused')),
-    inspectVolumes: () => Promise.resolve([]),
     ownsProvisioner: () => false,
     volumeIdOf: () => undefined,
     ownsClaim: () => false,
@@ -101,6 +100,40 @@ describe('DriverCache', () => {
       cache.stop();
       await cache.stopped();
     }
+  });
+
+  it('knows a requested volume is absent once a complete listing lacked it, until it appears', async () => {
+    const { state, driver } = fakeDriver();
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000 });
+    await cache.refresh();
+    cache.requestVolume('v-gone');
+    // Asked for but not listed yet: unknown, not absent.
+    expect(cache.snapshot().absentVolumeIds?.has('v-gone') ?? false).toBe(false);
+    await cache.refresh();
+    expect(cache.snapshot().absentVolumeIds?.has('v-gone')).toBe(true);
+    // Still absent on later refreshes without being asked again, and a failed refresh changes nothing.
+    await cache.refresh();
+    state.failWith = new Error('unreachable');
+    await cache.refresh();
+    expect(cache.snapshot().absentVolumeIds?.has('v-gone')).toBe(true);
+    state.failWith = undefined;
+    state.volumes = [{ id: 'v-gone', name: 'v-gone', sizeBytes: 1, replicaNodeIds: ['n1'], labels: {} }];
+    await cache.refresh();
+    expect(cache.snapshot().absentVolumeIds?.has('v-gone')).toBe(false);
+    expect(cache.snapshot().volumesById.has('v-gone')).toBe(true);
+  });
+
+  it('remembers at most 1000 absent volumes, the latest asked for', async () => {
+    const { driver } = fakeDriver();
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000 });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 1000; i++) cache.requestVolume(`ghost-${round}-${i}`);
+      await cache.refresh();
+    }
+    const absent = cache.snapshot().absentVolumeIds;
+    expect(absent?.size).toBe(1000);
+    expect(absent?.has('ghost-2-999')).toBe(true);
+    expect(absent?.has('ghost-0-0')).toBe(false);
   });
 
   it('tells subscribers about every refresh, failed ones too, until they unsubscribe', async () => {

@@ -1,6 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeDriver } from './driver.js';
 import { driverSnapshot, emptyDriverSnapshot, type DriverSnapshot } from './snapshot.js';
+import { errorText } from '../lib/errors.js';
+
+/** At most this many volume ids are remembered as absent (the oldest are forgotten first). */
+const maxAbsentVolumes = 1000;
+
+/** The asked-for ids a complete listing did not have, newest last, bounded. */
+function absent(asked: readonly string[], listed: ReadonlyMap<string, unknown>): ReadonlySet<string> {
+  const missing = new Set(asked.filter((id) => !listed.has(id)));
+  const ids = [...missing];
+  return new Set(ids.slice(Math.max(0, ids.length - maxAbsentVolumes)));
+}
 
 export interface DriverCacheOptions {
   readonly driver: VolumeDriver;
@@ -83,6 +94,8 @@ export class DriverCache {
   async refresh(): Promise<DriverSnapshot> {
     const { driver } = this.options;
     const signal = this.controller.signal;
+    const absentBefore = this.current.absentVolumeIds;
+    const asked = [...(absentBefore ?? []), ...this.wanted];
     this.wanted.clear();
     try {
       const [nodes, volumes] = await Promise.all([driver.listNodes(signal), driver.listVolumes(signal)]);
@@ -97,6 +110,7 @@ export class DriverCache {
         Date.now(),
         this.current.version + 1,
       );
+      this.current = { ...this.current, absentVolumeIds: absent(asked, this.current.volumesById) };
     } catch (error) {
       this.options.onError?.(error, `refreshing ${driver.name} nodes and volumes`);
       // Keep serving the last good state; its age tells readers how far to trust it.
@@ -105,8 +119,10 @@ export class DriverCache {
         [...this.current.volumesById.values()],
         this.current.refreshedAt,
         this.current.version + 1,
-        error instanceof Error ? error.message : String(error),
+        errorText(error),
       );
+      // A failed refresh confirms nothing: what was known absent stays so, nothing more.
+      if (absentBefore) this.current = { ...this.current, absentVolumeIds: absentBefore };
     }
     this.options.onRefresh?.(this.current);
     for (const listener of this.listeners) {

@@ -52,10 +52,6 @@ export class CompositeDriver implements VolumeDriver {
     return (await Promise.all(this.members.map((m) => m.listVolumes(signal)))).flat();
   }
 
-  async inspectVolumes(ids: readonly string[], signal?: AbortSignal): Promise<DriverVolume[]> {
-    return (await Promise.all(this.members.map((m) => m.inspectVolumes(ids, signal)))).flat();
-  }
-
   ownsProvisioner(provisioner: string): boolean {
     return this.members.some((m) => m.ownsProvisioner(provisioner));
   }
@@ -91,7 +87,6 @@ export const noReplicaDriver: VolumeDriver = {
   listNodes: () => Promise.resolve([]),
   inspectNode: (id) => Promise.reject(new DriverNotFoundError('none', `node ${id}`)),
   listVolumes: () => Promise.resolve([]),
-  inspectVolumes: () => Promise.resolve([]),
   ownsProvisioner: () => false,
   volumeIdOf: () => undefined,
   ownsClaim: () => false,

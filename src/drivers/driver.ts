@@ -94,8 +94,6 @@ export interface VolumeDriver {
   inspectNode(id: string, signal?: AbortSignal): Promise<DriverNode>;
   /** Every volume with its replica placement. */
   listVolumes(signal?: AbortSignal): Promise<DriverVolume[]>;
-  /** The given volumes; ids the storage system does not know are left out of the result. */
-  inspectVolumes(ids: readonly string[], signal?: AbortSignal): Promise<DriverVolume[]>;
 
   /** Whether volumes from this provisioner (a StorageClass's or PVC's) belong to this driver. */
   ownsProvisioner(provisioner: string): boolean;

@@ -3,7 +3,7 @@ import type { Node } from './k8s-types.js';
 
 /**
  * Where a node sits, as composite keys: a zone key includes its region and a rack key its zone, so "same
- * rack" means the same rack in the same zone and region. Empty means unknown.
+ * rack" means the same rack in the same zone and region. Empty means unknown (and every level above it too).
  */
 export interface Locality {
   readonly region: string;
@@ -36,7 +36,10 @@ export function localityOf(
   const region = firstLabel(node, regionLabels) || (driverNode?.region ?? '');
   const zone = firstLabel(node, zoneLabels) || (driverNode?.zone ?? '');
   const rack = firstLabel(node, [rackLabel, defaultRackLabel]) || (driverNode?.rack ?? '');
-  const zoneKey = zone === '' ? '' : region === '' ? zone : `${region}-${zone}`;
-  const rackKey = rack === '' ? '' : zoneKey === '' ? rack : `${zoneKey}-${rack}`;
+  // Stork's keys: a level below a known one is always prefixed by it, even when it is itself unknown, so
+  // nodes with zone labels and no rack label share their zone's unnamed rack (`region-zone-`) and rank
+  // as same-rack neighbours (50 points, not 25), as they do under Stork (see docs/extender.md).
+  const zoneKey = region === '' ? zone : `${region}-${zone}`;
+  const rackKey = zoneKey === '' ? rack : `${zoneKey}-${rack}`;
   return { region, zone: zoneKey, rack: rackKey };
 }

@@ -19,6 +19,11 @@ export interface DriverSnapshot {
    * distrusts a view served by a node that is itself unhealthy).
    */
   readonly servedBy?: string | undefined;
+  /**
+   * Volume ids someone asked for (see DriverCache.requestVolume) that a successful refresh listed
+   * everything and did not find: known not to exist, rather than not loaded yet. Bounded.
+   */
+  readonly absentVolumeIds?: ReadonlySet<string>;
 }
 
 export function driverSnapshot(

@@ -49,6 +49,8 @@ describe('scheduling catalogue', () => {
     const p = prioritizeNodes(f.pod(['data']), request, f.state, options);
     expect(raw(p)).toEqual([50, 5, 5]);
     expect(p.notHyperconverged).toEqual(['v1']);
+    // As Stork's event: the nodes where room would have to be made.
+    expect(p.replicaNodes).toEqual(['node1', 'node2']);
   });
 
   it('4: nodes without the storage driver are filtered out, each with a reason', () => {
@@ -221,6 +223,21 @@ describe('scheduling catalogue', () => {
     expect(filterNodes(restoring.pod(['data']), restoring.nodes, restoring.state, options).error).toBe(
       'Volume restore is in progress for pvc: default/data',
     );
+    // Any claim, not only the driver's (as Stork, and as docs/extender.md says).
+    const otherRestoring = schedulingFixture({
+      nodes: [{ name: 'node1' }],
+      claims: [
+        {
+          name: 'ebs',
+          volume: 'ebs-1',
+          storageClass: 'other',
+          annotations: { 'stork.libopenstorage.org/restore-in-progress': 'true' },
+        },
+      ],
+    });
+    expect(
+      filterNodes(otherRestoring.pod(['ebs']), otherRestoring.nodes, otherRestoring.state, options).error,
+    ).toBe('Volume restore is in progress for pvc: default/ebs');
     const restored = schedulingFixture({
       nodes: [{ name: 'node1' }],
       volumes: [{ id: 'v1', replicas: ['node1'] }],
@@ -312,6 +329,87 @@ describe('scheduling catalogue', () => {
     ]);
   });
 
+  it('17b: a StorageDown node earns whole points per volume (12 for a zone), keeping Stork’s strict order', () => {
+    // node3 is StorageDown in both replicas' zone: 12 + 12 = 24 (12.5 + 12.5 would tie with node4's 25).
+    const f = schedulingFixture({
+      nodes: [
+        { name: 'node1', rack: 'r1', zone: 'a' },
+        { name: 'node2', rack: 'r1', zone: 'b' },
+        { name: 'node3', rack: 'r2', zone: 'a', driver: { status: 'StorageDown' } },
+        { name: 'node4', rack: 'r3', zone: 'b' },
+      ],
+      volumes: [
+        { id: 'v1', replicas: ['node1'] },
+        { id: 'v2', replicas: ['node1'] },
+        { id: 'v3', replicas: ['node2'] },
+      ],
+      claims: [
+        { name: 'a', volume: 'v1' },
+        { name: 'b', volume: 'v2' },
+        { name: 'c', volume: 'v3' },
+      ],
+    });
+    const p = prioritizeNodes(f.pod(['a', 'b', 'c']), f.select('node3', 'node4'), f.state, options);
+    expect(raw(p)).toEqual([24, 25]);
+    expect(p.scores[0]?.parts.map((part) => part.points)).toEqual([12, 12, 0]);
+    expect(p.scores[0]?.score).toBeLessThan(p.scores[1]?.score ?? 0);
+  });
+
+  it('17c: zone labels and no rack label (clouds): same-zone nodes share the zone’s unnamed rack, as in Stork', () => {
+    // Stork keys a rack-less node's rack `region-zone-`, so a same-zone neighbour earns rack points (50).
+    // Kept: users moving from Stork on clouds get the placements they had. node4 (in the zone of three of
+    // the four volumes' replicas) outranks node3 (holds one replica): 25-point zones would invert that.
+    const f = schedulingFixture({
+      nodes: [
+        { name: 'node1', zone: 'a', region: 'e1' },
+        { name: 'node2', zone: 'a', region: 'e1' },
+        { name: 'node3', zone: 'b', region: 'e1' },
+        { name: 'node4', zone: 'a', region: 'e1' },
+        { name: 'node5', zone: 'c', region: 'e2' },
+      ],
+      volumes: [
+        { id: 'v1', replicas: ['node1'] },
+        { id: 'v2', replicas: ['node2'] },
+        { id: 'v3', replicas: ['node3'] },
+        { id: 'v4', replicas: ['node1'] },
+      ],
+      claims: [
+        { name: 'a', volume: 'v1' },
+        { name: 'b', volume: 'v2' },
+        { name: 'c', volume: 'v3' },
+        { name: 'd', volume: 'v4' },
+      ],
+    });
+    const p = prioritizeNodes(
+      f.pod(['a', 'b', 'c', 'd']),
+      f.select('node3', 'node4', 'node5'),
+      f.state,
+      options,
+    );
+    expect(raw(p)).toEqual([130, 160, 5]);
+    expect(p.scores[1]?.parts.map((part) => part.tier)).toEqual(['rack', 'rack', 'region', 'rack']);
+    // A node of the same zone that has a rack label is in a different rack: zone points only.
+    const racked = schedulingFixture({
+      nodes: [
+        { name: 'node1', zone: 'a' },
+        { name: 'node2', zone: 'a', rack: 'r9' },
+        { name: 'node3', zone: 'a' },
+      ],
+      volumes: [{ id: 'v1', replicas: ['node1'] }],
+      claims: [{ name: 'a', volume: 'v1' }],
+    });
+    expect(raw(prioritizeNodes(racked.pod(['a']), racked.nodes, racked.state, options))).toEqual([
+      100, 25, 50,
+    ]);
+    // No topology labels at all: nothing is near anything.
+    const flat = schedulingFixture({
+      nodes: [{ name: 'node1' }, { name: 'node2' }],
+      volumes: [{ id: 'v1', replicas: ['node1'] }],
+      claims: [{ name: 'a', volume: 'v1' }],
+    });
+    expect(raw(prioritizeNodes(flat.pod(['a']), flat.nodes, flat.state, options))).toEqual([100, 5]);
+  });
+
   it('18: a node without storage scores below a storage node near nothing', () => {
     const f = schedulingFixture({
       nodes: [
@@ -351,6 +449,15 @@ describe('beyond the catalogue', () => {
     const d = filterNodes(f.pod(['data']), f.nodes, f.state, options);
     expect(d.error).toMatch(/v-new not yet known/);
     expect(d.requestVolumes).toEqual(['v-new']);
+  });
+
+  it('says a volume does not exist once a complete refresh has not found it', () => {
+    const f = schedulingFixture({ ...base, claims: [{ name: 'data', volume: 'v-gone' }] });
+    const state = { ...f.state, snapshot: { ...f.state.snapshot, absentVolumeIds: new Set(['v-gone']) } };
+    const d = filterNodes(f.pod(['data']), f.nodes, state, options);
+    expect(d.error).toBe('volume(s) v-gone do not exist in pxd (a refresh listed every volume)');
+    // Still asked for, so that a volume created later is seen.
+    expect(d.requestVolumes).toEqual(['v-gone']);
   });
 
   it('ignores a stale Offline duplicate of a healthy storage node', () => {

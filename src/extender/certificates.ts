@@ -2,10 +2,12 @@ import { isIP } from 'node:net';
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from '../k8s/client.js';
 import { CertificateStore, type StoredCertificates } from '../k8s/certificate-store.js';
-import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
+import { getOrUndefined } from '../k8s/errors.js';
+import { retryOnConflict } from '../k8s/retry.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import type { ExtenderTls } from './server.js';
+import { errorText } from '../lib/errors.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -118,10 +120,7 @@ export async function startExtenderCertificates(
     if (controller.signal.aborted) return;
     timer = setTimeout(() => {
       reconcile().then(schedule, (error: unknown) => {
-        logger.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'extender certificate round failed; retrying',
-        );
+        logger.warn({ err: errorText(error) }, 'extender certificate round failed; retrying');
         schedule();
       });
     }, config.checkIntervalMs);
@@ -153,43 +152,32 @@ async function publishSchedulerSecret(
     'tls.key': b64(certificates.clientKeyPem),
   };
   const ref = { namespace, name: schedulerSecretName };
-  for (let attempt = 1; ; attempt++) {
-    let existing: Secret | undefined;
-    try {
-      existing = await api.get<Secret>(resources.secrets, ref);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
+  await retryOnConflict(async () => {
+    const existing = await getOrUndefined(() => api.get<Secret>(resources.secrets, ref));
     const same = existing && Object.entries(data).every(([k, v]) => existing.data?.[k] === v);
     if (same) return;
-    try {
-      if (existing)
-        await api.replace<Secret>(resources.secrets, ref, {
-          ...existing,
-          data: { ...existing.data, ...data },
-        });
-      else
-        await api.create<Secret>(
-          resources.secrets,
-          {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: { ...ref, labels: { 'app.kubernetes.io/name': 'stork' } },
-            type: 'Opaque',
-            data,
-          },
-          namespace,
-        );
-      logger.info(
-        { secret: `${namespace}/${schedulerSecretName}` },
-        "scheduler's client certificate published",
+    if (existing)
+      await api.replace<Secret>(resources.secrets, ref, {
+        ...existing,
+        data: { ...existing.data, ...data },
+      });
+    else
+      await api.create<Secret>(
+        resources.secrets,
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { ...ref, labels: { 'app.kubernetes.io/name': 'stork' } },
+          type: 'Opaque',
+          data,
+        },
+        namespace,
       );
-      return;
-    } catch (error) {
-      if ((isConflict(error) || isAlreadyExists(error)) && attempt < 5) continue;
-      throw error;
-    }
-  }
+    logger.info(
+      { secret: `${namespace}/${schedulerSecretName}` },
+      "scheduler's client certificate published",
+    );
+  });
 }
 
 function b64(text: string): string {

@@ -65,6 +65,15 @@ export function podContext(pod: Pod, state: ClusterState, options: DecisionOptio
     };
   }
   if (volumes.unknownVolumeIds.length > 0) {
+    const absent = snapshot.absentVolumeIds;
+    if (absent && volumes.unknownVolumeIds.every((id) => absent.has(id))) {
+      // Still asked for: a volume created later appears in the next refresh.
+      return {
+        kind: 'error',
+        message: `volume(s) ${volumes.unknownVolumeIds.join(', ')} do not exist in ${driver} (a refresh listed every volume)`,
+        requestVolumes: volumes.unknownVolumeIds,
+      };
+    }
     return {
       kind: 'error',
       message: `volume(s) ${volumes.unknownVolumeIds.join(', ')} not yet known to the ${driver} cache; fetching`,

@@ -3,16 +3,24 @@ import type { Logger } from '../lib/log.js';
 import type { DecisionRecord } from './server.js';
 
 /**
- * What users see of a scheduling decision: an Event on the pod when it could not be placed next to its
- * data (Stork's `NonOptimumScheduling`), and logs saying why a pod cannot be placed now.
+ * What users see of a scheduling decision, as Stork shows it: a `FailedScheduling` Warning on the pod
+ * when it cannot be placed now (and why), a `NonOptimumScheduling` Warning naming the replica nodes when
+ * it could not be placed next to its data, and logs.
  */
 export function reportDecision(record: DecisionRecord, events: EventRecorder, logger: Logger): void {
   const pod = `${record.pod.metadata?.namespace ?? ''}/${record.pod.metadata?.name ?? ''}`;
   const debug = logger.isLevelEnabled('debug');
+  const reference = (): ReturnType<typeof objectReference> =>
+    objectReference({ ...record.pod, kind: 'Pod', apiVersion: 'v1' });
   if (record.verb === 'filter') {
     const { decision } = record;
-    if (decision.error) logger.info({ pod, reason: decision.error }, 'filter: cannot place pod now');
-    else if (debug) logger.debug({ pod, passed: decision.passed.length, failed: decision.failed }, 'filter');
+    if (decision.error) {
+      logger.info({ pod, reason: decision.error }, 'filter: cannot place pod now');
+      // As Stork: the reason shows in `kubectl describe pod`, not only in stork's log. The recorder
+      // aggregates repeats, so a pod retried every few seconds makes one event with a count.
+      events.record(reference(), 'Warning', 'FailedScheduling', decision.error);
+    } else if (debug)
+      logger.debug({ pod, passed: decision.passed.length, failed: decision.failed }, 'filter');
     return;
   }
   const { decision } = record;
@@ -23,11 +31,12 @@ export function reportDecision(record: DecisionRecord, events: EventRecorder, lo
   }
   if (decision.notHyperconverged.length > 0) {
     events.record(
-      objectReference({ ...record.pod, kind: 'Pod', apiVersion: 'v1' }),
+      reference(),
       'Warning',
       'NonOptimumScheduling',
-      `Unable to schedule pod using volumes [${decision.notHyperconverged.join(', ')}] in a hyperconverged fashion: ` +
-        'none of the nodes offered holds a replica. Check that the replica nodes have room for this pod.',
+      `Unable to schedule pod using volumes [${decision.notHyperconverged.join(' ')}] in a hyperconverged fashion.  ` +
+        'Make sure you have enough CPU and memory resources available on these nodes: ' +
+        `[${(decision.replicaNodes ?? []).join(' ')}]`,
     );
   }
 }

@@ -58,6 +58,12 @@ export class SchedulingIndexes {
     return locality;
   }
 
+  /** The Kubernetes node a storage node runs on, by name; else the name the storage system reports. */
+  kubeNodeName(driverNode: DriverNode, state: ClusterState): string {
+    const node = this.kubeNodeFor(driverNode, state);
+    return node?.metadata?.name ?? driverNode.schedulerNodeName ?? driverNode.hostname;
+  }
+
   private kubeNodeFor(driverNode: DriverNode, state: ClusterState): Node | undefined {
     // Almost always the storage system knows the node by its Kubernetes name or hostname.
     for (const name of [driverNode.schedulerNodeName, driverNode.hostname]) {

@@ -31,8 +31,8 @@ export class PodVolumeError extends Error {
 
 /**
  * The storage driver's volumes among a pod's volumes. Claims that are not the driver's are ignored. A claim
- * that does not exist, a driver claim that is still unbound (unless its class binds on first consumer),
- * and a claim under in-place restore are errors, as in Stork.
+ * that does not exist, a claim under in-place restore (whoever's it is) and a driver claim that is still
+ * unbound (unless its class binds on first consumer) are errors, as in Stork.
  */
 export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
   const namespace = pod.metadata?.namespace ?? 'default';
@@ -59,6 +59,13 @@ export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
     if (!claim) {
       throw new PodVolumeError('MissingClaim', `Unable to find PVC ${namespace}/${claimName}`);
     }
+    // Any claim, the driver's or not (as Stork): whoever restores it in place, the pod must not start on it.
+    if (claim.metadata?.annotations?.[restoreInProgressAnnotation] === 'true') {
+      throw new PodVolumeError(
+        'RestoreInProgress',
+        `Volume restore is in progress for pvc: ${namespace}/${claimName}`,
+      );
+    }
     const pvName = claim.spec?.volumeName;
     const pv = pvName ? state.getVolume(pvName) : undefined;
     const className = claimStorageClassName(claim);
@@ -71,12 +78,6 @@ export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
       );
     }
     if (!state.driver.ownsClaim(claim, pv, storageClass)) continue;
-    if (claim.metadata?.annotations?.[restoreInProgressAnnotation] === 'true') {
-      throw new PodVolumeError(
-        'RestoreInProgress',
-        `Volume restore is in progress for pvc: ${namespace}/${claimName}`,
-      );
-    }
     if (claim.status?.phase === 'Bound' && pvName && !pv) {
       throw new PodVolumeError(
         'ClaimPending',

@@ -33,6 +33,8 @@ export interface PrioritizeDecision {
   readonly neutralReason?: string;
   /** Volumes none of the candidate nodes holds a replica of: the pod cannot be hyper-converged. */
   readonly notHyperconverged: readonly string[];
+  /** The Kubernetes nodes holding those volumes' replicas, sorted (where room would have to be made). */
+  readonly replicaNodes?: readonly string[];
   readonly requestVolumes: readonly string[];
 }
 
@@ -129,6 +131,14 @@ function prioritizeReplicaNodes(
     partsOf[i] = scored.parts;
   }
   const wire = wireScores(raws);
+  const missed = scored.filter((v) => !hyperconverged.has(v.id));
+  const replicaNodes = new Set<string>();
+  for (const volume of missed) {
+    for (const id of volume.replicaNodeIds) {
+      const driverNode = state.snapshot.nodesById.get(id);
+      replicaNodes.add(driverNode ? indexes.kubeNodeName(driverNode, state) : id);
+    }
+  }
   const scores = new Array<NodeScore>(count);
   for (let i = 0; i < count; i++) {
     scores[i] = {
@@ -141,7 +151,8 @@ function prioritizeReplicaNodes(
   }
   return {
     scores,
-    notHyperconverged: scored.filter((v) => !hyperconverged.has(v.id)).map((v) => v.name || v.id),
+    notHyperconverged: missed.map((v) => v.name || v.id),
+    ...(replicaNodes.size > 0 ? { replicaNodes: [...replicaNodes].sort() } : {}),
     requestVolumes: [],
   };
 }

@@ -56,8 +56,12 @@ export function tierOf(driverNode: DriverNode, locality: Locality, placement: Re
   return 'none';
 }
 
-/** Points for a tier; a StorageDown node ranks lower: a replica there is worth 25, locality half. */
+/**
+ * Points for a tier; a StorageDown node ranks lower: a replica there is worth 25, locality half, rounded
+ * down to whole points per volume as Stork does (a zone is 12, not 12.5), so that sums over several
+ * volumes order nodes exactly as Stork's do.
+ */
 export function pointsFor(tier: Tier, driverNode: DriverNode): number {
   if (driverNode.status !== 'StorageDown') return tierPoints[tier];
-  return tier === 'replica' ? storageDownReplicaPoints : tierPoints[tier] / 2;
+  return tier === 'replica' ? storageDownReplicaPoints : Math.trunc(tierPoints[tier] / 2);
 }

@@ -21,6 +21,7 @@ import {
   truncate,
   type ServerLimits,
 } from '../lib/http.js';
+import { errorText } from '../lib/errors.js';
 
 export type Verb = 'filter' | 'prioritize';
 
@@ -195,7 +196,7 @@ export class ExtenderServer {
       }
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       if (status === 500)
         this.options.logger.error({ err: error, path: truncate(path) }, 'extender request failed');
       else

@@ -14,6 +14,7 @@ import {
   type ServerLimits,
 } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
+import { errorText } from '../lib/errors.js';
 
 /**
  * The header storkctl also sends its token in: the API server's service proxy authenticates the user
@@ -131,11 +132,11 @@ export class StatusServer {
         error instanceof HttpError ? error.status : error instanceof ReviewsBusyError ? 429 : 503;
       if (status === 503)
         this.options.logger.warn(
-          { err: error instanceof Error ? error.message : String(error), path: truncate(url.pathname) },
+          { err: errorText(error), path: truncate(url.pathname) },
           'could not authenticate or authorize a status request',
         );
       // A failed review is the API server's trouble, not the caller's: say so without its details.
-      sendError(res, status, status === 503 ? '' : error instanceof Error ? error.message : String(error));
+      sendError(res, status, status === 503 ? '' : errorText(error));
     }
   }
 

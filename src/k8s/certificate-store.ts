@@ -1,6 +1,7 @@
 import type { Secret } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from './client.js';
-import { isAlreadyExists, isConflict, isNotFound } from './errors.js';
+import { getOrUndefined } from './errors.js';
+import { retryOnConflict } from './retry.js';
 import { resources } from './paths.js';
 import type { Logger } from '../lib/log.js';
 import {
@@ -77,50 +78,40 @@ export class CertificateStore {
 
   async reconcile(signal?: AbortSignal): Promise<StoredCertificates> {
     const { api, namespace, secretName: name, policy, logger } = this.options;
-    for (let attempt = 1; ; attempt++) {
+    // Another replica may write first: then read what it wrote and judge that instead.
+    return retryOnConflict(async (attempt) => {
       if (signal?.aborted) throw new Error('stopped');
-      let existing: Secret | undefined;
-      try {
-        existing = await api.get<Secret>(resources.secrets, { namespace, name });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
+      if (attempt > 0) {
+        logger.debug(
+          { secret: `${namespace}/${name}` },
+          'certificate Secret changed under us; reading it again',
+        );
       }
+      const existing = await getOrUndefined(() => api.get<Secret>(resources.secrets, { namespace, name }));
       const current = existing ? decode(existing) : undefined;
       const plan = await planCertificates(current, policy);
       if (plan.changes.length === 0) return certificatesOf(plan.data);
-      try {
-        if (existing) {
-          await api.replace<Secret>(
-            resources.secrets,
-            { namespace, name },
-            withData(existing, encode(plan.data)),
-          );
-        } else {
-          await api.create<Secret>(
-            resources.secrets,
-            {
-              apiVersion: 'v1',
-              kind: 'Secret',
-              metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'stork' } },
-              type: 'Opaque',
-              data: encode(plan.data),
-            },
-            namespace,
-          );
-        }
-        logger.info({ secret: `${namespace}/${name}`, changes: plan.changes }, 'certificates updated');
-        return certificatesOf(plan.data);
-      } catch (error) {
-        // Another replica wrote first: read what it wrote and judge that instead.
-        if ((isConflict(error) || isAlreadyExists(error)) && attempt < 5) {
-          logger.debug(
-            { secret: `${namespace}/${name}` },
-            'certificate Secret changed under us; reading it again',
-          );
-          continue;
-        }
-        throw error;
+      if (existing) {
+        await api.replace<Secret>(
+          resources.secrets,
+          { namespace, name },
+          withData(existing, encode(plan.data)),
+        );
+      } else {
+        await api.create<Secret>(
+          resources.secrets,
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name, namespace, labels: { 'app.kubernetes.io/name': 'stork' } },
+            type: 'Opaque',
+            data: encode(plan.data),
+          },
+          namespace,
+        );
       }
-    }
+      logger.info({ secret: `${namespace}/${name}`, changes: plan.changes }, 'certificates updated');
+      return certificatesOf(plan.data);
+    });
   }
 }

@@ -17,6 +17,16 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 404;
 }
 
+/** What `get` answers, or undefined when the object does not exist (any other failure is thrown). */
+export async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await get();
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 export function isAlreadyExists(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 409 && error.reason === 'AlreadyExists';
 }

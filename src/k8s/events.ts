@@ -12,7 +12,7 @@ export interface EventRecorderOptions {
   readonly onError?: (error: unknown, context: string) => void;
   /** The same event on the same object within this window is counted, not repeated (default 10 min). */
   readonly dedupeWindowMs?: number;
-  /** At most this many events waiting to be sent; more are dropped and counted (default 1000). */
+  /** At most this many events waiting to be sent; more are dropped (default 1000). */
   readonly maxQueued?: number;
 }
 
@@ -34,16 +34,13 @@ export class EventRecorder {
   private readonly sent = new Map<string, { name: string; namespace: string; count: number; at: number }>();
   private draining: Promise<void> | undefined;
   private closed = false;
-  dropped = 0;
 
   constructor(private readonly options: EventRecorderOptions) {}
 
   record(object: ObjectReference, type: 'Normal' | 'Warning', reason: string, message: string): void {
     if (this.closed) return;
-    if (this.queue.length >= (this.options.maxQueued ?? 1000)) {
-      this.dropped++;
-      return;
-    }
+    // Bounded: past the limit an event is dropped (it is advice; the API server may be struggling).
+    if (this.queue.length >= (this.options.maxQueued ?? 1000)) return;
     const key = [object.kind, object.namespace, object.name, object.uid, type, reason, message].join(
       '\u0000',
     );

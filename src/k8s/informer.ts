@@ -4,6 +4,7 @@ import type { KubeClient, ObjectList } from './client.js';
 import { KubeApiError, isResourceExpired } from './errors.js';
 import type { ResourceType } from './paths.js';
 import { InformerIndex } from './informer-index.js';
+import { errorText } from '../lib/errors.js';
 
 /** The fields of any Kubernetes object an informer needs. */
 export interface KubeObject {
@@ -215,7 +216,7 @@ export class Informer<T extends KubeObject> {
 
   private report(error: unknown, context: string): void {
     this.errorCount++;
-    this.lastError = error instanceof Error ? error.message : String(error);
+    this.lastError = errorText(error);
     this.options.onError?.(error, `${this.options.type.resource}: ${context}`);
   }
 

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock, type Clock } from './clock.js';
 
 /** What processing a key asks for next: nothing, or another look after a delay (waiting on something). */
@@ -159,9 +158,4 @@ export class WorkQueue {
       }
     }
   }
-}
-
-/** Sleeps unless the signal aborts first (then resolves early). */
-export async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, { signal }).catch(() => undefined);
 }

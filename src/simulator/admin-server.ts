@@ -33,6 +33,7 @@ import {
 } from './admin-input.js';
 import type { SimulatorState } from './cluster-state.js';
 import { SimulatorError, type SimulatorErrorKind } from './errors.js';
+import { errorText } from '../lib/errors.js';
 
 const maxBodyBytes = 1 << 20;
 
@@ -74,7 +75,7 @@ function errorReply(error: unknown): Reply {
   if (error instanceof SimulatorError)
     return { status: httpStatusFor[error.kind], body: { error: error.message } };
   if (error instanceof HttpError) return { status: error.status, body: { error: error.message } };
-  return { status: 500, body: { error: error instanceof Error ? error.message : String(error) } };
+  return { status: 500, body: { error: errorText(error) } };
 }
 
 function send(res: ServerResponse, reply: Reply): void {

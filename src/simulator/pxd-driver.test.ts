@@ -158,35 +158,6 @@ describe('pxd driver against the simulator', () => {
     ]);
   });
 
-  it('inspects the given volumes, leaving out unknown ids and repeats', async () => {
-    const a = sim.state.createVolume({ name: 'a', sizeBytes: 1 });
-    const b = sim.state.createVolume({ name: 'b', sizeBytes: 1, haLevel: 2 });
-    const found = await driver.inspectVolumes(['nope', b.id, a.id, 'also-nope', b.id]);
-    expect(found.map((v) => [v.id, v.replicaNodeIds])).toEqual([
-      [b.id, b.replicaNodeIds],
-      [a.id, a.replicaNodeIds],
-    ]);
-    expect(b.replicaNodeIds).toHaveLength(2);
-    expect(await driver.inspectVolumes([])).toEqual([]);
-    expect(await driver.inspectVolumes(['nope'])).toEqual([]);
-  });
-
-  it('runs many inspections with bounded concurrency and keeps the order', async () => {
-    const ids = Array.from(
-      { length: 30 },
-      (_, i) => sim.state.createVolume({ name: `v${i}`, sizeBytes: 1 }).id,
-    );
-    const narrow = new PortworxDriver({ endpoint: sim.grpcEndpoint, token, inspectConcurrency: 3 });
-    extraDrivers.push(narrow);
-    expect((await narrow.inspectVolumes([...ids].reverse())).map((v) => v.id)).toEqual([...ids].reverse());
-  });
-
-  it('fails inspectVolumes for errors other than not-found', async () => {
-    const error = await rejection(driver.inspectVolumes(['']));
-    expect(error).toBeInstanceOf(DriverError);
-    expect(error.message).toContain('INVALID_ARGUMENT: Must supply volume id');
-  });
-
   it('is rejected without the token or with a wrong one, as UNAUTHENTICATED', async () => {
     const anonymous = new PortworxDriver({ endpoint: sim.grpcEndpoint });
     const wrong = new PortworxDriver({ endpoint: sim.grpcEndpoint, token: 'not-it' });

@@ -4,7 +4,8 @@ import type {
   RuleWithOperations,
 } from 'kubernetes-types/admissionregistration/v1.js';
 import type { KubeApi } from '../k8s/api.js';
-import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors.js';
+import { getOrUndefined } from '../k8s/errors.js';
+import { retryOnConflict } from '../k8s/retry.js';
 import { resources } from '../k8s/paths.js';
 
 /** Stork's names: the configuration `stork-webhooks-cfg`, path `/mutate`. */
@@ -95,35 +96,25 @@ export async function ensureWebhookConfiguration(
   wanted: MutatingWebhook,
 ): Promise<'created' | 'updated' | 'unchanged'> {
   const name = webhookConfigurationName;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      let existing: MutatingWebhookConfiguration | undefined;
-      try {
-        existing = await api.get<MutatingWebhookConfiguration>(resources.mutatingWebhookConfigurations, {
-          name,
-        });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-      }
-      if (!existing) {
-        await api.create<MutatingWebhookConfiguration>(resources.mutatingWebhookConfigurations, {
-          apiVersion: 'admissionregistration.k8s.io/v1',
-          kind: 'MutatingWebhookConfiguration',
-          metadata: { name, labels: { 'app.kubernetes.io/name': 'stork' } },
-          webhooks: [wanted],
-        });
-        return 'created';
-      }
-      if (webhooksMatch(existing.webhooks, wanted)) return 'unchanged';
-      await api.replace(
-        resources.mutatingWebhookConfigurations,
-        { name },
-        { ...existing, webhooks: [wanted as TypedMutatingWebhook] },
-      );
-      return 'updated';
-    } catch (error) {
-      if ((isConflict(error) || isAlreadyExists(error)) && attempt < 5) continue;
-      throw error;
+  return retryOnConflict(async () => {
+    const existing = await getOrUndefined(() =>
+      api.get<MutatingWebhookConfiguration>(resources.mutatingWebhookConfigurations, { name }),
+    );
+    if (!existing) {
+      await api.create<MutatingWebhookConfiguration>(resources.mutatingWebhookConfigurations, {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'MutatingWebhookConfiguration',
+        metadata: { name, labels: { 'app.kubernetes.io/name': 'stork' } },
+        webhooks: [wanted],
+      });
+      return 'created';
     }
-  }
+    if (webhooksMatch(existing.webhooks, wanted)) return 'unchanged';
+    await api.replace(
+      resources.mutatingWebhookConfigurations,
+      { name },
+      { ...existing, webhooks: [wanted as TypedMutatingWebhook] },
+    );
+    return 'updated';
+  });
 }

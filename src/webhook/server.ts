@@ -22,6 +22,7 @@ import {
   truncate,
   type ServerLimits,
 } from '../lib/http.js';
+import { errorText } from '../lib/errors.js';
 
 /** What happened to one admission request (metric labels). */
 export type AdmissionOutcome =
@@ -136,7 +137,7 @@ export class WebhookServer {
       );
     } catch (error) {
       status = error instanceof HttpError ? error.status : 500;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       if (status === 500)
         this.options.logger.error({ err: error, url: truncate(url) }, 'admission request failed');
       else

@@ -7,6 +7,7 @@ import { CertificateStore, type WebhookCertificates } from '../k8s/certificate-s
 import { decideMutation } from './decision.js';
 import { desiredWebhook, ensureWebhookConfiguration, webhookConfigurationName } from './registration.js';
 import { WebhookServer, type AdmissionOutcome } from './server.js';
+import { errorText } from '../lib/errors.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -182,10 +183,7 @@ export async function startWebhook(
     if (controller.signal.aborted) return;
     timer = setTimeout(() => {
       reconcile().then(schedule, (error: unknown) => {
-        logger.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'webhook certificate round failed; retrying',
-        );
+        logger.warn({ err: errorText(error) }, 'webhook certificate round failed; retrying');
         schedule();
       });
     }, config.certCheckIntervalMs);

@@ -148,19 +148,37 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
       expect((await podWithClaims('same-rack', ['single'])).spec?.nodeName).toBe('node-2');
       await setCordoned('node-2', true);
       expect((await podWithClaims('same-zone', ['single'])).spec?.nodeName).toBe('node-3');
-      // The hyper-convergence gauges (Stork's names) match where the pods actually run.
+      // Stork's gauges keep Stork's meaning (how many replicas the pod's node holds); ours, by class.
+      // Stork counts Ready pods only: wait for the kubelet (KWOK) to report them Ready.
+      const ready = async (name: string) =>
+        waitForPod(
+          ctx.box.api,
+          ns,
+          name,
+          (p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+          30_000,
+        );
+      for (const name of ['two-volumes', 'same-rack', 'same-zone']) await ready(name);
       const metrics = await ctx.stork.metrics.registry.metrics();
       expect(metrics).toContain(`stork_hyperconverged_pods_total{pod="two-volumes",namespace="${ns}"} 1`);
-      expect(metrics).toContain(`stork_semi_hyperconverged_pods_total{pod="same-rack",namespace="${ns}"} 1`);
-      expect(metrics).toContain(`stork_semi_hyperconverged_pods_total{pod="same-zone",namespace="${ns}"} 1`);
+      expect(metrics).toContain(`stork_non_hyperconverged_pods_total{pod="same-rack",namespace="${ns}"} 1`);
+      expect(metrics).toContain(`stork_non_hyperconverged_pods_total{pod="same-zone",namespace="${ns}"} 1`);
       expect(metrics).not.toContain(`stork_hyperconverged_pods_total{pod="same-zone"`);
-      await waitFor(
+      expect(metrics).toContain(
+        `stork_pod_placement{pod="same-rack",namespace="${ns}",placement="semi-hyperconverged"} 1`,
+      );
+      expect(metrics).toContain(
+        `stork_pod_placement{pod="two-volumes",namespace="${ns}",placement="hyperconverged"} 1`,
+      );
+      const nonOptimum = await waitFor(
         'a NonOptimumScheduling event',
-        async () => (await events('same-zone', 'NonOptimumScheduling')).length > 0,
+        async () => (await events('same-zone', 'NonOptimumScheduling'))[0],
         {
           timeoutMs: 10_000,
         },
       );
+      // As Stork's: it names the nodes holding the replicas, where room would have to be made.
+      expect(nonOptimum.message).toMatch(/available on these nodes: \[node-1\]$/);
     } finally {
       await setCordoned('node-1', false);
       await setCordoned('node-2', false);
@@ -206,6 +224,32 @@ describe('hyper-convergence in the box: kube-scheduler (stork profile) + extende
     // Once the storage is back, the waiting pod is placed on a replica node.
     const placed = await waitForPod(ctx.box.api, ns, 'nowhere', isRunning, 60_000);
     expect(['node-3', 'node-5']).toContain(placed.spec?.nodeName);
+  });
+
+  it('records its own FailedScheduling on a pod whose claim is under restore, as Stork', async () => {
+    // (A missing claim never reaches the extender: kube-scheduler's volume binding refuses the pod first.)
+    await staticVolume('restoring', ['node-2']);
+    await ctx.box.api.patch<PersistentVolumeClaim>(
+      resources.persistentVolumeClaims,
+      { namespace: ns, name: 'restoring' },
+      { metadata: { annotations: { 'stork.libopenstorage.org/restore-in-progress': 'true' } } },
+    );
+    await ctx.box.api.create(
+      resources.pods,
+      testPod('under-restore', { schedulerName: 'stork', claims: ['restoring'] }),
+      ns,
+    );
+    const message = `Volume restore is in progress for pvc: ${ns}/restoring`;
+    // kube-scheduler reports the extender's error in an event of its own (no source); stork's has one.
+    const event = await waitFor(
+      "stork's FailedScheduling on the pod",
+      async () =>
+        (await events('under-restore', 'FailedScheduling')).find(
+          (e) => e.message === message && e.source?.component === 'stork',
+        ),
+      { timeoutMs: 20_000 },
+    );
+    expect(event.type).toBe('Warning');
   });
 
   it('schedules a pod without driver volumes normally', async () => {

@@ -5,7 +5,7 @@ import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotHookError, type SnapshotHooks } from '../../src/controllers/snapshot/hooks.js';
 import type { RulesConfig } from '../../src/controllers/rules/config.js';
-import { createSnapshotRules } from '../../src/controllers/rules/snapshot-rules.js';
+import { SnapshotRules } from '../../src/controllers/rules/snapshot-rules.js';
 import { parseTasks, runningCommandsAnnotation } from '../../src/controllers/rules/tracking.js';
 import { KubeApi } from '../../src/k8s/api.js';
 import { ensureCrds } from '../../src/k8s/crds/install.js';
@@ -39,7 +39,7 @@ describe('snapshot rules against the real API server (commands exec through it)'
     releaseExitTimeoutMs: 20_000,
   };
   const hooks = (extra: Partial<RulesConfig> = {}, api?: KubeApi): SnapshotHooks =>
-    createSnapshotRules({
+    new SnapshotRules({
       api: api ?? ctx.box.api,
       logger: silentLogger,
       events,

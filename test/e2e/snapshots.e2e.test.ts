@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Event, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotHookError, type SnapshotHooks } from '../../src/controllers/snapshot/hooks.js';
+import { restoreFinalizer } from '../../src/controllers/snapshot/names.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
@@ -477,9 +478,13 @@ describe('volume snapshots and restores in the box', () => {
       );
       await claimEvent(target, name, 'ProvisioningFailed', 'not allowed');
     }
-    // A clone made for a claim that goes away before it is bound does not outlive it.
-    const doomed = await getClaim(target, 'deleted-later');
-    // (as if made by an attempt that was allowed at the time)
+    // A clone made for a claim that goes away before it is bound does not outlive it: as if made by an
+    // attempt that was allowed at the time, which holds the claim (its finalizer) before cloning.
+    const doomed = await api().patch<PersistentVolumeClaim>(
+      resources.persistentVolumeClaims,
+      { namespace: target, name: 'deleted-later' },
+      { metadata: { finalizers: ['kubernetes.io/pvc-protection', restoreFinalizer] } },
+    );
     const [driverSnapshot] = snapshotsNamed(`snapshot-${uid}`);
     const orphan = state().cloneVolume(`pvc-${doomed.metadata?.uid ?? ''}`, driverSnapshot?.id ?? '');
     await api().delete(resources.volumeSnapshots, { namespace: source, name: 'snap' });
@@ -505,6 +510,8 @@ describe('volume snapshots and restores in the box', () => {
       timeoutMs: 30_000,
       intervalMs: 100,
     });
+    // ...and then the claim goes: stork took its finalizer off.
+    await waitForGone('the deleted claim', () => getClaim(target, 'deleted-later'));
     await waitForBound(target, 'bound-later');
     await waitForGone('the deleted snapshot', () => getSnapshot(source, 'snap'));
     expect(snapshotsNamed(`snapshot-${uid}`)).toHaveLength(0);

@@ -6,6 +6,7 @@ import { Box } from '../box.js';
 import { runDemo } from '../demo/demo.js';
 import { topologyNodes } from '../nodes.js';
 import { freePorts } from '../ports.js';
+import { errorText } from '../../lib/errors.js';
 
 const usage = `Usage: npm run box -- [--nodes N] [--real-node]
        npm run demo -- [--nodes N] [--keep]
@@ -47,7 +48,7 @@ const box = await Box.start({
 try {
   if (values.demo) await runDemo(box, extenderPort, (text) => console.log(text));
 } catch (error) {
-  console.error(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`\nThe demo failed: ${errorText(error)}`);
   for (const component of [
     'kube-apiserver',
     'kube-controller-manager',

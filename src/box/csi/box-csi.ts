@@ -2,7 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { CSIDriver, CSINode, StorageClass } from 'kubernetes-types/storage/v1.js';
-import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isAlreadyExists } from '../../k8s/errors.js';
+import { retryOnConflict } from '../../k8s/retry.js';
 import { resources } from '../../k8s/paths.js';
 import { csiSnapshotResources } from '../../drivers/csi/csi-snapshots.js';
 import { csiResources } from '../../drivers/csi/csi-informers.js';
@@ -283,41 +284,28 @@ async function updateCsiNode(
   change: (drivers: CsiNodeDriver[]) => CsiNodeDriver[],
 ): Promise<void> {
   const { api } = box;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let current: CSINode | undefined;
-    try {
-      current = await api.get<CSINode>(csiResources.csiNodes, { name: nodeName });
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
+  // A conflict (or a create race): read again and retry.
+  await retryOnConflict(async () => {
+    const current = await getOrUndefined(() => api.get<CSINode>(csiResources.csiNodes, { name: nodeName }));
+    if (!current) {
+      const node = await api.get<Node>(resources.nodes, { name: nodeName });
+      await api.create<CSINode>(csiResources.csiNodes, {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'CSINode',
+        metadata: {
+          name: nodeName,
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata?.uid ?? '' },
+          ],
+        },
+        spec: { drivers: change([]) },
+      });
+    } else {
+      await api.replace<CSINode>(
+        csiResources.csiNodes,
+        { name: nodeName },
+        { ...current, spec: { drivers: change(registeredDrivers(current)) } },
+      );
     }
-    try {
-      if (!current) {
-        const node = await api.get<Node>(resources.nodes, { name: nodeName });
-        await api.create<CSINode>(csiResources.csiNodes, {
-          apiVersion: 'storage.k8s.io/v1',
-          kind: 'CSINode',
-          metadata: {
-            name: nodeName,
-            ownerReferences: [
-              { apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata?.uid ?? '' },
-            ],
-          },
-          spec: { drivers: change([]) },
-        });
-      } else {
-        await api.replace<CSINode>(
-          csiResources.csiNodes,
-          { name: nodeName },
-          {
-            ...current,
-            spec: { drivers: change(registeredDrivers(current)) },
-          },
-        );
-      }
-      return;
-    } catch (error) {
-      // A conflict (or a create race): read again and retry.
-      if (attempt === 4) throw error;
-    }
-  }
+  });
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import { runCommand } from '../command.js';
+import { errorText } from '../../lib/errors.js';
 
 /**
  * A small CSI plugin the box runs, one process-internal server per storage node, speaking the CSI spec's
@@ -113,7 +114,7 @@ export class CsiPlugin {
           (error: unknown) =>
             callback({
               code: error instanceof CsiStatusError ? error.code : grpc.status.INTERNAL,
-              details: error instanceof Error ? error.message : String(error),
+              details: errorText(error),
             }),
         );
       };

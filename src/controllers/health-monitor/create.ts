@@ -15,6 +15,7 @@ import type { WorkQueueObserver } from '../../lib/work-queue.js';
 import type { HealthMonitorConfig } from './config.js';
 import { HealthMonitor, type HealthLane } from './monitor.js';
 import type { EventSink, HealthMonitorMetrics } from './reconciler.js';
+import { loggingErrorSink } from '../../lib/error-sink.js';
 
 const byNodeName = 'spec.nodeName';
 
@@ -97,8 +98,7 @@ export function createHealthMonitor(w: HealthMonitorWiring): { run(signal: Abort
       const attachments = new Informer<VolumeAttachment>({
         api: w.api,
         type: resources.volumeAttachments,
-        onError: (error, context) =>
-          w.logger.warn({ err: error instanceof Error ? error.message : String(error) }, context),
+        onError: loggingErrorSink(w.logger),
       });
       attachments.addIndex(byNodeName, (a) => (a.spec.nodeName ? [a.spec.nodeName] : []));
       try {

@@ -14,6 +14,7 @@ import type { WorkResult } from '../../lib/work-queue.js';
 import type { Evictor } from './evictor.js';
 import { HealthReconciler, newEvictor, type HealthReconcilerDeps } from './reconciler.js';
 import { healthStatusDocument } from './status-document.js';
+import { errorText } from '../../lib/errors.js';
 
 export type { HealthMonitorMetrics } from './reconciler.js';
 
@@ -148,10 +149,7 @@ export class HealthMonitor {
       concurrency: 4,
       clock,
       onError: (error, node, attempt) =>
-        logger.warn(
-          { node, attempt, err: error instanceof Error ? error.message : String(error) },
-          'reconciling node failed; retrying',
-        ),
+        logger.warn({ node, attempt, err: errorText(error) }, 'reconciling node failed; retrying'),
       ...(this.options.queueObserver ? { observer: this.options.queueObserver } : {}),
     });
     const look = (): void => this.look(queue, signal);
@@ -240,10 +238,7 @@ export class HealthMonitor {
     }
     this.publishing = this.write(signal)
       .catch((error: unknown) => {
-        this.options.logger.warn(
-          { err: error instanceof Error ? error.message : String(error) },
-          'cannot publish the health monitor status',
-        );
+        this.options.logger.warn({ err: errorText(error) }, 'cannot publish the health monitor status');
       })
       .finally(() => {
         this.publishing = undefined;

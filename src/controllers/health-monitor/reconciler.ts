@@ -6,7 +6,7 @@ import type { Node, PersistentVolume, Pod } from '../../drivers/k8s-types.js';
 import { NodeMatcher } from '../../drivers/node-match.js';
 import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { isConflict, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isConflict, isNotFound } from '../../k8s/errors.js';
 import { objectReference } from '../../k8s/events.js';
 import { resources } from '../../k8s/paths.js';
 import type { Clock } from '../../lib/clock.js';
@@ -19,6 +19,7 @@ import { NodeHealthTracker, type NodeHealth } from './node-health.js';
 import { classifyPod, podVolumeNames } from './pod-selection.js';
 import { countsAsUnhealthy, evacuates } from './status-policy.js';
 import { countNodes, storageView, untrustworthy, type NodeCounts, type StorageView } from './storage-view.js';
+import { errorText } from '../../lib/errors.js';
 
 /** Counters the monitor reports (implemented with Prometheus by the daemon). */
 export interface HealthMonitorMetrics {
@@ -292,7 +293,7 @@ export class HealthReconciler {
       return false;
     } catch (error) {
       logger.warn(
-        { node: health.node, err: error instanceof Error ? error.message : String(error) },
+        { node: health.node, err: errorText(error) },
         'cannot confirm storage node status; not acting on a guess',
       );
       return undefined;
@@ -375,13 +376,8 @@ export class HealthReconciler {
     signal?: AbortSignal,
   ): Promise<number | undefined> {
     const { client, logger, events, metrics, caches, driver, config } = this.deps;
-    let current: Node;
-    try {
-      current = await client.get<Node>(resources.nodes, { name: node }, { signal });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const current = await getOrUndefined(() => client.get<Node>(resources.nodes, { name: node }, { signal }));
+    if (!current) return undefined;
     const ready = current.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     if (ready) {
       logger.info(

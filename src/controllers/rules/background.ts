@@ -4,6 +4,7 @@ import type { RulesConfig } from './config.js';
 import { CommandError, describeTarget, runWithRetries, shellQuote, type PodExec } from './commands.js';
 import type { PodTarget } from './pod-selection.js';
 import { waitCmdPlaceholder } from './validation.js';
+import { errorText } from '../../lib/errors.js';
 
 /**
  * The files of the `${WAIT_CMD}` contract in one pod. `${WAIT_CMD}` becomes the path of a script that
@@ -215,7 +216,7 @@ function endedEarly(command: string, session: Session): string {
     );
   }
   const error = session.outcome?.error;
-  return `background command "${command}" in ${where} failed: ${error instanceof Error ? error.message : String(error)}`;
+  return `background command "${command}" in ${where} failed: ${errorText(error)}`;
 }
 
 /**
@@ -244,7 +245,7 @@ export async function releaseInPod(
       if (result.exitCode === 0) return;
       failure = `touch ${files.kill} exited with code ${result.exitCode}: ${result.stderr.trim()}`;
     } catch (error) {
-      failure = error instanceof Error ? error.message : String(error);
+      failure = errorText(error);
     }
     if (await gone().catch(() => false)) return;
     if (attempt < config.releaseAttempts) await sleep(config.releaseRetryIntervalMs);

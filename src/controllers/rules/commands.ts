@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecError, type ExecRequest, type ExecResult } from '../../k8s/exec.js';
 import type { PodTarget } from './pod-selection.js';
+import { errorText } from '../../lib/errors.js';
 
 /** Runs a command in a pod's container and resolves with its exit code (src/k8s/exec.ts in stork). */
 export type PodExec = (request: ExecRequest) => Promise<ExecResult>;
@@ -52,7 +53,7 @@ async function tryOnce(
     return { why: `exited with code ${result.exitCode}${output ? `: ${output}` : ''}`, mayStillRun: false };
   } catch (error) {
     return {
-      why: error instanceof Error ? error.message : String(error),
+      why: errorText(error),
       mayStillRun: error instanceof ExecError && error.mayStillRun,
     };
   }

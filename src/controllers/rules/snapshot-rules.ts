@@ -4,7 +4,7 @@ import type { KubeClient } from '../../k8s/client.js';
 import type { KubeConfig } from '../../k8s/kubeconfig.js';
 import type { Rule } from '../../k8s/crds/rule.js';
 import { snapshotApiVersion, type VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
-import { isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isNotFound } from '../../k8s/errors.js';
 import { objectReference, type EventRecorder } from '../../k8s/events.js';
 import { execInPod } from '../../k8s/exec.js';
 import { resources } from '../../k8s/paths.js';
@@ -35,6 +35,7 @@ import {
   type RecordedTask,
 } from './tracking.js';
 import { validateRule } from './validation.js';
+import { errorText } from '../../lib/errors.js';
 
 export interface SnapshotRulesOptions {
   /** The API; its `config` (KubeApi's) is what exec connects with unless `exec` is given. */
@@ -46,19 +47,28 @@ export interface SnapshotRulesOptions {
   readonly exec?: PodExec;
 }
 
-/** The snapshot hooks that run Stork's pre- and post-snapshot Rules. */
-export function createSnapshotRules(options: SnapshotRulesOptions): SnapshotHooks {
-  return new SnapshotRules(options);
-}
-
 type EventType = 'Normal' | 'Warning';
 
-export class SnapshotRules implements SnapshotHooks {
+/** What one snapshot's run of its rules uses of SnapshotRules: handed to it, not made public. */
+interface RunContext {
   readonly config: RulesConfig;
+  readonly exec: PodExec;
+  readonly logger: Logger;
+  note(snapshot: SnapshotSubject, type: EventType, reason: string, message: string): void;
+  podGone(target: { namespace: string; name: string; uid: string }): Promise<boolean>;
+  getPod(namespace: string, name: string): Promise<Pod | undefined>;
+  listPods(namespace: string, signal: AbortSignal): Promise<Pod[]>;
+  patchRecord(snapshot: SnapshotSubject, value: string | null): Promise<unknown>;
+}
+
+/** The snapshot hooks that run Stork's pre- and post-snapshot Rules. */
+export class SnapshotRules implements SnapshotHooks {
+  private readonly config: RulesConfig;
   private readonly api: KubeClient;
   private readonly log: Logger;
   private readonly events: EventRecorder | undefined;
-  readonly exec: PodExec;
+  private readonly exec: PodExec;
+  private readonly context: RunContext;
 
   constructor(options: SnapshotRulesOptions) {
     this.api = options.api;
@@ -68,6 +78,18 @@ export class SnapshotRules implements SnapshotHooks {
     const kubeConfig = options.api.config;
     if (!options.exec && !kubeConfig) throw new Error('snapshot rules need an exec or an API with a config');
     this.exec = options.exec ?? ((request) => execInPod(kubeConfig as KubeConfig, request));
+    this.context = {
+      config: this.config,
+      exec: this.exec,
+      logger: this.log,
+      note: (...args) => {
+        this.note(...args);
+      },
+      podGone: (target) => this.podGone(target),
+      getPod: (namespace, name) => this.getPod(namespace, name),
+      listPods: (namespace, signal) => this.listPods(namespace, signal),
+      patchRecord: (snapshot, value) => this.patchRecord(snapshot, value),
+    };
   }
 
   async beforeSnapshot(
@@ -81,16 +103,16 @@ export class SnapshotRules implements SnapshotHooks {
       pre = await this.loadRule(snapshot, 'pre', signal);
       post = await this.loadRule(snapshot, 'post', signal);
     } catch (error) {
-      throw this.fail(snapshot, `failed to validate snap rule due to: ${messageOf(error)}`, error);
+      throw this.fail(snapshot, `failed to validate snap rule due to: ${errorText(error)}`, error);
     }
-    const run = new SnapshotRun(this, snapshot, claimNames);
+    const run = new SnapshotRun(this.context, snapshot, claimNames);
     if (pre) {
       this.note(snapshot, 'Normal', 'RuleRunning', `running pre-snapshot rule ${pre.name}`);
       try {
         await run.runRule(pre, signal);
       } catch (error) {
         await run.releaseAll();
-        throw this.fail(snapshot, `failed to run pre-snap rule due to: ${messageOf(error)}`, error);
+        throw this.fail(snapshot, `failed to run pre-snap rule due to: ${errorText(error)}`, error);
       }
       this.note(snapshot, 'Normal', 'RuleSucceeded', `pre-snapshot rule ${pre.name} done`);
     }
@@ -106,7 +128,7 @@ export class SnapshotRules implements SnapshotHooks {
         try {
           await run.runRule(post, afterSignal);
         } catch (error) {
-          throw this.fail(snapshot, `failed to run post-snap rule due to: ${messageOf(error)}`, error);
+          throw this.fail(snapshot, `failed to run post-snap rule due to: ${errorText(error)}`, error);
         }
         this.note(snapshot, 'Normal', 'RuleSucceeded', `post-snapshot rule ${post.name} done`);
       },
@@ -135,7 +157,7 @@ export class SnapshotRules implements SnapshotHooks {
       try {
         tasks = parseTasks(value);
       } catch (error) {
-        this.note(snapshot, 'Warning', 'RuleRecoveryFailed', messageOf(error));
+        this.note(snapshot, 'Warning', 'RuleRecoveryFailed', errorText(error));
         continue;
       }
       const scoped = podsInScope(tasks, snapshot.metadata.namespace ?? '');
@@ -148,7 +170,7 @@ export class SnapshotRules implements SnapshotHooks {
             "acts only on pods of the snapshot's own namespace that mount its claim",
         );
       }
-      const run = new SnapshotRun(this, snapshot, []);
+      const run = new SnapshotRun(this.context, snapshot, []);
       await run.recoverTasks(scoped.tasks);
     }
   }
@@ -179,7 +201,7 @@ export class SnapshotRules implements SnapshotHooks {
   }
 
   /** An Event on the snapshot, and the same in the log. */
-  note(snapshot: SnapshotSubject, type: EventType, reason: string, message: string): void {
+  private note(snapshot: SnapshotSubject, type: EventType, reason: string, message: string): void {
     const where = { namespace: snapshot.metadata.namespace, snapshot: snapshot.metadata.name, reason };
     if (type === 'Warning') this.log.warn(where, message);
     else this.log.info(where, message);
@@ -196,40 +218,26 @@ export class SnapshotRules implements SnapshotHooks {
   }
 
   /** Whether a recorded pod is gone (deleted, or replaced by another of the same name). */
-  async podGone(target: { namespace: string; name: string; uid: string }): Promise<boolean> {
-    try {
-      const pod = await this.api.get<Pod>(resources.pods, { namespace: target.namespace, name: target.name });
-      return target.uid !== '' && pod.metadata?.uid !== target.uid;
-    } catch (error) {
-      if (isNotFound(error)) return true;
-      throw error;
-    }
+  private async podGone(target: { namespace: string; name: string; uid: string }): Promise<boolean> {
+    const pod = await this.getPod(target.namespace, target.name);
+    return !pod || (target.uid !== '' && pod.metadata?.uid !== target.uid);
   }
 
   /** The pod, or undefined when it does not exist. */
-  async getPod(namespace: string, name: string): Promise<Pod | undefined> {
-    try {
-      return await this.api.get<Pod>(resources.pods, { namespace, name });
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  private async getPod(namespace: string, name: string): Promise<Pod | undefined> {
+    return getOrUndefined(() => this.api.get<Pod>(resources.pods, { namespace, name }));
   }
 
-  listPods(namespace: string, signal: AbortSignal): Promise<Pod[]> {
+  private listPods(namespace: string, signal: AbortSignal): Promise<Pod[]> {
     return this.api.list<Pod>(resources.pods, namespace, { signal }).then((list) => list.items);
   }
 
-  patchRecord(snapshot: SnapshotSubject, value: string | null): Promise<unknown> {
+  private patchRecord(snapshot: SnapshotSubject, value: string | null): Promise<unknown> {
     return this.api.patch(
       resources.volumeSnapshots,
       { namespace: snapshot.metadata.namespace, name: snapshot.metadata.name ?? '' },
       { metadata: { annotations: { [runningCommandsAnnotation]: value } } },
     );
-  }
-
-  get logger(): Logger {
-    return this.log;
   }
 }
 
@@ -238,7 +246,7 @@ class SnapshotRun {
   private readonly held: { task: BackgroundTask | undefined; record: RecordedTask }[] = [];
 
   constructor(
-    private readonly rules: SnapshotRules,
+    private readonly rules: RunContext,
     private readonly snapshot: SnapshotSubject,
     private readonly claimNames: readonly string[],
   ) {}
@@ -303,7 +311,7 @@ class SnapshotRun {
       await this.persist();
     } catch (error) {
       this.held.pop();
-      throw new Error(`could not record the background command on the snapshot: ${messageOf(error)}`, {
+      throw new Error(`could not record the background command on the snapshot: ${errorText(error)}`, {
         cause: error,
       });
     }
@@ -372,7 +380,7 @@ class SnapshotRun {
       this.snapshot,
       'Warning',
       'RuleReleaseFailed',
-      `${failures.map((f) => messageOf(f.reason)).join('; ')}; it stays recorded in ` +
+      `${failures.map((f) => errorText(f.reason)).join('; ')}; it stays recorded in ` +
         `${runningCommandsAnnotation} and is released when stork next starts leading`,
     );
     return false;
@@ -411,8 +419,4 @@ class SnapshotRun {
   private persist(): Promise<unknown> {
     return this.rules.patchRecord(this.snapshot, formatTasks(this.held.map((h) => h.record)));
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -36,6 +36,7 @@ import { dueRun, nextDue } from './next-run.js';
 import { parsePolicy, PolicyError, type PolicyRun } from '../../k8s/crds/schedule-policy-validation.js';
 import { retentionPlan } from './retention.js';
 import type { TimeZone } from './time-zone.js';
+import { errorText } from '../../lib/errors.js';
 
 /** What the controller reports for metrics; every method is cheap and must not throw. */
 export interface ScheduleMetrics {
@@ -707,8 +708,4 @@ function canonical(value: unknown): string {
 /** Read through a call, so a check after an await is not narrowed away by one before it. */
 function aborted(signal: AbortSignal): boolean {
   return signal.aborted;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

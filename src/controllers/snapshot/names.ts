@@ -26,6 +26,13 @@ export const createdForLabels = {
   uid: 'kubernetes.io/created-for/snapshot/uid',
 } as const;
 
+/**
+ * Keeps a claim of the `stork-snapshot` class while stork may have made a volume for it and no PV says so
+ * yet: the record, in the API server, that survives a restart or a change of leader, so that the clone of
+ * a claim deleted before its PV existed is found and deleted, and nothing else ever is.
+ */
+export const restoreFinalizer = 'stork.libopenstorage.org/restore-protection';
+
 /** The VolumeSnapshotData of a VolumeSnapshot (external-snapshotter's naming). */
 export function snapshotDataName(snapshotUid: string): string {
   return `k8s-volume-snapshot-${snapshotUid}`;

@@ -9,9 +9,10 @@ import {
   type VolumeSnapshot,
   type VolumeSnapshotData,
 } from '../../k8s/crds/volume-snapshot.js';
-import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isAlreadyExists } from '../../k8s/errors.js';
 import { objectReference } from '../../k8s/events.js';
 import { resources } from '../../k8s/paths.js';
+import { errorText } from '../../lib/errors.js';
 import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
 import { noSnapshotHooks, SnapshotHookError, type AfterSnapshot, type SnapshotHooks } from './hooks.js';
 import {
@@ -429,17 +430,4 @@ function snapshotKey(snapshot: VolumeSnapshot): string {
 
 export function snapshotReference(snapshot: VolumeSnapshot) {
   return objectReference({ ...snapshot, apiVersion: snapshotApiVersion, kind: 'VolumeSnapshot' });
-}
-
-async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await get();
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -62,11 +62,6 @@ export class CsiDriver implements VolumeDriver {
     return Promise.resolve(this.volumesNow());
   }
 
-  inspectVolumes(ids: readonly string[]): Promise<DriverVolume[]> {
-    const wanted = new Set(ids);
-    return Promise.resolve(this.volumesNow().filter((v) => wanted.has(v.id)));
-  }
-
   ownsProvisioner(provisioner: string): boolean {
     return this.options.view.servesDriver(provisioner);
   }

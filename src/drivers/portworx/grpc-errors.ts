@@ -3,6 +3,7 @@
 // now (DriverError). The gRPC error stays attached as the cause, so its code and details are not lost.
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
 import { DriverError, DriverNotFoundError } from '../driver.js';
+import { errorText } from '../../lib/errors.js';
 
 export function isServiceError(error: unknown): error is ServiceError {
   return (
@@ -30,7 +31,7 @@ export interface SdkErrorContext {
 /** A driver error for a failed SDK call, naming the method, the endpoint and what the server said. */
 export function sdkError(error: unknown, context: SdkErrorContext): DriverError {
   if (!isServiceError(error)) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorText(error);
     return new DriverError(context.driver, `${context.method} at ${context.endpoint} failed: ${message}`, {
       cause: error,
     });

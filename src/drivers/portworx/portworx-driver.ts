@@ -1,16 +1,11 @@
 // The `pxd` volume driver: Portworx (or any OpenStorage SDK server) over gRPC.
-import {
-  DriverError,
-  DriverNotFoundError,
-  type DriverNode,
-  type DriverVolume,
-  type VolumeDriver,
-} from '../driver.js';
+import { DriverError, type DriverNode, type DriverVolume, type VolumeDriver } from '../driver.js';
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
 import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kubernetes.js';
 import { toDriverNode, toDriverVolume } from './mapping.js';
 import { SdkClient } from './sdk-client.js';
 import { PortworxSnapshots } from './snapshots.js';
+import { errorText } from '../../lib/errors.js';
 
 export const portworxDriverName = 'pxd';
 
@@ -21,8 +16,6 @@ export interface PortworxDriverOptions {
   readonly token?: string;
   /** Deadline of each SDK call in ms; default 5000. */
   readonly callTimeoutMs?: number;
-  /** How many volume inspections run at once in inspectVolumes; default 8. */
-  readonly inspectConcurrency?: number;
 }
 
 /** What the SDK server says it is, for a connectivity check at start-up. */
@@ -41,14 +34,8 @@ export class PortworxDriver implements VolumeDriver {
   /** The SDK client, for callers that need calls beyond VolumeDriver (snapshots, clones). */
   readonly sdk: SdkClient;
   readonly snapshots: PortworxSnapshots;
-  private readonly inspectConcurrency: number;
 
   constructor(options: PortworxDriverOptions) {
-    const concurrency = options.inspectConcurrency ?? 8;
-    if (!Number.isInteger(concurrency) || concurrency < 1) {
-      throw new Error(`invalid inspectConcurrency ${concurrency}: expected a positive integer`);
-    }
-    this.inspectConcurrency = concurrency;
     this.sdk = new SdkClient({
       endpoint: options.endpoint,
       driver: portworxDriverName,
@@ -107,39 +94,6 @@ export class PortworxDriver implements VolumeDriver {
     });
   }
 
-  /** The SDK inspects one volume per call; they run a few at a time, in the order of `ids`. */
-  async inspectVolumes(ids: readonly string[], signal?: AbortSignal): Promise<DriverVolume[]> {
-    const unique = [...new Set(ids)];
-    const results: (DriverVolume | undefined)[] = new Array<DriverVolume | undefined>(unique.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < unique.length) {
-        const index = next++;
-        results[index] = await this.inspectVolume(unique[index] ?? '', signal);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.inspectConcurrency, unique.length) }, worker));
-    return results.filter((v): v is DriverVolume => v !== undefined);
-  }
-
-  /** One volume, or undefined when the storage system does not know it. */
-  private async inspectVolume(id: string, signal?: AbortSignal): Promise<DriverVolume | undefined> {
-    const what = `volume "${id}"`;
-    try {
-      const response = await this.sdk.call(
-        'OpenStorageVolume/Inspect',
-        { volume_id: id },
-        { what, ...(signal ? { signal } : {}) },
-      );
-      const volume = response.volume;
-      if (!volume) throw new DriverError(this.name, `Inspect of ${what} answered without a volume`);
-      return this.mapped(() => toDriverVolume(volume, response));
-    } catch (error) {
-      if (error instanceof DriverNotFoundError) return undefined;
-      throw error;
-    }
-  }
-
   ownsProvisioner(provisioner: string): boolean {
     return ownsProvisioner(provisioner);
   }
@@ -166,7 +120,7 @@ export class PortworxDriver implements VolumeDriver {
     try {
       return map();
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorText(error);
       throw new DriverError(this.name, `unexpected answer from ${this.sdk.endpoint}: ${message}`, {
         cause: error,
       });

@@ -7,6 +7,7 @@ import { portworxCsiDriver } from './kubernetes.js';
 import { toDriverVolume } from './mapping.js';
 import type { SdkClient } from './sdk-client.js';
 import type { SdkVolumeInspectResponse, Volume } from './sdk-types.js';
+import { errorText } from '../../lib/errors.js';
 
 /**
  * Snapshots are read-only volumes with a parent on Portworx; osd's reference server leaves `readonly`
@@ -153,11 +154,9 @@ export class PortworxSnapshots implements VolumeSnapshots {
     try {
       return map();
     } catch (error) {
-      throw new DriverError(
-        this.driver,
-        `unexpected answer from ${this.sdk.endpoint}: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      throw new DriverError(this.driver, `unexpected answer from ${this.sdk.endpoint}: ${errorText(error)}`, {
+        cause: error,
+      });
     }
   }
 }
