@@ -5,16 +5,17 @@
  * but the test harness (box) knows the harness.
  */
 const layers = {
-  lib: [],
-  k8s: ['lib'],
-  drivers: ['lib', 'k8s'],
-  extender: ['lib', 'k8s', 'drivers'],
-  controllers: ['lib', 'k8s', 'drivers'],
-  webhook: ['lib', 'k8s', 'drivers'],
-  daemon: ['lib', 'k8s', 'drivers', 'extender', 'controllers', 'webhook'],
-  cli: ['lib', 'k8s', 'drivers'],
-  simulator: ['lib', 'drivers'],
-  box: ['lib', 'k8s', 'drivers', 'extender', 'controllers', 'webhook', 'daemon', 'cli', 'simulator'],
+  wire: [],
+  lib: ['wire'],
+  k8s: ['wire', 'lib'],
+  drivers: ['wire', 'lib', 'k8s'],
+  extender: ['wire', 'lib', 'k8s', 'drivers'],
+  controllers: ['wire', 'lib', 'k8s', 'drivers'],
+  webhook: ['wire', 'lib', 'k8s', 'drivers'],
+  daemon: ['wire', 'lib', 'k8s', 'drivers', 'extender', 'controllers', 'webhook'],
+  cli: ['wire', 'lib', 'k8s', 'drivers'],
+  simulator: ['wire', 'lib', 'drivers'],
+  box: ['wire', 'lib', 'k8s', 'drivers', 'extender', 'controllers', 'webhook', 'daemon', 'cli', 'simulator'],
 };
 export const allLayers = Object.keys(layers);
 

@@ -33,7 +33,7 @@ export function csiBenchFixture(count: number) {
   );
   const state: ClusterState = {
     ...base.state,
-    getClaim: (namespace, name) => (namespace === 'default' ? claims.get(name) : undefined),
+    getClaim: (name, namespace) => (namespace === 'default' ? claims.get(name) : undefined),
     getStorageClass: (name) =>
       name === 'csi-local'
         ? { metadata: { name }, provisioner: localDriver, volumeBindingMode: 'WaitForFirstConsumer' }

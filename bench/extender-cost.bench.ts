@@ -12,7 +12,7 @@ import { filterNodes } from '../src/extender/filter.js';
 import { prioritizeNodes } from '../src/extender/prioritize.js';
 import { parseExtenderArgs } from '../src/extender/wire.js';
 import { maxJsonDepth, nestsDeeperThan } from '../src/lib/json-depth.js';
-import type { Node } from '../src/drivers/k8s-types.js';
+import type { Node } from '../src/wire/k8s-types.js';
 import { benchFixture } from './fixture.js';
 import { cell, loadAverage, machine, percentile, printTable, spread } from './stats.js';
 

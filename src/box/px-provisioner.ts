@@ -5,7 +5,7 @@ import type { KubeApi } from '../k8s/api.js';
 import { isAlreadyExists, isNotFound } from '../k8s/errors.js';
 import { Informer } from '../k8s/informer.js';
 import { resources } from '../k8s/paths.js';
-import type { SimulatorState } from '../simulator/cluster-state.js';
+import type { SimulatorState } from '../simulator/simulator-state.js';
 
 /** The CSI driver name Portworx registers; the in-tree `kubernetes.io/portworx-volume` migrates to it. */
 export const portworxCsiDriver = 'pxd.portworx.com';

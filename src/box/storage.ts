@@ -2,7 +2,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { isAlreadyExists } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
-import type { SimNodeSpec } from '../simulator/cluster-state.js';
+import type { SimNodeSpec } from '../simulator/simulator-state.js';
 import { startSimulator, type RunningSimulator } from '../simulator/simulator.js';
 import type { Box } from './box.js';
 import { portworxCsiDriver, SimulatedPortworxProvisioner } from './px-provisioner.js';

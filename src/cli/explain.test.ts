@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { schedulingDecisionAnnotation, type SchedulingDecision } from '../drivers/scheduling-documents.js';
+import { schedulingDecisionAnnotation, type SchedulingDecision } from '../wire/scheduling-documents.js';
 import { decisionOfRecord, decisionText, explanationText, recordedDecision, verdictRow } from './explain.js';
 
 const decision: SchedulingDecision = {

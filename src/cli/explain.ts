@@ -3,7 +3,7 @@ import {
   schedulingDecisionAnnotation,
   type NodeVerdict,
   type SchedulingDecision,
-} from '../drivers/scheduling-documents.js';
+} from '../wire/scheduling-documents.js';
 import type { SchedulingDecisionObject } from '../k8s/crds/scheduling-decision.js';
 import { isForbidden, isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HyperconvergenceReport } from '../drivers/scheduling-documents.js';
+import type { HyperconvergenceReport } from '../wire/scheduling-documents.js';
 import { hyperconvergenceText, inNamespace } from './hyperconvergence.js';
 
 const report: HyperconvergenceReport = {

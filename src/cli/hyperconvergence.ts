@@ -2,7 +2,7 @@ import {
   hyperconvergenceSummary,
   type HyperconvergenceReport,
   type PodPlacementReport,
-} from '../drivers/scheduling-documents.js';
+} from '../wire/scheduling-documents.js';
 import type { CommandContext } from './context.js';
 import { formatDocument, formatTable } from './output.js';
 import { storkDocument } from './stork-endpoint.js';

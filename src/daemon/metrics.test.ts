@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PodPlacement } from '../controllers/hyperconvergence.js';
+import type { PodPlacement } from '../extender/placement-report.js';
 import { createMetrics } from './metrics.js';
 
 const placement = (

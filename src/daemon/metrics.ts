@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WorkQueueObserver } from '../lib/work-queue.js';
 import type { HealthMonitorMetrics } from '../controllers/health-monitor/monitor.js';
-import type { Placement, PodPlacement } from '../controllers/hyperconvergence.js';
+import type { Placement, PodPlacement } from '../extender/placement-report.js';
 import type { InformerStatus } from '../k8s/informer.js';
 
 /** Stork's Prometheus metrics, in one registry per running stork (so tests can run several). */

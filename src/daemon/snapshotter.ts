@@ -1,4 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { ClaimProvisioner } from '../controllers/snapshot/claim-provisioner.js';
 import { VolumeReclaimer } from '../controllers/snapshot/volume-reclaimer.js';

@@ -1,14 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import { hostname } from 'node:os';
 import { createHealthMonitor } from '../controllers/health-monitor/create.js';
-import { hyperconvergenceReport, podPlacements } from '../controllers/hyperconvergence.js';
-import type {
-  Node,
-  PersistentVolume,
-  PersistentVolumeClaim,
-  Pod,
-  StorageClass,
-} from '../drivers/k8s-types.js';
+import { hyperconvergenceReport, podPlacements } from '../extender/placement-report.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../wire/k8s-types.js';
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { createDrivers, type DriverSet } from '../drivers/registry.js';
@@ -130,7 +124,7 @@ export async function startStork(
   ];
   const events = new EventRecorder({ api, component: 'stork', onError });
   const claims = {
-    getClaim: (namespace: string, name: string) => informers.claims.get(name, namespace),
+    getClaim: (name: string, namespace: string) => informers.claims.get(name, namespace),
     getVolume: (name: string) => informers.volumes.get(name),
     getStorageClass: (name: string) => informers.storageClasses.get(name),
   };

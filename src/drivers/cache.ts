@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeDriver } from './driver.js';
-import { driverSnapshot, emptyDriverSnapshot, type DriverSnapshot } from './snapshot.js';
+import { driverState, emptyDriverState, type DriverState } from './driver-state.js';
 import { errorText } from '../lib/errors.js';
 
 /** At most this many volume ids are remembered as absent (the oldest are forgotten first). */
@@ -19,7 +19,7 @@ export interface DriverCacheOptions {
   readonly refreshIntervalMs?: number;
   readonly onError?: (error: unknown, context: string) => void;
   /** Called after every refresh, successful or not. */
-  readonly onRefresh?: (snapshot: DriverSnapshot) => void;
+  readonly onRefresh?: (snapshot: DriverState) => void;
   /** A monotonic clock in ms (default `performance.now`); tests drive it. */
   readonly now?: () => number;
 }
@@ -30,7 +30,7 @@ export interface DriverCacheOptions {
  * {@link DriverCache.requestVolume}: it is fetched in the background and appears in a later snapshot.
  */
 export class DriverCache {
-  private current: DriverSnapshot = emptyDriverSnapshot;
+  private current: DriverState = emptyDriverState;
   private nodesFingerprint = '';
   private readonly wanted = new Set<string>();
   private wake: (() => void) | undefined;
@@ -38,7 +38,7 @@ export class DriverCache {
   private readonly controller = new AbortController();
   /** When a request for unknown volumes last brought a refresh forward. */
   private lastEarlyRefresh = Number.NEGATIVE_INFINITY;
-  private readonly listeners = new Set<(snapshot: DriverSnapshot) => void>();
+  private readonly listeners = new Set<(snapshot: DriverState) => void>();
 
   constructor(private readonly options: DriverCacheOptions) {}
 
@@ -46,7 +46,7 @@ export class DriverCache {
     return this.options.refreshIntervalMs ?? 5000;
   }
 
-  snapshot(): DriverSnapshot {
+  snapshot(): DriverState {
     return this.current;
   }
 
@@ -55,7 +55,7 @@ export class DriverCache {
    * react to a node status change at once instead of polling. Returns the unsubscribe function. A
    * listener that throws is reported through `onError` and does not stop the others.
    */
-  subscribe(listener: (snapshot: DriverSnapshot) => void): () => void {
+  subscribe(listener: (snapshot: DriverState) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -91,7 +91,7 @@ export class DriverCache {
   }
 
   /** Refreshes now (e.g. in tests, or after a known change) and returns the new snapshot. */
-  async refresh(): Promise<DriverSnapshot> {
+  async refresh(): Promise<DriverState> {
     const { driver } = this.options;
     const signal = this.controller.signal;
     const absentBefore = this.current.absentVolumeIds;
@@ -104,7 +104,7 @@ export class DriverCache {
       const fingerprint = JSON.stringify(nodes);
       const sameNodes = fingerprint === this.nodesFingerprint;
       this.nodesFingerprint = fingerprint;
-      this.current = driverSnapshot(
+      this.current = driverState(
         sameNodes ? this.current.nodes : nodes,
         volumes,
         Date.now(),
@@ -114,7 +114,7 @@ export class DriverCache {
     } catch (error) {
       this.options.onError?.(error, `refreshing ${driver.name} nodes and volumes`);
       // Keep serving the last good state; its age tells readers how far to trust it.
-      this.current = driverSnapshot(
+      this.current = driverState(
         this.current.nodes,
         [...this.current.volumesById.values()],
         this.current.refreshedAt,

@@ -1,6 +1,6 @@
 import type { DriverNode, DriverVolume, VolumeDriver } from './driver.js';
 import { DriverNotFoundError } from './driver.js';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import { routedSnapshots } from './routed-snapshots.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from './k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import type { VolumeSnapshots } from './volume-snapshots.js';
 
 /**

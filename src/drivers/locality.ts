@@ -1,5 +1,5 @@
 import type { DriverNode } from './driver.js';
-import type { Node } from './k8s-types.js';
+import type { Node } from '../wire/k8s-types.js';
 
 /**
  * Where a node sits, as composite keys: a zone key includes its region and a rack key its zone, so "same

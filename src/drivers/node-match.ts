@@ -1,5 +1,5 @@
 import type { DriverNode, DriverNodeStatus } from './driver.js';
-import type { Node } from './k8s-types.js';
+import type { Node } from '../wire/k8s-types.js';
 
 const statusPreference: Record<DriverNodeStatus, number> = {
   Online: 0,

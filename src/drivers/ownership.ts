@@ -1,4 +1,4 @@
-import type { PersistentVolumeClaim, StorageClass } from './k8s-types.js';
+import type { PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 
 /** Annotations the PV controller sets on a claim to name the provisioner that will serve it. */
 const provisionerAnnotations = [

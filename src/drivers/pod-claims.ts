@@ -1,10 +1,10 @@
 import type { VolumeDriver } from './driver.js';
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from './k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../wire/k8s-types.js';
 import { claimStorageClassName } from './ownership.js';
 
 /** Lookups of the objects a pod's claims lead to, from caches. */
 export interface ClaimLookups {
-  getClaim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  getClaim(name: string, namespace: string): PersistentVolumeClaim | undefined;
   getVolume(name: string): PersistentVolume | undefined;
   getStorageClass(name: string): StorageClass | undefined;
 }
@@ -20,7 +20,7 @@ export function usesDriverVolumes(
     if (volume.portworxVolume && driver.name === 'pxd') return true;
     const claimName = volume.persistentVolumeClaim?.claimName;
     if (!claimName) return false;
-    const claim = lookups.getClaim(namespace, claimName);
+    const claim = lookups.getClaim(claimName, namespace);
     if (!claim) return false;
     const pv = claim.spec?.volumeName ? lookups.getVolume(claim.spec.volumeName) : undefined;
     const className = claimStorageClassName(claim);

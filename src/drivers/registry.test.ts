@@ -131,7 +131,7 @@ describe('the composite in the webhook’s opt-in', () => {
       ['b', claim('b', 'ebs', '1Gi')],
     ]);
     const lookups = {
-      getClaim: (_ns: string, name: string) => claims.get(name),
+      getClaim: (name: string, _ns: string) => claims.get(name),
       getVolume: () => undefined,
       getStorageClass: (name: string) => classes.get(name),
     };

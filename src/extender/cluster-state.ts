@@ -1,6 +1,6 @@
 import type { VolumeDriver } from '../drivers/driver.js';
-import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
-import type { DriverSnapshot } from '../drivers/snapshot.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
+import type { DriverState } from '../drivers/driver-state.js';
 import type { CsiView } from '../drivers/csi/csi-view.js';
 
 /**
@@ -9,8 +9,8 @@ import type { CsiView } from '../drivers/csi/csi-view.js';
  */
 export interface ClusterState {
   readonly driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>;
-  readonly snapshot: DriverSnapshot;
-  getClaim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  readonly snapshot: DriverState;
+  getClaim(name: string, namespace: string): PersistentVolumeClaim | undefined;
   getVolume(name: string): PersistentVolume | undefined;
   getStorageClass(name: string): StorageClass | undefined;
   getNode(name: string): Node | undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Node, PersistentVolume, PersistentVolumeClaim } from '../drivers/k8s-types.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim } from '../wire/k8s-types.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { staticCsiView, type CsiView } from '../drivers/csi/csi-view.js';
 import {
@@ -15,7 +15,7 @@ import {
   storageClass,
   volume,
 } from '../drivers/csi/testing-fixtures.js';
-import { driverSnapshot } from '../drivers/snapshot.js';
+import { driverState } from '../drivers/driver-state.js';
 import type { ClusterState } from './cluster-state.js';
 import { filterNodes } from './filter.js';
 import { prioritizeNodes } from './prioritize.js';
@@ -51,7 +51,7 @@ function state(spec: {
       ownsClaim: (pvc, pv, sc) =>
         pv ? pv.spec?.csi?.driver === 'pxd.portworx.com' : sc?.provisioner === 'pxd.portworx.com',
     },
-    snapshot: driverSnapshot(
+    snapshot: driverState(
       driverNodes,
       spec.pxdReplicaOn
         ? [
@@ -67,7 +67,7 @@ function state(spec: {
       Date.now(),
       1,
     ),
-    getClaim: (namespace, name) => (namespace === 'ns' ? claims.get(name) : undefined),
+    getClaim: (name, namespace) => (namespace === 'ns' ? claims.get(name) : undefined),
     getVolume: (name) => pvs.get(name),
     getStorageClass: (name) => classes.get(name),
     getNode: (name) => byName.get(name),

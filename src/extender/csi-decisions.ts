@@ -1,4 +1,4 @@
-import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 import { csiFilterReason, csiScoreParts } from '../drivers/csi/placement.js';
 import { podCsiVolumes } from '../drivers/csi/pod-csi-volumes.js';
 import { registration } from '../drivers/csi/csi-view.js';

@@ -1,4 +1,4 @@
-import type { Pod } from '../drivers/k8s-types.js';
+import type { Pod } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { schedulingIndexes, servesData, type SchedulingIndexes } from './indexes.js';
 import { podVolumes, PodVolumeError, type PodVolumes } from './pod-volumes.js';

@@ -1,4 +1,4 @@
-import type { NodeVerdict, SchedulingDecision } from '../drivers/scheduling-documents.js';
+import type { NodeVerdict, SchedulingDecision } from '../wire/scheduling-documents.js';
 import type { FilterDecision } from './filter.js';
 import type { NodeScore, PrioritizeDecision } from './prioritize.js';
 import type { Tier } from './score.js';

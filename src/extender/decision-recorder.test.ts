@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SchedulingDecision } from '../drivers/scheduling-documents.js';
+import type { SchedulingDecision } from '../wire/scheduling-documents.js';
 import type { SchedulingDecisionObject } from '../k8s/crds/scheduling-decision.js';
 import { KubeApiError } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';

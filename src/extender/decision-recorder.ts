@@ -1,4 +1,4 @@
-import type { SchedulingDecision } from '../drivers/scheduling-documents.js';
+import type { SchedulingDecision } from '../wire/scheduling-documents.js';
 import type { KubeApi } from '../k8s/api.js';
 import {
   schedulingDecisionApiVersion,

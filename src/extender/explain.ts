@@ -1,5 +1,5 @@
-import type { Pod } from '../drivers/k8s-types.js';
-import type { SchedulingDecision } from '../drivers/scheduling-documents.js';
+import type { Pod } from '../wire/k8s-types.js';
+import type { SchedulingDecision } from '../wire/scheduling-documents.js';
 import type { ClusterState } from './cluster-state.js';
 import type { DecisionOptions } from './decision-context.js';
 import { decisionDocument } from './decision-document.js';

@@ -1,4 +1,4 @@
-import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';

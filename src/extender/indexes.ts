@@ -1,5 +1,5 @@
 import type { DriverNode } from '../drivers/driver.js';
-import type { Node } from '../drivers/k8s-types.js';
+import type { Node } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { localityOf, type Locality } from '../drivers/locality.js';
 import { NodeMatcher } from '../drivers/node-match.js';

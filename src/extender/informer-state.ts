@@ -1,5 +1,5 @@
 import type { VolumeDriver } from '../drivers/driver.js';
-import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../drivers/k8s-types.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import type { DriverCache } from '../drivers/cache.js';
 import type { Informer } from '../k8s/informer.js';
 import type { ClusterState } from './cluster-state.js';
@@ -32,7 +32,7 @@ export function informerClusterState(
   return () => ({
     driver,
     snapshot: cache.snapshot(),
-    getClaim: (namespace, name) => informers.claims.get(name, namespace),
+    getClaim: (name, namespace) => informers.claims.get(name, namespace),
     getVolume: (name) => informers.volumes.get(name),
     getStorageClass: (name) => informers.storageClasses.get(name),
     getNode: (name) => informers.nodes.get(name),

@@ -1,5 +1,5 @@
 import type { DriverVolume } from '../drivers/driver.js';
-import type { Pod } from '../drivers/k8s-types.js';
+import type { Pod } from '../wire/k8s-types.js';
 import { claimProvisioner, claimStorageClassName } from '../drivers/ownership.js';
 import type { ClusterState } from './cluster-state.js';
 
@@ -55,7 +55,7 @@ export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
     }
     const claimName = volume.persistentVolumeClaim?.claimName;
     if (!claimName) continue;
-    const claim = state.getClaim(namespace, claimName);
+    const claim = state.getClaim(claimName, namespace);
     if (!claim) {
       throw new PodVolumeError('MissingClaim', `Unable to find PVC ${namespace}/${claimName}`);
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyDriverSnapshot } from '../drivers/snapshot.js';
+import { emptyDriverState } from '../drivers/driver-state.js';
 import type { InformerStatus } from '../k8s/informer.js';
 import { notReadyReason } from './readiness.js';
 
@@ -11,7 +11,7 @@ const informer = (resource: string, synced: boolean, lastError?: string): Inform
   errors: lastError ? 1 : 0,
   relists: 1,
 });
-const fresh = { ...emptyDriverSnapshot, refreshedAt: 1_000 };
+const fresh = { ...emptyDriverState, refreshedAt: 1_000 };
 
 describe('notReadyReason', () => {
   it.each([
@@ -32,7 +32,7 @@ describe('notReadyReason', () => {
     {
       what: 'no storage state',
       informers: [],
-      snapshot: emptyDriverSnapshot,
+      snapshot: emptyDriverState,
       now: 2_000,
       want: /storage state not loaded/,
     },

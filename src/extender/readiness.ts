@@ -1,8 +1,8 @@
-import type { DriverSnapshot } from '../drivers/snapshot.js';
+import type { DriverState } from '../drivers/driver-state.js';
 import type { InformerStatus } from '../k8s/informer.js';
 
 export interface ReadinessInputs {
-  readonly snapshot: DriverSnapshot;
+  readonly snapshot: DriverState;
   /** A driver state older than this is not ready (ms). */
   readonly staleAfterMs: number;
   /** The caches decisions read. */

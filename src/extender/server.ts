@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { TLSSocket } from 'node:tls';
-import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterState } from './cluster-state.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Pod } from '../drivers/k8s-types.js';
+import type { Pod } from '../wire/k8s-types.js';
 import { isCachedPod } from './trusted-pod.js';
 
 const cached: Pod = { metadata: { namespace: 'team', name: 'db-0', uid: 'uid-1' } };

@@ -1,4 +1,4 @@
-import type { Pod } from '../drivers/k8s-types.js';
+import type { Pod } from '../wire/k8s-types.js';
 
 /**
  * Whether stork may write about the pod a scheduling request named (decision annotations, events): only

@@ -1,4 +1,4 @@
-import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 
 /**
  * kube-scheduler's extender wire format. Its Go types carry no JSON tags, so the keys are Go field names

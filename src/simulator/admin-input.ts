@@ -1,6 +1,6 @@
 // Validation of the storage simulator's admin API request bodies (JSON from tests, scripts and people):
 // every rejection names the field and the value, so a typo in a curl command is obvious.
-import type { CreateVolumeInput, SimClusterFaults, SimNodeSpec } from './cluster-state.js';
+import type { CreateVolumeInput, SimClusterFaults, SimNodeSpec } from './simulator-state.js';
 import { SimulatorError } from './errors.js';
 import { parseNodeStatus, type SimNodeStatusInput } from './node-status.js';
 

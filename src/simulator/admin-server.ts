@@ -31,7 +31,7 @@ import {
   parseResetBody,
   parseStatusBody,
 } from './admin-input.js';
-import type { SimulatorState } from './cluster-state.js';
+import type { SimulatorState } from './simulator-state.js';
 import { SimulatorError, type SimulatorErrorKind } from './errors.js';
 import { errorText } from '../lib/errors.js';
 

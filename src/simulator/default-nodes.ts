@@ -2,7 +2,7 @@
 // box's KWOK nodes from topologyNodes()/boxNodeAddresses() in src/box/nodes.ts (names node-1 … node-N,
 // IPs 127.1.x.y, racks and zones), so the driver's nodes line up with the Kubernetes nodes by hostname,
 // IP and scheduler node name. The simulator layer may not import the box, so the scheme is repeated here.
-import type { SimNodeSpec } from './cluster-state.js';
+import type { SimNodeSpec } from './simulator-state.js';
 
 export function defaultNodes(count: number, options: { racks?: number; zones?: number } = {}): SimNodeSpec[] {
   if (!Number.isInteger(count) || count < 1 || count > 5000) {

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { DriverError, DriverNotFoundError } from '../drivers/driver.js';
 import { PortworxDriver } from '../drivers/portworx/portworx-driver.js';
 import { createDriver } from '../drivers/registry.js';
-import type { SimNodeSpec } from './cluster-state.js';
+import type { SimNodeSpec } from './simulator-state.js';
 import { startSimulator, type RunningSimulator } from './simulator.js';
 
 const token = 'sim-token';

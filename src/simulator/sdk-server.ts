@@ -18,7 +18,7 @@ import type {
   Volume,
 } from '../drivers/portworx/sdk-types.js';
 import { SimulatorError, type SimulatorErrorKind } from './errors.js';
-import type { SimNode, SimulatorState, SimVolume } from './cluster-state.js';
+import type { SimNode, SimulatorState, SimVolume } from './simulator-state.js';
 
 export interface SdkServerOptions {
   /** When set, every call must carry `authorization: bearer <token>`, else UNAUTHENTICATED. */

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import { createAdminServer } from './admin-server.js';
-import { SimulatorState, type SimNodeSpec } from './cluster-state.js';
+import { SimulatorState, type SimNodeSpec } from './simulator-state.js';
 import { createSdkServer } from './sdk-server.js';
 
 export interface SimulatorOptions {

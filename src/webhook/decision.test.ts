@@ -1,4 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../drivers/k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../wire/k8s-types.js';
 import { ownsClaim } from '../drivers/portworx/kubernetes.js';
 import { describe, expect, it } from 'vitest';
 import type { AdmissionRequest } from './admission-review.js';
@@ -23,7 +23,7 @@ const classes: Record<string, StorageClass> = {
   'px-sc': { metadata: { name: 'px-sc' }, provisioner: 'pxd.portworx.com' },
 };
 const lookups = {
-  getClaim: (ns: string, name: string) => claims[`${ns}/${name}`],
+  getClaim: (name: string, ns: string) => claims[`${ns}/${name}`],
   getVolume: (name: string) => volumes[name],
   getStorageClass: (name: string) => classes[name],
 };

@@ -1,5 +1,5 @@
 import type { VolumeDriver } from '../drivers/driver.js';
-import type { Pod } from '../drivers/k8s-types.js';
+import type { Pod } from '../wire/k8s-types.js';
 import { usesDriverVolumes, type ClaimLookups } from '../drivers/pod-claims.js';
 import type { AdmissionRequest, PatchOperation } from './admission-review.js';
 import { schedulerNamePatch } from './json-patch.js';
@@ -62,7 +62,7 @@ export function decideMutation(
     const missingClaims = (pod.spec?.volumes ?? [])
       .map((v) => v.persistentVolumeClaim?.claimName)
       .filter(
-        (name): name is string => name !== undefined && lookups.getClaim(namespace, name) === undefined,
+        (name): name is string => name !== undefined && lookups.getClaim(name, namespace) === undefined,
       );
     if (missingClaims.length > 0) return { action: 'wait', missingClaims };
   }

@@ -9,7 +9,7 @@ import type { Event, Pod } from 'kubernetes-types/core/v1.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 import type { ExtenderTlsFiles } from '../../src/box/scheduler-config.js';
-import { schedulingDecisionAnnotation } from '../../src/drivers/scheduling-documents.js';
+import { schedulingDecisionAnnotation } from '../../src/wire/scheduling-documents.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';

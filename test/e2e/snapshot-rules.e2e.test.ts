@@ -9,7 +9,7 @@ import type { Rule, RuleItem } from '../../src/k8s/crds/rule.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import type { SimulatorState, SimVolume } from '../../src/simulator/cluster-state.js';
+import type { SimulatorState, SimVolume } from '../../src/simulator/simulator-state.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 

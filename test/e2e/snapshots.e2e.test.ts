@@ -7,7 +7,7 @@ import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volu
 import { isNotFound } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import type { SimVolume } from '../../src/simulator/cluster-state.js';
+import type { SimVolume } from '../../src/simulator/simulator-state.js';
 import {
   applyManifests,
   createTestNamespace,
@@ -89,7 +89,7 @@ describe('volume snapshots and restores in the box', () => {
 
   const getSnapshot = (namespace: string, name: string) =>
     api().get<VolumeSnapshot>(resources.volumeSnapshots, { namespace, name });
-  const getClaim = (namespace: string, name: string) =>
+  const getClaim = (name: string, namespace: string) =>
     api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, { namespace, name });
   const lastCondition = (snapshot: VolumeSnapshot) => snapshot.status?.conditions?.at(-1);
 
@@ -108,7 +108,7 @@ describe('volume snapshots and restores in the box', () => {
     return waitFor(
       `claim ${namespace}/${name} Bound`,
       async () => {
-        const pvc = await getClaim(namespace, name);
+        const pvc = await getClaim(name, namespace);
         return pvc.status?.phase === 'Bound' ? pvc : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 200 },
@@ -146,7 +146,7 @@ describe('volume snapshots and restores in the box', () => {
 
   /** The driver volume behind a bound claim. */
   async function volumeOf(namespace: string, claim: string): Promise<SimVolume> {
-    const pvc = await getClaim(namespace, claim);
+    const pvc = await getClaim(claim, namespace);
     const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
       name: pvc.spec?.volumeName ?? '',
     });
@@ -330,7 +330,7 @@ describe('volume snapshots and restores in the box', () => {
     // No such snapshot yet: refused, then restored once the snapshot exists and is ready.
     await api().create(resources.persistentVolumeClaims, restoreClaim('early', 'later'), source);
     await claimEvent(source, 'early', 'ProvisioningFailed', `snapshot ${source}/later not found`);
-    expect((await getClaim(source, 'early')).status?.phase).toBe('Pending');
+    expect((await getClaim('early', source)).status?.phase).toBe('Pending');
     await api().create(resources.volumeSnapshots, snapshotObject(source, 'later', 'data'), source);
     await waitForBound(source, 'early');
 
@@ -367,7 +367,7 @@ describe('volume snapshots and restores in the box', () => {
       target,
     );
     await claimEvent(target, 'cross', 'ProvisioningFailed', 'annotation (not set)');
-    expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
+    expect((await getClaim('cross', target)).status?.phase).toBe('Pending');
     // A pattern V8's backtracking engine would spend seconds on is just no match; an invalid one is named.
     await api().patch(
       resources.volumeSnapshots,
@@ -380,7 +380,7 @@ describe('volume snapshots and restores in the box', () => {
       'ProvisioningFailed',
       'invalid pattern(s) allow nothing: "(snap": missing )',
     );
-    expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
+    expect((await getClaim('cross', target)).status?.phase).toBe('Pending');
     // A regex that matches only part of the name does not count (anchored ^…$): the claim is looked at
     // again when the snapshot changes, and refused again, naming the patterns it was checked against.
     await api().patch(
@@ -389,7 +389,7 @@ describe('volume snapshots and restores in the box', () => {
       { metadata: { annotations: { 'stork/snapshot-restore-namespaces': 'other,snap-dst' } } },
     );
     await claimEvent(target, 'cross', 'ProvisioningFailed', 'annotation ("other,snap-dst")');
-    expect((await getClaim(target, 'cross')).status?.phase).toBe('Pending');
+    expect((await getClaim('cross', target)).status?.phase).toBe('Pending');
     await api().patch(
       resources.volumeSnapshots,
       { namespace: source, name: 'later' },
@@ -430,7 +430,7 @@ describe('volume snapshots and restores in the box', () => {
     await claimEvent(attacker, 'forged', 'SnapshotDataNameIgnored', victimData);
     const ended = await waitForCondition(attacker, 'forged', 'Error');
     expect(ended.spec.snapshotDataName).toBeUndefined();
-    const loot = await getClaim(attacker, 'loot');
+    const loot = await getClaim('loot', attacker);
     expect(loot.status?.phase).toBe('Pending');
     expect(volumesNamed(`pvc-${loot.metadata?.uid ?? ''}`)).toHaveLength(0);
 
@@ -511,7 +511,7 @@ describe('volume snapshots and restores in the box', () => {
       intervalMs: 100,
     });
     // ...and then the claim goes: stork took its finalizer off.
-    await waitForGone('the deleted claim', () => getClaim(target, 'deleted-later'));
+    await waitForGone('the deleted claim', () => getClaim('deleted-later', target));
     await waitForBound(target, 'bound-later');
     await waitForGone('the deleted snapshot', () => getSnapshot(source, 'snap'));
     expect(snapshotsNamed(`snapshot-${uid}`)).toHaveLength(0);

@@ -10,7 +10,7 @@ import {
   schedulingDecisionAnnotation,
   type HyperconvergenceReport,
   type SchedulingDecision,
-} from '../../src/drivers/scheduling-documents.js';
+} from '../../src/wire/scheduling-documents.js';
 import { ensureCrds } from '../../src/k8s/crds/install.js';
 import type { Rule } from '../../src/k8s/crds/rule.js';
 import type { SchedulingDecisionObject } from '../../src/k8s/crds/scheduling-decision.js';

@@ -12,7 +12,7 @@ import { createMetrics } from '../../src/daemon/metrics.js';
 import { scheduleMetrics } from '../../src/daemon/schedule-metrics.js';
 import * as scheduleNames from '../../src/controllers/schedule/names.js';
 import { defaultRackLabel } from '../../src/drivers/locality.js';
-import { schedulingDecisionAnnotation } from '../../src/drivers/scheduling-documents.js';
+import { schedulingDecisionAnnotation } from '../../src/wire/scheduling-documents.js';
 import { preferLocalNodeOnlyAnnotation, operatorUnschedulableAnnotation } from '../../src/extender/filter.js';
 import { restoreInProgressAnnotation, skipScoringLabel } from '../../src/extender/pod-volumes.js';
 import { disableHyperconvergenceAnnotation } from '../../src/extender/prioritize.js';

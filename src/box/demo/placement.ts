@@ -1,6 +1,6 @@
 import type { Event, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import { resources } from '../../k8s/paths.js';
-import type { SimVolume } from '../../simulator/cluster-state.js';
+import type { SimVolume } from '../../simulator/simulator-state.js';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { Box } from '../box.js';

@@ -1,4 +1,4 @@
-import type { Pod } from '../../drivers/k8s-types.js';
+import type { Pod } from '../../wire/k8s-types.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { evictPod } from '../../k8s/eviction.js';
 import type { Clock } from '../../lib/clock.js';

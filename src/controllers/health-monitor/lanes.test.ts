@@ -12,7 +12,7 @@ import {
   nodeKey,
   volume,
 } from '../../drivers/csi/testing-fixtures.js';
-import { driverSnapshot, type DriverSnapshot } from '../../drivers/snapshot.js';
+import { driverState, type DriverState } from '../../drivers/driver-state.js';
 import { resources } from '../../k8s/paths.js';
 import { FakeKubeClient, tooManyRequests } from '../../k8s/testing/fake-client.js';
 import { FakeClock } from '../../lib/fake-clock.js';
@@ -45,12 +45,12 @@ function mixed(config: Partial<HealthMonitorConfig> = {}, csiOnly = false) {
     listNodes: () => names.map((n) => node(n)),
     listVolumes: () => api.objects<PersistentVolume>(resources.persistentVolumes),
   });
-  let snapshot: DriverSnapshot = driverSnapshot([], [], undefined, 0);
+  let snapshot: DriverState = driverState([], [], undefined, 0);
   let version = 0;
   const csiCache = {
     snapshot: () => snapshot,
     refresh: async () => {
-      snapshot = driverSnapshot(await csi.listNodes(), await csi.listVolumes(), clock.wallNow(), ++version);
+      snapshot = driverState(await csi.listNodes(), await csi.listVolumes(), clock.wallNow(), ++version);
     },
   };
   const events: RecordedEvent[] = [];

@@ -1,6 +1,6 @@
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
-import type { DriverSnapshot } from '../../drivers/snapshot.js';
-import type { Node, Pod } from '../../drivers/k8s-types.js';
+import type { DriverState } from '../../drivers/driver-state.js';
+import type { Node, Pod } from '../../wire/k8s-types.js';
 import {
   healthStatusConfigMap,
   healthStatusKey,
@@ -20,9 +20,9 @@ export type { HealthMonitorMetrics } from './reconciler.js';
 
 /** Where the monitor hears about changes: the driver cache and the Node and Pod informers. */
 export interface HealthMonitorSources {
-  readonly storage: { subscribe(listener: (snapshot: DriverSnapshot) => void): () => void };
+  readonly storage: { subscribe(listener: (snapshot: DriverState) => void): () => void };
   /** Further storage caches (another driver's, with several drivers). */
-  readonly otherStorage?: readonly { subscribe(listener: (snapshot: DriverSnapshot) => void): () => void }[];
+  readonly otherStorage?: readonly { subscribe(listener: (snapshot: DriverState) => void): () => void }[];
   readonly nodes: { addHandlers(handlers: InformerHandlers<Node>): () => void };
   readonly pods: { addHandlers(handlers: InformerHandlers<Pod>): () => void };
 }
@@ -47,7 +47,7 @@ export interface HealthLane {
   /** Unique among lanes: the driver's name (`pxd`, or a CSI driver name). */
   readonly name: string;
   readonly driver: HealthReconcilerDeps['driver'];
-  readonly storage: { snapshot(): DriverSnapshot };
+  readonly storage: { snapshot(): DriverState };
   readonly localToOneNode?: HealthReconcilerDeps['localToOneNode'];
 }
 

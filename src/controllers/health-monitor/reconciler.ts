@@ -1,8 +1,8 @@
 import type { ObjectReference } from 'kubernetes-types/core/v1.js';
 import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
-import type { DriverSnapshot } from '../../drivers/snapshot.js';
+import type { DriverState } from '../../drivers/driver-state.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
-import type { Node, PersistentVolume, Pod } from '../../drivers/k8s-types.js';
+import type { Node, PersistentVolume, Pod } from '../../wire/k8s-types.js';
 import { NodeMatcher } from '../../drivers/node-match.js';
 import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
 import type { KubeClient } from '../../k8s/client.js';
@@ -16,7 +16,7 @@ import { CircuitBreaker, type BreakerState, type BreakerTransition } from './bre
 import type { HealthMonitorConfig } from './config.js';
 import { Evictor } from './evictor.js';
 import { NodeHealthTracker, type NodeHealth } from './node-health.js';
-import { classifyPod, podVolumeNames } from './pod-selection.js';
+import { classifyPod, podVolumeNames } from './pod-verdict.js';
 import { countsAsUnhealthy, evacuates } from './status-policy.js';
 import { countNodes, storageView, untrustworthy, type NodeCounts, type StorageView } from './storage-view.js';
 import { errorText } from '../../lib/errors.js';
@@ -40,7 +40,7 @@ export interface EventSink {
 
 /** The caches the reconciler reads; informers in stork, plain objects in unit tests. */
 export interface HealthMonitorCaches {
-  readonly storage: { snapshot(): DriverSnapshot };
+  readonly storage: { snapshot(): DriverState };
   readonly nodes: { get(name: string): Node | undefined; list(): Node[]; readonly version: number };
   /** Pods whose `spec.nodeName` is this node (an informer index). */
   podsOnNode(node: string): Pod[];
@@ -110,7 +110,7 @@ export class HealthReconciler {
   readonly tracker: NodeHealthTracker;
   readonly breaker: CircuitBreaker;
   readonly evictor: Evictor;
-  private matcher: { nodes: DriverSnapshot['nodes']; matcher: NodeMatcher } | undefined;
+  private matcher: { nodes: DriverState['nodes']; matcher: NodeMatcher } | undefined;
   private seen = { snapshot: -1, nodes: -1 };
   private lastView: StorageView | undefined;
   private counts: NodeCounts | undefined;

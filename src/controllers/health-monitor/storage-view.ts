@@ -1,5 +1,5 @@
-import type { DriverSnapshot } from '../../drivers/snapshot.js';
-import type { Node } from '../../drivers/k8s-types.js';
+import type { DriverState } from '../../drivers/driver-state.js';
+import type { Node } from '../../wire/k8s-types.js';
 import type { NodeMatcher } from '../../drivers/node-match.js';
 import type { BreakerInput } from './breaker.js';
 import type { NodeObservation } from './node-health.js';
@@ -20,7 +20,7 @@ export interface StorageViewOptions {
 }
 
 /** Why a snapshot cannot be trusted now, or undefined if it can. */
-export function untrustworthy(snapshot: DriverSnapshot, options: StorageViewOptions): string | undefined {
+export function untrustworthy(snapshot: DriverState, options: StorageViewOptions): string | undefined {
   if (snapshot.refreshedAt === undefined)
     return `no answer from the storage system yet${snapshot.lastError ? ` (${snapshot.lastError})` : ''}`;
   const age = options.wallNow - snapshot.refreshedAt;
@@ -51,11 +51,7 @@ export interface NodeCounts {
  * Kubernetes nodes with a storage node (what the monitor could act on), each judged by its healthiest
  * matching storage entry, so stale duplicate entries do not inflate the count.
  */
-export function countNodes(
-  snapshot: DriverSnapshot,
-  nodes: readonly Node[],
-  matcher: NodeMatcher,
-): NodeCounts {
+export function countNodes(snapshot: DriverState, nodes: readonly Node[], matcher: NodeMatcher): NodeCounts {
   const observations: NodeObservation[] = [];
   for (const node of nodes) {
     const driverNode = matcher.match(node);

@@ -10,7 +10,7 @@ import type {
 } from 'kubernetes-types/core/v1.js';
 import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import type { DriverNode, DriverNodeStatus, VolumeDriver } from '../../drivers/driver.js';
-import { driverSnapshot, type DriverSnapshot } from '../../drivers/snapshot.js';
+import { driverState, type DriverState } from '../../drivers/driver-state.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { resources, type ResourceType } from '../../k8s/paths.js';
 import type { FakeClock } from '../../lib/fake-clock.js';
@@ -60,7 +60,7 @@ export class TestCluster {
   private storage = new Map<string, DriverNode>();
   private snapshotVersion = 1;
   nodesVersion = 1;
-  private current: DriverSnapshot;
+  private current: DriverState;
   /** Overrides for the storage snapshot: a failed refresh, a stale view. */
   refreshedAgoMs = 0;
   lastError: string | undefined;
@@ -180,8 +180,8 @@ export class TestCluster {
     this.current = this.build();
   }
 
-  private build(): DriverSnapshot {
-    const base = driverSnapshot(
+  private build(): DriverState {
+    const base = driverState(
       [...this.storage.values()],
       [],
       this.clock.wallNow() - this.refreshedAgoMs,
@@ -223,7 +223,7 @@ export class TestCluster {
       attachmentsOnNode: (node: string) =>
         api.objects<VolumeAttachment>(resources.volumeAttachments).filter((a) => a.spec.nodeName === node),
       claims: {
-        getClaim: (namespace: string, name: string) =>
+        getClaim: (name: string, namespace: string) =>
           api.object<PersistentVolumeClaim>(resources.persistentVolumeClaims, name, namespace),
         getVolume: (name: string) => api.object<PersistentVolume>(resources.persistentVolumes, name),
         getStorageClass: () => undefined,

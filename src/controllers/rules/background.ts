@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult } from '../../k8s/exec.js';
 import type { RulesConfig } from './config.js';
 import { CommandError, describeTarget, runWithRetries, shellQuote, type PodExec } from './commands.js';
-import type { PodTarget } from './pod-selection.js';
+import type { PodTarget } from './rule-targets.js';
 import { waitCmdPlaceholder } from './validation.js';
 import { errorText } from '../../lib/errors.js';
 

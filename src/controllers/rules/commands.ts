@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecError, type ExecRequest, type ExecResult } from '../../k8s/exec.js';
-import type { PodTarget } from './pod-selection.js';
+import type { PodTarget } from './rule-targets.js';
 import { errorText } from '../../lib/errors.js';
 
 /** Runs a command in a pod's container and resolves with its exit code (src/k8s/exec.ts in stork). */

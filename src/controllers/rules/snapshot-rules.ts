@@ -18,7 +18,7 @@ import {
 import { BackgroundTask, releaseInPod } from './background.js';
 import { runInAll, type PodExec } from './commands.js';
 import { defaultRulesConfig, type RulesConfig } from './config.js';
-import { actionTargets, mountsClaim, podsUsingClaims, type PodTarget } from './pod-selection.js';
+import { actionTargets, mountsClaim, podsUsingClaims, type PodTarget } from './rule-targets.js';
 import {
   normaliseRule,
   ruleNameFor,

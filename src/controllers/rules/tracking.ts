@@ -1,4 +1,4 @@
-import type { PodTarget } from './pod-selection.js';
+import type { PodTarget } from './rule-targets.js';
 
 /**
  * The snapshot annotation that records background commands still held in pods, so that a stork that

@@ -1,7 +1,7 @@
 import type { DriverNode, DriverVolume, VolumeDriver } from '../driver.js';
 import type { VolumeSnapshots } from '../volume-snapshots.js';
 import { DriverNotFoundError } from '../driver.js';
-import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { nodeSelectorMatches } from '../node-selectors.js';
 import { quantityValue } from '../quantity.js';
 import { registration, type CsiView } from './csi-view.js';

@@ -1,12 +1,12 @@
 import type { VolumeDriver } from '../driver.js';
-import type { PersistentVolume } from '../k8s-types.js';
-import type { DriverSnapshot } from '../snapshot.js';
+import type { PersistentVolume } from '../../wire/k8s-types.js';
+import type { DriverState } from '../driver-state.js';
 import type { CsiDriver } from './csi-driver.js';
 
 /** What the health monitor needs of one CSI driver name: a driver of its own, its nodes, its local volumes. */
 export interface CsiHealthScope {
   readonly driver: Pick<VolumeDriver, 'name' | 'csiDriverName' | 'inspectNode' | 'ownsClaim'>;
-  readonly storage: { snapshot(): DriverSnapshot };
+  readonly storage: { snapshot(): DriverState };
   readonly localToOneNode: (pv: PersistentVolume) => boolean;
 }
 
@@ -18,12 +18,12 @@ export interface CsiHealthScope {
  */
 export function csiHealthScope(
   csi: Pick<CsiDriver, 'inspectNode' | 'csiDriverOf' | 'isLocal'>,
-  cache: { snapshot(): DriverSnapshot },
+  cache: { snapshot(): DriverState },
   csiName: string,
 ): CsiHealthScope {
   const prefix = `${csiName}/`;
-  let memo: { source: DriverSnapshot; scoped: DriverSnapshot } | undefined;
-  const snapshot = (): DriverSnapshot => {
+  let memo: { source: DriverState; scoped: DriverState } | undefined;
+  const snapshot = (): DriverState => {
     const source = cache.snapshot();
     if (memo?.source !== source) {
       // Same version as the source: the monitor redoes its node matching only on a new snapshot.

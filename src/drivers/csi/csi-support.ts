@@ -2,7 +2,7 @@ import type { KubeApi } from '../../k8s/api.js';
 import { isNotFound } from '../../k8s/errors.js';
 import { resources } from '../../k8s/paths.js';
 import { CsiVolumeSnapshots } from './csi-snapshots.js';
-import type { Node, PersistentVolume } from '../k8s-types.js';
+import type { Node, PersistentVolume } from '../../wire/k8s-types.js';
 import type { CsiDriverOptions } from './csi-driver.js';
 import { csiDriverName } from './csi-driver.js';
 import { CsiInformers } from './csi-informers.js';

@@ -1,6 +1,6 @@
 import type { NodeSelector } from 'kubernetes-types/core/v1.js';
 import type { ClaimLookups } from '../pod-claims.js';
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../wire/k8s-types.js';
 import { claimProvisioner, claimStorageClassName } from '../ownership.js';
 import { quantityValue } from '../quantity.js';
 import type { CsiView } from './csi-view.js';
@@ -64,7 +64,7 @@ export function podCsiVolumes(pod: Pod, lookups: ClaimLookups, view: CsiView): P
     const claimName = volume.persistentVolumeClaim?.claimName;
     if (!claimName) continue;
     const key = `${namespace}/${claimName}`;
-    const claim = lookups.getClaim(namespace, claimName);
+    const claim = lookups.getClaim(claimName, namespace);
     if (!claim) return { kind: 'error', message: `Unable to find PVC ${key}` };
     const pvName = claim.spec?.volumeName;
     const pv = pvName ? lookups.getVolume(pvName) : undefined;

@@ -1,5 +1,5 @@
 // Plain objects for the csi driver's unit tests and benchmarks (not used by stork itself).
-import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../k8s-types.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../../wire/k8s-types.js';
 import type { CSIDriver, CSINode, CSIStorageCapacity, StorageClass } from 'kubernetes-types/storage/v1.js';
 
 export const localDriver = 'local.csi.example.com';

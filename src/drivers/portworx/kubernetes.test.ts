@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { ownsClaim, ownsProvisioner, volumeIdOf } from './kubernetes.js';
 
 const inTreePv: PersistentVolume = { spec: { portworxVolume: { volumeID: '1001' } } };

@@ -1,5 +1,5 @@
 // Which Kubernetes objects are Portworx's: pure functions of the objects, no calls to the storage system.
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { claimProvisioner } from '../ownership.js';
 
 /** The CSI driver name of Portworx, also its CSI provisioner name. */

@@ -1,6 +1,6 @@
 // The `pxd` volume driver: Portworx (or any OpenStorage SDK server) over gRPC.
 import { DriverError, type DriverNode, type DriverVolume, type VolumeDriver } from '../driver.js';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../k8s-types.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kubernetes.js';
 import { toDriverNode, toDriverVolume } from './mapping.js';
 import { SdkClient } from './sdk-client.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Pod } from '../drivers/k8s-types.js';
+import type { Pod } from '../wire/k8s-types.js';
 import { schedulingFixture } from '../../test/fixtures/scheduling.js';
-import { hyperconvergenceReport, podPlacements } from './hyperconvergence.js';
+import { hyperconvergenceReport, podPlacements } from './placement-report.js';
 
 const f = schedulingFixture({
   nodes: [

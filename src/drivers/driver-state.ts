@@ -4,7 +4,7 @@ import type { DriverNode, DriverVolume } from './driver.js';
  * What the driver cache knows at one moment: read by the extender on its request path, replaced as a
  * whole by the background refresh (never mutated), so a reader always sees one consistent state.
  */
-export interface DriverSnapshot {
+export interface DriverState {
   readonly nodes: readonly DriverNode[];
   readonly nodesById: ReadonlyMap<string, DriverNode>;
   readonly volumesById: ReadonlyMap<string, DriverVolume>;
@@ -26,13 +26,13 @@ export interface DriverSnapshot {
   readonly absentVolumeIds?: ReadonlySet<string>;
 }
 
-export function driverSnapshot(
+export function driverState(
   nodes: readonly DriverNode[],
   volumes: readonly DriverVolume[],
   refreshedAt: number | undefined,
   version: number,
   lastError?: string,
-): DriverSnapshot {
+): DriverState {
   return {
     nodes,
     nodesById: new Map(nodes.map((n) => [n.id, n])),
@@ -43,4 +43,4 @@ export function driverSnapshot(
   };
 }
 
-export const emptyDriverSnapshot: DriverSnapshot = driverSnapshot([], [], undefined, 0);
+export const emptyDriverState: DriverState = driverState([], [], undefined, 0);

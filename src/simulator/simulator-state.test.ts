@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SimulatorState, type SimNodeSpec } from './cluster-state.js';
+import { SimulatorState, type SimNodeSpec } from './simulator-state.js';
 import { defaultNodes } from './default-nodes.js';
 
 const threeNodes: SimNodeSpec[] = [

@@ -1,6 +1,6 @@
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { describe, expect, it } from 'vitest';
-import { actionTargets, matchesSelector, podsUsingClaims } from './pod-selection.js';
+import { actionTargets, matchesSelector, podsUsingClaims } from './rule-targets.js';
 import type { NormalisedAction, NormalisedItem } from './rule-spec.js';
 
 function pod(

@@ -1,5 +1,5 @@
 import type { DriverNode, VolumeDriver } from '../drivers/driver.js';
-import type { Node, Pod } from '../drivers/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 import { localityOf } from '../drivers/locality.js';
 import { NodeMatcher } from '../drivers/node-match.js';
 import { claimStorageClassName } from '../drivers/ownership.js';
@@ -9,8 +9,8 @@ import {
   type HyperconvergenceReport,
   type PlacementClass,
   type PodPlacementReport,
-} from '../drivers/scheduling-documents.js';
-import type { DriverSnapshot } from '../drivers/snapshot.js';
+} from '../wire/scheduling-documents.js';
+import type { DriverState } from '../drivers/driver-state.js';
 
 export type Placement = PlacementClass;
 
@@ -47,7 +47,7 @@ function storkPlacementOf(
 export function podPlacements(
   pods: readonly Pod[],
   nodes: { get(name: string): Node | undefined; list(): Node[] },
-  snapshot: DriverSnapshot,
+  snapshot: DriverState,
   driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>,
   claims: ClaimLookups,
   rackLabel: string,
@@ -116,7 +116,7 @@ function driverVolumeIds(
   const ids: { id: string; claim: string }[] = [];
   for (const volume of pod.spec?.volumes ?? []) {
     const claimName = volume.persistentVolumeClaim?.claimName;
-    const claim = claimName ? claims.getClaim(namespace, claimName) : undefined;
+    const claim = claimName ? claims.getClaim(claimName, namespace) : undefined;
     if (!claim?.spec?.volumeName) continue;
     const pv = claims.getVolume(claim.spec.volumeName);
     const className = claimStorageClassName(claim);

@@ -1,4 +1,4 @@
-import type { PersistentVolume, Pod } from '../../drivers/k8s-types.js';
+import type { PersistentVolume, Pod } from '../../wire/k8s-types.js';
 import type { ClaimLookups } from '../../drivers/pod-claims.js';
 
 /** What the monitor does with one pod on a node being drained. */
@@ -64,7 +64,7 @@ export function localVolumes(
   const out: string[] = [];
   for (const volume of pod.spec?.volumes ?? []) {
     const claimName = volume.persistentVolumeClaim?.claimName;
-    const pvName = claimName ? claims.getClaim(namespace, claimName)?.spec?.volumeName : undefined;
+    const pvName = claimName ? claims.getClaim(claimName, namespace)?.spec?.volumeName : undefined;
     const pv = pvName ? claims.getVolume(pvName) : undefined;
     if (pv && (pinnedToOneNode(pv) || localToOneNode?.(pv) === true)) out.push(pv.metadata?.name ?? '');
   }
@@ -76,7 +76,7 @@ export function podVolumeNames(pod: Pod, claims: ClaimLookups): string[] {
   const namespace = pod.metadata?.namespace ?? 'default';
   return (pod.spec?.volumes ?? []).flatMap((volume) => {
     const claimName = volume.persistentVolumeClaim?.claimName;
-    const pvName = claimName ? claims.getClaim(namespace, claimName)?.spec?.volumeName : undefined;
+    const pvName = claimName ? claims.getClaim(claimName, namespace)?.spec?.volumeName : undefined;
     return pvName ? [pvName] : [];
   });
 }

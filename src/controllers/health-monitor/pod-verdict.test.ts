@@ -1,6 +1,6 @@
 import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
 import { describe, expect, it } from 'vitest';
-import { pinnedToOneNode } from './pod-selection.js';
+import { pinnedToOneNode } from './pod-verdict.js';
 
 type Term = NonNullable<
   NonNullable<NonNullable<PersistentVolume['spec']>['nodeAffinity']>['required']
