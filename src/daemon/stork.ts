@@ -105,7 +105,9 @@ export async function startStork(
   const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
   // With pxd and csi both, the csi driver's volumes are read by a cache of their own (in memory only).
   const csiCache =
-    drivers.csi && drivers.csi !== driver ? new DriverCache({ driver: drivers.csi, onError }) : undefined;
+    drivers.csi && drivers.csi !== driver
+      ? new DriverCache({ driver: drivers.csi, refreshIntervalMs: config.driverRefreshIntervalMs, onError })
+      : undefined;
   const pods = new Informer<Pod>({ api, type: resources.pods, onError, transform: podForStork });
   // The pod cache is the largest: only the extender (its pod check, explain, placement reports) and the
   // health monitor read it.

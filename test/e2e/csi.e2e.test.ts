@@ -271,11 +271,7 @@ describe('pxd,csi with the health monitor: each driver judged on its own', () =>
     spec: { accessModes: ['ReadWriteOnce'], storageClassName, resources: { requests: { storage: '1Gi' } } },
   });
 
-  // Known failure, skipped until fixed (see docs/csi.md, "Known gaps"): with --driver=pxd,csi the
-  // network driver's lane drops the node whose plugin was unregistered from its storage nodes (2 of 3)
-  // instead of reporting it Offline, so the monitor never counts it unhealthy and nothing moves. The
-  // csi-only case above passes. Remove the skip with the fix.
-  it.skip('moves the network-volume pod off the node whose plugin died; the local-volume pod stays, with an event', async () => {
+  it('moves the network-volume pod off the node whose plugin died; the local-volume pod stays, with an event', async () => {
     const { api } = ctx.box;
     await api.create(resources.persistentVolumeClaims, claim('shared', networkStorageClass), ns);
     const template = testPod('app', { schedulerName: 'stork', claims: ['shared'] });
