@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,17 @@ const repo = fileURLToPath(new URL('../../../', import.meta.url));
 /** The host's CA bundle: npm's registry traffic may go through a TLS-intercepting proxy that it signs. */
 const hostCaBundle = '/etc/ssl/certs/ca-certificates.crt';
 export const storkImageRepository = 'localhost/stork-ts';
+/**
+ * Source directories the image does not hold: the box is a development tool that imports the daemon,
+ * never the other way round (tsconfig.build.json leaves it out too, and .dockerignore lists it), so a
+ * change to the box must not rebuild the image.
+ */
+export const sourcesOutsideImage: readonly string[] = ['src/box'];
+/**
+ * How many stork-ts images stay in the project's container storage, by last use: checkouts that share
+ * one cache (worktrees, a clone for CI) each keep theirs instead of rebuilding after one another.
+ */
+export const keptImages = 4;
 
 export interface StorkImage {
   /** `localhost/stork-ts:<inputs hash>`: what a spec's `image:` is set to. */
@@ -38,7 +49,9 @@ export async function imageInputs(root = repo): Promise<string[]> {
   for (const dir of ['src', 'proto']) {
     for (const entry of await readdir(join(root, dir), { recursive: true, withFileTypes: true })) {
       if (!entry.isFile() || entry.name.endsWith('.test.ts')) continue;
-      files.push(relative(root, join(entry.parentPath, entry.name)));
+      const file = relative(root, join(entry.parentPath, entry.name));
+      if (sourcesOutsideImage.some((dir) => file.startsWith(`${dir}/`))) continue;
+      files.push(file);
     }
   }
   return files.sort();
@@ -58,7 +71,7 @@ export async function imageInputsHash(baseImage: string, root = repo): Promise<s
  * Builds the project's Dockerfile with buildah (as `docker build` would, with the base image as
  * NODE_IMAGE), unless an image of the same inputs is in the project's container storage. The build
  * fails if any step fails, including an `npm ci` that installed nothing (the Dockerfile checks with
- * `npm ls`). Older stork-ts images are removed once a new one is built.
+ * `npm ls`). Once a new one is built, the least recently used beyond {@link keptImages} are removed.
  */
 export async function ensureStorkImage(options: { log?: (line: string) => void } = {}): Promise<StorkImage> {
   const log = options.log ?? ((line: string) => console.error(line));
@@ -75,14 +88,19 @@ export async function ensureStorkImage(options: { log?: (line: string) => void }
     }
   };
   const hit = await cached();
-  if (hit) return hit;
+  if (hit) {
+    // The record's time is the image's last use, which decides what is removed first.
+    const now = new Date();
+    await utimes(record, now, now).catch(() => undefined);
+    return hit;
+  }
   await mkdir(containersDir(), { recursive: true });
   return withDirectoryLock(join(containersDir(), 'stork-image.lock'), log, async () => {
     const raced = await cached();
     if (raced) return raced;
     const image = await build(name, base.name, log);
     await writeFile(record, JSON.stringify(image, null, 2) + '\n');
-    await removeOlderImages(name, log);
+    await removeUnusedImages(name, log);
     return image;
   });
 }
@@ -125,15 +143,41 @@ async function build(name: string, baseImage: string, log: (line: string) => voi
   }
 }
 
-async function removeOlderImages(keep: string, log: (line: string) => void): Promise<void> {
+/**
+ * The images to remove: every stork-ts image but `keep` and the `kept - 1` most recently used others
+ * (an image without a record of its use goes first).
+ */
+export function imagesToRemove(
+  images: readonly { name: string; lastUsedMs: number | undefined }[],
+  keep: string,
+  kept = keptImages,
+): string[] {
+  const others = images
+    .filter((image) => image.name.startsWith(`${storkImageRepository}:`) && image.name !== keep)
+    .sort((a, b) => (b.lastUsedMs ?? -Infinity) - (a.lastUsedMs ?? -Infinity));
+  return others.slice(Math.max(0, kept - 1)).map((image) => image.name);
+}
+
+async function removeUnusedImages(keep: string, log: (line: string) => void): Promise<void> {
   const names = (await buildah(['images', '--format', '{{.Name}}:{{.Tag}}']))
     .split('\n')
-    .map((l) => l.trim());
-  for (const old of names.filter((n) => n.startsWith(`${storkImageRepository}:`) && n !== keep)) {
+    .map((l) => l.trim())
+    .filter((n) => n.startsWith(`${storkImageRepository}:`));
+  const recordOf = (name: string): string =>
+    join(containersDir(), `stork-image-${name.slice(storkImageRepository.length + 1)}.json`);
+  const images = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      lastUsedMs: await stat(recordOf(name)).then(
+        (s) => s.mtimeMs,
+        () => undefined,
+      ),
+    })),
+  );
+  for (const old of imagesToRemove(images, keep)) {
     await buildah(['rmi', old]).catch((error: unknown) =>
       log(`[image] could not remove ${old}: ${String(error)}`),
     );
-    const tag = old.slice(storkImageRepository.length + 1);
-    await rm(join(containersDir(), `stork-image-${tag}.json`), { force: true });
+    await rm(recordOf(old), { force: true });
   }
 }
