@@ -30,3 +30,11 @@ export const imageVersions = {
   npm: '11.21.2',
   debian: 'bookworm',
 } as const;
+
+/**
+ * The real node's cluster DNS (`realNode` box option): CoreDNS, built with only the plugins the box's
+ * Corefile uses (see src/box/node/cluster-dns.ts).
+ */
+export const realNodeVersions = {
+  coredns: '1.15.0',
+} as const;

@@ -15,7 +15,8 @@ import { loadKubeConfig } from '../../src/k8s/kubeconfig.js';
 import { ensureStorkImage } from '../../src/box/image/stork-image.js';
 import { ensureNodeBinaries } from '../../src/box/node/build.js';
 import { cgroupV1Mounts, mountsUnder, realNodeNames } from '../../src/box/node/cleanup.js';
-import { inBenchmarkRange, podCidr } from '../../src/box/node/network.js';
+import { clusterDnsIp } from '../../src/box/node/cluster-dns.js';
+import { inBenchmarkRange, kubernetesServiceIp, podCidr } from '../../src/box/node/network.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { createTestNamespace, waitForPod } from './helpers.js';
@@ -141,6 +142,46 @@ describe('a real node in the box', () => {
       `NODE_EXTRA_CA_CERTS=${sa}/ca.crt node -e "fetch('https://' + process.env.KUBERNETES_SERVICE_HOST + '/version', { headers: { authorization: 'Bearer ' + require('fs').readFileSync('${sa}/token', 'utf8') } }).then(r => r.json()).then(v => console.log(v.gitVersion))"`,
     ]);
     expect(version.trim()).toBe(`v${box.binaries.versions.kubernetes}`);
+  });
+
+  it('resolves Service names through the cluster DNS (CoreDNS behind kube-dns), as in-cluster clients do', async () => {
+    // Depends on the previous case's `server` Service and `hello` pod.
+    const resolve = (name: string): Promise<string> =>
+      box.kubectl([
+        'exec',
+        '-n',
+        ns,
+        'hello',
+        '--',
+        'node',
+        '-e',
+        `require('dns').promises.lookup(${JSON.stringify(name)}).then(a => console.log(a.address), e => console.log('error', e.code))`,
+      ]);
+    const resolvConf = await box.kubectl(['exec', '-n', ns, 'hello', '--', 'cat', '/etc/resolv.conf']);
+    expect(resolvConf).toContain(`nameserver ${clusterDnsIp}`);
+    expect(resolvConf).toContain(`search ${ns}.svc.cluster.local svc.cluster.local cluster.local`);
+    const service = await box.api.get<{ spec: { clusterIP: string } }>(resources.services, {
+      namespace: ns,
+      name: 'server',
+    });
+    // A short name (the pod's namespace from the search path), the full name, and another namespace's.
+    expect((await resolve('server')).trim()).toBe(service.spec.clusterIP);
+    expect((await resolve(`server.${ns}.svc.cluster.local`)).trim()).toBe(service.spec.clusterIP);
+    expect((await resolve('kubernetes.default')).trim()).toBe(kubernetesServiceIp);
+    // And a name that does not exist is an answer (NXDOMAIN), not a timeout.
+    expect((await resolve(`absent.${ns}.svc.cluster.local`)).trim()).toBe('error ENOTFOUND');
+    // Through the DNS name, the Service answers as it does by address.
+    const pong = await box.kubectl([
+      'exec',
+      '-n',
+      ns,
+      'hello',
+      '--',
+      'node',
+      '-e',
+      `fetch('http://server/').then(r => r.text()).then(t => console.log(t), e => console.log('error', e.cause?.code ?? e.message))`,
+    ]);
+    expect(pong.trim()).toBe('pong');
   });
 
   it('stop removes what the node made: processes, mounts, network namespace, interfaces, cgroups', async () => {

@@ -90,6 +90,8 @@ export interface KubeletPaths {
   readonly podLogsDir: string;
   /** The cgroup (in every v1 hierarchy) under which the kubelet puts its pods; one per box. */
   readonly cgroupRoot: string;
+  /** The cluster DNS Service's address and domain, written into every ClusterFirst pod's resolv.conf. */
+  readonly clusterDns: { readonly ip: string; readonly domain: string };
 }
 
 /**
@@ -126,6 +128,8 @@ export function kubeletConfig(p: KubeletPaths): string {
         imageGCLowThresholdPercent: 99,
         serializeImagePulls: false,
         registerNode: true,
+        clusterDNS: [p.clusterDns.ip],
+        clusterDomain: p.clusterDns.domain,
         nodeStatusUpdateFrequency: '5s',
         syncFrequency: '10s',
       },

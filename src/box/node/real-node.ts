@@ -5,12 +5,24 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { KubeApi } from '../../k8s/api.js';
 import { isAlreadyExists } from '../../k8s/errors.js';
-import { resources } from '../../k8s/paths.js';
+import { resources, type ResourceType } from '../../k8s/paths.js';
 import { issueCertificate, type CertificateAuthority } from '../../lib/pki.js';
 import { runCommand } from '../command.js';
 import { buildah, imageExists } from '../image/containers.js';
 import { kubeconfigFile } from '../kubeconfig-file.js';
 import { ensureNodeBinaries, type NodeBinaries } from './build.js';
+import {
+  clusterDnsIp,
+  clusterDomain,
+  coreDnsClusterRole,
+  coreDnsClusterRoleBinding,
+  coreDnsReadyPort,
+  coreDnsUser,
+  corefile,
+  kubeDnsEndpoints,
+  kubeDnsService,
+} from './cluster-dns.js';
+import { ensureCoreDns } from './coredns-build.js';
 import { cgroupV1Mounts, cleanUpRealNode, realNodeNames, type RealNodeNames } from './cleanup.js';
 import { cniConfig, containerdConfig, kubeletConfig, kubeProxyConfig } from './configs.js';
 import { TcpForwarder } from './forwarder.js';
@@ -27,6 +39,12 @@ const endpointSlices = {
   resource: 'endpointslices',
   namespaced: true,
 };
+const rbac = (resource: string): ResourceType => ({
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  resource,
+  namespaced: false,
+});
 
 export interface RealNodeContext {
   readonly boxDir: string;
@@ -61,6 +79,7 @@ export class RealNode {
     readonly dir: string,
     readonly containerdSocket: string,
     readonly binaries: NodeBinaries,
+    private readonly coreDns: string,
     private readonly ctx: RealNodeContext,
   ) {}
 
@@ -76,6 +95,7 @@ export class RealNode {
   static async start(ctx: RealNodeContext, options: { name?: string } = {}): Promise<RealNode> {
     const name = options.name ?? 'real-node';
     const binaries = await ensureNodeBinaries({ log: ctx.log });
+    const coreDns = await ensureCoreDns({ log: ctx.log });
     const dir = join(ctx.boxDir, 'node');
     await mkdir(dir, { recursive: true });
     const node = new RealNode(
@@ -84,6 +104,7 @@ export class RealNode {
       dir,
       join(dir, 'containerd.sock'),
       binaries,
+      coreDns.path,
       ctx,
     );
     await node.boot();
@@ -163,6 +184,7 @@ export class RealNode {
         clientCaFile: ctx.caFile,
         podLogsDir: join(dir, 'pod-logs'),
         cgroupRoot,
+        clusterDns: { ip: clusterDnsIp, domain: clusterDomain },
       }),
     );
     ctx.log('[node] starting kubelet');
@@ -190,6 +212,7 @@ export class RealNode {
       () => this.iptablesChain('KUBE-SERVICES'),
     );
     await this.publishApiServer();
+    await this.clusterDns(server, caPem);
     ctx.log(`[node] ${this.name} Ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   }
 
@@ -301,6 +324,43 @@ export class RealNode {
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
     }
+  }
+
+  /**
+   * CoreDNS on the node's address, behind the `kube-dns` Service the kubelet writes into pods'
+   * resolv.conf; it authenticates as {@link coreDnsUser}, which may only list and watch what it serves.
+   */
+  private async clusterDns(server: string, caPem: string): Promise<void> {
+    const { ctx, dir } = this;
+    const createOnce = async (type: ResourceType, object: object, namespace?: string): Promise<void> => {
+      try {
+        await ctx.api.create(type, object, namespace);
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+      }
+    };
+    await createOnce(rbac('clusterroles'), coreDnsClusterRole);
+    await createOnce(rbac('clusterrolebindings'), coreDnsClusterRoleBinding);
+    await createOnce(resources.services, kubeDnsService, 'kube-system');
+    await createOnce(endpointSlices, kubeDnsEndpoints(this.nodeIp), 'kube-system');
+    const user = await issueCertificate(ctx.ca, {
+      commonName: coreDnsUser,
+      usage: 'client',
+      validityDays: 30,
+    });
+    const kubeconfig = join(dir, 'coredns.kubeconfig');
+    await writeFile(kubeconfig, kubeconfigFile({ server, caPem, user }), { mode: 0o600 });
+    const conf = join(dir, 'Corefile');
+    await writeFile(conf, corefile({ bindIp: this.nodeIp, kubeconfig }));
+    ctx.log('[node] starting CoreDNS (cluster DNS)');
+    const ready = `http://${this.nodeIp}:${coreDnsReadyPort}/ready`;
+    await ctx.startComponent('coredns', ...this.inNetns(this.coreDns, ['-conf', conf]), async () => {
+      try {
+        return (await fetch(ready, { signal: AbortSignal.timeout(2000) })).ok;
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Makes a loopback port of this host reachable from the node and its pods at {@link hostIp}. */
