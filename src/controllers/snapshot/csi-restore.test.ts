@@ -20,6 +20,8 @@ import {
 } from './csi-restore.js';
 import { restoreFinalizer, restoreNamespacesAnnotation, snapshotDataName } from './names.js';
 import { FakeStorage, runUntilSettled } from './testing.js';
+import type { EventRecorder } from '../../k8s/events.js';
+import { silentLogger } from '../../lib/log.js';
 
 const driver = 'local.csi.test';
 const seedUid = 'seed-uid';
@@ -264,14 +266,14 @@ async function run(world: World) {
   const bodies: { verb: string; resource: string; body: unknown }[] = [];
   const create = api.create.bind(api);
   const patch = api.patch.bind(api);
-  api.create = ((type, body, ...rest) => {
+  api.create = (type, body, ...rest) => {
     bodies.push({ verb: 'create', resource: type.resource, body: structuredClone(body) });
     return create(type, body, ...rest);
-  });
-  api.patch = ((type, ref, body, ...rest) => {
+  };
+  api.patch = (type, ref, body, ...rest) => {
     bodies.push({ verb: 'patch', resource: type.resource, body: structuredClone(body) });
     return patch(type, ref, body, ...rest);
-  });
+  };
   const cluster = {
     async run(signal: AbortSignal) {
       while (!signal.aborted) {
@@ -557,6 +559,41 @@ describe('restores of CSI snapshots (ClaimProvisioner + CsiRestores)', () => {
       'delete',
     ]);
     expect(r.sent('patch', 'volumesnapshotcontents')).toMatchObject({ spec: { deletionPolicy: 'Retain' } });
+  });
+});
+
+describe('CsiRestores.restore, one step', () => {
+  // The PV controller may not have bound the claim yet when a new leader looks: decided on what the API
+  // server has, not on a race with it.
+  it('stork’s claim gone but a volume labelled for the user’s claim names it: waits, creates nothing', async () => {
+    const api = new FakeKubeClient();
+    api.seed(
+      resources.persistentVolumes,
+      madeVolume(
+        'shadow-u20',
+        { namespace: 'shop', name: 'restore-u20', uid: 'u20' },
+        {
+          labels: { [restoreForUidLabel]: 'u20' },
+        },
+      ),
+    );
+    api.seed(csiSnapshotResources.volumeSnapshots, csiSnapshot);
+    api.seed(csiSnapshotResources.volumeSnapshotContents, sourceContent);
+    api.seed(resources.nodes, node('n2', 'n2'));
+    const restores = new CsiRestores({
+      api,
+      events: { record: () => undefined } as unknown as EventRecorder,
+      logger: silentLogger,
+      storageClasses: { get: (name) => classes.find((c) => c.metadata?.name === name) },
+      volumeByHandle: () => sourcePv,
+    });
+    const result = await restores.restore(userClaim('u20'), { namespace: 'shop', name: csiName });
+    expect(result).toMatchObject({ requeueAfterMs: expect.any(Number) as number });
+    expect(api.writes()).toEqual([]);
+    // Without the volume, the same step makes stork's claim (the rule above is what stops it).
+    await api.delete(resources.persistentVolumes, { name: 'pvc-shadow-u20' });
+    await restores.restore(userClaim('u20'), { namespace: 'shop', name: csiName });
+    expect(api.object(resources.persistentVolumeClaims, csiRestoreName('u20'), 'shop')).toBeDefined();
   });
 });
 
