@@ -13,6 +13,7 @@ import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { ClaimProvisioner } from './claim-provisioner.js';
 import {
   CsiRestores,
+  managedByLabel,
   csiRestoreName,
   largerQuantity,
   restoreForClaimAnnotation,
@@ -388,6 +389,25 @@ describe('restores of CSI snapshots (ClaimProvisioner + CsiRestores)', () => {
     const shadow = r.sent('create', 'persistentvolumeclaims') as PersistentVolumeClaim | undefined;
     expect(shadow?.metadata?.annotations?.['volume.kubernetes.io/selected-node']).toBe('c');
     expect(outcome(r, 'shop', 'u3').user?.status?.phase).toBe('Bound');
+  });
+
+  it('distributed snapshotting: the node whose sidecar serves the snapshot, named on the pre-provisioned content too', async () => {
+    const labelled = {
+      ...sourceContent,
+      metadata: { ...sourceContent.metadata, labels: { [managedByLabel]: 'n9' } },
+    };
+    const r = await run({
+      claims: [userClaim('u14', 'shop-dr')],
+      restoreNamespaces: 'shop-.*',
+      contents: [labelled],
+      nodes: [node('n9', 'n1'), node('n2', 'n2')],
+    });
+    const shadow = r.sent('create', 'persistentvolumeclaims') as PersistentVolumeClaim | undefined;
+    expect(shadow?.metadata?.annotations?.['volume.kubernetes.io/selected-node']).toBe('n9');
+    const content = r.sent('create', 'volumesnapshotcontents') as
+      { metadata?: { labels?: object } } | undefined;
+    expect(content?.metadata?.labels).toMatchObject({ [managedByLabel]: 'n9' });
+    expect(outcome(r, 'shop-dr', 'u14').user?.status?.phase).toBe('Bound');
   });
 
   it('no node can hold it: the claim stays Pending with the reason, nothing made', async () => {

@@ -30,6 +30,12 @@ export const restoreForClaimAnnotation = 'stork.libopenstorage.org/restore-for';
 /** The scheduler's choice of node for a claim of a WaitForFirstConsumer class (read by the provisioner). */
 export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
 
+/**
+ * On a VolumeSnapshotContent, with distributed snapshotting: the node whose snapshotter sidecar serves it
+ * (external-snapshotter's label). Copied onto a pre-provisioned content, or no sidecar would serve it.
+ */
+export const managedByLabel = 'snapshot.storage.kubernetes.io/managed-by';
+
 /** How often a restore in progress is looked at again, besides the watch events that wake it. */
 const pollMs = 2000;
 
@@ -213,9 +219,10 @@ export class CsiRestores {
       );
     }
     if (storageClass.volumeBindingMode !== 'WaitForFirstConsumer') return { snapshot, content, storageClass };
-    // No pod will consume the restore claim, so no scheduler picks its node: stork does, a node the source
-    // volume is reachable from (where a node-local driver keeps the snapshot).
-    const node = await this.nodeFor(sourcePv, signal);
+    // No pod will consume the restore claim, so no scheduler picks its node: stork does, the node whose
+    // snapshotter serves the snapshot (distributed snapshotting), else one the source volume is reachable
+    // from (where a node-local driver keeps its snapshots).
+    const node = content.metadata.labels?.[managedByLabel] ?? (await this.nodeFor(sourcePv, signal));
     if (!node) {
       throw new RestoreRefused(`${what}: no node matches its source volume's node affinity to restore it on`);
     }
@@ -248,11 +255,12 @@ export class CsiRestores {
     const namespace = pvc.metadata?.namespace ?? '';
     const name = csiRestoreName(uid);
     const labels = { [restoreForUidLabel]: uid };
-    const { spec, status } = source.content;
+    const { spec, status, metadata } = source.content;
+    const managedBy = metadata.labels?.[managedByLabel];
     const content = {
       apiVersion: 'snapshot.storage.k8s.io/v1',
       kind: 'VolumeSnapshotContent',
-      metadata: { name, labels },
+      metadata: { name, labels: { ...labels, ...(managedBy ? { [managedByLabel]: managedBy } : {}) } },
       spec: {
         deletionPolicy: 'Retain',
         driver: spec.driver,
