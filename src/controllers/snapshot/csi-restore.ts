@@ -382,13 +382,13 @@ export class CsiRestores {
     }
     const snapshot = await getOrUndefined<CsiVolumeSnapshot>(() =>
       api.get(csiSnapshotResources.volumeSnapshots, { namespace, name }, { signal }),
-    ).catch(ignoreMissingApi);
+    );
     if (snapshot && madeFor(snapshot, uid)) {
       await ignoreNotFound(api.delete(csiSnapshotResources.volumeSnapshots, { namespace, name }, { signal }));
     }
     const content = await getOrUndefined<CsiVolumeSnapshotContent>(() =>
       api.get(csiSnapshotResources.volumeSnapshotContents, { name }, { signal }),
-    ).catch(ignoreMissingApi);
+    );
     if (content && madeFor(content, uid)) {
       if (content.spec.deletionPolicy !== 'Retain') {
         await api.patch(
@@ -424,10 +424,4 @@ async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
   } catch (error) {
     if (!isNotFound(error)) throw error;
   }
-}
-
-/** The snapshot.storage.k8s.io API not served (no CSI snapshots in this cluster): nothing was made there. */
-function ignoreMissingApi(error: unknown): undefined {
-  if (isNotFound(error)) return undefined;
-  throw error;
 }
