@@ -1,6 +1,7 @@
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { ClaimProvisioner } from '../controllers/snapshot/claim-provisioner.js';
+import { CsiRestores } from '../controllers/snapshot/csi-restore.js';
 import { VolumeReclaimer } from '../controllers/snapshot/volume-reclaimer.js';
 import { SnapshotController } from '../controllers/snapshot/snapshot-controller.js';
 import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
@@ -63,8 +64,21 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.snapshotConcurrency !== undefined ? { concurrency: options.snapshotConcurrency } : {}),
     });
+    // Only snapshots the csi driver took name a CSI snapshot, so without it this is never asked to restore;
+    // it still looks for (and finds nothing of) its own objects when a held claim is released.
+    const csiRestores = new CsiRestores({
+      api,
+      events: options.events,
+      logger: logger.child({ controller: 'snapshot-provisioner' }),
+      storageClasses: options.storageClasses,
+      volumeByHandle: (csiDriver, handle) =>
+        options.volumes
+          .list()
+          .find((pv) => pv.spec?.csi?.driver === csiDriver && pv.spec.csi.volumeHandle === handle),
+    });
     const provisioner = new ClaimProvisioner({
       ...common,
+      csiRestores,
       storageClasses: options.storageClasses,
       logger: logger.child({ controller: 'snapshot-provisioner' }),
       ...(options.workQueueMetrics

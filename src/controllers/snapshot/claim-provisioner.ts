@@ -23,6 +23,8 @@ import {
   snapshotProvisionerName,
 } from './names.js';
 import type { SnapshotDependencies } from './dependencies.js';
+import { parseCsiSnapshotId } from '../../drivers/csi/csi-snapshots.js';
+import { restoreClaimOwner, type CsiRestores } from './csi-restore.js';
 import { checkRestore, checkSnapshotData, restoreRef, RestoreRefused } from './restore-source.js';
 
 export interface ClaimProvisionerOptions extends SnapshotDependencies {
@@ -30,6 +32,8 @@ export interface ClaimProvisionerOptions extends SnapshotDependencies {
   /** First retry of a claim that cannot be provisioned yet; doubles up to maxRetryDelayMs. */
   readonly retryDelayMs?: number;
   readonly maxRetryDelayMs?: number;
+  /** Restores of CSI-backed snapshots (with the csi driver); without it they are refused. */
+  readonly csiRestores?: CsiRestores;
 }
 
 /**
@@ -63,7 +67,12 @@ export class ClaimProvisioner {
 
   async run(signal: AbortSignal): Promise<void> {
     const { claims, volumeSnapshots } = this.options;
-    const enqueue = (pvc: PersistentVolumeClaim): void => this.queue.add(claimKey(pvc));
+    const enqueue = (pvc: PersistentVolumeClaim): void => {
+      this.queue.add(claimKey(pvc));
+      // A restore claim's progress (its volume made, bound, handed over) moves the user's claim on.
+      const owner = restoreClaimOwner(pvc);
+      if (owner) this.queue.add(owner);
+    };
     const removers = [claims.addHandlers({ onAdd: enqueue, onUpdate: (_, pvc) => enqueue(pvc) })];
     // A snapshot becoming ready releases the claims waiting on it at once, not at their next retry.
     removers.push(
@@ -140,9 +149,32 @@ export class ClaimProvisioner {
     }
     // Held before anything is made for it: from here on a deletion of the claim waits for us.
     if (!holds(pvc)) pvc = await this.patchFinalizers(pvc, [...finalizersOf(pvc), restoreFinalizer]);
+    const csiSnapshot = parseCsiSnapshotId(snapshotId);
+    if (csiSnapshot) return this.restoreFromCsi(pvc, csiSnapshot, signal);
     await this.provision(pvc, pvName, snapshotId, source, signal);
     await this.unhold(pvc);
     return undefined;
+  }
+
+  /**
+   * A CSI snapshot's volume is made by its CSI driver (see CsiRestores); the claim stays held until it is
+   * bound, and the restore's helpers are removed then (release).
+   */
+  private async restoreFromCsi(
+    pvc: PersistentVolumeClaim,
+    csiSnapshot: { namespace: string; name: string },
+    signal: AbortSignal,
+  ): Promise<WorkResult> {
+    const { csiRestores } = this.options;
+    try {
+      if (!csiRestores) throw new RestoreRefused('restoring CSI snapshots needs the csi driver (--driver)');
+      return await csiRestores.restore(pvc, csiSnapshot, signal);
+    } catch (error) {
+      if (error instanceof RestoreRefused) {
+        this.options.events.record(claimReference(pvc), 'Warning', 'ProvisioningFailed', error.message);
+      }
+      throw error;
+    }
   }
 
   private async provision(
@@ -252,6 +284,7 @@ export class ClaimProvisioner {
         );
       }
     }
+    await this.options.csiRestores?.cleanUp(pvc, signal);
     await this.unhold(pvc);
   }
 

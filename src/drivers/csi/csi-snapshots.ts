@@ -98,7 +98,8 @@ const driverName = 'csi';
  * reported: nothing is left half-made. Deleting a finished one deletes the CSI VolumeSnapshot and leaves
  * its content to the class's deletion policy.
  *
- * Restores from CSI snapshots are not implemented here yet.
+ * Restores from CSI snapshots are not the driver's: the CSI driver makes their volumes, asked by the
+ * `stork-snapshot` provisioner (controllers/snapshot/csi-restore.ts).
  */
 export class CsiVolumeSnapshots implements VolumeSnapshots {
   private readonly clock: Clock;
@@ -257,7 +258,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
   }
 
   async inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined> {
-    const ref = parseId(id);
+    const ref = parseCsiSnapshotId(id);
     if (!ref) return undefined;
     try {
       return this.toDriverSnapshot(
@@ -275,7 +276,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
    * storage system's snapshot, whatever the policy.
    */
   async deleteSnapshot(id: string, signal?: AbortSignal): Promise<void> {
-    const ref = parseId(id);
+    const ref = parseCsiSnapshotId(id);
     if (!ref) throw new DriverError(driverName, `${id} is not a CSI snapshot id`);
     let snapshot: CsiVolumeSnapshot;
     try {
@@ -321,7 +322,10 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
 
   restoreSnapshot(snapshotId: string): Promise<DriverVolume> {
     return Promise.reject(
-      new DriverError(driverName, `restoring CSI snapshot ${snapshotId} through stork is not supported yet`),
+      new DriverError(
+        driverName,
+        `CSI snapshot ${snapshotId} is restored by its CSI driver, not through the driver interface`,
+      ),
     );
   }
 
@@ -390,7 +394,8 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
   }
 }
 
-function parseId(id: string): { namespace: string; name: string } | undefined {
+/** The CSI VolumeSnapshot a snapshot id names, or undefined if the id is not a CSI snapshot's. */
+export function parseCsiSnapshotId(id: string): { namespace: string; name: string } | undefined {
   if (!id.startsWith(idPrefix)) return undefined;
   const [namespace = '', name = ''] = id.slice(idPrefix.length).split('/');
   return namespace && name ? { namespace, name } : undefined;
