@@ -1,7 +1,7 @@
 import type { DriverNode, VolumeDriver } from '../drivers/driver.js';
 import type { Node, Pod } from '../wire/k8s-types.js';
 import { localityOf } from '../drivers/locality.js';
-import { NodeMatcher } from '../drivers/node-match.js';
+import { kubeNodesByStorageId, matchNodes, nodeMatcherFor } from '../drivers/node-match.js';
 import { boundDriverVolumes, type ClaimLookups } from '../drivers/pod-claims.js';
 import {
   hyperconvergenceSummary,
@@ -51,12 +51,8 @@ export function podPlacements(
   claims: ClaimLookups,
   rackLabel: string,
 ): PodPlacement[] {
-  const matcher = new NodeMatcher(snapshot.nodes);
-  const kubeNodeOf = new Map<string, Node>();
-  for (const node of nodes.list()) {
-    const id = matcher.match(node)?.id;
-    if (id && !kubeNodeOf.has(id)) kubeNodeOf.set(id, node);
-  }
+  const matcher = nodeMatcherFor(snapshot.nodes);
+  const kubeNodeOf = kubeNodesByStorageId(matchNodes(nodes.list(), (node) => matcher.match(node)));
   const localityOfDriverNode = (d: DriverNode) => localityOf(kubeNodeOf.get(d.id), d, rackLabel);
   const result: PodPlacement[] = [];
   for (const pod of pods) {
