@@ -6,6 +6,7 @@ import type { KubeClient } from '../../k8s/client.js';
 import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { truncate } from '../../lib/http.js';
 import { DriverError, type DriverVolume } from '../driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
 
@@ -24,6 +25,10 @@ export const csiSnapshotResources = {
 
 /** On a seed-API VolumeSnapshot: the VolumeSnapshotClass to take a CSI volume's snapshot with. */
 export const csiSnapshotClassAnnotation = 'stork.libopenstorage.org/csi-snapshot-class';
+/** A cluster-scoped object's name: a DNS-1123 subdomain (Kubernetes' validation for VolumeSnapshotClass). */
+function isSnapshotClassName(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+}
 /** external-snapshotter's mark of a driver's default class. */
 export const defaultSnapshotClassAnnotation = 'snapshot.storage.kubernetes.io/is-default-class';
 /** On a CSI VolumeSnapshot stork made: the name it was made under (its idempotency key). */
@@ -210,6 +215,13 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
         : undefined;
     const wanted = annotations?.[csiSnapshotClassAnnotation];
     if (wanted) {
+      // Any user who may create a seed snapshot writes this: only a valid object name is looked up, and
+      // a bad one is echoed cut short.
+      if (!isSnapshotClassName(wanted))
+        throw new CsiSnapshotFailed(
+          `annotation ${csiSnapshotClassAnnotation}: "${truncate(wanted, 80)}" is not a VolumeSnapshotClass ` +
+            'name (a DNS subdomain of at most 253 characters)',
+        );
       let chosen: CsiVolumeSnapshotClass;
       try {
         chosen = await api.get(csiSnapshotResources.volumeSnapshotClasses, { name: wanted }, { signal });
