@@ -450,13 +450,13 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
         retryPeriodMs: flags.leaderElectRetryPeriod,
       });
     } catch (error) {
-      throw new InvalidArgumentError(`--leader-elect-*: ${(error as Error).message}`);
+      throw new InvalidArgumentError(`--leader-elect-*: ${errorText(error)}`);
     }
   }
   try {
     new TimeZone(flags.scheduleTimeZone);
   } catch (error) {
-    throw new InvalidArgumentError(`--schedule-time-zone: ${(error as Error).message}`);
+    throw new InvalidArgumentError(`--schedule-time-zone: ${errorText(error)}`);
   }
   return {
     ...defaultConfig,

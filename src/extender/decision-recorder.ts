@@ -11,6 +11,7 @@ import { decisionDocument } from './decision-document.js';
 import type { FilterDecision } from './filter.js';
 import type { PrioritizeDecision } from './prioritize.js';
 import type { DecisionRecord } from './server.js';
+import { errorText } from '../lib/errors.js';
 
 /** Pods whose last written verdict is remembered (the oldest are forgotten first). */
 const maxRemembered = 10_000;
@@ -170,7 +171,7 @@ export class DecisionRecorder {
             return;
           }
           this.options.logger.warn(
-            { pod: `${entry.namespace}/${entry.name}`, err: (error as Error).message },
+            { pod: `${entry.namespace}/${entry.name}`, err: errorText(error) },
             'could not record the scheduling decision',
           );
         },

@@ -114,7 +114,7 @@ export class WebhookServer {
       try {
         body = JSON.parse(text);
       } catch (error) {
-        throw new HttpError(400, `Decode error: ${(error as Error).message}`);
+        throw new HttpError(400, `Decode error: ${errorText(error)}`);
       }
       try {
         request = decodeAdmissionReview(body);

@@ -10,6 +10,7 @@ import protobuf from 'protobufjs';
 import { ManagedProcess } from '../process.js';
 import { ensureOsdBinary, type OsdBinary } from './build.js';
 import { isProcessAlive } from '../pids.js';
+import { errorText } from '../../lib/errors.js';
 
 export interface OsdOptions {
   readonly log?: (line: string) => void;
@@ -205,7 +206,7 @@ export async function startOsd(options: OsdOptions = {}): Promise<OsdServer> {
   } catch (error) {
     const tail = await osd.logTail(40);
     await stop();
-    throw new Error(`osd did not come up: ${(error as Error).message}\n--- osd log ---\n${tail}`, {
+    throw new Error(`osd did not come up: ${errorText(error)}\n--- osd log ---\n${tail}`, {
       cause: error,
     });
   }

@@ -9,6 +9,7 @@ import { systemClock, type Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/http.js';
 import { DriverError, type DriverVolume } from '../driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
+import { errorText } from '../../lib/errors.js';
 
 const snapshotApi = (resource: string, namespaced: boolean): ResourceType => ({
   group: 'snapshot.storage.k8s.io',
@@ -134,7 +135,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       // Final failures are final; anything else (the API server not answering now) is retried, and the
       // retry finds the CSI snapshot by name if it was made.
       if (error instanceof CsiSnapshotFailed || signal?.aborted) throw error;
-      throw new DriverError(driverName, error instanceof Error ? error.message : String(error), {
+      throw new DriverError(driverName, errorText(error), {
         cause: error,
       });
     }
