@@ -3,7 +3,7 @@
 import type { PersistentVolume, PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/http.js';
@@ -272,14 +272,10 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
   async inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined> {
     const ref = parseId(id);
     if (!ref) return undefined;
-    try {
-      return this.toDriverSnapshot(
-        await this.options.api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
-      );
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await getOrUndefined(() =>
+      this.options.api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
+    );
+    return found ? this.toDriverSnapshot(found) : undefined;
   }
 
   /**
@@ -311,12 +307,9 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
    */
   private async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
     const { api } = this.options;
-    const snapshot = await api
-      .get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal })
-      .catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+    const snapshot = await getOrUndefined(() =>
+      api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
+    );
     const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
     if (contentName) {
       await ignoreNotFound(
