@@ -4,7 +4,8 @@ import {
   schedulingDecisionApiVersion,
   type SchedulingDecisionObject,
 } from '../k8s/crds/scheduling-decision.js';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from '../k8s/errors.js';
+import { isAlreadyExists, isNotFound, KubeApiError } from '../k8s/errors.js';
+import { retryOnConflict } from '../k8s/retry.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { decisionDocument } from './decision-document.js';
@@ -208,18 +209,13 @@ export class DecisionRecorder {
       if (!isAlreadyExists(error)) throw error;
     }
     const ref = { namespace: entry.namespace, name: entry.name };
-    for (let attempt = 0; ; attempt++) {
+    // Another replica may write it in between (two cycles of one pod on two replicas): read again.
+    await retryOnConflict(async () => {
       const current = await api.get<SchedulingDecisionObject>(resources.schedulingDecisions, ref);
-      try {
-        await api.replace(resources.schedulingDecisions, ref, {
-          ...object,
-          metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion },
-        });
-        return;
-      } catch (error) {
-        // Another replica wrote it in between (two cycles of one pod on two replicas): read again.
-        if (!isConflict(error) || attempt >= 2) throw error;
-      }
-    }
+      await api.replace(resources.schedulingDecisions, ref, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion },
+      });
+    }, 3);
   }
 }
