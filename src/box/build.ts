@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand } from './command.js';
+import { startGoBuild } from './go-module.js';
 import { withDirectoryLock } from './lock.js';
 import { boxVersions } from './versions.js';
 
@@ -44,8 +43,6 @@ const kwokStages = [
   'pod/fast/pod-delete.yaml',
 ] as const;
 
-const quietGoLine = /^go: (downloading|added|creating new go\.mod|finding|upgraded|found) /;
-
 function binariesIn(dir: string, versions: BoxBinaries['versions']): BoxBinaries {
   const bin = join(dir, 'bin');
   return {
@@ -70,16 +67,6 @@ async function readManifest(dir: string): Promise<BoxBinaries['versions'] | unde
   }
 }
 
-function findGo(): string {
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go');
-  }
-  if (existsSync('/usr/local/go/bin/go')) return '/usr/local/go/bin/go';
-  throw new Error(
-    'Go (1.26 or newer) is needed to build the box from the Go module proxy, and none is on PATH',
-  );
-}
-
 /**
  * Returns the box's binaries, building them first if this version is not cached yet. A cold build runs
  * `go build` on Kubernetes itself (15–25 minutes on two cores); a warm call only reads a manifest.
@@ -99,65 +86,41 @@ export async function ensureBoxBinaries(options: BuildOptions = {}): Promise<Box
 
 async function build(dir: string, options: BuildOptions): Promise<BoxBinaries> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const go = findGo();
   const { kubernetes, kwok } = boxVersions;
-  const started = Date.now();
-  const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)}s`;
-  let step = 'preparing';
-  const heartbeat = setInterval(() => log(`[box build] still ${step} (${elapsed()} so far)`), 30_000);
   const scratch = await mkdtemp(join(tmpdir(), 'stork-box-build-'));
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'bin'), { recursive: true });
   await mkdir(join(staging, 'stages'), { recursive: true });
-  const goEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    // Never let a go.mod trigger a toolchain download: the machine's Go is the one we have.
-    GOTOOLCHAIN: 'local',
-    CGO_ENABLED: '0',
-    GOFLAGS: '-mod=mod',
-  };
-  const goRun = (cwd: string, ...args: string[]): Promise<string> =>
-    runCommand(go, args, {
-      cwd,
-      env: goEnv,
-      onLine: (line) => {
-        // Module resolution prints hundreds of lines; progress is carried by the step lines and heartbeat.
-        if (!quietGoLine.test(line)) log(`[box build]   ${line}`);
-      },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+  const go = startGoBuild({ label: 'box', log, ...(options.signal ? { signal: options.signal } : {}) });
   try {
-    log(`[box build] building Kubernetes v${kubernetes}, etcd and KWOK v${kwok} from the Go module proxy`);
-    log('[box build] a cold build takes 15–25 minutes on two cores; the result is cached for later runs');
+    go.say(`building Kubernetes v${kubernetes}, etcd and KWOK v${kwok} from the Go module proxy`);
+    go.say('a cold build takes 15–25 minutes on two cores; the result is cached for later runs');
 
-    step = 'resolving the Kubernetes module';
-    log(`[box build] ${step}`);
+    go.begin('resolving the Kubernetes module');
     const k8sDir = join(scratch, 'k8s');
     const cmds = k8sCommands.map((c) => `k8s.io/kubernetes/cmd/${c}`);
-    const k8sGoMod = await kubernetesWrapperModule(
-      k8sDir,
-      kubernetes,
-      goRun,
-      (s) => {
-        step = s;
-        log(`[box build] ${step}`);
-      },
-      cmds,
-    );
+    const k8sGoMod = await kubernetesWrapperModule(k8sDir, kubernetes, go.run, (s) => go.begin(s), cmds);
     const etcdVersion = requiredVersion(k8sGoMod, 'go.etcd.io/etcd/client/v3');
     const ldflags = kubernetesLdflags(kubernetes);
-    step = `compiling ${k8sCommands.join(', ')}`;
-    log(`[box build] ${step} (the long part)`);
-    await goRun(k8sDir, 'build', '-trimpath', '-ldflags', ldflags, '-o', join(staging, 'bin') + '/', ...cmds);
+    go.begin(`compiling ${k8sCommands.join(', ')}`, ' (the long part)');
+    await go.run(
+      k8sDir,
+      'build',
+      '-trimpath',
+      '-ldflags',
+      ldflags,
+      '-o',
+      join(staging, 'bin') + '/',
+      ...cmds,
+    );
 
-    step = `building etcd ${etcdVersion}`;
-    log(`[box build] ${step} (the version Kubernetes v${kubernetes} pins)`);
+    go.begin(`building etcd ${etcdVersion}`, ` (the version Kubernetes v${kubernetes} pins)`);
     const etcdDir = join(scratch, 'etcd');
     await mkdir(etcdDir);
-    await goRun(etcdDir, 'mod', 'init', 'local/box-etcd');
-    await goRun(etcdDir, 'get', '-tool', `go.etcd.io/etcd/server/v3@${etcdVersion}`);
-    await goRun(
+    await go.run(etcdDir, 'mod', 'init', 'local/box-etcd');
+    await go.run(etcdDir, 'get', '-tool', `go.etcd.io/etcd/server/v3@${etcdVersion}`);
+    await go.run(
       etcdDir,
       'build',
       '-trimpath',
@@ -168,21 +131,18 @@ async function build(dir: string, options: BuildOptions): Promise<BoxBinaries> {
       'go.etcd.io/etcd/server/v3',
     );
 
-    step = `building KWOK v${kwok}`;
-    log(`[box build] ${step}`);
-    await runCommand(
-      go,
-      ['install', '-trimpath', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@v${kwok}`],
-      {
-        cwd: scratch,
-        env: { ...goEnv, GOBIN: join(staging, 'bin'), GOFLAGS: '' },
-        onLine: (line) => {
-          if (!quietGoLine.test(line)) log(`[box build]   ${line}`);
-        },
-      },
+    go.begin(`building KWOK v${kwok}`);
+    await go.runWith(
+      { GOBIN: join(staging, 'bin'), GOFLAGS: '' },
+      scratch,
+      'install',
+      '-trimpath',
+      '-ldflags',
+      '-s -w',
+      `sigs.k8s.io/kwok/cmd/kwok@v${kwok}`,
     );
     const kwokModule = JSON.parse(
-      await goRun(scratch, 'mod', 'download', '-json', `sigs.k8s.io/kwok@v${kwok}`),
+      await go.run(scratch, 'mod', 'download', '-json', `sigs.k8s.io/kwok@v${kwok}`),
     ) as {
       Dir: string;
     };
@@ -197,10 +157,10 @@ async function build(dir: string, options: BuildOptions): Promise<BoxBinaries> {
     await writeFile(join(staging, 'versions.json'), JSON.stringify(versions, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
-    log(`[box build] done in ${elapsed()}; cached in ${dir}`);
+    go.say(`done in ${go.seconds()}s; cached in ${dir}`);
     return binariesIn(dir, versions);
   } finally {
-    clearInterval(heartbeat);
+    go.stop();
     await rm(scratch, { recursive: true, force: true });
   }
 }

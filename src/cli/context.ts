@@ -37,7 +37,7 @@ export class CommandContext {
           loadKubeConfig({ kubeconfig: this.options.kubeconfig, context: this.options.context }),
         );
       } catch (error) {
-        throw new CliError(`cannot load the kubeconfig: ${(error as Error).message}`);
+        throw new CliError(`cannot load the kubeconfig: ${errorText(error)}`);
       }
     }
     return this.client;
@@ -59,7 +59,7 @@ export function describeError(error: unknown, server: string | undefined): strin
   }
   const code = (error as { code?: string } | undefined)?.code;
   if (code && /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(code)) {
-    return `cannot reach the Kubernetes API server${server ? ` at ${server}` : ''}: ${(error as Error).message}`;
+    return `cannot reach the Kubernetes API server${server ? ` at ${server}` : ''}: ${errorText(error)}`;
   }
   return errorText(error);
 }

@@ -10,6 +10,7 @@ import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
 import { CliError, formatDocument, formatTable } from './output.js';
 import { storkDocument } from './stork-endpoint.js';
+import { errorText } from '../lib/errors.js';
 
 export const explainColumns = [
   'NODE',
@@ -56,7 +57,7 @@ export async function explainPod(ctx: CommandContext, name: string, flags: { now
     } catch (error) {
       // A recorded decision is still worth showing; without one there is nothing to say.
       if (!recorded) throw error;
-      nowError = (error as Error).message;
+      nowError = errorText(error);
     }
   }
   const explanation: PodExplanation = {

@@ -8,6 +8,7 @@ import { isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
 import { age, CliError, formatDocument, formatTable } from './output.js';
+import { errorText } from '../lib/errors.js';
 
 export const healthNodeColumns = ['NODE', 'STORAGE STATUS', 'SINCE', 'ACTION'] as const;
 export const healthDriverNodeColumns = ['DRIVER', ...healthNodeColumns] as const;
@@ -35,7 +36,7 @@ export async function readHealthStatus(ctx: CommandContext): Promise<HealthStatu
     return JSON.parse(text) as HealthStatusDocument;
   } catch (error) {
     throw new CliError(
-      `${namespace}/${healthStatusConfigMap}: ${healthStatusKey} is not JSON (${(error as Error).message})`,
+      `${namespace}/${healthStatusConfigMap}: ${healthStatusKey} is not JSON (${errorText(error)})`,
     );
   }
 }

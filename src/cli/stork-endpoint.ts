@@ -3,6 +3,7 @@ import { request } from 'node:https';
 import type { CommandContext } from './context.js';
 import { describeError } from './context.js';
 import { CliError } from './output.js';
+import { errorText } from '../lib/errors.js';
 
 /**
  * The header stork also reads the caller's token from: the API server's service proxy removes
@@ -27,7 +28,7 @@ export async function storkDocument<T>(
   try {
     token = await ctx.api.bearerToken();
   } catch (error) {
-    throw new CliError(`cannot read the kubeconfig's credentials: ${(error as Error).message}`);
+    throw new CliError(`cannot read the kubeconfig's credentials: ${errorText(error)}`);
   }
   if (!token) {
     throw new CliError(
@@ -67,7 +68,7 @@ function direct<T>(
   try {
     ca = caFile ? readFileSync(caFile, 'utf8') : undefined;
   } catch (error) {
-    throw new CliError(`cannot read --stork-ca-file: ${(error as Error).message}`);
+    throw new CliError(`cannot read --stork-ca-file: ${errorText(error)}`);
   }
   return new Promise<T>((resolve, reject) => {
     const req = request(

@@ -1,3 +1,4 @@
+import { bool, duration, nonNegativeInt, percent, port, positiveInt } from './flag-values.js';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -16,54 +17,6 @@ import {
 } from './serving-flags.js';
 import { errorText } from '../lib/errors.js';
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
-    return n;
-  };
-}
-
-function nonNegativeInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
-    return n;
-  };
-}
-
-/** A duration: Go's form (`15s`, `1500ms`, `1m`) or a bare number of seconds; returns ms. */
-function duration(name: string) {
-  return (value: string): number => {
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-    const amount = Number(m?.[1]);
-    const ms = m ? amount * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
-    if (!Number.isFinite(ms) || ms <= 0) {
-      throw new InvalidArgumentError(
-        `${name} must be a positive duration such as 15s or 500ms, got "${value}"`,
-      );
-    }
-    return ms;
-  };
-}
-
-function percent(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 100)
-      throw new InvalidArgumentError(`${name} must be a number from 0 to 100, got "${value}"`);
-    return n;
-  };
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: "${value}"`);
-  return n;
-}
-
 function driverList(value: string): string {
   try {
     return parseDriverList(value).join(',');
@@ -80,12 +33,6 @@ function csiNameList(value: string): string[] {
       throw new InvalidArgumentError(`--csi-driver-names: "${name.slice(0, 80)}" is not a CSI driver name`);
   }
   return names;
-}
-
-function bool(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
 }
 
 /**
@@ -450,13 +397,13 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
         retryPeriodMs: flags.leaderElectRetryPeriod,
       });
     } catch (error) {
-      throw new InvalidArgumentError(`--leader-elect-*: ${(error as Error).message}`);
+      throw new InvalidArgumentError(`--leader-elect-*: ${errorText(error)}`);
     }
   }
   try {
     new TimeZone(flags.scheduleTimeZone);
   } catch (error) {
-    throw new InvalidArgumentError(`--schedule-time-zone: ${(error as Error).message}`);
+    throw new InvalidArgumentError(`--schedule-time-zone: ${errorText(error)}`);
   }
   return {
     ...defaultConfig,

@@ -1,36 +1,9 @@
+import { bool, commaList, port, positiveInt } from './flag-values.js';
 import { type Command, InvalidArgumentError } from 'commander';
 import { defaultExtenderCertificateConfig } from '../extender/certificates.js';
 import { defaultMaxNamesBodyBytes, defaultMaxNodes, defaultMaxObjectsBodyBytes } from '../extender/server.js';
 import { defaultExtenderServingConfig, type ExtenderServingConfig } from '../extender/serving.js';
 import { defaultServerLimits } from '../lib/http.js';
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
-    return n;
-  };
-}
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: "${value}"`);
-  return n;
-}
-
-function bool(value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new InvalidArgumentError(`expected true or false, got "${value}"`);
-}
-
-function commaList(value: string): string[] {
-  return value
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n !== '');
-}
 
 /** The flags of the extender's transport, its bounds, the status port and the webhook's exclusions. */
 export interface ServingFlags {

@@ -6,6 +6,7 @@ import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass }
 import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { createDrivers, type DriverSet } from '../drivers/registry.js';
+import { createDriverCaches } from './driver-caches.js';
 import { csiSupportFor } from '../drivers/csi/csi-support.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
@@ -102,12 +103,10 @@ export async function startStork(
     csi?.driverOptions,
   );
   const driver = drivers.primary;
-  const cache = new DriverCache({ driver, refreshIntervalMs: config.driverRefreshIntervalMs, onError });
-  // With pxd and csi both, the csi driver's volumes are read by a cache of their own (in memory only).
-  const csiCache =
-    drivers.csi && drivers.csi !== driver
-      ? new DriverCache({ driver: drivers.csi, refreshIntervalMs: config.driverRefreshIntervalMs, onError })
-      : undefined;
+  const { cache, csiCache } = createDriverCaches(drivers, {
+    refreshIntervalMs: config.driverRefreshIntervalMs,
+    onError,
+  });
   const pods = new Informer<Pod>({ api, type: resources.pods, onError, transform: podForStork });
   // The pod cache is the largest: only the extender (its pod check, explain, placement reports) and the
   // health monitor read it.

@@ -70,3 +70,50 @@ export class NodeMatcher {
     return best;
   }
 }
+
+const matchers = new WeakMap<readonly DriverNode[], NodeMatcher>();
+
+/**
+ * The matcher for one storage node list, built once per list: the driver cache keeps the same array
+ * while the storage nodes stay the same, so every reader of one driver state shares one index.
+ */
+export function nodeMatcherFor(driverNodes: readonly DriverNode[]): NodeMatcher {
+  let matcher = matchers.get(driverNodes);
+  if (!matcher) {
+    matcher = new NodeMatcher(driverNodes);
+    matchers.set(driverNodes, matcher);
+  }
+  return matcher;
+}
+
+/** A Kubernetes node and the storage node running on it. */
+export interface NodeMatch {
+  readonly node: Node;
+  readonly driverNode: DriverNode;
+}
+
+/**
+ * Every Kubernetes node that runs a storage node, with it, in list order. `match` is the matcher's
+ * `match` or a memoised form of it.
+ */
+export function matchNodes(
+  nodes: Iterable<Node>,
+  match: (node: Node) => DriverNode | undefined,
+): NodeMatch[] {
+  const out: NodeMatch[] = [];
+  for (const node of nodes) {
+    const driverNode = match(node);
+    if (driverNode) out.push({ node, driverNode });
+  }
+  return out;
+}
+
+/**
+ * The Kubernetes node each storage node runs on, by storage node id. When several Kubernetes nodes
+ * match one storage node, the first in list order keeps it.
+ */
+export function kubeNodesByStorageId(matches: Iterable<NodeMatch>): Map<string, Node> {
+  const map = new Map<string, Node>();
+  for (const { node, driverNode } of matches) if (!map.has(driverNode.id)) map.set(driverNode.id, node);
+  return map;
+}

@@ -7,7 +7,8 @@ import { retryOnConflict } from '../k8s/retry.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import type { ExtenderTls } from './server.js';
-import { errorText } from '../lib/errors.js';
+import { loggingErrorSink } from '../lib/error-sink.js';
+import { periodicRound } from '../lib/periodic-round.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -98,7 +99,6 @@ export async function startExtenderCertificates(
   const controller = new AbortController();
   let current = await store.reconcile(controller.signal);
   await publishSchedulerSecret(deps.api, ns, current, logger);
-  let running: Promise<void> | undefined;
   const round = async (): Promise<void> => {
     const next = await store.reconcile(controller.signal);
     // The scheduler's Secret first: it must trust a new CA before stork serves a certificate it signed.
@@ -109,30 +109,18 @@ export async function startExtenderCertificates(
       logger.info('extender certificates reloaded');
     }
   };
-  const reconcile = (): Promise<void> => {
-    running ??= round().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (controller.signal.aborted) return;
-    timer = setTimeout(() => {
-      reconcile().then(schedule, (error: unknown) => {
-        logger.warn({ err: errorText(error) }, 'extender certificate round failed; retrying');
-        schedule();
-      });
-    }, config.checkIntervalMs);
-  };
-  schedule();
+  // Through the error sink, which keeps the stack.
+  const sink = loggingErrorSink(logger);
+  const rounds = periodicRound(round, {
+    intervalMs: config.checkIntervalMs,
+    onError: (error) => sink(error, 'extender certificate round failed; retrying'),
+  });
   return {
     current: () => current,
-    reconcile,
+    reconcile: rounds.run,
     stop: async () => {
       controller.abort();
-      clearTimeout(timer);
-      await running?.catch(() => undefined);
+      await rounds.stop();
     },
   };
 }

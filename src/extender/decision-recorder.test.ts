@@ -109,6 +109,29 @@ describe('DecisionRecorder', () => {
     expect(s.decision('db-0')).toMatchObject({ replica: 'r1', topNode: 'n1' });
   });
 
+  it('replaces a record another replica wrote, reading it again after a conflict, three times at most', async () => {
+    for (const [conflicts, written] of [
+      [2, true],
+      [3, false],
+    ] as const) {
+      const s = server();
+      const first = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 60_000 });
+      first.observe(filter('a', ['n1']));
+      await first.stop();
+      const conflict = s.api.inject({
+        verb: 'replace',
+        resource: 'schedulingdecisions',
+        times: conflicts,
+        error: new KubeApiError(409, 'Conflict', 'the object has been modified', {}),
+      });
+      const second = new DecisionRecorder({ api: s.api, replica: 'r2', logger, settleMs: 60_000 });
+      second.observe(filter('a', ['n2']));
+      await second.stop();
+      expect(conflict.hits).toBe(Math.min(conflicts, 3));
+      expect(s.decision('a')?.replica).toBe(written ? 'r2' : 'r1');
+    }
+  });
+
   it('ignores pods deleted meanwhile and pods without a UID', async () => {
     const s = server();
     s.api.inject({

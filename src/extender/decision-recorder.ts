@@ -4,13 +4,15 @@ import {
   schedulingDecisionApiVersion,
   type SchedulingDecisionObject,
 } from '../k8s/crds/scheduling-decision.js';
-import { isAlreadyExists, isConflict, isNotFound, KubeApiError } from '../k8s/errors.js';
+import { isAlreadyExists, isNotFound, KubeApiError } from '../k8s/errors.js';
+import { retryOnConflict } from '../k8s/retry.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
 import { decisionDocument } from './decision-document.js';
 import type { FilterDecision } from './filter.js';
 import type { PrioritizeDecision } from './prioritize.js';
 import type { DecisionRecord } from './server.js';
+import { errorText } from '../lib/errors.js';
 
 /** Pods whose last written verdict is remembered (the oldest are forgotten first). */
 const maxRemembered = 10_000;
@@ -170,7 +172,7 @@ export class DecisionRecorder {
             return;
           }
           this.options.logger.warn(
-            { pod: `${entry.namespace}/${entry.name}`, err: (error as Error).message },
+            { pod: `${entry.namespace}/${entry.name}`, err: errorText(error) },
             'could not record the scheduling decision',
           );
         },
@@ -207,18 +209,13 @@ export class DecisionRecorder {
       if (!isAlreadyExists(error)) throw error;
     }
     const ref = { namespace: entry.namespace, name: entry.name };
-    for (let attempt = 0; ; attempt++) {
+    // Another replica may write it in between (two cycles of one pod on two replicas): read again.
+    await retryOnConflict(async () => {
       const current = await api.get<SchedulingDecisionObject>(resources.schedulingDecisions, ref);
-      try {
-        await api.replace(resources.schedulingDecisions, ref, {
-          ...object,
-          metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion },
-        });
-        return;
-      } catch (error) {
-        // Another replica wrote it in between (two cycles of one pod on two replicas): read again.
-        if (!isConflict(error) || attempt >= 2) throw error;
-      }
-    }
+      await api.replace(resources.schedulingDecisions, ref, {
+        ...object,
+        metadata: { ...object.metadata, resourceVersion: current.metadata.resourceVersion },
+      });
+    }, 3);
   }
 }

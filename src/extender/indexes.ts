@@ -2,7 +2,7 @@ import type { DriverNode } from '../drivers/driver.js';
 import type { Node } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { localityOf, type Locality } from '../drivers/locality.js';
-import { NodeMatcher } from '../drivers/node-match.js';
+import { kubeNodesByStorageId, matchNodes, nodeMatcherFor, type NodeMatcher } from '../drivers/node-match.js';
 
 /** What a decision needs to know about one Kubernetes node. */
 export interface NodeFacts {
@@ -34,7 +34,7 @@ export class SchedulingIndexes {
     readonly driverNodes: readonly DriverNode[],
     readonly rackLabel: string,
   ) {
-    this.matcher = new NodeMatcher(driverNodes);
+    this.matcher = nodeMatcherFor(driverNodes);
   }
 
   /** Facts about a candidate node (memoised by object: informer objects are replaced, never mutated). */
@@ -72,12 +72,8 @@ export class SchedulingIndexes {
     }
     // Otherwise match every node once per change of the node list.
     if (this.kubeNodeOf?.version !== state.nodesVersion) {
-      const map = new Map<string, Node>();
-      for (const node of state.listNodes()) {
-        const id = this.nodeFacts(node).driverNode?.id;
-        if (id && !map.has(id)) map.set(id, node);
-      }
-      this.kubeNodeOf = { version: state.nodesVersion, map };
+      const matches = matchNodes(state.listNodes(), (node) => this.nodeFacts(node).driverNode);
+      this.kubeNodeOf = { version: state.nodesVersion, map: kubeNodesByStorageId(matches) };
     }
     return this.kubeNodeOf.map.get(driverNode.id);
   }

@@ -1,9 +1,8 @@
 import type { DriverNode, VolumeDriver } from '../drivers/driver.js';
 import type { Node, Pod } from '../wire/k8s-types.js';
 import { localityOf } from '../drivers/locality.js';
-import { NodeMatcher } from '../drivers/node-match.js';
-import { claimStorageClassName } from '../drivers/ownership.js';
-import type { ClaimLookups } from '../drivers/pod-claims.js';
+import { kubeNodesByStorageId, matchNodes, nodeMatcherFor } from '../drivers/node-match.js';
+import { boundDriverVolumes, type ClaimLookups } from '../drivers/pod-claims.js';
 import {
   hyperconvergenceSummary,
   type HyperconvergenceReport,
@@ -52,18 +51,14 @@ export function podPlacements(
   claims: ClaimLookups,
   rackLabel: string,
 ): PodPlacement[] {
-  const matcher = new NodeMatcher(snapshot.nodes);
-  const kubeNodeOf = new Map<string, Node>();
-  for (const node of nodes.list()) {
-    const id = matcher.match(node)?.id;
-    if (id && !kubeNodeOf.has(id)) kubeNodeOf.set(id, node);
-  }
+  const matcher = nodeMatcherFor(snapshot.nodes);
+  const kubeNodeOf = kubeNodesByStorageId(matchNodes(nodes.list(), (node) => matcher.match(node)));
   const localityOfDriverNode = (d: DriverNode) => localityOf(kubeNodeOf.get(d.id), d, rackLabel);
   const result: PodPlacement[] = [];
   for (const pod of pods) {
     const nodeName = pod.spec?.nodeName;
     if (!nodeName || pod.status?.phase !== 'Running') continue;
-    const podVolumes = driverVolumeIds(pod, driver, claims);
+    const podVolumes = boundDriverVolumes(pod, driver, claims);
     if (podVolumes.length === 0) continue;
     const node = nodes.get(nodeName);
     const here = node ? matcher.match(node) : undefined;
@@ -72,7 +67,10 @@ export function podPlacements(
     let allNear = true;
     const volumes = [];
     const replicaIdsPerVolume: (readonly string[])[] = [];
-    for (const { id, claim } of podVolumes) {
+    for (const {
+      volumeId: id,
+      claim: { name: claim },
+    } of podVolumes) {
       const replicaIds = snapshot.volumesById.get(id)?.replicaNodeIds ?? [];
       replicaIdsPerVolume.push(replicaIds);
       const replicas = replicaIds
@@ -105,27 +103,6 @@ export function podPlacements(
     });
   }
   return result;
-}
-
-function driverVolumeIds(
-  pod: Pod,
-  driver: Pick<VolumeDriver, 'name' | 'ownsClaim' | 'volumeIdOf'>,
-  claims: ClaimLookups,
-): { id: string; claim: string }[] {
-  const namespace = pod.metadata?.namespace ?? 'default';
-  const ids: { id: string; claim: string }[] = [];
-  for (const volume of pod.spec?.volumes ?? []) {
-    const claimName = volume.persistentVolumeClaim?.claimName;
-    const claim = claimName ? claims.getClaim(claimName, namespace) : undefined;
-    if (!claim?.spec?.volumeName) continue;
-    const pv = claims.getVolume(claim.spec.volumeName);
-    const className = claimStorageClassName(claim);
-    if (!pv || !driver.ownsClaim(claim, pv, className ? claims.getStorageClass(className) : undefined))
-      continue;
-    const id = driver.volumeIdOf(pv);
-    if (id && claimName) ids.push({ id, claim: claimName });
-  }
-  return ids;
 }
 
 /** The `get hyperconvergence` document this replica serves: every placement now, and their summary. */

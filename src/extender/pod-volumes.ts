@@ -1,6 +1,7 @@
 import type { DriverVolume } from '../drivers/driver.js';
 import type { Pod } from '../wire/k8s-types.js';
-import { claimProvisioner, claimStorageClassName } from '../drivers/ownership.js';
+import { claimProvisioner } from '../drivers/ownership.js';
+import { inlineDriverVolumeIds, ownsPodClaim, podClaims } from '../drivers/pod-claims.js';
 import type { ClusterState } from './cluster-state.js';
 
 /** Stork's annotation on a PVC whose volume is being restored in place: the pod must wait. */
@@ -35,7 +36,6 @@ export class PodVolumeError extends Error {
  * unbound (unless its class binds on first consumer) are errors, as in Stork.
  */
 export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
-  const namespace = pod.metadata?.namespace ?? 'default';
   const volumes: DriverVolume[] = [];
   const waiting: string[] = [];
   const unknown: string[] = [];
@@ -47,50 +47,35 @@ export function podVolumes(pod: Pod, state: ClusterState): PodVolumes {
     if (volume) volumes.push(volume);
     else unknown.push(id);
   };
-  for (const volume of pod.spec?.volumes ?? []) {
-    const inline = volume.portworxVolume?.volumeID;
-    if (inline && state.driver.name === 'pxd') {
-      addVolume(inline);
-      continue;
-    }
-    const claimName = volume.persistentVolumeClaim?.claimName;
-    if (!claimName) continue;
-    const claim = state.getClaim(claimName, namespace);
-    if (!claim) {
-      throw new PodVolumeError('MissingClaim', `Unable to find PVC ${namespace}/${claimName}`);
-    }
+  for (const id of inlineDriverVolumeIds(pod, state.driver)) addVolume(id);
+  for (const c of podClaims(pod, state)) {
+    const { claim, key, pv, pvName, storageClass, storageClassName } = c;
+    if (!claim) throw new PodVolumeError('MissingClaim', `Unable to find PVC ${key}`);
     // Any claim, the driver's or not (as Stork): whoever restores it in place, the pod must not start on it.
     if (claim.metadata?.annotations?.[restoreInProgressAnnotation] === 'true') {
-      throw new PodVolumeError(
-        'RestoreInProgress',
-        `Volume restore is in progress for pvc: ${namespace}/${claimName}`,
-      );
+      throw new PodVolumeError('RestoreInProgress', `Volume restore is in progress for pvc: ${key}`);
     }
-    const pvName = claim.spec?.volumeName;
-    const pv = pvName ? state.getVolume(pvName) : undefined;
-    const className = claimStorageClassName(claim);
-    const storageClass = className ? state.getStorageClass(className) : undefined;
-    if (className && !storageClass && !pv && claimProvisioner(claim, undefined) === undefined) {
+    if (storageClassName && !storageClass && !pv && claimProvisioner(claim, undefined) === undefined) {
       // Nothing else tells whose claim this is: "unknown", not "not the driver's".
       throw new PodVolumeError(
         'UnknownStorageClass',
-        `StorageClass ${className} of PVC ${namespace}/${claimName} is not known (yet): cannot tell whether the claim is the ${state.driver.name} driver's`,
+        `StorageClass ${storageClassName} of PVC ${key} is not known (yet): cannot tell whether the claim is the ${state.driver.name} driver's`,
       );
     }
-    if (!state.driver.ownsClaim(claim, pv, storageClass)) continue;
+    if (!ownsPodClaim(state.driver, c)) continue;
     if (claim.status?.phase === 'Bound' && pvName && !pv) {
       throw new PodVolumeError(
         'ClaimPending',
-        `PersistentVolume ${pvName} of PVC ${namespace}/${claimName} is not in the cache yet`,
+        `PersistentVolume ${pvName} of PVC ${key} is not in the cache yet`,
       );
     }
     const volumeId = pv ? state.driver.volumeIdOf(pv) : undefined;
     if (claim.status?.phase === 'Bound' && volumeId) {
       addVolume(volumeId);
     } else if (storageClass?.volumeBindingMode === 'WaitForFirstConsumer' && !pvName) {
-      waiting.push(`${namespace}/${claimName}`);
+      waiting.push(key);
     } else {
-      throw new PodVolumeError('ClaimPending', `Waiting for PVC ${namespace}/${claimName} to be bound`);
+      throw new PodVolumeError('ClaimPending', `Waiting for PVC ${key} to be bound`);
     }
   }
   return { volumes, waitingForFirstConsumer: waiting, unknownVolumeIds: unknown };

@@ -159,7 +159,7 @@ export class ExtenderServer {
       try {
         body = JSON.parse(text);
       } catch (error) {
-        throw new HttpError(400, `Decode error: ${(error as Error).message}`);
+        throw new HttpError(400, `Decode error: ${errorText(error)}`);
       }
       let args;
       try {

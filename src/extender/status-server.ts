@@ -1,18 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { HttpsServer, type ServingKeyPair } from '../lib/https-server.js';
 import type { AccessRequest, AccessReviewer } from '../k8s/access-review.js';
 import { ReviewsBusyError } from '../k8s/access-review.js';
-import {
-  applyServerLimits,
-  close,
-  HttpError,
-  listen,
-  send,
-  sendError,
-  serverCreateOptions,
-  truncate,
-  type ServerLimits,
-} from '../lib/http.js';
+import { HttpError, send, sendError, truncate, type ServerLimits } from '../lib/http.js';
 import type { Logger } from '../lib/log.js';
 import { errorText } from '../lib/errors.js';
 
@@ -49,38 +39,24 @@ export interface StatusServerOptions {
  * What each path needs is in docs/operations.md. Nothing here changes state.
  */
 export class StatusServer {
-  private readonly server: Server;
+  private readonly server: HttpsServer;
 
   constructor(private readonly options: StatusServerOptions) {
-    this.server = createServer(
-      {
-        ...serverCreateOptions,
-        cert: options.certificate.certPem,
-        key: options.certificate.keyPem,
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: 5_000,
-      },
-      (req, res) => {
-        void this.handle(req, res);
-      },
-    );
-    applyServerLimits(this.server, options.limits);
+    this.server = new HttpsServer(options.certificate, (req, res) => this.handle(req, res), options.limits);
   }
 
-  setCertificate(certificate: { certPem: string; keyPem: string }): void {
-    this.server.setSecureContext({
-      cert: certificate.certPem,
-      key: certificate.keyPem,
-      minVersion: 'TLSv1.2',
-    });
+  /** Swaps the serving certificate in place (hot reload; no restart, no dropped connections). */
+  setCertificate(certificate: ServingKeyPair): void {
+    this.server.setCertificate(certificate);
   }
 
   listen(port: number, host = '0.0.0.0'): Promise<number> {
-    return listen(this.server, port, host);
+    return this.server.listen(port, host);
   }
 
+  /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
   close(graceMs?: number): Promise<void> {
-    return close(this.server, graceMs);
+    return this.server.close(graceMs);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

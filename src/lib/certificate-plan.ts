@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import {
   createCertificateAuthority,
   issueCertificate,
+  type IssueOptions,
   loadCertificateAuthority,
   splitPemCertificates,
   type CertificateAuthority,
@@ -133,6 +134,15 @@ export async function planCertificates(
   const bundlePem = trusted.map((c) => c.pem.trim()).join('\n') + '\n';
   if (bundlePem !== data[secretKeys.caBundle]) data[secretKeys.caBundle] = bundlePem;
 
+  // Leaves are signed by the outgoing CA while it lasts, and must not outlive their issuer, or they stop
+  // verifying before their renewal is due.
+  const issuer = outgoing?.ca ?? signer;
+  const validityMs = outgoing
+    ? Math.min(policy.servingValidityMs, outgoing.notAfter - now)
+    : policy.servingValidityMs;
+  const issue = (subject: Omit<IssueOptions, 'validityDays' | 'now'>) =>
+    issueCertificate(issuer, { ...subject, validityDays: validityMs / dayMs, now });
+
   const leaf = parseCertificate(data[secretKeys.cert] ?? '');
   const why = servingProblem(
     leaf,
@@ -144,17 +154,11 @@ export async function planCertificates(
   );
   if (why) {
     changes.push(`serving certificate: ${why}`);
-    // A certificate must not outlive its issuer, or it stops verifying before its renewal is due.
-    const validityMs = outgoing
-      ? Math.min(policy.servingValidityMs, outgoing.notAfter - now)
-      : policy.servingValidityMs;
-    const issued = await issueCertificate(outgoing?.ca ?? signer, {
+    const issued = await issue({
       commonName: policy.commonName,
       dnsNames: policy.dnsNames,
       ipAddresses: policy.ipAddresses,
       usage: 'server',
-      validityDays: validityMs / dayMs,
-      now,
     });
     data[secretKeys.cert] = issued.certPem;
     data[secretKeys.key] = issued.keyPem;
@@ -171,15 +175,10 @@ export async function planCertificates(
     );
     if (problem) {
       changes.push(`client certificate: ${problem}`);
-      const validityMs = outgoing
-        ? Math.min(policy.servingValidityMs, outgoing.notAfter - now)
-        : policy.servingValidityMs;
-      const issued = await issueCertificate(outgoing?.ca ?? signer, {
+      const issued = await issue({
         commonName: policy.client.commonName,
         ...(policy.client.organizations ? { organizations: policy.client.organizations } : {}),
         usage: 'client',
-        validityDays: validityMs / dayMs,
-        now,
       });
       data[secretKeys.clientCert] = issued.certPem;
       data[secretKeys.clientKey] = issued.keyPem;

@@ -3,6 +3,7 @@
 import type { CreateVolumeInput, SimClusterFaults, SimNodeSpec } from './simulator-state.js';
 import { SimulatorError } from './errors.js';
 import { parseNodeStatus, type SimNodeStatusInput } from './node-status.js';
+import { errorText } from '../lib/errors.js';
 
 type Json = Record<string, unknown>;
 
@@ -46,7 +47,7 @@ function status(value: string, where: string): SimNodeStatusInput {
   try {
     parseNodeStatus(value);
   } catch (error) {
-    throw invalid(`${where}: ${(error as Error).message}`);
+    throw invalid(`${where}: ${errorText(error)}`);
   }
   return value as SimNodeStatusInput;
 }

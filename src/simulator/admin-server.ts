@@ -163,6 +163,6 @@ async function readJson(req: IncomingMessage, optional = false): Promise<unknown
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new HttpError(400, `the body is not JSON: ${(error as Error).message}`);
+    throw new HttpError(400, `the body is not JSON: ${errorText(error)}`);
   }
 }

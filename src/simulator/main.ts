@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { defaultNodes } from './default-nodes.js';
 import { startSimulator } from './simulator.js';
+import { errorText } from '../lib/errors.js';
 
 const usage = `Usage: npx tsx src/simulator/main.ts [--nodes N] [--token T] [--grpc-port P] [--admin-port P]
 
@@ -42,7 +43,7 @@ try {
     },
   }));
 } catch (error) {
-  fail((error as Error).message);
+  fail(errorText(error));
 }
 if (values.help) {
   console.log(usage);

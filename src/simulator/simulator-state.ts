@@ -5,6 +5,7 @@ import type { SdkStatus } from '../drivers/portworx/sdk-types.js';
 import { SimulatorError } from './errors.js';
 import { parseNodeStatus, type SimNodeStatusInput } from './node-status.js';
 import { pickReplicaNodes } from './placement.js';
+import { errorText } from '../lib/errors.js';
 
 /** A node as callers describe it; everything but the id has a default. */
 export interface SimNodeSpec {
@@ -337,6 +338,6 @@ function statusOf(input: string, nodeId: string): SdkStatus {
   try {
     return parseNodeStatus(input);
   } catch (error) {
-    throw new SimulatorError('InvalidArgument', `node ${nodeId}: ${(error as Error).message}`);
+    throw new SimulatorError('InvalidArgument', `node ${nodeId}: ${errorText(error)}`);
   }
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
+import { HttpsServer, type ServingKeyPair } from '../lib/https-server.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
@@ -10,18 +10,7 @@ import {
   type AdmissionRequest,
 } from './admission-review.js';
 import type { MutateDecision, SkipReason } from './decision.js';
-import {
-  applyServerLimits,
-  close,
-  HttpError,
-  listen,
-  readBody,
-  send,
-  sendError,
-  serverCreateOptions,
-  truncate,
-  type ServerLimits,
-} from '../lib/http.js';
+import { HttpError, readBody, send, sendError, truncate, type ServerLimits } from '../lib/http.js';
 import { errorText } from '../lib/errors.js';
 
 /** What happened to one admission request (metric labels). */
@@ -56,41 +45,25 @@ export interface WebhookServerOptions {
  * connections already open keep theirs.
  */
 export class WebhookServer {
-  private readonly server: Server;
+  private readonly server: HttpsServer;
 
+  // The API server reuses connections to webhooks; the keep-alive limit stays above its idle timeout.
   constructor(private readonly options: WebhookServerOptions) {
-    this.server = createServer(
-      {
-        ...serverCreateOptions,
-        cert: options.certificate.certPem,
-        key: options.certificate.keyPem,
-        minVersion: 'TLSv1.2',
-        handshakeTimeout: 5_000,
-      },
-      (req, res) => {
-        void this.handle(req, res);
-      },
-    );
-    // The API server reuses connections to webhooks; the keep-alive limit stays above its idle timeout.
-    applyServerLimits(this.server, options.limits);
+    this.server = new HttpsServer(options.certificate, (req, res) => this.handle(req, res), options.limits);
   }
 
   /** Swaps the serving certificate in place (hot reload; no restart, no dropped connections). */
-  setCertificate(certificate: ServingCertificate): void {
-    this.server.setSecureContext({
-      cert: certificate.certPem,
-      key: certificate.keyPem,
-      minVersion: 'TLSv1.2',
-    });
+  setCertificate(certificate: ServingKeyPair): void {
+    this.server.setCertificate(certificate);
   }
 
   listen(port: number, host = '0.0.0.0'): Promise<number> {
-    return listen(this.server, port, host);
+    return this.server.listen(port, host);
   }
 
   /** Stops accepting connections, lets in-flight requests finish, then closes idle ones. */
   close(): Promise<void> {
-    return close(this.server);
+    return this.server.close();
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -114,7 +87,7 @@ export class WebhookServer {
       try {
         body = JSON.parse(text);
       } catch (error) {
-        throw new HttpError(400, `Decode error: ${(error as Error).message}`);
+        throw new HttpError(400, `Decode error: ${errorText(error)}`);
       }
       try {
         request = decodeAdmissionReview(body);

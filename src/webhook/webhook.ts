@@ -7,7 +7,8 @@ import { CertificateStore, type WebhookCertificates } from '../k8s/certificate-s
 import { decideMutation } from './decision.js';
 import { desiredWebhook, ensureWebhookConfiguration, webhookConfigurationName } from './registration.js';
 import { WebhookServer, type AdmissionOutcome } from './server.js';
-import { errorText } from '../lib/errors.js';
+import { loggingErrorSink } from '../lib/error-sink.js';
+import { periodicRound } from '../lib/periodic-round.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
 
@@ -149,7 +150,6 @@ export async function startWebhook(
   // One round: the Secret (rotating when due), then the registration's caBundle, then the served
   // certificate. Callers learn a new CA before they can meet a certificate it signed.
   const controller = new AbortController();
-  let running: Promise<void> | undefined;
   // What the server presents now; apart from `certificates` so that a round that fails half-way (the
   // registration could not be written) still reloads the server in a later round.
   let served: WebhookCertificates = certificates;
@@ -165,37 +165,24 @@ export async function startWebhook(
       logger.info('serving certificate reloaded');
     }
   };
-  const reconcile = (): Promise<void> => {
-    running ??= round().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-
   try {
     await register();
   } catch (error) {
     await server.close();
     throw error;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (): void => {
-    if (controller.signal.aborted) return;
-    timer = setTimeout(() => {
-      reconcile().then(schedule, (error: unknown) => {
-        logger.warn({ err: errorText(error) }, 'webhook certificate round failed; retrying');
-        schedule();
-      });
-    }, config.certCheckIntervalMs);
-  };
-  schedule();
+  // Through the error sink, which keeps the stack.
+  const sink = loggingErrorSink(logger);
+  const rounds = periodicRound(round, {
+    intervalMs: config.certCheckIntervalMs,
+    onError: (error) => sink(error, 'webhook certificate round failed; retrying'),
+  });
   return {
     port,
-    reconcile,
+    reconcile: rounds.run,
     stop: async () => {
       controller.abort();
-      clearTimeout(timer);
-      await running?.catch(() => undefined);
+      await rounds.stop();
       await server.close();
     },
   };

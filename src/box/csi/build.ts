@@ -2,8 +2,7 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { userCacheDir } from '../build.js';
-import { runCommand } from '../command.js';
-import { copyModule, findGo, moduleDir } from '../go-module.js';
+import { copyModule, moduleDir, startGoBuild } from '../go-module.js';
 import { withDirectoryLock } from '../lock.js';
 import { csiVersions } from '../versions.js';
 
@@ -51,8 +50,6 @@ export interface CsiBuildOptions {
   readonly signal?: AbortSignal;
 }
 
-const quietGoLine = /^go: (downloading|added|finding|extracting) /;
-
 function cacheDir(part: CsiPart): string {
   const v = csiVersions;
   const name =
@@ -69,10 +66,6 @@ async function readManifest(dir: string): Promise<CsiManifest | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function goEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' };
 }
 
 /**
@@ -113,29 +106,18 @@ async function ensurePart(part: CsiPart, options: CsiBuildOptions): Promise<stri
 
 async function build(part: CsiPart, dir: string, options: CsiBuildOptions): Promise<void> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const go = findGo();
-  const env = goEnv();
-  const started = Date.now();
-  const elapsed = (): number => Math.round((Date.now() - started) / 1000);
-  let step = 'preparing';
-  const heartbeat = setInterval(() => log(`[csi build] still ${step} (${elapsed()}s so far)`), 30_000);
-  const begin = (name: string): void => {
-    step = name;
-    log(`[csi build] ${name}`);
-  };
   const scratch = await mkdtemp(join(tmpdir(), 'stork-csi-build-'));
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'bin'), { recursive: true });
-  const goRun = (cwd: string, ...args: string[]): Promise<string> =>
-    runCommand(go, args, {
-      cwd,
-      env,
-      onLine: (line) => {
-        if (!quietGoLine.test(line)) log(`[csi build]   ${line}`);
-      },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+  const {
+    go,
+    env,
+    begin,
+    run: goRun,
+    seconds: elapsed,
+    stop,
+  } = startGoBuild({ label: 'csi', log, ...(options.signal ? { signal: options.signal } : {}) });
   const v = csiVersions;
   try {
     let module: string;
@@ -197,7 +179,7 @@ async function build(part: CsiPart, dir: string, options: CsiBuildOptions): Prom
     await rename(staging, dir);
     log(`[csi build] ${part} done in ${elapsed()}s; cached in ${dir}`);
   } finally {
-    clearInterval(heartbeat);
+    stop();
     await rm(scratch, { recursive: true, force: true });
   }
 }

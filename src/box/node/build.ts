@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kubernetesLdflags, kubernetesWrapperModule, userCacheDir } from '../build.js';
 import { runCommand } from '../command.js';
-import { findGo } from '../go-module.js';
+import { startGoBuild } from '../go-module.js';
 import { withDirectoryLock } from '../lock.js';
 import { boxVersions } from '../versions.js';
 
@@ -16,8 +16,6 @@ export interface NodeBinaries {
   readonly pause: string;
   readonly manifest: { readonly kubernetes: string; readonly seconds: number };
 }
-
-const quietGoLine = /^go: (downloading|added|creating new go\.mod|finding|upgraded|found) /;
 
 function binariesIn(dir: string, manifest: NodeBinaries['manifest']): NodeBinaries {
   return {
@@ -58,39 +56,19 @@ export async function ensureNodeBinaries(
 }
 
 async function build(dir: string, kubernetes: string, log: (line: string) => void): Promise<NodeBinaries> {
-  const go = findGo();
-  const started = Date.now();
-  const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)}s`;
-  let step = 'preparing';
-  const heartbeat = setInterval(() => log(`[node build] still ${step} (${elapsed()} so far)`), 30_000);
   const scratch = await mkdtemp(join(tmpdir(), 'stork-box-build-node-'));
   const staging = `${dir}.partial`;
-  const goEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    GOTOOLCHAIN: 'local',
-    CGO_ENABLED: '0',
-    GOFLAGS: '-mod=mod',
-  };
-  const goRun = (cwd: string, ...args: string[]): Promise<string> =>
-    runCommand(go, args, {
-      cwd,
-      env: goEnv,
-      onLine: (line) => {
-        if (!quietGoLine.test(line)) log(`[node build]   ${line}`);
-      },
-    });
+  const go = startGoBuild({ label: 'node', log });
   try {
     await rm(staging, { recursive: true, force: true });
     await mkdir(join(staging, 'bin'), { recursive: true });
     const cmds = ['kubelet', 'kube-proxy'].map((c) => `k8s.io/kubernetes/cmd/${c}`);
-    step = `resolving the Kubernetes v${kubernetes} module`;
-    log(
-      `[node build] building kubelet and kube-proxy v${kubernetes} (a few minutes with the box's Go caches warm)`,
-    );
+    go.say(`building kubelet and kube-proxy v${kubernetes} (a few minutes with the box's Go caches warm)`);
+    go.begin(`resolving the Kubernetes v${kubernetes} module`);
     const k8sDir = join(scratch, 'k8s');
-    await kubernetesWrapperModule(k8sDir, kubernetes, goRun, (s) => (step = s), cmds);
-    step = 'compiling kubelet and kube-proxy';
-    await goRun(
+    await kubernetesWrapperModule(k8sDir, kubernetes, go.run, (s) => go.begin(s), cmds);
+    go.begin('compiling kubelet and kube-proxy');
+    await go.run(
       k8sDir,
       'build',
       '-trimpath',
@@ -100,9 +78,9 @@ async function build(dir: string, kubernetes: string, log: (line: string) => voi
       join(staging, 'bin') + '/',
       ...cmds,
     );
-    step = 'compiling pause';
+    go.begin('compiling pause');
     const module = JSON.parse(
-      await goRun(k8sDir, 'mod', 'download', '-json', `k8s.io/kubernetes@v${kubernetes}`),
+      await go.run(k8sDir, 'mod', 'download', '-json', `k8s.io/kubernetes@v${kubernetes}`),
     ) as { Dir: string };
     await runCommand('gcc', [
       '-Os',
@@ -112,14 +90,14 @@ async function build(dir: string, kubernetes: string, log: (line: string) => voi
       join(staging, 'bin', 'pause'),
       join(module.Dir, 'build', 'pause', 'linux', 'pause.c'),
     ]);
-    const manifest = { kubernetes, seconds: Math.round((Date.now() - started) / 1000) };
+    const manifest = { kubernetes, seconds: go.seconds() };
     await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
-    log(`[node build] done in ${elapsed()}; cached in ${dir}`);
+    go.say(`done in ${go.seconds()}s; cached in ${dir}`);
     return binariesIn(dir, manifest);
   } finally {
-    clearInterval(heartbeat);
+    go.stop();
     await rm(scratch, { recursive: true, force: true });
     await rm(staging, { recursive: true, force: true });
   }

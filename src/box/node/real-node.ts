@@ -25,7 +25,7 @@ import {
 import { ensureCoreDns } from './coredns-build.js';
 import { cgroupV1Mounts, cleanUpRealNode, realNodeNames, type RealNodeNames } from './cleanup.js';
 import { cniConfig, containerdConfig, kubeletConfig, kubeProxyConfig } from './configs.js';
-import { TcpForwarder } from './forwarder.js';
+import { TcpForwarder } from '../tcp-forwarder.js';
 import type { NodeLink } from './network.js';
 
 /** Tells KWOK to leave a node alone (the box's label; repeated here to keep the layers one-way). */
@@ -123,7 +123,11 @@ export class RealNode {
     );
     await this.network();
     this.forwarders.push(
-      await TcpForwarder.start({ host: this.hostIp, port: ctx.apiserverPort, targetPort: ctx.apiserverPort }),
+      await TcpForwarder.start({
+        host: this.hostIp,
+        port: ctx.apiserverPort,
+        target: { port: ctx.apiserverPort },
+      }),
     );
     const cgroupRoot = await this.cgroups();
 
@@ -365,7 +369,7 @@ export class RealNode {
 
   /** Makes a loopback port of this host reachable from the node and its pods at {@link hostIp}. */
   async forward(port: number, targetPort = port): Promise<void> {
-    this.forwarders.push(await TcpForwarder.start({ host: this.hostIp, port, targetPort }));
+    this.forwarders.push(await TcpForwarder.start({ host: this.hostIp, port, target: { port: targetPort } }));
   }
 
   ctr(args: readonly string[]): Promise<string> {

@@ -2,8 +2,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { userCacheDir } from '../build.js';
-import { runCommand } from '../command.js';
-import { copyModule, findGo, moduleDir as goModuleDir } from '../go-module.js';
+import { copyModule, findGo, moduleDir as goModuleDir, startGoBuild } from '../go-module.js';
 import { withDirectoryLock } from '../lock.js';
 
 /**
@@ -43,8 +42,6 @@ interface Manifest {
   readonly googleapisModuleVersion: string;
 }
 
-const quietGoLine = /^go: (downloading|added|finding|extracting) /;
-
 function cacheDir(): string {
   return join(userCacheDir(), 'stork-ts', 'osd', osdModule.version);
 }
@@ -54,16 +51,15 @@ function cacheDir(): string {
  * OpenStorage, so checksum verification is waived for that one module (GONOSUMDB); everything it
  * depends on is still verified, against the go.sum OpenStorage ships, which the build must not change.
  */
+const osdGoSettings: NodeJS.ProcessEnv = {
+  GOFLAGS: '-mod=readonly',
+  GONOSUMDB: osdModule.path,
+  GOPRIVATE: '',
+  GONOPROXY: '',
+};
+
 function goEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    GOTOOLCHAIN: 'local',
-    CGO_ENABLED: '0',
-    GOFLAGS: '-mod=readonly',
-    GONOSUMDB: osdModule.path,
-    GOPRIVATE: '',
-    GONOPROXY: '',
-  };
+  return { ...process.env, GOTOOLCHAIN: 'local', CGO_ENABLED: '0', ...osdGoSettings };
 }
 
 async function readManifest(dir: string): Promise<Manifest | undefined> {
@@ -110,43 +106,33 @@ export async function ensureOsdBinary(options: OsdBuildOptions = {}): Promise<Os
 
 async function build(dir: string, options: OsdBuildOptions): Promise<Manifest> {
   const log = options.log ?? ((line: string) => console.error(line));
-  const go = findGo();
-  const started = Date.now();
-  const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)}s`;
-  let step = 'preparing';
-  const heartbeat = setInterval(() => log(`[osd build] still ${step} (${elapsed()} so far)`), 30_000);
   const scratch = await mkdtemp(join(tmpdir(), 'stork-osd-build-'));
   const staging = `${dir}.partial`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, 'bin'), { recursive: true });
-  const goRun = (cwd: string, ...args: string[]): Promise<string> =>
-    runCommand(go, args, {
-      cwd,
-      env: goEnv(),
-      onLine: (line) => {
-        if (!quietGoLine.test(line)) log(`[osd build]   ${line}`);
-      },
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+  const go = startGoBuild({
+    label: 'osd',
+    log,
+    env: osdGoSettings,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   try {
-    log(`[osd build] building osd ${osdModule.version} from the Go module proxy (a few minutes when cold)`);
-    step = `downloading ${osdModule.path}@${osdModule.version}`;
-    log(`[osd build] ${step}`);
-    const source = await moduleDir(go, osdModule.path, osdModule.version, scratch);
+    go.say(`building osd ${osdModule.version} from the Go module proxy (a few minutes when cold)`);
+    go.begin(`downloading ${osdModule.path}@${osdModule.version}`);
+    const source = await moduleDir(go.go, osdModule.path, osdModule.version, scratch);
 
     // Build inside a copy of the module, so that its own go.mod (with its replace directives, which a
     // consumer module would ignore) and go.sum are the ones in force. A wrapper module does not work:
     // the replacement for github.com/docker/docker is a pseudo-version of moby the sum database does
     // not know either. The module zip keeps only vendor/modules.txt, so the vendor directory goes.
-    step = 'copying the module';
+    go.begin('copying the module');
     const src = join(scratch, 'src');
     await copyModule(source, src);
 
     // `-tags daemon` is how upstream builds its mock SDK server. checklinkname=0: the pinned
     // golang.org/x/net uses //go:linkname to reach syscall.recvmsg, which Go 1.23+ refuses to link.
-    step = 'downloading dependencies and compiling cmd/osd';
-    log(`[osd build] ${step}`);
-    await goRun(
+    go.begin('downloading dependencies and compiling cmd/osd');
+    await go.run(
       src,
       'build',
       '-trimpath',
@@ -158,22 +144,22 @@ async function build(dir: string, options: OsdBuildOptions): Promise<Manifest> {
       join(staging, 'bin', 'osd'),
       './cmd/osd',
     );
-    const googleapis = JSON.parse(await goRun(src, 'list', '-m', '-json', googleapisModule)) as {
+    const googleapis = JSON.parse(await go.run(src, 'list', '-m', '-json', googleapisModule)) as {
       Version: string;
     };
     const manifest: Manifest = {
       module: osdModule.path,
       version: osdModule.version,
-      go: (await goRun(scratch, 'env', 'GOVERSION')).trim(),
+      go: (await go.run(scratch, 'env', 'GOVERSION')).trim(),
       googleapisModuleVersion: googleapis.Version,
     };
     await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
-    log(`[osd build] done in ${elapsed()}; cached in ${dir}`);
+    go.say(`done in ${go.seconds()}s; cached in ${dir}`);
     return manifest;
   } finally {
-    clearInterval(heartbeat);
+    go.stop();
     await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { TcpForwarder } from '../tcp-forwarder.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import protobuf from 'protobufjs';
 import { ManagedProcess } from '../process.js';
 import { ensureOsdBinary, type OsdBinary } from './build.js';
 import { isProcessAlive } from '../pids.js';
+import { errorText } from '../../lib/errors.js';
 
 export interface OsdOptions {
   readonly log?: (line: string) => void;
@@ -171,18 +172,20 @@ export async function startOsd(options: OsdOptions = {}): Promise<OsdServer> {
   process.on('exit', removeDir);
   if (osd.pid !== undefined) await writeFile(join(dir, 'osd.pid'), String(osd.pid));
 
-  const forwarders: Forwarder[] = [];
+  const forwarders: TcpForwarder[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      await Promise.all(forwarders.map((f) => f.close()));
+      await Promise.all(forwarders.map((f) => f.stop()));
       await osd.stop();
       process.off('exit', removeDir);
       await rm(dir, { recursive: true, force: true });
     })());
 
   try {
-    forwarders.push(await forward(sdkSocket), await forward(mgmtSocket));
+    // TCP listeners on 127.0.0.1 that forward to osd's unix sockets.
+    for (const path of [sdkSocket, mgmtSocket])
+      forwarders.push(await TcpForwarder.start({ host: '127.0.0.1', port: 0, target: { path } }));
     const [sdk, mgmt] = forwarders;
     if (!sdk || !mgmt) throw new Error('forwarders missing');
     const sdkEndpoint = `127.0.0.1:${sdk.port}`;
@@ -203,47 +206,10 @@ export async function startOsd(options: OsdOptions = {}): Promise<OsdServer> {
   } catch (error) {
     const tail = await osd.logTail(40);
     await stop();
-    throw new Error(`osd did not come up: ${(error as Error).message}\n--- osd log ---\n${tail}`, {
+    throw new Error(`osd did not come up: ${errorText(error)}\n--- osd log ---\n${tail}`, {
       cause: error,
     });
   }
-}
-
-interface Forwarder {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** A TCP listener on 127.0.0.1 that forwards each connection to a unix socket. */
-async function forward(socketPath: string): Promise<Forwarder> {
-  const open = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = connect(socketPath);
-    for (const s of [client, upstream]) {
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('unexpected listen address');
-  return {
-    port: address.port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 /** `openstorage.api.Status.STATUS_OK`. */

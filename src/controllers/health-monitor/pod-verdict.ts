@@ -1,5 +1,5 @@
 import type { PersistentVolume, Pod } from '../../wire/k8s-types.js';
-import type { ClaimLookups } from '../../drivers/pod-claims.js';
+import { podClaims, type ClaimLookups } from '../../drivers/pod-claims.js';
 
 /** What the monitor does with one pod on a node being drained. */
 export type PodVerdict =
@@ -60,25 +60,14 @@ export function localVolumes(
   claims: ClaimLookups,
   localToOneNode?: (pv: PersistentVolume) => boolean,
 ): string[] {
-  const namespace = pod.metadata?.namespace ?? 'default';
-  const out: string[] = [];
-  for (const volume of pod.spec?.volumes ?? []) {
-    const claimName = volume.persistentVolumeClaim?.claimName;
-    const pvName = claimName ? claims.getClaim(claimName, namespace)?.spec?.volumeName : undefined;
-    const pv = pvName ? claims.getVolume(pvName) : undefined;
-    if (pv && (pinnedToOneNode(pv) || localToOneNode?.(pv) === true)) out.push(pv.metadata?.name ?? '');
-  }
-  return out;
+  return podClaims(pod, claims).flatMap(({ pv }) =>
+    pv && (pinnedToOneNode(pv) || localToOneNode?.(pv) === true) ? [pv.metadata?.name ?? ''] : [],
+  );
 }
 
 /** The PersistentVolumes a pod's claims are bound to. */
 export function podVolumeNames(pod: Pod, claims: ClaimLookups): string[] {
-  const namespace = pod.metadata?.namespace ?? 'default';
-  return (pod.spec?.volumes ?? []).flatMap((volume) => {
-    const claimName = volume.persistentVolumeClaim?.claimName;
-    const pvName = claimName ? claims.getClaim(claimName, namespace)?.spec?.volumeName : undefined;
-    return pvName ? [pvName] : [];
-  });
+  return podClaims(pod, claims).flatMap(({ pvName }) => (pvName ? [pvName] : []));
 }
 
 /** Sorts one pod on `node` (a node whose storage failed). */

@@ -3,7 +3,7 @@ import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
 import type { DriverState } from '../../drivers/driver-state.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import type { Node, PersistentVolume, Pod } from '../../wire/k8s-types.js';
-import { NodeMatcher } from '../../drivers/node-match.js';
+import { nodeMatcherFor } from '../../drivers/node-match.js';
 import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { getOrUndefined, isConflict, isNotFound } from '../../k8s/errors.js';
@@ -110,7 +110,6 @@ export class HealthReconciler {
   readonly tracker: NodeHealthTracker;
   readonly breaker: CircuitBreaker;
   readonly evictor: Evictor;
-  private matcher: { nodes: DriverState['nodes']; matcher: NodeMatcher } | undefined;
   private seen = { snapshot: -1, nodes: -1 };
   private lastView: StorageView | undefined;
   private counts: NodeCounts | undefined;
@@ -149,9 +148,7 @@ export class HealthReconciler {
       staleAfterMs: this.deps.staleAfterMs,
     });
     if (fresh || !this.counts) {
-      if (this.matcher?.nodes !== snapshot.nodes)
-        this.matcher = { nodes: snapshot.nodes, matcher: new NodeMatcher(snapshot.nodes) };
-      this.counts = countNodes(snapshot, caches.nodes.list(), this.matcher.matcher);
+      this.counts = countNodes(snapshot, caches.nodes.list(), nodeMatcherFor(snapshot.nodes));
       this.seen = { snapshot: snapshot.version, nodes: caches.nodes.version };
       // An untrustworthy view says nothing about the nodes: keep what was last known.
       if (distrust === undefined) changed = this.tracker.observe(this.counts.observations, now);

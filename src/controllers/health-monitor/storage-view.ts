@@ -1,6 +1,6 @@
 import type { DriverState } from '../../drivers/driver-state.js';
 import type { Node } from '../../wire/k8s-types.js';
-import type { NodeMatcher } from '../../drivers/node-match.js';
+import { matchNodes, type NodeMatcher } from '../../drivers/node-match.js';
 import type { BreakerInput } from './breaker.js';
 import type { NodeObservation } from './node-health.js';
 import { countsAsUnhealthy } from './status-policy.js';
@@ -52,13 +52,12 @@ export interface NodeCounts {
  * matching storage entry, so stale duplicate entries do not inflate the count.
  */
 export function countNodes(snapshot: DriverState, nodes: readonly Node[], matcher: NodeMatcher): NodeCounts {
-  const observations: NodeObservation[] = [];
-  for (const node of nodes) {
-    const driverNode = matcher.match(node);
-    const name = node.metadata?.name;
-    if (driverNode && name)
-      observations.push({ node: name, driverNodeId: driverNode.id, status: driverNode.status });
-  }
+  const observations: NodeObservation[] = matchNodes(nodes, (node) => matcher.match(node)).flatMap(
+    ({ node, driverNode }) => {
+      const name = node.metadata?.name;
+      return name ? [{ node: name, driverNodeId: driverNode.id, status: driverNode.status }] : [];
+    },
+  );
   return {
     observations,
     storageNodes: observations.length,

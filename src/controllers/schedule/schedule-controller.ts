@@ -16,7 +16,7 @@ import {
 } from '../../k8s/crds/volume-snapshot-schedule.js';
 import { snapshotApiVersion, type VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { isAlreadyExists, isConflict, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isAlreadyExists, isConflict, isNotFound } from '../../k8s/errors.js';
 import { objectReference } from '../../k8s/events.js';
 import { resources } from '../../k8s/paths.js';
 import type { Clock } from '../../lib/clock.js';
@@ -479,10 +479,10 @@ export class ScheduleController {
       ['postExecRule', spec.postExecRule],
     ] as const) {
       if (!ruleName) continue;
-      try {
-        await client.get<Rule>(resources.rules, { namespace, name: ruleName }, { signal });
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
+      const rule = await getOrUndefined(() =>
+        client.get<Rule>(resources.rules, { namespace, name: ruleName }, { signal }),
+      );
+      if (!rule) {
         const message = `The ${run.type} run due at ${isoSeconds(due)} waits: ${field} Rule ${namespace}/${ruleName} not found`;
         this.say(ref, 'Warning', 'RuleNotFound', message);
         return undefined;

@@ -301,6 +301,35 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
     },
   );
 
+  it.each([
+    ['a long name', 'x'.repeat(100_000)],
+    ['a path', '../../api/v1/namespaces/kube-system/secrets/x'],
+    ['upper case', 'Snap-Fast'],
+  ])(
+    'refuses an annotation that is no VolumeSnapshotClass name, bounded, never asking the API: %s',
+    async (_, wanted) => {
+      const t = run({ seeds: [seedSnapshot('u-8', { [csiSnapshotClassAnnotation]: wanted })] });
+      try {
+        const failed = await t.until(
+          'Error',
+          () => state(t.seed('snap-u-8'))?.type === 'Error' && state(t.seed('snap-u-8')),
+        );
+        expect(failed.message).toMatch(/is not a VolumeSnapshotClass name/);
+        // Whatever the tenant wrote is echoed 80 characters at most, in the condition and in events.
+        for (const text of [failed.message ?? '', ...t.events.map((e) => e.message)]) {
+          expect(text.length).toBeLessThan(600);
+          if (wanted.length > 80) expect(text).not.toContain(wanted.slice(0, 81));
+        }
+        expect(t.csiSnapshots()).toEqual([]);
+        expect(t.api.calls.some((c) => c.resource === 'volumesnapshotclasses' && c.verb === 'get')).toBe(
+          false,
+        );
+      } finally {
+        await t.stop();
+      }
+    },
+  );
+
   it('a cut snapshot that never becomes readyToUse ends in Error once its time is up, and is deleted', async () => {
     const t = run({ behaviour: 'stuck', readyTimeoutMs: 200, seeds: [seedSnapshot('u-7')] });
     try {

@@ -3,11 +3,13 @@
 import type { PersistentVolume, PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
+import { truncate } from '../../lib/http.js';
 import { DriverError, type DriverVolume } from '../driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
+import { errorText } from '../../lib/errors.js';
 
 const snapshotApi = (resource: string, namespaced: boolean): ResourceType => ({
   group: 'snapshot.storage.k8s.io',
@@ -24,6 +26,10 @@ export const csiSnapshotResources = {
 
 /** On a seed-API VolumeSnapshot: the VolumeSnapshotClass to take a CSI volume's snapshot with. */
 export const csiSnapshotClassAnnotation = 'stork.libopenstorage.org/csi-snapshot-class';
+/** A cluster-scoped object's name: a DNS-1123 subdomain (Kubernetes' validation for VolumeSnapshotClass). */
+function isSnapshotClassName(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+}
 /** external-snapshotter's mark of a driver's default class. */
 export const defaultSnapshotClassAnnotation = 'snapshot.storage.kubernetes.io/is-default-class';
 /** On a CSI VolumeSnapshot stork made: the name it was made under (its idempotency key). */
@@ -130,7 +136,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       // Final failures are final; anything else (the API server not answering now) is retried, and the
       // retry finds the CSI snapshot by name if it was made.
       if (error instanceof CsiSnapshotFailed || signal?.aborted) throw error;
-      throw new DriverError(driverName, error instanceof Error ? error.message : String(error), {
+      throw new DriverError(driverName, errorText(error), {
         cause: error,
       });
     }
@@ -211,6 +217,13 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
         : undefined;
     const wanted = annotations?.[csiSnapshotClassAnnotation];
     if (wanted) {
+      // Any user who may create a seed snapshot writes this: only a valid object name is looked up, and
+      // a bad one is echoed cut short.
+      if (!isSnapshotClassName(wanted))
+        throw new CsiSnapshotFailed(
+          `annotation ${csiSnapshotClassAnnotation}: "${truncate(wanted, 80)}" is not a VolumeSnapshotClass ` +
+            'name (a DNS subdomain of at most 253 characters)',
+        );
       let chosen: CsiVolumeSnapshotClass;
       try {
         chosen = await api.get(csiSnapshotResources.volumeSnapshotClasses, { name: wanted }, { signal });
@@ -260,14 +273,10 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
   async inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined> {
     const ref = parseCsiSnapshotId(id);
     if (!ref) return undefined;
-    try {
-      return this.toDriverSnapshot(
-        await this.options.api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
-      );
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+    const found = await getOrUndefined(() =>
+      this.options.api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
+    );
+    return found ? this.toDriverSnapshot(found) : undefined;
   }
 
   /**
@@ -299,12 +308,9 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
    */
   private async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
     const { api } = this.options;
-    const snapshot = await api
-      .get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal })
-      .catch((error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      });
+    const snapshot = await getOrUndefined(() =>
+      api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
+    );
     const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
     if (contentName) {
       await ignoreNotFound(

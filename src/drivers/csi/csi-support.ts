@@ -1,5 +1,5 @@
 import type { KubeApi } from '../../k8s/api.js';
-import { isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined } from '../../k8s/errors.js';
 import { resources } from '../../k8s/paths.js';
 import { CsiVolumeSnapshots } from './csi-snapshots.js';
 import type { Node, PersistentVolume } from '../../wire/k8s-types.js';
@@ -47,17 +47,14 @@ export function csiSupportFor(options: CsiSupportOptions): CsiSupport | undefine
           .list()
           .find((pv) => pv.spec?.csi?.volumeHandle === handle && servesDriver(pv.spec.csi.driver)),
       seedAnnotations: async (namespace, name, signal) => {
-        try {
-          const seed = await api.get<{ metadata?: { annotations?: Record<string, string> } }>(
+        const seed = await getOrUndefined(() =>
+          api.get<{ metadata?: { annotations?: Record<string, string> } }>(
             resources.volumeSnapshots,
             { namespace, name },
             { signal },
-          );
-          return seed.metadata?.annotations ?? {};
-        } catch (error) {
-          if (isNotFound(error)) return undefined;
-          throw error;
-        }
+          ),
+        );
+        return seed ? (seed.metadata?.annotations ?? {}) : undefined;
       },
     });
   return {

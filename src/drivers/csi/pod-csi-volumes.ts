@@ -1,7 +1,7 @@
 import type { NodeSelector } from 'kubernetes-types/core/v1.js';
-import type { ClaimLookups } from '../pod-claims.js';
+import { podClaims, type ClaimLookups } from '../pod-claims.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../wire/k8s-types.js';
-import { claimProvisioner, claimStorageClassName } from '../ownership.js';
+import { claimProvisioner } from '../ownership.js';
 import { quantityValue } from '../quantity.js';
 import type { CsiView } from './csi-view.js';
 
@@ -56,20 +56,14 @@ export function csiDriverOfClaim(
  * scheduler retries), as for every driver.
  */
 export function podCsiVolumes(pod: Pod, lookups: ClaimLookups, view: CsiView): PodCsiVolumes {
-  const namespace = pod.metadata?.namespace ?? 'default';
   const bound: BoundCsiVolume[] = [];
   const waiting: WaitingCsiClaim[] = [];
   const drivers = new Set<string>();
-  for (const volume of pod.spec?.volumes ?? []) {
-    const claimName = volume.persistentVolumeClaim?.claimName;
-    if (!claimName) continue;
-    const key = `${namespace}/${claimName}`;
-    const claim = lookups.getClaim(claimName, namespace);
+  for (const { key, claim, pvName, pv, storageClassName: className, storageClass } of podClaims(
+    pod,
+    lookups,
+  )) {
     if (!claim) return { kind: 'error', message: `Unable to find PVC ${key}` };
-    const pvName = claim.spec?.volumeName;
-    const pv = pvName ? lookups.getVolume(pvName) : undefined;
-    const className = claimStorageClassName(claim);
-    const storageClass = className ? lookups.getStorageClass(className) : undefined;
     if (pvName && !pv) {
       // The claim names a PV the cache has not seen: its driver is unknown yet, so it cannot be judged.
       if (claim.status?.phase === 'Bound' && storageClass && view.servesDriver(storageClass.provisioner))
