@@ -1,8 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { userCacheDir } from '../build.js';
-import { runCommand } from '../command.js';
-import { findGo } from '../go-module.js';
+import { startGoBuild } from '../go-module.js';
 import { withDirectoryLock } from '../lock.js';
 import { realNodeVersions } from '../versions.js';
 
@@ -75,46 +74,29 @@ async function build(
   coredns: string,
   log: (line: string) => void,
 ): Promise<CoreDnsBinary['manifest']> {
-  const go = findGo();
-  const started = Date.now();
   const staging = `${dir}.partial`;
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    GOTOOLCHAIN: 'local',
-    CGO_ENABLED: '0',
-    GOFLAGS: '-mod=mod',
-  };
-  const heartbeat = setInterval(
-    () => log(`[node build] still building CoreDNS (${Math.round((Date.now() - started) / 1000)}s so far)`),
-    30_000,
-  );
+  const go = startGoBuild({ label: 'node', log });
   try {
-    log(`[node build] building CoreDNS v${coredns} (${coreDnsPlugins.join(', ')})`);
+    go.say(`building CoreDNS v${coredns} (${coreDnsPlugins.join(', ')})`);
     await rm(staging, { recursive: true, force: true });
-    await mkdir(staging, { recursive: true });
     const src = join(staging, 'src');
-    await mkdir(src);
+    await mkdir(src, { recursive: true });
     await writeFile(join(src, 'go.mod'), 'module stork-ts.box/coredns\n\ngo 1.26\n');
     await writeFile(join(src, 'main.go'), coreDnsMain());
     // `go get` of the module, not `go mod tidy`: tidy would also fetch every test dependency of it.
-    await runCommand(go, ['get', `github.com/coredns/coredns@v${coredns}`], { cwd: src, env });
-    await runCommand(go, ['build', '-trimpath', '-ldflags', '-s -w', '-o', join(staging, 'coredns'), '.'], {
-      cwd: src,
-      env,
-    });
+    go.begin('resolving the CoreDNS module');
+    await go.run(src, 'get', `github.com/coredns/coredns@v${coredns}`);
+    go.begin('compiling CoreDNS');
+    await go.run(src, 'build', '-trimpath', '-ldflags', '-s -w', '-o', join(staging, 'coredns'), '.');
     await rm(src, { recursive: true, force: true });
-    const manifest = {
-      coredns,
-      plugins: [...coreDnsPlugins],
-      seconds: Math.round((Date.now() - started) / 1000),
-    };
+    const manifest = { coredns, plugins: [...coreDnsPlugins], seconds: go.seconds() };
     await writeFile(join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
-    log(`[node build] CoreDNS done in ${manifest.seconds}s; cached in ${dir}`);
+    go.say(`CoreDNS done in ${manifest.seconds}s; cached in ${dir}`);
     return manifest;
   } finally {
-    clearInterval(heartbeat);
+    go.stop();
     await rm(staging, { recursive: true, force: true });
   }
 }
