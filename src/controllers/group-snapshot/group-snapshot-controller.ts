@@ -333,7 +333,7 @@ export class GroupSnapshotController {
     };
     let member: VolumeSnapshot;
     try {
-      member = await api.create(resources.volumeSnapshots, body);
+      member = await api.create(resources.volumeSnapshots, body, namespace);
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
       member = await api.get(resources.volumeSnapshots, { namespace, name: memberName });
