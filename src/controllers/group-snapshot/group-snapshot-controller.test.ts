@@ -83,6 +83,14 @@ class FailingStorage extends FakeStorage {
   }
 }
 
+/** A storage system whose snapshots are cut but never done. */
+class NotReadyStorage extends FakeStorage {
+  override async createSnapshot(volumeId: string, name: string, labels: Readonly<Record<string, string>>) {
+    const taken = await super.createSnapshot(volumeId, name, labels);
+    return this.addSnapshot({ ...taken, ready: false });
+  }
+}
+
 const fakeApi = () =>
   new FakeKubeClient({
     statusSubresources: [
@@ -319,5 +327,39 @@ describe('GroupSnapshotController', () => {
     // The group's own storage snapshots are gone again; the foreign VolumeSnapshot is left as it was.
     expect([...storage.snapshots.values()].filter((s) => s.name.startsWith('group-snapshot-'))).toEqual([]);
     expect(result.snapshot('shop', 'db-group-a-g1')?.metadata.uid).toBe('someone');
+  });
+
+  it('a member VolumeSnapshot is left to its group: the single-snapshot controller takes no snapshot of it', async () => {
+    const storage = new FakeStorage();
+    const member: VolumeSnapshot = {
+      metadata: {
+        namespace: 'shop',
+        name: 'db-group-a-g9',
+        uid: 'm1',
+        labels: { [groupSnapshotUidLabel]: 'g9' },
+        ownerReferences: [
+          {
+            apiVersion: 'stork.libopenstorage.org/v1alpha1',
+            kind: 'GroupVolumeSnapshot',
+            name: 'db-group',
+            uid: 'g9',
+          },
+        ],
+      },
+      spec: { persistentVolumeClaimName: 'a' },
+    };
+    const result = await run({ ...threeClaims, volumeSnapshots: [member] }, [], storage);
+    expect(storage.log).toEqual([]);
+    expect(result.snapshot('shop', 'db-group-a-g9')?.status).toBeUndefined();
+  });
+
+  it('snapshots cut but not done yet: the group waits in PostSnapshot and makes no member', async () => {
+    const storage = new NotReadyStorage();
+    const result = await run(threeClaims, [groupOf()], storage);
+    expect(`${result.group()?.status?.stage ?? ''}/${result.group()?.status?.status ?? ''}`).toBe(
+      'PostSnapshot/InProgress',
+    );
+    expect(result.members()).toEqual([]);
+    expect(storage.snapshots.size).toBe(3);
   });
 });
