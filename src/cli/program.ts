@@ -12,7 +12,6 @@ import {
   createGroupSnapshot,
   deleteGroupSnapshots,
   getGroupSnapshots,
-  type GroupSnapshotFlags,
 } from './group-snapshots.js';
 import { createSchedulePolicy, deleteSchedulePolicies, getSchedulePolicies } from './schedule-policies.js';
 import {
@@ -105,7 +104,7 @@ export function storkctlProgram(
       'options for the storage driver (comma-separated, repeatable)',
       collectList,
     )
-    .action(run((ctx, args, flags) => createGroupSnapshot(ctx, args, flags as GroupSnapshotFlags)));
+    .action(run((ctx, args, flags) => createGroupSnapshot(ctx, args, flags)));
   create
     .command('pvc')
     .aliases(['pvcs', 'persistentvolumeclaim'])
