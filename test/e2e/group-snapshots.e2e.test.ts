@@ -17,7 +17,7 @@ import type { Rule, RuleItem } from '../../src/k8s/crds/rule.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { useStorkBox } from './stork-helpers.js';
 
 const gib = 2 ** 30;
@@ -296,6 +296,131 @@ describe('group snapshots on CSI storage', () => {
         return members.length === 0 && (await csiSnapshots()).length === 0 ? true : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 250 },
+    );
+  });
+});
+
+/**
+ * The same on the Portworx simulator (pxd): the group's per-volume snapshots, and a member restored
+ * through stork-snapshot-sc like any snapshot.
+ */
+describe('group snapshots on pxd', () => {
+  const ctx = useStorkBox({ box: { nodes: [{ name: 'node-1' }, { name: 'node-2' }] } });
+  const api = () => ctx.box.api;
+  const state = () => ctx.storage.simulator.state;
+  let ns = '';
+
+  beforeAll(async () => {
+    await applyManifests(
+      api(),
+      await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
+      'default',
+    );
+    // The seed's px-mysql-sc StorageClass (and its claim, unused here).
+    await applyManifests(
+      api(),
+      await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
+      'default',
+    );
+    ns = await createTestNamespace(api(), 'pxgroup');
+    for (const name of ['p1', 'p2']) {
+      await api().create<PersistentVolumeClaim>(
+        resources.persistentVolumeClaims,
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name, namespace: ns, labels: { app: 'pg' } },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: 'px-mysql-sc',
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+        ns,
+      );
+    }
+    await api().create(resources.pods, testPod('pg', { schedulerName: 'stork', claims: ['p1', 'p2'] }), ns);
+    await waitForPod(api(), ns, 'pg', isRunning, 90_000);
+  }, 600_000);
+
+  it('snapshots both volumes, and a member restores through stork-snapshot-sc', async () => {
+    await api().create<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      {
+        apiVersion: 'stork.libopenstorage.org/v1alpha1',
+        kind: 'GroupVolumeSnapshot',
+        metadata: { name: 'pg-group' },
+        spec: { pvcSelector: { matchLabels: { app: 'pg' } } },
+      },
+      ns,
+    );
+    const done = await waitFor(
+      'the pxd group Final',
+      async () => {
+        const g = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+          namespace: ns,
+          name: 'pg-group',
+        });
+        return g.status?.stage === 'Final' ? g : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
+    const uid = done.metadata.uid ?? '';
+    const taken = state()
+      .volumes()
+      .filter((v) => v.snapshot && v.name.startsWith('group-snapshot-'));
+    expect(taken).toHaveLength(2);
+
+    const member = `pg-group-p1-${uid}`;
+    await api().create<PersistentVolumeClaim>(
+      resources.persistentVolumeClaims,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: {
+          name: 'p1-restored',
+          namespace: ns,
+          annotations: { 'snapshot.alpha.kubernetes.io/snapshot': member },
+        },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: 'stork-snapshot-sc',
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+      ns,
+    );
+    const restored = await waitFor(
+      'the restored claim Bound',
+      async () => {
+        const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+          namespace: ns,
+          name: 'p1-restored',
+        });
+        return pvc.status?.phase === 'Bound' ? pvc : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
+      name: restored.spec?.volumeName ?? '',
+    });
+    const volume = state().requireVolume(pv.spec?.csi?.volumeHandle ?? '');
+    const p1Snapshot = done.status?.volumeSnapshots?.find((v) => v.VolumeSnapshotName === member);
+    expect(taken.map((t) => t.id)).toContain(volume.parentId);
+    expect(taken.find((t) => t.id === volume.parentId)?.name).toBe(p1Snapshot?.TaskID);
+
+    // Deleting the group deletes both storage snapshots (the restore is Bound: nothing waits).
+    await api().delete(resources.groupVolumeSnapshots, { namespace: ns, name: 'pg-group' });
+    await waitFor(
+      "the group's storage snapshots gone",
+      () =>
+        Promise.resolve(
+          state()
+            .volumes()
+            .filter((v) => v.snapshot && v.name.startsWith('group-snapshot-')).length === 0 || undefined,
+        ),
+      { timeoutMs: 60_000, intervalMs: 250 },
     );
   });
 });

@@ -104,7 +104,7 @@ async function run(
   world: World,
   groups: readonly GroupVolumeSnapshot[],
   storage: FakeStorage,
-  options: { hooks?: SnapshotHooks; api?: FakeKubeClient } = {},
+  options: { hooks?: SnapshotHooks; api?: FakeKubeClient; retryDelayMs?: number } = {},
 ) {
   const api = options.api ?? fakeApi();
   api.seed(resources.groupVolumeSnapshots, ...groups);
@@ -116,7 +116,7 @@ async function run(
       hooks: options.hooks ?? loggingHooks(storage),
       pollIntervalMs: 10,
       resyncIntervalMs: 50,
-      retryDelayMs: 10,
+      retryDelayMs: options.retryDelayMs ?? 10,
       waitForClaimsMs: 20,
     });
     return [
@@ -212,6 +212,19 @@ describe('GroupSnapshotController', () => {
     expect(`${group?.status?.stage ?? ''}/${group?.status?.status ?? ''}`).toBe('Final/Failed');
     expect(group?.status?.numRetries).toBe(2);
     expect(storage.log.filter((l) => l === 'snapshot vol-shop-b fails')).toHaveLength(3);
+    expect(storage.snapshots.size).toBe(0);
+  });
+
+  it('a retry waits its delay: until then the group is Pending with the count and the cause', async () => {
+    const storage = new FailingStorage(new Set(['vol-shop-b']));
+    const result = await run(threeClaims, [groupOf({ maxRetries: 2 })], storage, { retryDelayMs: 60_000 });
+    const group = result.group();
+    expect(`${group?.status?.stage ?? ''}/${group?.status?.status ?? ''}`).toBe('PreChecks/Pending');
+    expect(group?.status?.numRetries).toBe(1);
+    expect(currentCondition(group?.status?.conditions ?? [])?.message).toBe(
+      'retry 1 of 2 after: group snapshot failed due to err: claim b: pxd: volume vol-shop-b not found',
+    );
+    expect(storage.log.filter((l) => l === 'snapshot vol-shop-b fails')).toHaveLength(1);
     expect(storage.snapshots.size).toBe(0);
   });
 

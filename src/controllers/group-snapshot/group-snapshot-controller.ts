@@ -139,6 +139,8 @@ export class GroupSnapshotController {
 
   /** Prechecks, the pre rule, every claim's snapshot while it holds, the post rule. */
   private async take(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<WorkResult> {
+    const waited = retryWait(group, this.options.retryDelayMs ?? 5000);
+    if (waited > 0) return { requeueAfterMs: waited };
     const { driver, volumes, claims } = this.options;
     const members = groupMembers(group, {
       claims: () => claims.list(),
@@ -146,8 +148,8 @@ export class GroupSnapshotController {
       volumeIdOf: (pv) => driver.volumeIdOf(pv),
       driverName: driver.name,
     });
-    const waited = retryWait(group, this.options.retryDelayMs ?? 5000);
-    if (waited > 0) return { requeueAfterMs: waited };
+    // Whatever an interrupted attempt cut goes first: its snapshots were not all taken in one hold.
+    await this.discard(group, members, signal);
     if (members.length === 0) {
       if (group.status?.status !== 'Pending') {
         const message = 'no PersistentVolumeClaim in the namespace matches pvcSelector yet';
@@ -160,8 +162,6 @@ export class GroupSnapshotController {
       }
       return { requeueAfterMs: this.options.waitForClaimsMs ?? 10_000 };
     }
-    // Whatever an interrupted attempt cut goes first: its snapshots were not all taken in one hold.
-    await this.discard(group, members, signal);
     const planned: GroupMemberSnapshotStatus[] = members.map((m) => ({
       VolumeSnapshotName: m.memberName,
       TaskID: m.driverSnapshotName,
