@@ -83,6 +83,15 @@ class FailingStorage extends FakeStorage {
   }
 }
 
+/** One that can discard a snapshot with everything of it (as the CSI driver does), and says so. */
+class DiscardingStorage extends FailingStorage {
+  discardSnapshot(id: string) {
+    this.log.push(`discard snapshot ${id}`);
+    this.snapshots.delete(id);
+    return Promise.resolve();
+  }
+}
+
 /** A storage system whose snapshots are cut but never done. */
 class NotReadyStorage extends FakeStorage {
   override async createSnapshot(volumeId: string, name: string, labels: Readonly<Record<string, string>>) {
@@ -203,6 +212,15 @@ describe('GroupSnapshotController', () => {
     expect(result.members()).toEqual([]);
     expect(storage.log).toContain('release; post skipped');
     expect(storage.log).not.toContain('release; post runs');
+  });
+
+  it('the snapshots of a failed attempt are discarded (whatever a deletion policy says), not merely deleted', async () => {
+    const storage = new DiscardingStorage(new Set(['vol-shop-c']));
+    const result = await run(threeClaims, [groupOf()], storage);
+    expect(result.group()?.status?.status).toBe('Failed');
+    expect(storage.log.filter((l) => l.startsWith('discard snapshot'))).toHaveLength(2);
+    expect(storage.log.filter((l) => l.startsWith('delete snapshot'))).toEqual([]);
+    expect(storage.snapshots.size).toBe(0);
   });
 
   it('maxRetries: a failing group is taken again that many times, then Failed', async () => {

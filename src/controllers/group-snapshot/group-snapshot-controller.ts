@@ -480,7 +480,9 @@ export class GroupSnapshotController {
     for (const name of names) {
       if (!name) continue;
       const found = await snapshots.findSnapshot(name, signal);
-      if (found) await snapshots.deleteSnapshot(found.id, signal);
+      // Never handed out: nothing of it may stay, whatever a CSI class's deletion policy says.
+      if (found)
+        await (snapshots.discardSnapshot ?? snapshots.deleteSnapshot).call(snapshots, found.id, signal);
     }
   }
 
