@@ -283,17 +283,24 @@ describe('group snapshots on CSI storage', () => {
       (s) => s.metadata.labels?.[groupUidLabel] === done.metadata.uid,
     );
     expect(members).toEqual([]);
-  });
+  }, 300_000);
 
   it('deleting a group deletes its member snapshots and their CSI snapshots', async () => {
+    const group = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+      namespace: ns,
+      name: 'consistent',
+    });
+    const names = new Set((group.status?.volumeSnapshots ?? []).map((v) => v.TaskID));
+    expect(names.size).toBe(3);
     await api().delete(resources.groupVolumeSnapshots, { namespace: ns, name: 'consistent' });
     await waitFor(
       'the members and their CSI snapshots gone',
       async () => {
         const members = (await api().list<VolumeSnapshot>(resources.volumeSnapshots, ns)).items.filter(
-          (s) => s.metadata.labels?.[groupUidLabel],
+          (s) => s.metadata.labels?.[groupUidLabel] === group.metadata.uid,
         );
-        return members.length === 0 && (await csiSnapshots()).length === 0 ? true : undefined;
+        const left = (await csiSnapshots()).filter((s) => names.has(s.metadata.name));
+        return members.length === 0 && left.length === 0 ? true : undefined;
       },
       { timeoutMs: 90_000, intervalMs: 250 },
     );
