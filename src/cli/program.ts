@@ -7,6 +7,12 @@ import { CliError, outputFormats, type Io } from './output.js';
 import { accessModes, createPvc } from './pvc.js';
 import { getRules } from './rules.js';
 import { createSnapshot, deleteSnapshots, getSnapshots } from './snapshots.js';
+import {
+  collectList,
+  createGroupSnapshot,
+  deleteGroupSnapshots,
+  getGroupSnapshots,
+} from './group-snapshots.js';
 import { createSchedulePolicy, deleteSchedulePolicies, getSchedulePolicies } from './schedule-policies.js';
 import {
   createSnapshotSchedule,
@@ -16,6 +22,7 @@ import {
 } from './snapshot-schedules.js';
 
 const snapshotAliases = ['snapshots', 'snap', 'volumesnapshot', 'volumesnapshots'];
+const groupSnapshotAliases = ['groupsnapshots', 'groupvolumesnapshot', 'groupvolumesnapshots'];
 // Stork's names for the schedule commands.
 const schedulePolicyAliases = ['sp'];
 const snapshotScheduleAliases = ['volumesnapshotschedule', 'snapshotschedule', 'snapshotschedules'];
@@ -74,6 +81,30 @@ export function storkctlProgram(
     .argument('[name...]', 'name of the snapshot')
     .option('-p, --pvc <name>', 'the claim to snapshot')
     .action(run((ctx, args, flags) => createSnapshot(ctx, args, flags.pvc as string | undefined)));
+  create
+    .command('groupsnapshot')
+    .aliases(groupSnapshotAliases)
+    .description('snapshot every claim a label selector picks, at one point in time')
+    .argument('[name...]', 'name of the group snapshot')
+    .option(
+      '--pvcSelectors <key=value,...>',
+      'labels of the claims (comma-separated, repeatable)',
+      collectList,
+    )
+    .option('--preExecRule <rule>', 'Rule to run before the snapshots are taken')
+    .option('--postExecRule <rule>', 'Rule to run after the snapshots are taken')
+    .option(
+      '--restoreNamespaces <namespace,...>',
+      'namespaces the snapshots may be restored into',
+      collectList,
+    )
+    .option('--maxRetries <count>', 'times to retry the group snapshot on failure', '0')
+    .option(
+      '--opts <key=value,...>',
+      'options for the storage driver (comma-separated, repeatable)',
+      collectList,
+    )
+    .action(run((ctx, args, flags) => createGroupSnapshot(ctx, args, flags)));
   create
     .command('pvc')
     .aliases(['pvcs', 'persistentvolumeclaim'])
@@ -180,6 +211,13 @@ export function storkctlProgram(
     .option('-p, --pvc <name>', 'only snapshots of this claim')
     .action(run((ctx, args, flags) => getSnapshots(ctx, args, flags.pvc as string | undefined)));
   get
+    .command('groupsnapshot')
+    .aliases(groupSnapshotAliases)
+    .description('list group snapshots')
+    .argument('[name...]', 'group snapshots to show (default: all in the namespace)')
+    .option('-A, --all-namespaces', 'group snapshots of every namespace')
+    .action(run((ctx, args, flags) => getGroupSnapshots(ctx, args, flags.allNamespaces === true)));
+  get
     .command('rules')
     .aliases(['rule'])
     .description('list rules')
@@ -208,6 +246,13 @@ export function storkctlProgram(
     .argument('[name...]', 'snapshots to delete')
     .option('-p, --pvc <name>', 'delete every snapshot of this claim')
     .action(run((ctx, args, flags) => deleteSnapshots(ctx, args, flags.pvc as string | undefined)));
+
+  del
+    .command('groupsnapshot')
+    .aliases(groupSnapshotAliases)
+    .description('delete group snapshots (and the snapshots they made)')
+    .argument('[name...]', 'group snapshots to delete')
+    .action(run((ctx, args) => deleteGroupSnapshots(ctx, args)));
 
   del
     .command('schedulepolicy')

@@ -33,6 +33,8 @@ export interface StorkConfig {
   readonly snapshotter: boolean;
   /** What runs around each driver snapshot; default: Stork's pre/post-snapshot Rules. */
   readonly snapshotHooks?: SnapshotHooks;
+  /** The same for GroupVolumeSnapshots (their pre- and post-exec rules); SnapshotRules by default. */
+  readonly groupSnapshotHooks?: SnapshotHooks;
   /** Timeouts and retries of rule commands (defaults in src/controllers/rules/config.ts). */
   readonly rulesConfig?: Partial<RulesConfig>;
   /** Snapshot schedules (VolumeSnapshotSchedule); default on, with the snapshotter. */

@@ -4,6 +4,8 @@ import { ClaimProvisioner } from '../controllers/snapshot/claim-provisioner.js';
 import { CsiRestores } from '../controllers/snapshot/csi-restore.js';
 import { VolumeReclaimer } from '../controllers/snapshot/volume-reclaimer.js';
 import { SnapshotController } from '../controllers/snapshot/snapshot-controller.js';
+import { GroupSnapshotController } from '../controllers/group-snapshot/group-snapshot-controller.js';
+import type { GroupVolumeSnapshot } from '../k8s/crds/group-volume-snapshot.js';
 import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
 import type { KubeApi } from '../k8s/api.js';
 import type { VolumeSnapshot } from '../k8s/crds/volume-snapshot.js';
@@ -22,6 +24,8 @@ export interface SnapshotterOptions {
   readonly events: EventRecorder;
   readonly logger: Logger;
   readonly hooks?: SnapshotHooks;
+  /** The rules of GroupVolumeSnapshots (their spec's pre- and post-exec rules). */
+  readonly groupHooks?: SnapshotHooks;
   readonly onError: (error: unknown, context: string) => void;
   /** Work queue metrics, by queue name. */
   readonly workQueueMetrics?: (name: string) => WorkQueueObserver;
@@ -46,8 +50,13 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
     type: resources.volumeSnapshots,
     onError: options.onError,
   });
+  const groups = new Informer<GroupVolumeSnapshot>({
+    api,
+    type: resources.groupVolumeSnapshots,
+    onError: options.onError,
+  });
   try {
-    await volumeSnapshots.start(signal);
+    await Promise.all([volumeSnapshots.start(signal), groups.start(signal)]);
     const common = {
       api,
       driver,
@@ -90,9 +99,22 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
       logger: logger.child({ controller: 'snapshot-reclaimer' }),
       ...(options.workQueueMetrics ? { queueObserver: options.workQueueMetrics('snapshot-reclaimer') } : {}),
     });
-    await Promise.all([controller.run(signal), provisioner.run(signal), reclaimer.run(signal)]);
+    const groupController = new GroupSnapshotController({
+      ...common,
+      groups,
+      logger: logger.child({ controller: 'group-snapshot' }),
+      ...(options.workQueueMetrics ? { queueObserver: options.workQueueMetrics('group-snapshot') } : {}),
+      ...(options.groupHooks ? { hooks: options.groupHooks } : {}),
+    });
+    await Promise.all([
+      controller.run(signal),
+      provisioner.run(signal),
+      reclaimer.run(signal),
+      groupController.run(signal),
+    ]);
   } finally {
     volumeSnapshots.stop();
-    await volumeSnapshots.stopped();
+    groups.stop();
+    await Promise.all([volumeSnapshots.stopped(), groups.stopped()]);
   }
 }

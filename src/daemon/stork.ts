@@ -29,6 +29,7 @@ import { superviseWebhook } from './webhook-supervisor.js';
 import { ensureCrds, storkCrds } from '../k8s/crds/install.js';
 import { schedulingDecisionCrd } from '../k8s/crds/scheduling-decision.js';
 import { SnapshotRules } from '../controllers/rules/snapshot-rules.js';
+import { groupVolumeSnapshotSubject } from '../controllers/rules/rule-subject.js';
 import type { StorkConfig } from './config.js';
 import { runSnapshotter } from './snapshotter.js';
 import { createMetrics, type StorkMetrics } from './metrics.js';
@@ -238,6 +239,15 @@ export async function startStork(
                 api,
                 events,
                 logger: logger.child({ controller: 'rules' }),
+                ...(config.rulesConfig ? { config: config.rulesConfig } : {}),
+              }),
+            groupHooks:
+              config.groupSnapshotHooks ??
+              new SnapshotRules({
+                api,
+                events,
+                logger: logger.child({ controller: 'group-rules' }),
+                subject: groupVolumeSnapshotSubject,
                 ...(config.rulesConfig ? { config: config.rulesConfig } : {}),
               }),
           },

@@ -24,6 +24,10 @@ export function routedSnapshots(members: readonly VolumeSnapshots[]): VolumeSnap
     },
     inspectSnapshot: (id, signal) => bySnapshot(id).inspectSnapshot(id, signal),
     deleteSnapshot: (id, signal) => bySnapshot(id).deleteSnapshot(id, signal),
+    discardSnapshot: (id, signal) => {
+      const member = bySnapshot(id);
+      return member.discardSnapshot ? member.discardSnapshot(id, signal) : member.deleteSnapshot(id, signal);
+    },
     restoreSnapshot: (id, name, labels, signal) => bySnapshot(id).restoreSnapshot(id, name, labels, signal),
     findVolume: (name, signal) => fallback.findVolume(name, signal),
     deleteVolume: (id, signal) => byVolume(id).deleteVolume(id, signal),

@@ -38,6 +38,11 @@ export interface VolumeSnapshots {
   inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined>;
   /** Deletes a snapshot; deleting one that is not there succeeds. */
   deleteSnapshot(id: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Deletes a snapshot that was never handed out (a failed group's), with everything the storage system
+   * keeps of it, whatever a deletion policy says. Drivers whose deleteSnapshot already does that omit it.
+   */
+  discardSnapshot?(id: string, signal?: AbortSignal): Promise<void>;
   /** A new writable volume named `name` cloned from the snapshot; returns it. */
   restoreSnapshot(
     snapshotId: string,

@@ -96,6 +96,12 @@ export const resources = {
     namespaced: false,
   },
   rules: { group: 'stork.libopenstorage.org', version: 'v1alpha1', resource: 'rules', namespaced: true },
+  groupVolumeSnapshots: {
+    group: 'stork.libopenstorage.org',
+    version: 'v1alpha1',
+    resource: 'groupvolumesnapshots',
+    namespaced: true,
+  },
   // Snapshot schedules.
   schedulePolicies: {
     group: 'stork.libopenstorage.org',

@@ -7,6 +7,7 @@ import { storkctlProgram } from '../../src/cli/program.js';
 import { runningCommandsAnnotation } from '../../src/controllers/rules/tracking.js';
 import { ruleAnnotations } from '../../src/controllers/rules/rule-spec.js';
 import * as snapshotNames from '../../src/controllers/snapshot/names.js';
+import * as groupNames from '../../src/controllers/group-snapshot/names.js';
 import { storkCommand } from '../../src/daemon/flags.js';
 import { createMetrics } from '../../src/daemon/metrics.js';
 import { scheduleMetrics } from '../../src/daemon/schedule-metrics.js';
@@ -77,6 +78,8 @@ describe('docs/configuration.md', () => {
       scheduleNames.snapshotNameLabel,
       scheduleNames.scheduleUidAnnotation,
       scheduleNames.dueTimeAnnotation,
+      groupNames.groupSnapshotFinalizer,
+      groupNames.groupSnapshotUidLabel,
     ];
     expect(names.filter((n) => !doc.includes(n))).toEqual([]);
   });

@@ -3,7 +3,6 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { KubeClient } from '../../k8s/client.js';
 import type { KubeConfig } from '../../k8s/kubeconfig.js';
 import type { Rule } from '../../k8s/crds/rule.js';
-import { snapshotApiVersion, type VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import { getOrUndefined, isNotFound } from '../../k8s/errors.js';
 import { objectReference, type EventRecorder } from '../../k8s/events.js';
 import { execInPod } from '../../k8s/exec.js';
@@ -19,13 +18,8 @@ import { BackgroundTask, releaseInPod } from './background.js';
 import { runInAll, type PodExec } from './commands.js';
 import { defaultRulesConfig, type RulesConfig } from './config.js';
 import { actionTargets, mountsClaim, podsUsingClaims, type PodTarget } from './rule-targets.js';
-import {
-  normaliseRule,
-  ruleNameFor,
-  RuleValidationError,
-  type NormalisedRule,
-  type RulePhase,
-} from './rule-spec.js';
+import { volumeSnapshotSubject, type RuleSubjectKind } from './rule-subject.js';
+import { normaliseRule, RuleValidationError, type NormalisedRule, type RulePhase } from './rule-spec.js';
 import {
   formatTasks,
   parseTasks,
@@ -45,6 +39,8 @@ export interface SnapshotRulesOptions {
   readonly config?: Partial<RulesConfig>;
   /** How commands reach pods; the API server's exec unless a caller has another way. */
   readonly exec?: PodExec;
+  /** What the rules run for: VolumeSnapshots (the default) or GroupVolumeSnapshots. */
+  readonly subject?: RuleSubjectKind;
 }
 
 type EventType = 'Normal' | 'Warning';
@@ -69,9 +65,11 @@ export class SnapshotRules implements SnapshotHooks {
   private readonly events: EventRecorder | undefined;
   private readonly exec: PodExec;
   private readonly context: RunContext;
+  private readonly subject: RuleSubjectKind;
 
   constructor(options: SnapshotRulesOptions) {
     this.api = options.api;
+    this.subject = options.subject ?? volumeSnapshotSubject;
     this.log = options.logger.child({ controller: 'snapshot-rules' });
     this.events = options.events;
     this.config = { ...defaultRulesConfig, ...options.config };
@@ -141,12 +139,14 @@ export class SnapshotRules implements SnapshotHooks {
    * with a Warning, rather than dropped on a guess.
    */
   async recover(signal: AbortSignal): Promise<void> {
-    let snapshots: VolumeSnapshot[];
+    let snapshots: SnapshotSubject[];
     try {
-      snapshots = (await this.api.list<VolumeSnapshot>(resources.volumeSnapshots, undefined, { signal }))
-        .items;
+      snapshots = (await this.api.list<SnapshotSubject>(this.subject.resource, undefined, { signal })).items;
     } catch (error) {
-      this.log.warn({ err: error }, 'cannot list volume snapshots to release background rule commands');
+      this.log.warn(
+        { err: error, kind: this.subject.kind },
+        'cannot list snapshots to release background rule commands',
+      );
       return;
     }
     for (const snapshot of snapshots) {
@@ -170,7 +170,14 @@ export class SnapshotRules implements SnapshotHooks {
             "acts only on pods of the snapshot's own namespace that mount its claim",
         );
       }
-      const run = new SnapshotRun(this.context, snapshot, []);
+      let claims: readonly string[];
+      try {
+        claims = await this.subject.claimsOf(snapshot, this.api, signal);
+      } catch (error) {
+        this.note(snapshot, 'Warning', 'RuleRecoveryFailed', errorText(error));
+        continue;
+      }
+      const run = new SnapshotRun(this.context, snapshot, claims);
       await run.recoverTasks(scoped.tasks);
     }
   }
@@ -180,7 +187,7 @@ export class SnapshotRules implements SnapshotHooks {
     phase: RulePhase,
     signal: AbortSignal,
   ): Promise<NormalisedRule | undefined> {
-    const name = ruleNameFor(snapshot.metadata, phase);
+    const name = this.subject.ruleName(snapshot, phase);
     if (name === undefined) return undefined;
     const namespace = snapshot.metadata.namespace ?? '';
     let rule: Rule;
@@ -207,8 +214,8 @@ export class SnapshotRules implements SnapshotHooks {
     else this.log.info(where, message);
     this.events?.record(
       objectReference({
-        apiVersion: snapshotApiVersion,
-        kind: 'VolumeSnapshot',
+        apiVersion: this.subject.apiVersion,
+        kind: this.subject.kind,
         metadata: snapshot.metadata,
       }),
       type,
@@ -234,7 +241,7 @@ export class SnapshotRules implements SnapshotHooks {
 
   private patchRecord(snapshot: SnapshotSubject, value: string | null): Promise<unknown> {
     return this.api.patch(
-      resources.volumeSnapshots,
+      this.subject.resource,
       { namespace: snapshot.metadata.namespace, name: snapshot.metadata.name ?? '' },
       { metadata: { annotations: { [runningCommandsAnnotation]: value } } },
     );
@@ -400,15 +407,14 @@ class SnapshotRun {
     }
     // A pod that is gone, or another pod under the same name, holds nothing of this task any more.
     if (!found || (pod.uid !== '' && found.metadata?.uid !== pod.uid)) return undefined;
-    // Rules run only in pods that use the snapshot's claim; a record naming any other pod is not acted on.
-    const claim = this.snapshot.spec?.persistentVolumeClaimName ?? '';
-    if (!mountsClaim(found, claim)) {
+    // Rules run only in pods that use the snapshot's claims; a record naming any other pod is not acted on.
+    if (!this.claimNames.some((claim) => mountsClaim(found, claim))) {
       this.rules.note(
         this.snapshot,
         'Warning',
         'RuleRecoveryRefused',
         `not releasing a recorded background command in pod ${pod.namespace}/${found.metadata?.name ?? ''}: ` +
-          `it does not mount the snapshot's claim ${claim}`,
+          `it does not mount the snapshot's claim ${this.claimNames.slice(0, 20).join(', ')}`,
       );
       return undefined;
     }

@@ -1,9 +1,17 @@
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { LabelSelector, ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
-/** The parts of a VolumeSnapshot that snapshot hooks (application-consistency rules) read. */
+/**
+ * The parts of a VolumeSnapshot or a GroupVolumeSnapshot that snapshot hooks (application-consistency
+ * rules) read: a VolumeSnapshot's claim, a group's rules and claim selector.
+ */
 export interface SnapshotSubject {
   readonly metadata: ObjectMeta;
-  readonly spec?: { readonly persistentVolumeClaimName?: string };
+  readonly spec?: {
+    readonly persistentVolumeClaimName?: string;
+    readonly preExecRule?: string;
+    readonly postExecRule?: string;
+    readonly pvcSelector?: LabelSelector;
+  };
 }
 
 /**

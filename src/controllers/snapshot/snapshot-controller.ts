@@ -27,6 +27,7 @@ import {
 } from './names.js';
 import type { SnapshotDependencies } from './dependencies.js';
 import { restoreRef } from './restore-source.js';
+import { isGroupMember } from '../group-snapshot/names.js';
 
 export interface SnapshotControllerOptions extends SnapshotDependencies {
   readonly hooks?: SnapshotHooks;
@@ -113,6 +114,9 @@ export class SnapshotController {
     );
     if (!snapshot) return undefined;
     if (snapshot.metadata.deletionTimestamp) return this.finalize(snapshot, signal);
+    // A member of a GroupVolumeSnapshot is made and finished by the group's controller; only its deletion
+    // is this controller's.
+    if (isGroupMember(snapshot)) return undefined;
     const finalizers = snapshot.metadata.finalizers ?? [];
     if (!finalizers.includes(snapshotFinalizer)) {
       snapshot = await this.patch(snapshot, {

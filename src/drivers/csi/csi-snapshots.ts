@@ -301,6 +301,13 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
     await this.discard(ref, signal);
   }
 
+  /** Deletes the CSI snapshot with its content and the storage system's snapshot, whatever the policy. */
+  async discardSnapshot(id: string, signal?: AbortSignal): Promise<void> {
+    const ref = parseCsiSnapshotId(id);
+    if (!ref) throw new DriverError(driverName, `${id} is not a CSI snapshot id`);
+    await this.discard(ref, signal);
+  }
+
   /**
    * Removes a CSI snapshot that must leave nothing behind: its content is switched to the Delete policy
    * (so the sidecar deletes the storage system's snapshot too), then the VolumeSnapshot is deleted, which

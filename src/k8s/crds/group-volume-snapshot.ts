@@ -57,6 +57,8 @@ export interface GroupVolumeSnapshot {
     status?: GroupSnapshotStatus;
     numRetries?: number;
     volumeSnapshots?: GroupMemberSnapshotStatus[] | null;
+    /** stork-ts's addition: the outcome and its cause (`Error` with the failure, `Ready` when done). */
+    conditions?: SnapshotCondition[] | null;
   };
 }
 
@@ -134,6 +136,7 @@ export const groupVolumeSnapshotCrd: CustomResourceDefinition = {
                     Conditions: snapshotConditions,
                   }),
                 },
+                conditions: { ...snapshotConditions, nullable: true },
               }),
             },
             { required: ['spec'] },

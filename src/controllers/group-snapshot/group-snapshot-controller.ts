@@ -1,0 +1,583 @@
+// The leader-only controller of Stork's GroupVolumeSnapshot: one point in time for every claim its
+// selector picks. The pre-exec rule runs once (its background commands held), every claim's snapshot is
+// cut while it holds, the post-exec rule runs, and once every snapshot is done each claim gets a seed-API
+// VolumeSnapshot and VolumeSnapshotData, restorable through stork-snapshot-sc like any other.
+import { DriverError, DriverNotFoundError } from '../../drivers/driver.js';
+import type { DriverVolumeSnapshot } from '../../drivers/volume-snapshots.js';
+import {
+  groupVolumeSnapshotApiVersion,
+  type GroupMemberSnapshotStatus,
+  type GroupVolumeSnapshot,
+} from '../../k8s/crds/group-volume-snapshot.js';
+import {
+  snapshotApiVersion,
+  type VolumeSnapshot,
+  type VolumeSnapshotData,
+} from '../../k8s/crds/volume-snapshot.js';
+import { getOrUndefined, isAlreadyExists } from '../../k8s/errors.js';
+import { objectReference } from '../../k8s/events.js';
+import { resources } from '../../k8s/paths.js';
+import { errorText } from '../../lib/errors.js';
+import { WorkQueue, type WorkResult } from '../../lib/work-queue.js';
+import type { SnapshotDependencies, InformerView } from '../snapshot/dependencies.js';
+import {
+  noSnapshotHooks,
+  SnapshotHookError,
+  type AfterSnapshot,
+  type SnapshotHooks,
+} from '../snapshot/hooks.js';
+import {
+  condition,
+  createdForLabels,
+  currentCondition,
+  restoreNamespacesAnnotation,
+  snapshotDataName,
+  snapshotFinalizer,
+} from '../snapshot/names.js';
+import { groupMembers, PrecheckFailed, type GroupMember } from './members.js';
+import {
+  claimOfMemberName,
+  groupOwnerReference,
+  groupSnapshotFailedMessage,
+  groupSnapshotFinalizer,
+  groupSnapshotUidLabel,
+} from './names.js';
+
+export interface GroupSnapshotControllerOptions extends SnapshotDependencies {
+  readonly groups: InformerView<GroupVolumeSnapshot>;
+  /** The pre- and post-exec rules, run for the group (SnapshotRules over GroupVolumeSnapshots). */
+  readonly hooks?: SnapshotHooks;
+  readonly resyncIntervalMs?: number;
+  /** How often a group whose snapshots are not done yet is looked at (default 2 s). */
+  readonly pollIntervalMs?: number;
+  /** How long a group with no matching claim waits before it looks again (default 10 s). */
+  readonly waitForClaimsMs?: number;
+  /** The pause before a failed group is tried again, while it has retries left (default 5 s). */
+  readonly retryDelayMs?: number;
+}
+
+/** A failure that counts against maxRetries and, once they are spent, ends the group Failed. */
+class GroupFailed extends Error {}
+
+type Status = NonNullable<GroupVolumeSnapshot['status']>;
+
+export class GroupSnapshotController {
+  private readonly queue: WorkQueue;
+  private readonly hooks: SnapshotHooks;
+
+  constructor(private readonly options: GroupSnapshotControllerOptions) {
+    this.hooks = options.hooks ?? noSnapshotHooks;
+    this.queue = new WorkQueue({
+      process: (key, signal) => this.sync(key, signal),
+      ...(options.queueObserver ? { observer: options.queueObserver } : {}),
+      baseDelayMs: 500,
+      maxDelayMs: 30_000,
+      onError: (error, key, attempt) =>
+        options.logger.warn(
+          { groupSnapshot: key, attempt, err: errorText(error) },
+          'group snapshot sync failed; retrying',
+        ),
+    });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { groups, logger } = this.options;
+    await this.hooks.recover(signal);
+    const enqueue = (group: GroupVolumeSnapshot): void => this.queue.add(groupKey(group));
+    const remove = groups.addHandlers({ onAdd: enqueue, onUpdate: (_, g) => enqueue(g) });
+    const resync = (): void => {
+      for (const group of groups.list()) enqueue(group);
+    };
+    resync();
+    const timer = setInterval(resync, this.options.resyncIntervalMs ?? 60_000);
+    logger.info('group snapshot controller running');
+    try {
+      await this.queue.run(signal);
+    } finally {
+      clearInterval(timer);
+      remove();
+    }
+  }
+
+  private async sync(key: string, signal: AbortSignal): Promise<WorkResult> {
+    const [namespace = '', name = ''] = key.split('/');
+    const cached = this.options.groups.get(name, namespace);
+    if (!cached) return undefined;
+    const protectedNow = (cached.metadata.finalizers ?? []).includes(groupSnapshotFinalizer);
+    if (cached.status?.stage === 'Final' && protectedNow && !cached.metadata.deletionTimestamp)
+      return undefined;
+    let group = await getOrUndefined<GroupVolumeSnapshot>(() =>
+      this.options.api.get(resources.groupVolumeSnapshots, { namespace, name }),
+    );
+    if (!group) return undefined;
+    if (group.metadata.deletionTimestamp) return this.finalize(group, signal);
+    const finalizers = group.metadata.finalizers ?? [];
+    if (!finalizers.includes(groupSnapshotFinalizer)) {
+      group = await this.options.api.patch<GroupVolumeSnapshot>(
+        resources.groupVolumeSnapshots,
+        { namespace, name },
+        {
+          metadata: {
+            finalizers: [...finalizers, groupSnapshotFinalizer],
+            resourceVersion: group.metadata.resourceVersion,
+          },
+        },
+      );
+    }
+    const stage = group.status?.stage ?? '';
+    if (stage === 'Final') return undefined;
+    try {
+      if (stage === 'PostSnapshot') return await this.complete(group, signal);
+      return await this.take(group, signal);
+    } catch (error) {
+      if (error instanceof PrecheckFailed || error instanceof GroupFailed) {
+        return this.failed(group, error.message, signal);
+      }
+      throw error;
+    }
+  }
+
+  /** Prechecks, the pre rule, every claim's snapshot while it holds, the post rule. */
+  private async take(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<WorkResult> {
+    const waited = retryWait(group, this.options.retryDelayMs ?? 5000);
+    if (waited > 0) return { requeueAfterMs: waited };
+    const { driver, volumes, claims } = this.options;
+    const members = groupMembers(group, {
+      claims: () => claims.list(),
+      volume: (name) => volumes.get(name),
+      volumeIdOf: (pv) => driver.volumeIdOf(pv),
+      driverName: driver.name,
+    });
+    // Whatever an interrupted attempt cut goes first: its snapshots were not all taken in one hold.
+    await this.discard(group, members, signal);
+    if (members.length === 0) {
+      if (group.status?.status !== 'Pending') {
+        const message = 'no PersistentVolumeClaim in the namespace matches pvcSelector yet';
+        await this.patchStatus(group, {
+          stage: 'PreChecks',
+          status: 'Pending',
+          conditions: [condition('Pending', message, 'NoClaims')],
+        });
+        this.record(group, 'Normal', 'GroupSnapshotPending', message);
+      }
+      return { requeueAfterMs: this.options.waitForClaimsMs ?? 10_000 };
+    }
+    const planned: GroupMemberSnapshotStatus[] = members.map((m) => ({
+      VolumeSnapshotName: m.memberName,
+      TaskID: m.driverSnapshotName,
+      ParentVolumeID: m.volumeId,
+      Conditions: [condition('Pending', 'Snapshot is being created')],
+    }));
+    // Recorded before anything is cut: whatever happens next, a deletion or a retry finds it all.
+    group = await this.patchStatus(group, {
+      stage: group.spec.preExecRule ? 'PreSnapshot' : 'Snapshot',
+      status: 'InProgress',
+      volumeSnapshots: planned,
+      conditions: [condition('Pending', `Snapshotting ${members.length} claim(s)`)],
+    });
+    const claimNames = members.map((m) => m.claimName);
+    let after: AfterSnapshot;
+    try {
+      after = await this.hooks.beforeSnapshot(group, claimNames, signal);
+    } catch (error) {
+      if (error instanceof SnapshotHookError) throw new GroupFailed(error.message);
+      throw error;
+    }
+    let outcomes: PromiseSettledResult<DriverVolumeSnapshot>[];
+    try {
+      if (group.spec.preExecRule) group = await this.patchStatus(group, { stage: 'Snapshot' });
+      outcomes = await this.cutAll(group, members, signal);
+    } catch (error) {
+      await after.afterSnapshot(false, signal);
+      await this.discard(group, members, signal);
+      throw error;
+    }
+    const failures = outcomes.flatMap((o, i) =>
+      o.status === 'rejected' ? [{ member: members[i] as GroupMember, error: o.reason as unknown }] : [],
+    );
+    try {
+      await after.afterSnapshot(failures.length === 0, signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError)) throw error;
+      if (failures.length === 0) throw new GroupFailed(error.message);
+    }
+    if (failures.length > 0) {
+      const cause = failures
+        .slice(0, 10)
+        .map((f) => `claim ${f.member.claimName}: ${errorText(f.error)}`)
+        .join('; ');
+      const transient = failures.every(
+        (f) => f.error instanceof DriverError && !(f.error instanceof DriverNotFoundError),
+      );
+      if (transient && !signal.aborted) {
+        // The storage system could not answer now: nothing stays, and the whole group is taken again.
+        await this.discard(group, members, signal);
+        this.record(
+          group,
+          'Warning',
+          'GroupSnapshotRetrying',
+          `snapshots could not be taken yet (retrying): ${cause}`,
+        );
+        throw new Error(cause);
+      }
+      throw new GroupFailed(cause);
+    }
+    const taken = outcomes.map((o) => (o as PromiseFulfilledResult<DriverVolumeSnapshot>).value);
+    group = await this.patchStatus(group, {
+      stage: 'PostSnapshot',
+      status: 'InProgress',
+      volumeSnapshots: planned.map((entry, i) => ({
+        ...entry,
+        DataSource: this.options.snapshots.snapshotDataSource(taken[i] as DriverVolumeSnapshot),
+      })),
+    });
+    this.record(
+      group,
+      'Normal',
+      'GroupSnapshotCut',
+      `${members.length} snapshot(s) cut: ${claimNames.slice(0, 20).join(', ')}`,
+    );
+    return this.complete(group, signal);
+  }
+
+  /** Every claim's snapshot at once; each settles on its own. */
+  private cutAll(
+    group: GroupVolumeSnapshot,
+    members: readonly GroupMember[],
+    signal: AbortSignal,
+  ): Promise<PromiseSettledResult<DriverVolumeSnapshot>[]> {
+    const namespace = group.metadata.namespace ?? '';
+    return Promise.allSettled(
+      members.map((m) =>
+        this.options.snapshots.createSnapshot(
+          m.volumeId,
+          m.driverSnapshotName,
+          {
+            [createdForLabels.namespace]: namespace,
+            [createdForLabels.name]: m.memberName,
+            [createdForLabels.uid]: group.metadata.uid ?? '',
+          },
+          signal,
+        ),
+      ),
+    );
+  }
+
+  /** Waits until every snapshot is done, then makes each claim's VolumeSnapshot and data; Successful. */
+  private async complete(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<WorkResult> {
+    const { snapshots } = this.options;
+    const entries = group.status?.volumeSnapshots ?? [];
+    if (entries.length === 0) throw new GroupFailed('the group snapshot lists no snapshots');
+    const found: DriverVolumeSnapshot[] = [];
+    for (const entry of entries) {
+      const snapshot = await snapshots.findSnapshot(entry.TaskID ?? '', signal);
+      if (!snapshot)
+        throw new GroupFailed(
+          `the snapshot ${entry.TaskID ?? ''} of volume ${entry.ParentVolumeID ?? ''} is gone`,
+        );
+      if (snapshot.failure !== undefined) throw new GroupFailed(snapshot.failure);
+      found.push(snapshot);
+    }
+    if (found.some((s) => !s.ready)) return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
+    const ready = condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady');
+    const done: GroupMemberSnapshotStatus[] = [];
+    for (const [i, entry] of entries.entries()) {
+      const snapshot = found[i] as DriverVolumeSnapshot;
+      await this.makeMember(group, entry.VolumeSnapshotName ?? '', snapshot);
+      done.push({ ...entry, DataSource: snapshots.snapshotDataSource(snapshot), Conditions: [ready] });
+    }
+    await this.patchStatus(group, {
+      stage: 'Final',
+      status: 'Successful',
+      volumeSnapshots: done,
+      conditions: [condition('Ready', `${done.length} snapshot(s) ready`, 'GroupSnapshotReady')],
+    });
+    this.record(group, 'Normal', 'GroupSnapshotSuccessful', `${done.length} snapshot(s) ready`);
+    this.options.logger.info(
+      { groupSnapshot: groupKey(group), members: done.length },
+      'group snapshot successful',
+    );
+    return undefined;
+  }
+
+  /**
+   * The member VolumeSnapshot (owned by the group, protected by the snapshot finalizer so that its deletion
+   * deletes the storage snapshot), its VolumeSnapshotData named after its UID, then the two bound and Ready.
+   */
+  private async makeMember(
+    group: GroupVolumeSnapshot,
+    memberName: string,
+    driverSnapshot: DriverVolumeSnapshot,
+  ) {
+    const { api, snapshots } = this.options;
+    const namespace = group.metadata.namespace ?? '';
+    const groupUid = group.metadata.uid ?? '';
+    const claimName = claimOfMemberName(group.metadata.name ?? '', memberName, groupUid);
+    if (!claimName)
+      throw new GroupFailed(`VolumeSnapshot name ${memberName.slice(0, 253)} is not this group's`);
+    const restoreNamespaces = (group.spec.restoreNamespaces ?? []).filter((n) => n !== '');
+    const body: VolumeSnapshot = {
+      apiVersion: snapshotApiVersion,
+      kind: 'VolumeSnapshot',
+      metadata: {
+        name: memberName,
+        namespace,
+        labels: { ...group.metadata.labels, [groupSnapshotUidLabel]: groupUid },
+        ...(restoreNamespaces.length > 0
+          ? { annotations: { [restoreNamespacesAnnotation]: restoreNamespaces.join(',') } }
+          : {}),
+        finalizers: [snapshotFinalizer],
+        ownerReferences: [groupOwnerReference(group)],
+      },
+      spec: { persistentVolumeClaimName: claimName },
+    };
+    let member: VolumeSnapshot;
+    try {
+      member = await api.create(resources.volumeSnapshots, body, namespace);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      member = await api.get(resources.volumeSnapshots, { namespace, name: memberName });
+    }
+    if (!(member.metadata.ownerReferences ?? []).some((ref) => ref.uid === groupUid))
+      throw new GroupFailed(`VolumeSnapshot ${namespace}/${memberName} exists and is not this group's`);
+    const memberUid = member.metadata.uid ?? '';
+    const dataName = snapshotDataName(memberUid);
+    const pvName = this.options.claims.get(claimName, namespace)?.spec?.volumeName ?? '';
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const dataBody: VolumeSnapshotData = {
+      apiVersion: snapshotApiVersion,
+      kind: 'VolumeSnapshotData',
+      metadata: { name: dataName },
+      spec: {
+        ...snapshots.snapshotDataSource(driverSnapshot),
+        volumeSnapshotRef: { kind: 'VolumeSnapshot', namespace, name: memberName, uid: memberUid },
+        ...(pvName ? { persistentVolumeRef: { kind: 'PersistentVolume', name: pvName } } : {}),
+      },
+    };
+    let data: VolumeSnapshotData;
+    try {
+      data = await api.create(resources.volumeSnapshotDatas, dataBody);
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      data = await api.get(resources.volumeSnapshotDatas, { name: dataName });
+    }
+    if (currentCondition(data.status?.conditions)?.type !== 'Ready') {
+      await api.patch(
+        resources.volumeSnapshotDatas,
+        { name: dataName, subresource: 'status' },
+        {
+          status: {
+            creationTimestamp: now,
+            conditions: [condition('Ready', 'Snapshot created successfully')],
+          },
+        },
+      );
+    }
+    if (member.spec.snapshotDataName !== dataName) {
+      member = await api.patch<VolumeSnapshot>(
+        resources.volumeSnapshots,
+        { namespace, name: memberName },
+        {
+          metadata: { resourceVersion: member.metadata.resourceVersion },
+          spec: { snapshotDataName: dataName },
+        },
+      );
+    }
+    if (currentCondition(member.status?.conditions)?.type !== 'Ready') {
+      await api.patch(
+        resources.volumeSnapshots,
+        { namespace, name: memberName, subresource: 'status' },
+        {
+          status: {
+            creationTimestamp: data.metadata.creationTimestamp ?? now,
+            conditions: [
+              condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady'),
+            ],
+          },
+        },
+      );
+    }
+  }
+
+  /** A failure: nothing of this attempt stays; the group is tried again while it has retries, else Failed. */
+  private async failed(group: GroupVolumeSnapshot, cause: string, signal: AbortSignal): Promise<WorkResult> {
+    const members = this.currentMembers(group);
+    await this.discard(group, members, signal);
+    const retries = group.status?.numRetries ?? 0;
+    const maxRetries = Math.max(0, group.spec.maxRetries ?? 0);
+    const message = groupSnapshotFailedMessage(cause);
+    this.options.logger.warn(
+      { groupSnapshot: groupKey(group), err: cause, retries, maxRetries },
+      'group snapshot failed',
+    );
+    if (retries < maxRetries) {
+      await this.patchStatus(group, {
+        stage: 'PreChecks',
+        status: 'Pending',
+        numRetries: retries + 1,
+        volumeSnapshots: null,
+        conditions: [
+          condition(
+            'Pending',
+            `retry ${retries + 1} of ${maxRetries} after: ${message}`,
+            'GroupSnapshotRetrying',
+          ),
+        ],
+      });
+      this.record(
+        group,
+        'Warning',
+        'GroupSnapshotFailed',
+        `${message} (retry ${retries + 1} of ${maxRetries})`,
+      );
+      return { requeueAfterMs: this.options.retryDelayMs ?? 5000 };
+    }
+    await this.patchStatus(group, {
+      stage: 'Final',
+      status: 'Failed',
+      volumeSnapshots: null,
+      conditions: [condition('Error', message, 'GroupSnapshotFailed')],
+    });
+    this.record(group, 'Warning', 'GroupSnapshotFailed', message);
+    return undefined;
+  }
+
+  /** The members as far as they can be told now (none when the claims no longer pass the prechecks). */
+  private currentMembers(group: GroupVolumeSnapshot): GroupMember[] {
+    try {
+      return groupMembers(group, {
+        claims: () => this.options.claims.list(),
+        volume: (name) => this.options.volumes.get(name),
+        volumeIdOf: (pv) => this.options.driver.volumeIdOf(pv),
+        driverName: this.options.driver.name,
+      });
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Deletes what an attempt made: the member VolumeSnapshots (their finalizer deletes their storage
+   * snapshot and data) and every storage snapshot named for this group (recorded in status, or derived
+   * from the claims now), found by name: only what stork made under this group's names is ever deleted.
+   */
+  private async discard(
+    group: GroupVolumeSnapshot,
+    members: readonly GroupMember[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { api, snapshots } = this.options;
+    const namespace = group.metadata.namespace ?? '';
+    for (const member of this.memberSnapshots(group)) {
+      await getOrUndefined(() =>
+        api.delete(resources.volumeSnapshots, { namespace, name: member.metadata.name ?? '' }),
+      );
+    }
+    const names = new Set([
+      ...(group.status?.volumeSnapshots ?? []).map((e) => e.TaskID ?? ''),
+      ...members.map((m) => m.driverSnapshotName),
+    ]);
+    for (const name of names) {
+      if (!name) continue;
+      const found = await snapshots.findSnapshot(name, signal);
+      // Never handed out: nothing of it may stay, whatever a CSI class's deletion policy says.
+      if (found)
+        await (snapshots.discardSnapshot ?? snapshots.deleteSnapshot).call(snapshots, found.id, signal);
+    }
+  }
+
+  /** The member VolumeSnapshots of this very group (by label, and owner UID). */
+  private memberSnapshots(group: GroupVolumeSnapshot): VolumeSnapshot[] {
+    const uid = group.metadata.uid ?? '';
+    return this.options.volumeSnapshots
+      .list()
+      .filter(
+        (s) =>
+          s.metadata.namespace === group.metadata.namespace &&
+          s.metadata.labels?.[groupSnapshotUidLabel] === uid &&
+          (s.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid),
+      );
+  }
+
+  /**
+   * A deleted group: its member VolumeSnapshots are deleted (each goes once no restore needs it, with its
+   * storage snapshot and data); storage snapshots no member holds yet are deleted at once.
+   */
+  private async finalize(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<WorkResult> {
+    if (!(group.metadata.finalizers ?? []).includes(groupSnapshotFinalizer)) return undefined;
+    const { api, snapshots } = this.options;
+    const namespace = group.metadata.namespace ?? '';
+    const members = this.memberSnapshots(group);
+    for (const member of members) {
+      await getOrUndefined(() =>
+        api.delete(resources.volumeSnapshots, { namespace, name: member.metadata.name ?? '' }),
+      );
+    }
+    const held = new Set(members.map((m) => m.metadata.name));
+    for (const entry of group.status?.volumeSnapshots ?? []) {
+      if (held.has(entry.VolumeSnapshotName) || !entry.TaskID) continue;
+      const found = await snapshots.findSnapshot(entry.TaskID, signal);
+      if (found) await snapshots.deleteSnapshot(found.id, signal);
+    }
+    await api.patch(
+      resources.groupVolumeSnapshots,
+      { namespace, name: group.metadata.name ?? '' },
+      {
+        metadata: {
+          resourceVersion: group.metadata.resourceVersion,
+          finalizers: (group.metadata.finalizers ?? []).filter((f) => f !== groupSnapshotFinalizer),
+        },
+      },
+    );
+    this.options.logger.info(
+      { groupSnapshot: groupKey(group), members: members.length },
+      'group snapshot deleted',
+    );
+    return undefined;
+  }
+
+  /**
+   * Status is this controller's alone (the status subresource, one worker per group, leader only), so it is
+   * written without a version precondition: the rules' record of background commands changes the group's
+   * metadata meanwhile, which must not make the status write conflict while the pre rule holds.
+   */
+  private patchStatus(
+    group: GroupVolumeSnapshot,
+    status: Partial<{ [K in keyof Status]: Status[K] | null }>,
+  ): Promise<GroupVolumeSnapshot> {
+    return this.options.api.patch<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      { namespace: group.metadata.namespace ?? '', name: group.metadata.name ?? '', subresource: 'status' },
+      { status },
+    );
+  }
+
+  private record(
+    group: GroupVolumeSnapshot,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): void {
+    this.options.events.record(groupReference(group), type, reason, message);
+  }
+}
+
+/** How much longer a group that failed and is to be retried waits (0: retry now). */
+function retryWait(group: GroupVolumeSnapshot, delayMs: number, now = Date.now()): number {
+  const last = group.status?.conditions?.at(-1);
+  if (last?.reason !== 'GroupSnapshotRetrying') return 0;
+  const since = Date.parse(last.lastTransitionTime ?? '');
+  return Number.isFinite(since) ? Math.max(0, since + delayMs - now) : 0;
+}
+
+function groupKey(group: GroupVolumeSnapshot): string {
+  return `${group.metadata.namespace ?? ''}/${group.metadata.name ?? ''}`;
+}
+
+export function groupReference(group: GroupVolumeSnapshot) {
+  return objectReference({
+    ...group,
+    apiVersion: groupVolumeSnapshotApiVersion,
+    kind: 'GroupVolumeSnapshot',
+  });
+}

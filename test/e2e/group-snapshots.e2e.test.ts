@@ -1,0 +1,433 @@
+import { mkdtempSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BoxCsi, localCsiDriver, localStorageClass } from '../../src/box/csi/box-csi.js';
+import { runCommand } from '../../src/box/command.js';
+import {
+  csiSnapshotResources,
+  storkSnapshotLabel,
+  type CsiVolumeSnapshot,
+  type CsiVolumeSnapshotContent,
+} from '../../src/drivers/csi/csi-snapshots.js';
+import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapshot.js';
+import type { Rule, RuleItem } from '../../src/k8s/crds/rule.js';
+import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
+import { resources } from '../../src/k8s/paths.js';
+import { waitFor } from '../../src/lib/wait.js';
+import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { useStorkBox } from './stork-helpers.js';
+
+const gib = 2 ** 30;
+const markerDir = mkdtempSync(join(tmpdir(), 'stork-groupsnap-markers-'));
+const logDir = mkdtempSync(join(tmpdir(), 'stork-groupsnap-'));
+const claimNames = ['a', 'b', 'c'];
+const groupUidLabel = 'stork.libopenstorage.org/group-snapshot-uid';
+
+/**
+ * Stork's GroupVolumeSnapshot on CSI storage, with real bytes (see csi-snapshots.e2e.test.ts for the
+ * box's CSI plugin): three claims of one application, one background pre-rule held while all three CSI
+ * snapshots are cut, a post-rule after, and a group whose claim cannot be snapshotted leaving nothing.
+ */
+describe('group snapshots on CSI storage', () => {
+  const ctx = useStorkBox({
+    box: { nodes: [{ name: 'node-1' }] },
+    stork: {
+      driver: 'csi',
+      driverEndpoint: '',
+      csiDriverNames: [localCsiDriver],
+      rulesConfig: {
+        markerDir,
+        commandTimeoutMs: 15_000,
+        commandAttempts: 2,
+        retryIntervalMs: 100,
+        backgroundReadyTimeoutMs: 15_000,
+        backgroundPollIntervalMs: 100,
+        releaseRetryIntervalMs: 100,
+        releaseExitTimeoutMs: 20_000,
+      },
+    },
+  });
+  const api = () => ctx.box.api;
+  let csi: BoxCsi | undefined;
+  let ns = '';
+  /** Each claim's volume directory on node-1's storage. */
+  const volumeDirs = new Map<string, string>();
+
+  beforeAll(async () => {
+    csi = await BoxCsi.start(ctx.box, {
+      nodes: [{ name: 'node-1', capacityBytes: 8 * gib }],
+      snapshots: true,
+    });
+    ns = await createTestNamespace(api(), 'groupsnap');
+    for (const name of claimNames) {
+      const claim: PersistentVolumeClaim = {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name, namespace: ns, labels: { app: 'db' } },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: localStorageClass,
+          resources: { requests: { storage: '1Gi' } },
+        },
+      };
+      await api().create(resources.persistentVolumeClaims, claim, ns);
+    }
+    await api().create(
+      resources.pods,
+      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: claimNames }),
+      ns,
+    );
+    await waitForPod(api(), ns, 'db', isRunning, 90_000);
+    for (const name of claimNames) {
+      const bound = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+        namespace: ns,
+        name,
+      });
+      const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
+        name: bound.spec?.volumeName ?? '',
+      });
+      const dir = csi.plugins.get('node-1')?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'table.txt'), `data ${name}\n`);
+      volumeDirs.set(name, dir);
+    }
+  }, 600_000);
+
+  afterAll(async () => {
+    await csi?.stop();
+    await rm(markerDir, { recursive: true, force: true });
+    await rm(logDir, { recursive: true, force: true });
+  });
+
+  let rules = 0;
+  async function rule(items: RuleItem[]): Promise<string> {
+    const name = `rule-${++rules}`;
+    const body: Rule = {
+      apiVersion: 'stork.libopenstorage.org/v1alpha1',
+      kind: 'Rule',
+      metadata: { name },
+      rules: items,
+    };
+    await api().create(resources.rules, body, ns);
+    return name;
+  }
+  const command = (value: string, background = false): RuleItem => ({
+    podSelector: { app: 'db' },
+    actions: [{ type: 'command', value, ...(background ? { background: true } : {}) }],
+  });
+  const tables = (): string[] => claimNames.map((n) => join(volumeDirs.get(n) ?? '', 'table.txt'));
+
+  async function group(name: string, spec: GroupVolumeSnapshot['spec']): Promise<GroupVolumeSnapshot> {
+    await api().create<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      {
+        apiVersion: 'stork.libopenstorage.org/v1alpha1',
+        kind: 'GroupVolumeSnapshot',
+        metadata: { name },
+        spec,
+      },
+      ns,
+    );
+    return waitFor(
+      `group snapshot ${ns}/${name} Final`,
+      async () => {
+        const g = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+          namespace: ns,
+          name,
+        });
+        return g.status?.stage === 'Final' ? g : undefined;
+      },
+      { timeoutMs: 180_000, intervalMs: 250 },
+    );
+  }
+  const csiSnapshots = async (): Promise<CsiVolumeSnapshot[]> =>
+    (await api().list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ns)).items.filter((s) =>
+      (s.metadata.labels?.[storkSnapshotLabel] ?? '').startsWith('group-snapshot-'),
+    );
+
+  /** A CSI snapshot's archived table.txt on node-1's storage. */
+  async function archivedTable(contentName: string): Promise<string> {
+    const content = await api().get<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, {
+      name: contentName,
+    });
+    const handle = content.status?.snapshotHandle ?? '';
+    const archive = join(csi?.plugins.get('node-1')?.options.stateDir ?? '', 'snapshots', `${handle}.tgz`);
+    const out = join(logDir, `unpacked-${handle}`);
+    await mkdir(out, { recursive: true });
+    await runCommand('tar', ['-xzf', archive, '-C', out]);
+    return readFile(join(out, 'table.txt'), 'utf8');
+  }
+
+  it('one held pre-rule over all three CSI snapshots: each has the pre marker, none the post one', async () => {
+    const log = join(logDir, 'bg.log');
+    const stamp = (word: string): string => `echo "${word} $(date +%s%3N)" >> ${log}`;
+    const markPre = tables()
+      .map((t) => `echo pre >> ${t}`)
+      .join('; ');
+    const markPost = tables()
+      .map((t) => `echo post >> ${t}`)
+      .join('; ');
+    const pre = await rule([
+      command(`${markPre}; ${stamp('locked')}; \${WAIT_CMD}; ${stamp('unlocked')}`, true),
+    ]);
+    const post = await rule([command(markPost)]);
+    const done = await group('consistent', {
+      pvcSelector: { matchLabels: { app: 'db' } },
+      preExecRule: pre,
+      postExecRule: post,
+    });
+    expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
+    const uid = done.metadata.uid ?? '';
+    expect(done.status?.volumeSnapshots?.map((v) => v.VolumeSnapshotName)).toEqual(
+      claimNames.map((c) => `consistent-${c}-${uid}`),
+    );
+
+    const cuts: number[] = [];
+    for (const claim of claimNames) {
+      const member = await api().get<VolumeSnapshot>(resources.volumeSnapshots, {
+        namespace: ns,
+        name: `consistent-${claim}-${uid}`,
+      });
+      expect(member.status?.conditions?.at(-1)?.type).toBe('Ready');
+      expect(member.spec.persistentVolumeClaimName).toBe(claim);
+      expect(member.metadata.labels?.[groupUidLabel]).toBe(uid);
+      const data = await api().get<VolumeSnapshotData>(resources.volumeSnapshotDatas, {
+        name: member.spec.snapshotDataName ?? '',
+      });
+      expect(data.spec.volumeSnapshotRef?.uid).toBe(member.metadata.uid);
+      const ref = data.spec.csiSnapshot ?? {};
+      const csiSnapshot = await api().get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, {
+        namespace: ns,
+        name: ref.name ?? '',
+      });
+      expect(csiSnapshot.spec.source.persistentVolumeClaimName).toBe(claim);
+      expect(csiSnapshot.status?.readyToUse).toBe(true);
+      cuts.push(Date.parse(csiSnapshot.status?.creationTime ?? ''));
+      expect(await archivedTable(ref.volumeSnapshotContentName ?? '')).toBe(`data ${claim}\npre\n`);
+    }
+    for (const table of tables()) expect(await readFile(table, 'utf8')).toMatch(/^data \w\npre\npost\n$/);
+
+    // The one background hold was open while every snapshot was cut (creationTime has a one-second
+    // resolution: locked before the end of each cut's second, released no earlier than its start).
+    const lines = (await readFile(log, 'utf8')).trim().split('\n');
+    const at = (word: string): number => Number(lines.find((l) => l.startsWith(`${word} `))?.split(' ')[1]);
+    expect(lines.filter((l) => l.startsWith('locked '))).toHaveLength(1);
+    for (const cut of cuts) {
+      expect(at('locked')).toBeLessThan(cut + 1000);
+      expect(at('unlocked')).toBeGreaterThanOrEqual(cut);
+    }
+  });
+
+  it('a claim whose volume cannot be snapshotted fails the group with the cause and leaves no snapshot behind', async () => {
+    // A claim bound to a CSI volume the plugin does not have: its snapshot fails on the storage side.
+    const pv: PersistentVolume = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: `${ns}-ghost` },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: '',
+        csi: { driver: localCsiDriver, volumeHandle: `${ns}-no-such-volume` },
+        claimRef: { namespace: ns, name: 'ghost' },
+      },
+    };
+    await api().create(resources.persistentVolumes, pv);
+    await api().create(
+      resources.persistentVolumeClaims,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'ghost', namespace: ns, labels: { app: 'db', broken: 'yes' } },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: '',
+          volumeName: pv.metadata?.name ?? '',
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+      ns,
+    );
+    await waitFor(
+      'the ghost claim Bound',
+      async () =>
+        (
+          await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+            namespace: ns,
+            name: 'ghost',
+          })
+        ).status?.phase === 'Bound' || undefined,
+      { timeoutMs: 60_000 },
+    );
+    const before = (await csiSnapshots()).map((s) => s.metadata.name).sort();
+    const done = await group('broken', { pvcSelector: { matchLabels: { app: 'db' } } });
+    expect(done.status?.status, JSON.stringify(done.status)).toBe('Failed');
+    expect(done.status?.conditions?.at(-1)?.type).toBe('Error');
+    expect(done.status?.conditions?.at(-1)?.message).toMatch(
+      /^group snapshot failed due to err: claim ghost: /,
+    );
+    // The other three claims' snapshots of this attempt are gone again, with their contents.
+    await waitFor(
+      'no CSI snapshot of the failed group left',
+      async () => {
+        const now = (await csiSnapshots()).map((s) => s.metadata.name).sort();
+        return JSON.stringify(now) === JSON.stringify(before) || undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const members = (await api().list<VolumeSnapshot>(resources.volumeSnapshots, ns)).items.filter(
+      (s) => s.metadata.labels?.[groupUidLabel] === done.metadata.uid,
+    );
+    expect(members).toEqual([]);
+  }, 300_000);
+
+  it('deleting a group deletes its member snapshots and their CSI snapshots', async () => {
+    const group = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+      namespace: ns,
+      name: 'consistent',
+    });
+    const names = new Set((group.status?.volumeSnapshots ?? []).map((v) => v.TaskID));
+    expect(names.size).toBe(3);
+    await api().delete(resources.groupVolumeSnapshots, { namespace: ns, name: 'consistent' });
+    await waitFor(
+      'the members and their CSI snapshots gone',
+      async () => {
+        const members = (await api().list<VolumeSnapshot>(resources.volumeSnapshots, ns)).items.filter(
+          (s) => s.metadata.labels?.[groupUidLabel] === group.metadata.uid,
+        );
+        const left = (await csiSnapshots()).filter((s) => names.has(s.metadata.name));
+        return members.length === 0 && left.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+  });
+});
+
+/**
+ * The same on the Portworx simulator (pxd): the group's per-volume snapshots, and a member restored
+ * through stork-snapshot-sc like any snapshot.
+ */
+describe('group snapshots on pxd', () => {
+  const ctx = useStorkBox({ box: { nodes: [{ name: 'node-1' }, { name: 'node-2' }] } });
+  const api = () => ctx.box.api;
+  const state = () => ctx.storage.simulator.state;
+  let ns = '';
+
+  beforeAll(async () => {
+    await applyManifests(
+      api(),
+      await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
+      'default',
+    );
+    // The seed's px-mysql-sc StorageClass (and its claim, unused here).
+    await applyManifests(
+      api(),
+      await readFile(new URL('../../examples/mysql.yaml', import.meta.url), 'utf8'),
+      'default',
+    );
+    ns = await createTestNamespace(api(), 'pxgroup');
+    for (const name of ['p1', 'p2']) {
+      await api().create<PersistentVolumeClaim>(
+        resources.persistentVolumeClaims,
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name, namespace: ns, labels: { app: 'pg' } },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: 'px-mysql-sc',
+            resources: { requests: { storage: '1Gi' } },
+          },
+        },
+        ns,
+      );
+    }
+    await api().create(resources.pods, testPod('pg', { schedulerName: 'stork', claims: ['p1', 'p2'] }), ns);
+    await waitForPod(api(), ns, 'pg', isRunning, 90_000);
+  }, 600_000);
+
+  it('snapshots both volumes, and a member restores through stork-snapshot-sc', async () => {
+    await api().create<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      {
+        apiVersion: 'stork.libopenstorage.org/v1alpha1',
+        kind: 'GroupVolumeSnapshot',
+        metadata: { name: 'pg-group' },
+        spec: { pvcSelector: { matchLabels: { app: 'pg' } } },
+      },
+      ns,
+    );
+    const done = await waitFor(
+      'the pxd group Final',
+      async () => {
+        const g = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+          namespace: ns,
+          name: 'pg-group',
+        });
+        return g.status?.stage === 'Final' ? g : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
+    const uid = done.metadata.uid ?? '';
+    const taken = state()
+      .volumes()
+      .filter((v) => v.snapshot && v.name.startsWith('group-snapshot-'));
+    expect(taken).toHaveLength(2);
+
+    const member = `pg-group-p1-${uid}`;
+    await api().create<PersistentVolumeClaim>(
+      resources.persistentVolumeClaims,
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: {
+          name: 'p1-restored',
+          namespace: ns,
+          annotations: { 'snapshot.alpha.kubernetes.io/snapshot': member },
+        },
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          storageClassName: 'stork-snapshot-sc',
+          resources: { requests: { storage: '1Gi' } },
+        },
+      },
+      ns,
+    );
+    const restored = await waitFor(
+      'the restored claim Bound',
+      async () => {
+        const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+          namespace: ns,
+          name: 'p1-restored',
+        });
+        return pvc.status?.phase === 'Bound' ? pvc : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
+      name: restored.spec?.volumeName ?? '',
+    });
+    const volume = state().requireVolume(pv.spec?.csi?.volumeHandle ?? '');
+    const p1Snapshot = done.status?.volumeSnapshots?.find((v) => v.VolumeSnapshotName === member);
+    expect(taken.map((t) => t.id)).toContain(volume.parentId);
+    expect(taken.find((t) => t.id === volume.parentId)?.name).toBe(p1Snapshot?.TaskID);
+
+    // Deleting the group deletes both storage snapshots (the restore is Bound: nothing waits).
+    await api().delete(resources.groupVolumeSnapshots, { namespace: ns, name: 'pg-group' });
+    await waitFor(
+      "the group's storage snapshots gone",
+      () =>
+        Promise.resolve(
+          state()
+            .volumes()
+            .filter((v) => v.snapshot && v.name.startsWith('group-snapshot-')).length === 0 || undefined,
+        ),
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  });
+});
