@@ -37,12 +37,14 @@ function layerRule(layer) {
       message: 'Only src/k8s talks to the Kubernetes client library; use the k8s layer.',
     });
   }
+  patterns.push(kubernetesTypes);
   // Tests (and the fakes themselves) may use the in-memory fakes of src/k8s/testing; nothing that ships may.
   const testFiles = ['src/**/*.test.ts', 'src/k8s/testing/**'];
   return [
     {
       files: [`src/${layer}/**/*.ts`],
-      ignores: testFiles,
+      // The one file that re-exports the Kubernetes types (and imports nothing else).
+      ignores: [...testFiles, ...(layer === 'wire' ? [kubernetesTypesFile] : [])],
       rules: { 'no-restricted-imports': ['error', { patterns: [...patterns, testingOnly] }] },
     },
     {
@@ -52,10 +54,23 @@ function layerRule(layer) {
   ];
 }
 
+/** Kubernetes types have one way in, so that one file shows which the project uses. */
+const kubernetesTypesFile = 'src/wire/k8s-types.ts';
+const kubernetesTypes = {
+  group: ['kubernetes-types', 'kubernetes-types/*'],
+  message: `Import Kubernetes types from ${kubernetesTypesFile} (re-run the script of its commit to add one).`,
+};
+
 const testingOnly = {
   regex: '^\\.\\.?/(?:\\.\\./)*(?:(?:src/)?k8s/)?testing(?:/|$)',
   message: 'src/k8s/testing holds fakes for unit tests: only *.test.ts files may import it.',
 };
 
 /** Two config blocks per layer (shipped code, tests); eslint.config.js includes them, and a test checks them. */
-export const layerConfigs = allLayers.flatMap(layerRule);
+export const layerConfigs = [
+  ...allLayers.flatMap(layerRule),
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [kubernetesTypes] }] },
+  },
+];

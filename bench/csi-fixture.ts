@@ -1,4 +1,4 @@
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Node, Pod } from '../src/wire/k8s-types.js';
 import type { ClusterState } from '../src/extender/cluster-state.js';
 import { staticCsiView } from '../src/drivers/csi/csi-view.js';
 import { capacity, csiDriver, csiNode, localDriver, nodeKey } from '../src/drivers/csi/testing-fixtures.js';

@@ -6,7 +6,7 @@
 // bench/results/csi-snapshots.json: {count, rounds, stork_ready_s, direct_ready_s, ratio} with
 // min/median/max of each.
 import { writeFile } from 'node:fs/promises';
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../src/wire/k8s-types.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { BoxCsi, localCsiDriver, localSnapshotClass, localStorageClass } from '../src/box/csi/box-csi.js';
 import { freePorts } from '../src/box/ports.js';

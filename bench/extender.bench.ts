@@ -5,7 +5,7 @@
 // Writes bench/results/extender.json: [{nodes, claims, mode, p50/p90/p99 of stork and of the floor, ratios}].
 import { writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Node } from '../src/wire/k8s-types.js';
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';

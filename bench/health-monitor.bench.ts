@@ -4,7 +4,7 @@
 // rounds of both, each run with a fresh stork.
 // Writes bench/results/health-monitor.json: {default: {runs, min_s, median_s, max_s, grace_s, target_s, ...}, ...}.
 import { readFile, writeFile } from 'node:fs/promises';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../src/wire/k8s-types.js';
 import { parseAllDocuments } from 'yaml';
 import { Box, createNamespace } from '../src/box/box.js';
 import { freePorts } from '../src/box/ports.js';

@@ -9,7 +9,7 @@
 import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../src/wire/k8s-types.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { topologyNodes } from '../src/box/nodes.js';
 import { freePorts } from '../src/box/ports.js';

@@ -2,8 +2,7 @@
 // instead of pxd, scheduled through stork's csi driver (`--driver=pxd,csi`). Every node has the driver's
 // node plugin registered in its CSINode, and the claim is bound to a network volume (no node affinity),
 // so the extender checks each node's registration and the topology of the bound volume for every pod.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { CSIDriver, CSINode } from 'kubernetes-types/storage/v1.js';
+import type { CSIDriver, CSINode, PersistentVolume, PersistentVolumeClaim } from '../src/wire/k8s-types.js';
 import { csiResources } from '../src/drivers/csi/csi-informers.js';
 import type { KubeApi } from '../src/k8s/api.js';
 import { isAlreadyExists } from '../src/k8s/errors.js';

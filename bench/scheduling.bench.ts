@@ -9,7 +9,7 @@
 // BENCH_CLAIMS=csi: the pods' claim is a CSI driver's, through stork's csi driver (bench/scheduling-csi.ts);
 // writes bench/results/scheduling-csi[-LABEL].json, with `claims: "csi"`.
 import { writeFile } from 'node:fs/promises';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../src/wire/k8s-types.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { topologyNodes } from '../src/box/nodes.js';
 import { freePorts } from '../src/box/ports.js';

@@ -3,7 +3,7 @@
 // (stork-snapshot-sc) at once until the last is Bound. Writes bench/results/snapshots.json:
 // [{count, snapshot_ready_s, restore_bound_s}].
 import { readFile, writeFile } from 'node:fs/promises';
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../src/wire/k8s-types.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { applyManifests } from '../src/box/manifests.js';
 import { freePorts } from '../src/box/ports.js';

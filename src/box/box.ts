@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Node } from '../wire/k8s-types.js';
 import { KubeApi } from '../k8s/api.js';
 import { isAlreadyExists } from '../k8s/errors.js';
 import { loadKubeConfig, type KubeConfig } from '../k8s/kubeconfig.js';

@@ -1,4 +1,4 @@
-import type { NodeAddress } from 'kubernetes-types/core/v1.js';
+import type { NodeAddress } from '../wire/k8s-types.js';
 
 /** A KWOK node of the box. */
 export interface BoxNode {

@@ -1,5 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import { claimProvisioner, claimStorageClassName } from '../drivers/ownership.js';
 import type { KubeApi } from '../k8s/api.js';
 import { isAlreadyExists, isNotFound } from '../k8s/errors.js';

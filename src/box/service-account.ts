@@ -2,7 +2,7 @@
 // grants and nothing more, so that every end-to-end test also proves the shipped permissions suffice.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TokenRequest } from 'kubernetes-types/authentication/v1.js';
+import type { TokenRequest } from '../wire/k8s-types.js';
 import { parseAllDocuments, stringify } from 'yaml';
 import { resources } from '../k8s/paths.js';
 import type { Box } from './box.js';

@@ -1,5 +1,4 @@
-import type { Node } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { Node, StorageClass } from '../wire/k8s-types.js';
 import { isAlreadyExists } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { SimNodeSpec } from '../simulator/simulator-state.js';

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Secret } from 'kubernetes-types/core/v1.js';
+import type { Secret } from '../wire/k8s-types.js';
 import { schedulerSecretName } from '../extender/certificates.js';
 import { resources } from '../k8s/paths.js';
 import { waitFor } from '../lib/wait.js';

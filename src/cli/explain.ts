@@ -1,4 +1,4 @@
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../wire/k8s-types.js';
 import {
   schedulingDecisionAnnotation,
   type NodeVerdict,

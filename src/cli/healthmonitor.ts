@@ -1,4 +1,4 @@
-import type { ConfigMap } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap } from '../wire/k8s-types.js';
 import {
   healthStatusConfigMap,
   healthStatusKey,

@@ -1,4 +1,4 @@
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../wire/k8s-types.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
 import { CliError } from './output.js';

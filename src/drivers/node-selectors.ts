@@ -1,5 +1,4 @@
-import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
-import type { Node, NodeSelector, NodeSelectorRequirement } from 'kubernetes-types/core/v1.js';
+import type { LabelSelector, Node, NodeSelector, NodeSelectorRequirement } from '../wire/k8s-types.js';
 
 /**
  * Kubernetes' two node-matching languages, as the scheduler evaluates them: a PersistentVolume's

@@ -1,4 +1,4 @@
-import type { PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeSpec } from '../wire/k8s-types.js';
 import type { DriverVolume } from './driver.js';
 
 /** A driver snapshot: a read-only point-in-time copy of a volume. */

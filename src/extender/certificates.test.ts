@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import type { Secret } from 'kubernetes-types/core/v1.js';
+import type { Secret } from '../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { resources } from '../k8s/paths.js';
 import { FakeKubeClient } from '../k8s/testing/fake-client.js';

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import type { Secret } from 'kubernetes-types/core/v1.js';
+import type { Secret } from '../wire/k8s-types.js';
 import type { KubeClient } from '../k8s/client.js';
 import { CertificateStore, type StoredCertificates } from '../k8s/certificate-store.js';
 import { getOrUndefined } from '../k8s/errors.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Node, PersistentVolume, PersistentVolumeClaim } from '../wire/k8s-types.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../wire/k8s-types.js';
 import { staticCsiView, type CsiView } from '../drivers/csi/csi-view.js';
 import {
   capacity,

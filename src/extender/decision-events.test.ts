@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ObjectReference } from 'kubernetes-types/core/v1.js';
+import type { ObjectReference } from '../wire/k8s-types.js';
 import type { EventRecorder } from '../k8s/events.js';
 import { silentLogger } from '../lib/log.js';
 import { schedulingFixture } from '../../test/fixtures/scheduling.js';

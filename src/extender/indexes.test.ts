@@ -1,4 +1,4 @@
-import type { Node } from 'kubernetes-types/core/v1.js';
+import type { Node } from '../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { schedulingFixture } from '../../test/fixtures/scheduling.js';
 import { schedulingIndexes } from './indexes.js';

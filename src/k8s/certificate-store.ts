@@ -1,4 +1,4 @@
-import type { Secret } from 'kubernetes-types/core/v1.js';
+import type { Secret } from '../wire/k8s-types.js';
 import type { KubeClient } from './client.js';
 import { getOrUndefined } from './errors.js';
 import { retryOnConflict } from './retry.js';

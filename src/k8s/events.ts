@@ -1,4 +1,4 @@
-import type { Event, ObjectReference } from 'kubernetes-types/core/v1.js';
+import type { Event, ObjectReference } from '../wire/k8s-types.js';
 import type { KubeApi } from './api.js';
 import { isNotFound } from './errors.js';
 import { resources } from './paths.js';

@@ -1,4 +1,4 @@
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../lib/fake-clock.js';
 import { Informer } from './informer.js';

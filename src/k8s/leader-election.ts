@@ -1,4 +1,4 @@
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { Lease } from '../wire/k8s-types.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { deadlineSignal, settlesWithin, type Deadline } from '../lib/deadline.js';
 import type { KubeClient } from './client.js';

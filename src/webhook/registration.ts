@@ -2,7 +2,7 @@ import type {
   MutatingWebhook as TypedMutatingWebhook,
   MutatingWebhookConfiguration,
   RuleWithOperations,
-} from 'kubernetes-types/admissionregistration/v1.js';
+} from '../wire/k8s-types.js';
 import type { KubeApi } from '../k8s/api.js';
 import { getOrUndefined } from '../k8s/errors.js';
 import { retryOnConflict } from '../k8s/retry.js';

@@ -1,5 +1,9 @@
-import type { Event as CoreEvent, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
-import type { CSIStorageCapacity } from 'kubernetes-types/storage/v1.js';
+import type {
+  CSIStorageCapacity,
+  Event as CoreEvent,
+  PersistentVolumeClaim,
+  Pod,
+} from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BoxCsi,

@@ -1,4 +1,4 @@
-import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim, Pod } from '../../src/wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { Box } from '../../src/box/box.js';
 import { runDemo } from '../../src/box/demo/demo.js';

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'yaml';
 import { serviceAccountKubeconfig } from '../../src/box/service-account.js';
 import { request } from 'node:https';
-import type { Event, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Pod } from '../../src/wire/k8s-types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 import type { ExtenderTlsFiles } from '../../src/box/scheduler-config.js';

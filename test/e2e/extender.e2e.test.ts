@@ -1,4 +1,4 @@
-import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../../src/wire/k8s-types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storageNodeId } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';

@@ -1,5 +1,4 @@
-import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
-import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
+import type { Event, Node, Pod, VolumeAttachment } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unmanagedNodeLabel } from '../../src/box/box.js';
 import { storageNodeId } from '../../src/box/storage.js';

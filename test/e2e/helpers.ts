@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../../src/wire/k8s-types.js';
 import { applyManifests } from '../../src/box/manifests.js';
 import { afterAll, beforeAll } from 'vitest';
 import { Box, createNamespace, type BoxOptions } from '../../src/box/box.js';

@@ -5,10 +5,7 @@
 // KWOK nodes run no containers), two stork replicas and one scheduler (its anti-affinity is required).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Deployment } from 'kubernetes-types/apps/v1.js';
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { Node, Pod, Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Deployment, EndpointSlice, Lease, Node, Pod, Service } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { Box } from '../../src/box/box.js';

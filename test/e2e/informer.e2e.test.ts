@@ -1,4 +1,4 @@
-import type { ConfigMap } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap } from '../../src/wire/k8s-types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Informer } from '../../src/k8s/informer.js';
 import { resources } from '../../src/k8s/paths.js';

@@ -1,4 +1,4 @@
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { Lease } from '../../src/wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { LeaderElector } from '../../src/k8s/leader-election.js';
 import { resources } from '../../src/k8s/paths.js';

@@ -1,7 +1,7 @@
 import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Event, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Pod } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotHookError, type SnapshotHooks } from '../../src/controllers/snapshot/hooks.js';
 import type { RulesConfig } from '../../src/controllers/rules/config.js';

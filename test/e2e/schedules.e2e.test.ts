@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { Lease } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dueTimeAnnotation, scheduleNameAnnotation } from '../../src/controllers/schedule/names.js';
 import { freePorts } from '../../src/box/ports.js';

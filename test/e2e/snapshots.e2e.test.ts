@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Event, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { Event, PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SnapshotHookError, type SnapshotHooks } from '../../src/controllers/snapshot/hooks.js';
 import { restoreFinalizer } from '../../src/controllers/snapshot/names.js';

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { Lease } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';

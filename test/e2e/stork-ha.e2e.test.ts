@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
+import type { Lease } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';

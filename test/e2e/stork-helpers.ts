@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { createStaticDriverVolume, startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';

@@ -2,9 +2,12 @@ import { X509Certificate } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import { createServer as createNetServer } from 'node:net';
 import { connect } from 'node:tls';
-import type { Secret } from 'kubernetes-types/core/v1.js';
-import type { MutatingWebhookConfiguration } from 'kubernetes-types/admissionregistration/v1.js';
-import type { PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type {
+  MutatingWebhookConfiguration,
+  PersistentVolumeClaim,
+  Pod,
+  Secret,
+} from '../../src/wire/k8s-types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import { ensureStorageClass } from '../../src/box/storage.js';

@@ -38,6 +38,27 @@ describe('layering lint rule', () => {
     expect(messages.join('\n')).toMatch(/Only src\/k8s talks to the Kubernetes client library/);
   });
 
+  it.each([
+    'src/drivers/example.ts',
+    'src/box/example.ts',
+    'src/wire/other.ts',
+    'test/e2e/example.e2e.test.ts',
+  ])('takes Kubernetes types only through src/wire/k8s-types.ts: %s', async (filePath) => {
+    const direct = await restrictedImportMessages(
+      filePath,
+      "import type { Pod } from 'kubernetes-types/core/v1.js';\nexport type P = Pod;\n",
+    );
+    expect(direct.join('\n')).toMatch(/Import Kubernetes types from src\/wire\/k8s-types\.ts/);
+  });
+
+  it('lets src/wire/k8s-types.ts re-export them', async () => {
+    const messages = await restrictedImportMessages(
+      'src/wire/k8s-types.ts',
+      "export type { Pod } from 'kubernetes-types/core/v1.js';\n",
+    );
+    expect(messages).toEqual([]);
+  });
+
   it('accepts downward imports', async () => {
     const messages = await restrictedImportMessages(
       'src/extender/example.ts',

@@ -2,7 +2,7 @@
 // takeover (reading Secrets, taking another component's Lease, rewriting admission webhooks or CRDs) is
 // granted only on stork's own objects, by name.
 import { readdir, readFile } from 'node:fs/promises';
-import type { PolicyRule } from 'kubernetes-types/rbac/v1.js';
+import type { PolicyRule } from '../../src/wire/k8s-types.js';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { storkCrds } from '../../src/k8s/crds/install.js';

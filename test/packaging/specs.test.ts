@@ -1,9 +1,7 @@
 // Static checks of the manifests users install (specs/). The box's e2e tests apply them to a real API
 // server and run stork under their ServiceAccount; these checks cover what a dry run cannot judge.
 import { readdir, readFile } from 'node:fs/promises';
-import type { DaemonSet, Deployment } from 'kubernetes-types/apps/v1.js';
-import type { ConfigMap, Service } from 'kubernetes-types/core/v1.js';
-import type { ClusterRole } from 'kubernetes-types/rbac/v1.js';
+import type { ClusterRole, ConfigMap, DaemonSet, Deployment, Service } from '../../src/wire/k8s-types.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { storkCrds } from '../../src/k8s/crds/install.js';

@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Node } from 'kubernetes-types/core/v1.js';
-import type { CSIDriver, CSINode, StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { CSIDriver, CSINode, Node, StorageClass } from '../../wire/k8s-types.js';
 import { getOrUndefined, isAlreadyExists } from '../../k8s/errors.js';
 import { retryOnConflict } from '../../k8s/retry.js';
 import { resources } from '../../k8s/paths.js';

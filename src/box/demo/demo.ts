@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Event, Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, Node, Pod } from '../../wire/k8s-types.js';
 import { defaultConfig } from '../../daemon/config.js';
 import { driverNodeStatus } from '../../drivers/portworx/mapping.js';
 import { startStork, type RunningStork } from '../../daemon/stork.js';

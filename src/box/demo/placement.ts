@@ -1,4 +1,4 @@
-import type { Event, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event, PersistentVolume, PersistentVolumeClaim, Pod } from '../../wire/k8s-types.js';
 import { resources } from '../../k8s/paths.js';
 import type { SimVolume } from '../../simulator/simulator-state.js';
 import { readFile } from 'node:fs/promises';

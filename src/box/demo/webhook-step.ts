@@ -1,4 +1,4 @@
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../../wire/k8s-types.js';
 import { resources } from '../../k8s/paths.js';
 import { waitFor, WaitTimeoutError } from '../../lib/wait.js';
 import { applyManifests } from '../manifests.js';

@@ -1,6 +1,4 @@
-import type { ClusterRole, ClusterRoleBinding } from 'kubernetes-types/rbac/v1.js';
-import type { Service } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { ClusterRole, ClusterRoleBinding, EndpointSlice, Service } from '../../wire/k8s-types.js';
 
 /**
  * The real node's cluster DNS: upstream CoreDNS with its `kubernetes` plugin, the way a cluster's DNS

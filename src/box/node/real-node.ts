@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Node } from 'kubernetes-types/core/v1.js';
-import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { EndpointSlice, Node } from '../../wire/k8s-types.js';
 import type { KubeApi } from '../../k8s/api.js';
 import { isAlreadyExists } from '../../k8s/errors.js';
 import { resources, type ResourceType } from '../../k8s/paths.js';

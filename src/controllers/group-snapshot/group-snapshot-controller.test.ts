@@ -1,7 +1,7 @@
 // Table-driven cases of the GroupVolumeSnapshot controller over the fake API server and an in-memory
 // storage system (the snapshot controllers' framework, testing.ts), with the single-snapshot controller
 // running beside it as in the daemon.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { DriverNotFoundError } from '../../drivers/driver.js';
 import type { GroupVolumeSnapshot } from '../../k8s/crds/group-volume-snapshot.js';

@@ -1,7 +1,6 @@
 // Which claims a GroupVolumeSnapshot takes, checked before anything runs: the claims of its own namespace
 // its selector matches, each bound to a volume of the driver.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
+import type { LabelSelector, PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { labelSelectorMatches } from '../../drivers/node-selectors.js';
 import type { GroupVolumeSnapshot } from '../../k8s/crds/group-volume-snapshot.js';
 import { memberDriverSnapshotName, memberSnapshotName } from './names.js';

@@ -2,7 +2,7 @@
 // deterministic names (derived from UIDs) that let a retry or a restarted stork find what an earlier
 // attempt made instead of making it twice.
 import { createHash } from 'node:crypto';
-import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
+import type { OwnerReference } from '../../wire/k8s-types.js';
 import {
   groupVolumeSnapshotApiVersion,
   type GroupVolumeSnapshot,

@@ -1,9 +1,8 @@
-import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
+import type { Node, Pod, VolumeAttachment } from '../../wire/k8s-types.js';
 import type { DriverCache } from '../../drivers/cache.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import type { CsiDriver } from '../../drivers/csi/csi-driver.js';
 import { csiHealthScope, type CsiHealthScope } from '../../drivers/csi/csi-health.js';
-import type { Node, Pod } from '../../wire/k8s-types.js';
 import type { ClaimLookups } from '../../drivers/pod-claims.js';
 import { healthStatusConfigMap } from '../../drivers/health-status-document.js';
 import type { KubeApi } from '../../k8s/api.js';

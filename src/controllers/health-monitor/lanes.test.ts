@@ -1,5 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { CSINode } from 'kubernetes-types/storage/v1.js';
+import type { CSINode, PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { CsiDriver } from '../../drivers/csi/csi-driver.js';
 import { staticCsiView } from '../../drivers/csi/csi-view.js';

@@ -1,6 +1,5 @@
-import type { ConfigMap } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Node, Pod } from '../../wire/k8s-types.js';
 import type { DriverState } from '../../drivers/driver-state.js';
-import type { Node, Pod } from '../../wire/k8s-types.js';
 import {
   healthStatusConfigMap,
   healthStatusKey,

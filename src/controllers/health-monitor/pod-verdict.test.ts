@@ -1,4 +1,4 @@
-import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { pinnedToOneNode } from './pod-verdict.js';
 

@@ -1,8 +1,6 @@
-import type { ObjectReference } from 'kubernetes-types/core/v1.js';
-import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
+import type { Node, ObjectReference, PersistentVolume, Pod, VolumeAttachment } from '../../wire/k8s-types.js';
 import type { DriverState } from '../../drivers/driver-state.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
-import type { Node, PersistentVolume, Pod } from '../../wire/k8s-types.js';
 import { nodeMatcherFor } from '../../drivers/node-match.js';
 import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
 import type { KubeClient } from '../../k8s/client.js';

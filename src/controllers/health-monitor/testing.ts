@@ -7,8 +7,8 @@ import type {
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
-} from 'kubernetes-types/core/v1.js';
-import type { VolumeAttachment } from 'kubernetes-types/storage/v1.js';
+  VolumeAttachment,
+} from '../../wire/k8s-types.js';
 import type { DriverNode, DriverNodeStatus, VolumeDriver } from '../../drivers/driver.js';
 import { driverState, type DriverState } from '../../drivers/driver-state.js';
 import type { KubeClient } from '../../k8s/client.js';

@@ -1,4 +1,4 @@
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta } from '../../wire/k8s-types.js';
 import type { Rule, RuleAction, RuleItem } from '../../k8s/crds/rule.js';
 
 /** When a rule runs relative to the snapshot. */

@@ -1,6 +1,6 @@
 // The kinds of object whose snapshots run Stork's rules: a VolumeSnapshot names its rules in annotations
 // and snapshots one claim; a GroupVolumeSnapshot names them in its spec and snapshots several claims.
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { groupVolumeSnapshotApiVersion } from '../../k8s/crds/group-volume-snapshot.js';
 import { snapshotApiVersion } from '../../k8s/crds/volume-snapshot.js';

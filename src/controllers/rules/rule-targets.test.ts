@@ -1,4 +1,4 @@
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { actionTargets, matchesSelector, podsUsingClaims } from './rule-targets.js';
 import type { NormalisedAction, NormalisedItem } from './rule-spec.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Pod } from '../../wire/k8s-types.js';
 import type { KubeClient } from '../../k8s/client.js';
 import type { KubeConfig } from '../../k8s/kubeconfig.js';
 import type { Rule } from '../../k8s/crds/rule.js';

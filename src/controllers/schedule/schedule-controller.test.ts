@@ -1,4 +1,4 @@
-import type { ObjectReference, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { ObjectReference, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { SchedulePolicy, SchedulePolicyItem } from '../../k8s/crds/schedule-policy.js';
 import type { VolumeSnapshotSchedule } from '../../k8s/crds/volume-snapshot-schedule.js';

@@ -1,8 +1,7 @@
 // The leader-only controller of VolumeSnapshotSchedules: takes each due run as a seed-API VolumeSnapshot
 // (so the snapshot controller, its driver and its rules do the work), follows the snapshots it took into
 // the schedule's status, and deletes the ones beyond the policy's `retain`.
-import type { ObjectReference, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
+import type { ObjectReference, OwnerReference, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import type { Rule } from '../../k8s/crds/rule.js';
 import type { SchedulePolicy } from '../../k8s/crds/schedule-policy.js';
 import { schedulePolicyApiVersion } from '../../k8s/crds/schedule-policy.js';

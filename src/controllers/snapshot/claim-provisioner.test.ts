@@ -1,4 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import { resources } from '../../k8s/paths.js';

@@ -2,8 +2,7 @@
 // snapshot get a new driver volume cloned from it and a PersistentVolume pre-bound to them, which
 // kube-controller-manager then binds (the external provisioning protocol). Released volumes are the
 // VolumeReclaimer's.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { claimProvisioner, claimStorageClassName } from '../../drivers/ownership.js';
 import type { VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import { getOrUndefined, isAlreadyExists } from '../../k8s/errors.js';

@@ -3,8 +3,7 @@
 // volume for a claim with a snapshot data source; the PV controller binds pre-bound volumes, marks a claim
 // whose volume names another claim Lost, and deletes a Delete volume whose claim is gone). Each case
 // starts from one state a stork killed at any step leaves behind, and checks where it ends.
-import type { Node, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { csiSnapshotResources, CsiVolumeSnapshots } from '../../drivers/csi/csi-snapshots.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';

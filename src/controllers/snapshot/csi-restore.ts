@@ -4,8 +4,7 @@
 // provisioner has bound a volume to that claim, stork points the volume's claimRef at the user's claim;
 // kube-controller-manager's PV controller then binds the user's claim to it (a pre-bound volume), as
 // upstream's volume populators rebind theirs. The restore claim, left Lost, is deleted afterwards.
-import type { Node, PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { Node, PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import {
   csiSnapshotResources,
   type CsiVolumeSnapshot,

@@ -1,4 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import {

@@ -1,4 +1,4 @@
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import type { VolumeSnapshots } from '../../drivers/volume-snapshots.js';
 import type { KubeClient } from '../../k8s/client.js';

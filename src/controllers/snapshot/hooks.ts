@@ -1,4 +1,4 @@
-import type { LabelSelector, ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { LabelSelector, ObjectMeta } from '../../wire/k8s-types.js';
 
 /**
  * The parts of a VolumeSnapshot or a GroupVolumeSnapshot that snapshot hooks (application-consistency

@@ -1,4 +1,4 @@
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import type { VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';

@@ -1,5 +1,5 @@
 // Table-driven cases of the snapshot controller over the fake API server (see testing.ts).
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import { createdForLabels, currentCondition, snapshotDataName, snapshotFinalizer } from './names.js';

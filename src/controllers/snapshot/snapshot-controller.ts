@@ -1,6 +1,6 @@
 // The leader-only controller that turns VolumeSnapshots into driver snapshots bound through
 // VolumeSnapshotData objects, and cleans both up when a VolumeSnapshot is deleted.
-import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { DriverError, DriverNotFoundError } from '../../drivers/driver.js';
 import type { DriverVolumeSnapshot } from '../../drivers/volume-snapshots.js';
 import {

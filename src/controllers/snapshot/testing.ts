@@ -1,8 +1,7 @@
 // A framework for table-driven tests of the snapshot controllers, after external-snapshotter's
 // framework_test.go: fill the fake API server and a storage system in memory with objects, run the
 // controllers over real informers until nothing changes any more, then compare what is there.
-import type { PersistentVolume, PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
-import type { StorageClass } from 'kubernetes-types/storage/v1.js';
+import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import type { DriverVolume, VolumeDriver } from '../../drivers/driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../../drivers/volume-snapshots.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';

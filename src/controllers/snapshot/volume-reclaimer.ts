@@ -1,6 +1,6 @@
 // The `stork-snapshot` provisioner's second half: a Released PersistentVolume it provisioned, with reclaim
 // policy Delete, has its driver volume deleted, then the PV (the external provisioning protocol's delete).
-import type { PersistentVolume } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolume } from '../../wire/k8s-types.js';
 import { getOrUndefined } from '../../k8s/errors.js';
 import { resources } from '../../k8s/paths.js';
 import { errorText } from '../../lib/errors.js';

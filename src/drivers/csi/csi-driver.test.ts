@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CSINode } from 'kubernetes-types/storage/v1.js';
+import type { CSINode } from '../../wire/k8s-types.js';
 import { CsiDriver } from './csi-driver.js';
 import { staticCsiView } from './csi-view.js';
 import {

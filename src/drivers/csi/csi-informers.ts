@@ -1,4 +1,4 @@
-import type { CSIDriver, CSINode, CSIStorageCapacity } from 'kubernetes-types/storage/v1.js';
+import type { CSIDriver, CSINode, CSIStorageCapacity } from '../../wire/k8s-types.js';
 import type { KubeApi } from '../../k8s/api.js';
 import { Informer } from '../../k8s/informer.js';
 import type { ResourceType } from '../../k8s/paths.js';

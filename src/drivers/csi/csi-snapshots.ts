@@ -1,7 +1,6 @@
 // Snapshots of CSI volumes through the Kubernetes snapshot API (snapshot.storage.k8s.io/v1, served by
 // external-snapshotter): what the snapshot controller's seed-API VolumeSnapshots become on CSI storage.
-import type { PersistentVolume, PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { ObjectMeta, PersistentVolume, PersistentVolumeSpec } from '../../wire/k8s-types.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { getOrUndefined, isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import type { ResourceType } from '../../k8s/paths.js';

@@ -1,4 +1,4 @@
-import type { CSIDriver, CSINode, CSIStorageCapacity } from 'kubernetes-types/storage/v1.js';
+import type { CSIDriver, CSINode, CSIStorageCapacity } from '../../wire/k8s-types.js';
 
 export type { CSIDriver, CSINode, CSIStorageCapacity };
 

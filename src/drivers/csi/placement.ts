@@ -1,5 +1,4 @@
-import type { CSIStorageCapacity } from 'kubernetes-types/storage/v1.js';
-import type { Node, NodeSelector } from 'kubernetes-types/core/v1.js';
+import type { CSIStorageCapacity, Node, NodeSelector } from '../../wire/k8s-types.js';
 import { describeNodeSelector, labelSelectorMatches, nodeSelectorMatches } from '../node-selectors.js';
 import { quantityValue } from '../quantity.js';
 import { registeredDrivers, registration, tracksCapacity, type CsiView } from './csi-view.js';

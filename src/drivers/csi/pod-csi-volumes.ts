@@ -1,6 +1,11 @@
-import type { NodeSelector } from 'kubernetes-types/core/v1.js';
+import type {
+  NodeSelector,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  StorageClass,
+} from '../../wire/k8s-types.js';
 import { podClaims, type ClaimLookups } from '../pod-claims.js';
-import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../wire/k8s-types.js';
 import { claimProvisioner } from '../ownership.js';
 import { quantityValue } from '../quantity.js';
 import type { CsiView } from './csi-view.js';

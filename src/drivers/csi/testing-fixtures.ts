@@ -1,6 +1,14 @@
 // Plain objects for the csi driver's unit tests and benchmarks (not used by stork itself).
-import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../../wire/k8s-types.js';
-import type { CSIDriver, CSINode, CSIStorageCapacity, StorageClass } from 'kubernetes-types/storage/v1.js';
+import type {
+  CSIDriver,
+  CSINode,
+  CSIStorageCapacity,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  StorageClass,
+} from '../../wire/k8s-types.js';
 
 export const localDriver = 'local.csi.example.com';
 export const networkDriver = 'network.csi.example.com';

@@ -1,6 +1,6 @@
 // Snapshots and restores over the OpenStorage SDK: a snapshot is a read-only volume whose source parent
 // is the snapshotted volume; a restore is a Clone of the snapshot into a new volume.
-import type { PersistentVolumeSpec } from 'kubernetes-types/core/v1.js';
+import type { PersistentVolumeSpec } from '../../wire/k8s-types.js';
 import { DriverError, DriverNotFoundError, type DriverVolume } from '../driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
 import { portworxCsiDriver } from './kubernetes.js';

@@ -1,5 +1,4 @@
-import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
-import type { LabelSelector, ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { CustomResourceDefinition, LabelSelector, ObjectMeta } from '../../wire/k8s-types.js';
 import { storkGroup } from './rule.js';
 import { obj, snapshotConditions, str, stringMap, type JsonSchema } from './schema.js';
 import type { SnapshotCondition } from './volume-snapshot.js';

@@ -1,4 +1,4 @@
-import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
+import type { CustomResourceDefinition } from '../../wire/k8s-types.js';
 import type { KubeApi } from '../api.js';
 import { isAlreadyExists, isNotFound } from '../errors.js';
 import { resources } from '../paths.js';

@@ -1,5 +1,4 @@
-import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { CustomResourceDefinition, ObjectMeta } from '../../wire/k8s-types.js';
 import { bool, obj, str, stringMap, type JsonSchema } from './schema.js';
 
 /** Stork's Rule (`stork.libopenstorage.org/v1alpha1`): commands run in pods around a snapshot. */

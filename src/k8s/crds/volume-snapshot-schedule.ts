@@ -1,5 +1,4 @@
-import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
+import type { CustomResourceDefinition, ObjectMeta } from '../../wire/k8s-types.js';
 import { storkGroup } from './rule.js';
 import { bool, obj, str, type JsonSchema } from './schema.js';
 import type { SnapshotConditionType, VolumeSnapshot } from './volume-snapshot.js';

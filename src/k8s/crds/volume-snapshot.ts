@@ -1,6 +1,4 @@
-import type { ObjectReference } from 'kubernetes-types/core/v1.js';
-import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
-import type { CustomResourceDefinition } from 'kubernetes-types/apiextensions/v1.js';
+import type { CustomResourceDefinition, ObjectMeta, ObjectReference } from '../../wire/k8s-types.js';
 import { obj, objectReference, snapshotConditions, str, type JsonSchema } from './schema.js';
 
 /**

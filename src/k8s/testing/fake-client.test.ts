@@ -1,5 +1,4 @@
-import type { Lease } from 'kubernetes-types/coordination/v1.js';
-import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Lease, Pod } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../lib/fake-clock.js';
 import type { WatchEvent } from '../client.js';
