@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoxCsi, localCsiDriver, localStorageClass } from '../../src/box/csi/box-csi.js';
+import { BoxCsi, localCsiDriver, localStorageClass, localTopologyKey } from '../../src/box/csi/box-csi.js';
 import { runCommand } from '../../src/box/command.js';
 import {
   csiSnapshotResources,
@@ -222,7 +222,10 @@ describe('group snapshots on CSI storage', () => {
   });
 
   it('a claim whose volume cannot be snapshotted fails the group with the cause and leaves no snapshot behind', async () => {
-    // A claim bound to a CSI volume the plugin does not have: its snapshot fails on the storage side.
+    // A claim bound to a CSI volume node-1's plugin does not have: its snapshot fails on the storage
+    // side (the plugin answers NOT_FOUND, a final error). The PV names node-1 as the local class's PVs
+    // do, so node-1's csi-snapshotter (distributed snapshotting) is the one that serves it; a PV no
+    // snapshotter serves leaves a content only the snapshot-controller's finalizers hold (docs/snapshots.md).
     const pv: PersistentVolume = {
       apiVersion: 'v1',
       kind: 'PersistentVolume',
@@ -233,6 +236,13 @@ describe('group snapshots on CSI storage', () => {
         persistentVolumeReclaimPolicy: 'Retain',
         storageClassName: '',
         csi: { driver: localCsiDriver, volumeHandle: `${ns}-no-such-volume` },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: localTopologyKey, operator: 'In', values: ['node-1'] }] },
+            ],
+          },
+        },
         claimRef: { namespace: ns, name: 'ghost' },
       },
     };
