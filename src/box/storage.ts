@@ -30,9 +30,16 @@ export interface BoxStorage {
  */
 export async function startBoxStorage(
   box: Box,
-  options: { token?: string; onError?: (error: unknown, context: string) => void } = {},
+  options: {
+    token?: string;
+    onError?: (error: unknown, context: string) => void;
+    /** Which of the box's nodes get a storage node (default: all). */
+    storageNodes?: (node: Node) => boolean;
+  } = {},
 ): Promise<BoxStorage> {
-  const nodes = (await box.api.list<Node>(resources.nodes)).items;
+  const nodes = (await box.api.list<Node>(resources.nodes)).items.filter(
+    options.storageNodes ?? (() => true),
+  );
   const simulator = await startSimulator({
     nodes: storageNodesFor(nodes),
     ...(options.token ? { token: options.token } : {}),

@@ -5,7 +5,15 @@
 // KWOK nodes run no containers), two stork replicas and one scheduler (its anti-affinity is required).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Deployment, EndpointSlice, Lease, Node, Pod, Service } from '../../src/wire/k8s-types.js';
+import type {
+  Deployment,
+  EndpointSlice,
+  Lease,
+  Node,
+  PersistentVolumeClaim,
+  Pod,
+  Service,
+} from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { Box } from '../../src/box/box.js';
@@ -15,7 +23,8 @@ import { realNodeLabel } from '../../src/box/node/real-node.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { createTestNamespace, testPod, waitForPod } from './helpers.js';
+import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
+import { applyManifests, createTestNamespace, deploySeedMysql, testPod, waitForPod } from './helpers.js';
 import { createDriverVolume } from './stork-helpers.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -26,6 +35,31 @@ const endpointSlices = {
   namespaced: true,
 };
 const leases = resources.leases;
+
+/** The seed README's snapshot of mysql-data and its restore (as in snapshots.e2e, in the test's namespace). */
+const seedSnapshot = `
+apiVersion: volumesnapshot.external-storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata:
+  name: mysql-snapshot
+spec:
+  persistentVolumeClaimName: mysql-data
+`;
+const seedClone = `
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: mysql-snap-clone
+  annotations:
+    snapshot.alpha.kubernetes.io/snapshot: mysql-snapshot
+spec:
+  accessModes:
+     - ReadWriteOnce
+  storageClassName: stork-snapshot-sc
+  resources:
+    requests:
+      storage: 2Gi
+`;
 
 /** The shipped spec's documents, with the edits one real node forces (see the file's comment). */
 async function shippedSpec(file: string, edit: (deployment: Deployment) => void): Promise<string> {
@@ -67,7 +101,11 @@ describe('stork running in the cluster from the shipped specs (real node)', () =
     });
     await node.importImage(storkImage);
     await node.importImage(schedulerImage);
-    storage = await startBoxStorage(box);
+    // Storage on the KWOK nodes only: the seed's MySQL (whose image the box cannot pull) must be placed
+    // on one of them, and a node without the driver is never a candidate.
+    storage = await startBoxStorage(box, {
+      storageNodes: (n) => n.metadata?.labels?.[realNodeLabel] !== 'true',
+    });
 
     // The storage driver's API Service (Portworx's `portworx-api`), here the simulator on this host.
     const simulatorPort = Number(storage.simulator.grpcEndpoint.split(':').pop());
@@ -162,6 +200,40 @@ describe('stork running in the cluster from the shipped specs (real node)', () =
     await box.api.create(resources.pods, testPod('app', { schedulerName: 'stork', claims: ['data'] }), ns);
     const placed = await waitForPod(box.api, ns, 'app', (p) => Boolean(p.spec?.nodeName), 180_000);
     expect(placed.spec?.nodeName).toBe('kwok-2');
+  });
+
+  it("places the seed's MySQL on a replica node, and snapshots and restores it through the in-cluster stork", async () => {
+    const mysql = await deploySeedMysql(box.api, ns);
+    const volume = storage.simulator.state.volumes().find((v) => v.labels.pvc === 'mysql-data');
+    const replicaNodes = (volume?.replicaNodeIds ?? []).map((id) => id.replace(/^px-/, ''));
+    expect(replicaNodes.length).toBeGreaterThan(0);
+    expect(replicaNodes).toContain(mysql.spec?.nodeName);
+
+    await applyManifests(box.api, seedSnapshot, ns);
+    await waitFor(
+      'mysql-snapshot Ready',
+      async () => {
+        const s = await box.api.get<VolumeSnapshot>(resources.volumeSnapshots, {
+          namespace: ns,
+          name: 'mysql-snapshot',
+        });
+        return s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    await applyManifests(box.api, seedClone, ns);
+    const clone = await waitFor(
+      'mysql-snap-clone Bound',
+      async () => {
+        const c = await box.api.get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+          namespace: ns,
+          name: 'mysql-snap-clone',
+        });
+        return c.status?.phase === 'Bound' ? c : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+    expect(clone.spec?.volumeName).toBeTruthy();
   });
 
   it('a new leader takes over when the leader pod is deleted', async () => {
