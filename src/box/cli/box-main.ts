@@ -9,12 +9,13 @@ import { freePorts } from '../ports.js';
 import { errorText } from '../../lib/errors.js';
 
 const usage = `Usage: npm run box -- [--nodes N] [--real-node]
-       npm run demo -- [--nodes N] [--keep]
+       npm run demo -- [--nodes N] [--keep] [--real-node]
 
   --nodes N   KWOK nodes to create, spread over racks and zones (default 3; 6 for the demo)
   --demo      show the box working, then stop (unless --keep)
   --keep      with --demo: keep the box running afterwards
-  --real-node also run a real node (containerd, kubelet, kube-proxy; root only; docs/box.md)
+  --real-node also run a real node (containerd, kubelet, kube-proxy; root only; docs/box.md);
+              with --demo, the story ends with stork and the stork scheduler as pods on it
   --help      this text`;
 
 const { values } = parseArgs({

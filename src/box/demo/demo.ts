@@ -13,6 +13,8 @@ import { resources } from '../../k8s/paths.js';
 import { waitFor } from '../../lib/wait.js';
 import type { Box } from '../box.js';
 import { applyManifests } from '../manifests.js';
+import { deployStorkInCluster } from '../in-cluster.js';
+import { realNodeLabel } from '../node/real-node.js';
 import { startBoxStorage, storageNodeId, type BoxStorage } from '../storage.js';
 import type { DemoContext } from './context.js';
 import { LogTail } from './log-tail.js';
@@ -51,7 +53,11 @@ export async function runDemo(
   const storkLog = new LogTail('stork');
 
   say('Storage: a simulated Portworx cluster, one storage node on each Kubernetes node');
-  const storage: BoxStorage = await startBoxStorage(box);
+  // Not on the real node, if there is one: the pods of the story are KWOK's (their images cannot be
+  // pulled here), and a node without the driver is never a candidate for them.
+  const storage: BoxStorage = await startBoxStorage(box, {
+    storageNodes: (n) => n.metadata?.labels?.[realNodeLabel] !== 'true',
+  });
   let stork: RunningStork | undefined;
   try {
     const nodes = (await box.api.list<Node>(resources.nodes)).items;
@@ -62,9 +68,10 @@ export async function runDemo(
           node: n.metadata?.name ?? '',
           rack: n.metadata?.labels?.['px/rack'] ?? '',
           zone: n.metadata?.labels?.['topology.kubernetes.io/zone'] ?? '',
-          storage: driverNodeStatus(
-            storage.simulator.state.node(storageNodeId(n.metadata?.name ?? '')).status,
-          ),
+          storage:
+            n.metadata?.labels?.[realNodeLabel] === 'true'
+              ? '(real node: no storage)'
+              : driverNodeStatus(storage.simulator.state.node(storageNodeId(n.metadata?.name ?? '')).status),
         })),
       ),
     );
@@ -186,6 +193,20 @@ export async function runDemo(
     await applicationConsistentSnapshot(ctx);
     await restoreClone(ctx);
     await webhookOptIn(ctx);
+
+    if (box.realNode) {
+      // The seed's "Running Stork": the same product as pods, from the image and the shipped specs. The
+      // stork of this process steps down first, so the pods' replicas take its Lease.
+      say('Running Stork as the seed does: the image and the shipped specs, as pods on the real node');
+      await stork.stop();
+      stork = undefined;
+      await timed(
+        'stork and stork-scheduler Running in kube-system',
+        () => deployStorkInCluster(box, storage),
+        () => `on ${box.realNode?.name ?? '?'}`,
+      );
+      print(await box.kubectl(['get', 'pods', '-n', 'kube-system', '-o', 'wide']));
+    }
 
     say('Summary');
     print(table(steps.map((s) => ({ step: s.step, result: s.result, seconds: s.seconds }))));
