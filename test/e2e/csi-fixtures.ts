@@ -10,9 +10,11 @@ import {
   type CsiVolumeSnapshotContent,
 } from '../../src/drivers/csi/csi-snapshots.js';
 import type { KubeApi } from '../../src/k8s/api.js';
+import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
+import { isRunning, testPod, waitForPod } from './helpers.js';
 import { useStorkBox } from './stork-helpers.js';
 
 /*
@@ -117,3 +119,25 @@ export async function archivedTable(
   await runCommand('tar', ['-xzf', archive, '-C', out]);
   return { archive, table: await readFile(join(out, tableFile), 'utf8') };
 }
+
+/** The `db` pod (label app=db, the rules' target) on stork's scheduler, using `claims`; waits for Running. */
+export async function runDbPod(api: KubeApi, namespace: string, claims: string[]): Promise<void> {
+  await api.create(
+    resources.pods,
+    testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims }),
+    namespace,
+  );
+  await waitForPod(api, namespace, 'db', isRunning, 90_000);
+}
+
+/** Waits for stork's VolumeSnapshot to end Ready or Error; resolves to it. */
+export const snapshotSettled = (api: KubeApi, namespace: string, name: string): Promise<VolumeSnapshot> =>
+  waitFor(
+    `snapshot ${namespace}/${name} Ready or Error`,
+    async () => {
+      const s = await api.get<VolumeSnapshot>(resources.volumeSnapshots, { namespace, name });
+      const type = s.status?.conditions?.at(-1)?.type;
+      return type === 'Ready' || type === 'Error' ? s : undefined;
+    },
+    { timeoutMs: 90_000, intervalMs: 200 },
+  );

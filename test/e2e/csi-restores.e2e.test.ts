@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Event, PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCsiDriver, type BoxCsi } from '../../src/box/csi/box-csi.js';
+import { restoreClaim as storkctlRestoreClaim } from '../../src/cli/pvc.js';
 import { csiRestoreName, restoreForUidLabel } from '../../src/controllers/snapshot/csi-restore.js';
 import {
   csiSnapshotResources,
@@ -14,13 +15,15 @@ import {
 import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { applyManifests, createTestNamespace } from './helpers.js';
 import {
   boundVolume as boundVolumeOf,
   claimBound,
   claimDir,
   listCsiSnapshots,
   localClaim,
+  runDbPod,
+  snapshotSettled,
   startNodeCsi,
   tableFile,
   useCsiStorkBox,
@@ -60,12 +63,7 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
     ns = await createTestNamespace(api(), 'csirestore');
     allowed.ns = await createTestNamespace(api(), 'csirestore-to');
     await api().create(resources.persistentVolumeClaims, localClaim(ns, 'data'), ns);
-    await api().create(
-      resources.pods,
-      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: ['data'] }),
-      ns,
-    );
-    await waitForPod(api(), ns, 'db', isRunning, 90_000);
+    await runDbPod(api(), ns, ['data']);
     const dir = await volumeDirOf(ns, 'data');
     await writeTable(dir, 'data\n');
 
@@ -90,18 +88,7 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
       },
       ns,
     );
-    const snap = await waitFor(
-      'snapshot Ready or Error',
-      async () => {
-        const s = await api().get<VolumeSnapshot>(resources.volumeSnapshots, {
-          namespace: ns,
-          name: 'consistent',
-        });
-        const type = s.status?.conditions?.at(-1)?.type;
-        return type === 'Ready' || type === 'Error' ? s : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 200 },
-    );
+    const snap = await snapshotSettled(api(), ns, 'consistent');
     expect(snap.status?.conditions?.at(-1), JSON.stringify(snap.status)).toMatchObject({ type: 'Ready' });
     expect(await readFile(table, 'utf8')).toBe('data\npre\npost\n');
   }, 600_000);
@@ -117,28 +104,14 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
   const boundVolume = (namespace: string, name: string): Promise<PersistentVolume> =>
     boundVolumeOf(api(), namespace, name);
 
+  /** The claim `storkctl create pvc --snapshot consistent` makes (with the source namespace if another). */
   async function restoreClaim(namespace: string, name: string): Promise<PersistentVolumeClaim> {
-    return api().create<PersistentVolumeClaim>(
-      resources.persistentVolumeClaims,
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: {
-          name,
-          namespace,
-          annotations: {
-            'snapshot.alpha.kubernetes.io/snapshot': 'consistent',
-            ...(namespace === ns ? {} : { 'stork/snapshot-source-namespace': ns }),
-          },
-        },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: 'stork-snapshot-sc',
-          resources: { requests: { storage: '1Gi' } },
-        },
-      },
-      namespace,
-    );
+    const claim = storkctlRestoreClaim(name, namespace, {
+      snapshot: 'consistent',
+      size: '1Gi',
+      ...(namespace === ns ? {} : { sourceNs: ns }),
+    });
+    return api().create<PersistentVolumeClaim>(resources.persistentVolumeClaims, claim, namespace);
   }
   const bound = (namespace: string, name: string) =>
     claimBound(api(), namespace, name, { timeoutMs: 120_000, intervalMs: 250 });

@@ -17,11 +17,13 @@ import {
   claimDir,
   listCsiSnapshots,
   localClaim,
+  runDbPod,
+  snapshotSettled,
   startNodeCsi,
   useCsiStorkBox,
   writeTable,
 } from './csi-fixtures.js';
-import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { createTestNamespace } from './helpers.js';
 import { dbCommand as command, ruleCreator, testRuleTimings } from './rule-fixtures.js';
 
 const markerDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-markers-'));
@@ -45,12 +47,7 @@ describe('application-consistent snapshots on CSI storage', () => {
     csi = await startNodeCsi(ctx.box);
     ns = await createTestNamespace(api(), 'csisnap');
     await api().create(resources.persistentVolumeClaims, localClaim(ns, 'data'), ns);
-    await api().create(
-      resources.pods,
-      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: ['data'] }),
-      ns,
-    );
-    await waitForPod(api(), ns, 'db', isRunning, 90_000);
+    await runDbPod(api(), ns, ['data']);
     volumeDir = await claimDir(api(), csi, ns, 'data');
     await writeTable(volumeDir, 'data\n');
   }, 600_000);
@@ -75,17 +72,7 @@ describe('application-consistent snapshots on CSI storage', () => {
       ns,
     );
   }
-  async function settled(name: string): Promise<VolumeSnapshot> {
-    return waitFor(
-      `snapshot ${ns}/${name} Ready or Error`,
-      async () => {
-        const s = await api().get<VolumeSnapshot>(resources.volumeSnapshots, { namespace: ns, name });
-        const type = s.status?.conditions?.at(-1)?.type;
-        return type === 'Ready' || type === 'Error' ? s : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 200 },
-    );
-  }
+  const settled = (name: string): Promise<VolumeSnapshot> => snapshotSettled(api(), ns, name);
   const csiSnapshots = (): Promise<CsiVolumeSnapshot[]> => listCsiSnapshots(api(), ns);
 
   it('cuts the CSI snapshot between the pre- and post-rule: the archive has the pre marker, not the post one', async () => {

@@ -21,6 +21,7 @@ import {
   claimDir,
   listCsiSnapshots,
   localClaim,
+  runDbPod,
   startNodeCsi,
   tableFile,
   useCsiStorkBox,
@@ -53,12 +54,7 @@ describe('group snapshots on CSI storage', () => {
     for (const name of claimNames) {
       await api().create(resources.persistentVolumeClaims, localClaim(ns, name, { app: 'db' }), ns);
     }
-    await api().create(
-      resources.pods,
-      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: claimNames }),
-      ns,
-    );
-    await waitForPod(api(), ns, 'db', isRunning, 90_000);
+    await runDbPod(api(), ns, claimNames);
     for (const name of claimNames) {
       const dir = await claimDir(api(), csi, ns, name);
       await writeTable(dir, `data ${name}\n`);
