@@ -3,9 +3,9 @@ import {
   groupVolumeSnapshotApiVersion,
   type GroupVolumeSnapshot,
 } from '../k8s/crds/group-volume-snapshot.js';
-import { isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
+import { deleteInNamespace, getInNamespace } from './namespaced.js';
 import { asList, CliError, formatDocument, formatTable, rfc822 } from './output.js';
 
 export const groupSnapshotColumns = ['NAME', 'STATUS', 'STAGE', 'SNAPSHOTS', 'CREATED'] as const;
@@ -118,12 +118,7 @@ export async function deleteGroupSnapshots(ctx: CommandContext, names: readonly 
   if (names.length === 0)
     throw new CliError('At least one argument needs to be provided for groupsnapshot name');
   for (const name of names) {
-    try {
-      await ctx.api.delete(resources.groupVolumeSnapshots, { namespace: ctx.namespace, name });
-    } catch (error) {
-      if (isNotFound(error)) throw notFound(ctx, name);
-      throw error;
-    }
+    await deleteInNamespace(ctx, resources.groupVolumeSnapshots, 'groupvolumesnapshots', name);
     ctx.io.out(`GroupVolumeSnapshot ${name} deleted successfully\n`);
   }
 }
@@ -139,20 +134,5 @@ export function groupSnapshotRow(group: GroupVolumeSnapshot): string[] {
   ];
 }
 
-async function getGroupSnapshot(ctx: CommandContext, name: string): Promise<GroupVolumeSnapshot> {
-  try {
-    return await ctx.api.get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
-      namespace: ctx.namespace,
-      name,
-    });
-  } catch (error) {
-    if (isNotFound(error)) throw notFound(ctx, name);
-    throw error;
-  }
-}
-
-function notFound(ctx: CommandContext, name: string): CliError {
-  return new CliError(
-    `groupvolumesnapshots "${name.slice(0, 253)}" not found in namespace "${ctx.namespace}"`,
-  );
-}
+const getGroupSnapshot = (ctx: CommandContext, name: string): Promise<GroupVolumeSnapshot> =>
+  getInNamespace(ctx, resources.groupVolumeSnapshots, 'groupvolumesnapshots', name);

@@ -4,9 +4,9 @@ import {
   volumeSnapshotScheduleApiVersion,
   type VolumeSnapshotSchedule,
 } from '../k8s/crds/volume-snapshot-schedule.js';
-import { isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
+import { deleteInNamespace, getInNamespace } from './namespaced.js';
 import { asList, CliError, formatDocument, formatTable, rfc822 } from './output.js';
 
 export const snapshotScheduleColumns = [
@@ -59,23 +59,10 @@ export async function createSnapshotSchedule(
   ctx.io.out(`VolumeSnapshotSchedule ${name} created successfully\n`);
 }
 
-async function getSchedule(ctx: CommandContext, name: string): Promise<VolumeSnapshotSchedule> {
-  try {
-    return await ctx.api.get<VolumeSnapshotSchedule>(resources.volumeSnapshotSchedules, {
-      namespace: ctx.namespace,
-      name,
-    });
-  } catch (error) {
-    if (isNotFound(error)) throw notFound(ctx, name);
-    throw error;
-  }
-}
-
-function notFound(ctx: CommandContext, name: string): CliError {
-  return new CliError(
-    `volumesnapshotschedules.stork.libopenstorage.org "${name}" not found in namespace "${ctx.namespace}"`,
-  );
-}
+/** The kind as Stork's storkctl names it in a not-found message. */
+const scheduleKind = 'volumesnapshotschedules.stork.libopenstorage.org';
+const getSchedule = (ctx: CommandContext, name: string): Promise<VolumeSnapshotSchedule> =>
+  getInNamespace(ctx, resources.volumeSnapshotSchedules, scheduleKind, name);
 
 export async function getSnapshotSchedules(
   ctx: CommandContext,
@@ -151,12 +138,7 @@ export async function deleteSnapshotSchedules(
     targets = [...names];
   }
   for (const name of targets) {
-    try {
-      await ctx.api.delete(resources.volumeSnapshotSchedules, { namespace: ctx.namespace, name });
-    } catch (error) {
-      if (isNotFound(error)) throw notFound(ctx, name);
-      throw error;
-    }
+    await deleteInNamespace(ctx, resources.volumeSnapshotSchedules, scheduleKind, name);
     ctx.io.out(`VolumeSnapshotSchedule ${name} deleted successfully\n`);
   }
 }

@@ -3,9 +3,9 @@ import {
   type VolumeSnapshot,
   type VolumeSnapshotData,
 } from '../k8s/crds/volume-snapshot.js';
-import { isNotFound } from '../k8s/errors.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
+import { deleteInNamespace, getInNamespace } from './namespaced.js';
 import { asList, CliError, formatDocument, formatTable, rfc822 } from './output.js';
 
 export const snapshotColumns = ['NAME', 'PVC', 'STATUS', 'CREATED', 'COMPLETED', 'TYPE'] as const;
@@ -71,28 +71,13 @@ export async function deleteSnapshots(
     targets = [...names];
   }
   for (const name of targets) {
-    try {
-      await ctx.api.delete(resources.volumeSnapshots, { namespace: ctx.namespace, name });
-    } catch (error) {
-      if (isNotFound(error)) throw notFound(ctx, name);
-      throw error;
-    }
+    await deleteInNamespace(ctx, resources.volumeSnapshots, 'volumesnapshots', name);
     ctx.io.out(`Snapshot ${name} deleted successfully\n`);
   }
 }
 
-async function getSnapshot(ctx: CommandContext, name: string): Promise<VolumeSnapshot> {
-  try {
-    return await ctx.api.get<VolumeSnapshot>(resources.volumeSnapshots, { namespace: ctx.namespace, name });
-  } catch (error) {
-    if (isNotFound(error)) throw notFound(ctx, name);
-    throw error;
-  }
-}
-
-function notFound(ctx: CommandContext, name: string): CliError {
-  return new CliError(`volumesnapshots "${name}" not found in namespace "${ctx.namespace}"`);
-}
+const getSnapshot = (ctx: CommandContext, name: string): Promise<VolumeSnapshot> =>
+  getInNamespace(ctx, resources.volumeSnapshots, 'volumesnapshots', name);
 
 /** One table row: Ready when the Ready condition holds, else Pending (as Stork's storkctl). */
 export function snapshotRow(snapshot: VolumeSnapshot, type: string | undefined): string[] {

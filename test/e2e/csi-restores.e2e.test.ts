@@ -1,24 +1,37 @@
 import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Event, PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoxCsi, localCsiDriver, localStorageClass } from '../../src/box/csi/box-csi.js';
+import { localCsiDriver, type BoxCsi } from '../../src/box/csi/box-csi.js';
+import { restoreClaim as storkctlRestoreClaim } from '../../src/cli/pvc.js';
 import { csiRestoreName, restoreForUidLabel } from '../../src/controllers/snapshot/csi-restore.js';
 import {
   csiSnapshotResources,
   type CsiVolumeSnapshot,
   type CsiVolumeSnapshotContent,
 } from '../../src/drivers/csi/csi-snapshots.js';
-import type { Rule, RuleItem } from '../../src/k8s/crds/rule.js';
 import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
-import { useStorkBox } from './stork-helpers.js';
+import { applyManifests, createTestNamespace } from './helpers.js';
+import {
+  boundVolume as boundVolumeOf,
+  claimBound,
+  claimDir,
+  listCsiSnapshots,
+  localClaim,
+  runDbPod,
+  snapshotSettled,
+  startNodeCsi,
+  tableFile,
+  useCsiStorkBox,
+  volumeDir,
+  writeTable,
+} from './csi-fixtures.js';
+import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
 
-const gib = 2 ** 30;
 const markerDir = mkdtempSync(join(tmpdir(), 'stork-csirestore-markers-'));
 
 /**
@@ -29,14 +42,11 @@ const markerDir = mkdtempSync(join(tmpdir(), 'stork-csirestore-markers-'));
  * must hold what the volume held when the snapshot was cut.
  */
 describe('restores of CSI snapshots through stork-snapshot-sc', () => {
-  const ctx = useStorkBox({
-    box: { nodes: [{ name: 'node-1' }] },
-    stork: {
-      driver: 'csi',
-      driverEndpoint: '',
-      csiDriverNames: [localCsiDriver],
-      rulesConfig: { markerDir, commandTimeoutMs: 15_000, commandAttempts: 2, retryIntervalMs: 100 },
-    },
+  const ctx = useCsiStorkBox({
+    markerDir,
+    commandTimeoutMs: 15_000,
+    commandAttempts: 2,
+    retryIntervalMs: 100,
   });
   const api = () => ctx.box.api;
   let csi: BoxCsi | undefined;
@@ -49,38 +59,16 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
       await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
       'default',
     );
-    csi = await BoxCsi.start(ctx.box, {
-      nodes: [{ name: 'node-1', capacityBytes: 8 * gib }],
-      snapshots: true,
-    });
+    csi = await startNodeCsi(ctx.box);
     ns = await createTestNamespace(api(), 'csirestore');
     allowed.ns = await createTestNamespace(api(), 'csirestore-to');
-    await api().create<PersistentVolumeClaim>(
-      resources.persistentVolumeClaims,
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'data', namespace: ns },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: localStorageClass,
-          resources: { requests: { storage: '1Gi' } },
-        },
-      },
-      ns,
-    );
-    await api().create(
-      resources.pods,
-      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: ['data'] }),
-      ns,
-    );
-    await waitForPod(api(), ns, 'db', isRunning, 90_000);
+    await api().create(resources.persistentVolumeClaims, localClaim(ns, 'data'), ns);
+    await runDbPod(api(), ns, ['data']);
     const dir = await volumeDirOf(ns, 'data');
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'table.txt'), 'data\n');
+    await writeTable(dir, 'data\n');
 
     // The snapshot: the pre-rule's marker is in it, the post-rule's is not.
-    const table = join(dir, 'table.txt');
+    const table = join(dir, tableFile);
     const pre = await rule([command(`echo pre >> ${table}`)]);
     const post = await rule([command(`echo post >> ${table}`)]);
     await api().create<VolumeSnapshot>(
@@ -100,18 +88,7 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
       },
       ns,
     );
-    const snap = await waitFor(
-      'snapshot Ready or Error',
-      async () => {
-        const s = await api().get<VolumeSnapshot>(resources.volumeSnapshots, {
-          namespace: ns,
-          name: 'consistent',
-        });
-        const type = s.status?.conditions?.at(-1)?.type;
-        return type === 'Ready' || type === 'Error' ? s : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 200 },
-    );
+    const snap = await snapshotSettled(api(), ns, 'consistent');
     expect(snap.status?.conditions?.at(-1), JSON.stringify(snap.status)).toMatchObject({ type: 'Ready' });
     expect(await readFile(table, 'utf8')).toBe('data\npre\npost\n');
   }, 600_000);
@@ -121,67 +98,23 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
     await rm(markerDir, { recursive: true, force: true });
   });
 
-  let rules = 0;
-  async function rule(items: RuleItem[]): Promise<string> {
-    const name = `rule-${++rules}`;
-    const body: Rule = {
-      apiVersion: 'stork.libopenstorage.org/v1alpha1',
-      kind: 'Rule',
-      metadata: { name },
-      rules: items,
-    };
-    await api().create(resources.rules, body, ns);
-    return name;
-  }
-  const command = (value: string): RuleItem => ({
-    podSelector: { app: 'db' },
-    actions: [{ type: 'command', value }],
-  });
+  const rule = ruleCreator(api, () => ns);
+  const volumeDirOf = (namespace: string, name: string): Promise<string> =>
+    claimDir(api(), csi, namespace, name);
+  const boundVolume = (namespace: string, name: string): Promise<PersistentVolume> =>
+    boundVolumeOf(api(), namespace, name);
 
-  async function volumeDirOf(namespace: string, name: string): Promise<string> {
-    const pv = await boundVolume(namespace, name);
-    return csi?.plugins.get('node-1')?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
-  }
-  async function boundVolume(namespace: string, name: string): Promise<PersistentVolume> {
-    const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, { namespace, name });
-    return api().get<PersistentVolume>(resources.persistentVolumes, { name: pvc.spec?.volumeName ?? '' });
-  }
-
+  /** The claim `storkctl create pvc --snapshot consistent` makes (with the source namespace if another). */
   async function restoreClaim(namespace: string, name: string): Promise<PersistentVolumeClaim> {
-    return api().create<PersistentVolumeClaim>(
-      resources.persistentVolumeClaims,
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: {
-          name,
-          namespace,
-          annotations: {
-            'snapshot.alpha.kubernetes.io/snapshot': 'consistent',
-            ...(namespace === ns ? {} : { 'stork/snapshot-source-namespace': ns }),
-          },
-        },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: 'stork-snapshot-sc',
-          resources: { requests: { storage: '1Gi' } },
-        },
-      },
-      namespace,
-    );
+    const claim = storkctlRestoreClaim(name, namespace, {
+      snapshot: 'consistent',
+      size: '1Gi',
+      ...(namespace === ns ? {} : { sourceNs: ns }),
+    });
+    return api().create<PersistentVolumeClaim>(resources.persistentVolumeClaims, claim, namespace);
   }
   const bound = (namespace: string, name: string) =>
-    waitFor(
-      `claim ${namespace}/${name} Bound`,
-      async () => {
-        const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-          namespace,
-          name,
-        });
-        return pvc.status?.phase === 'Bound' ? pvc : undefined;
-      },
-      { timeoutMs: 120_000, intervalMs: 250 },
-    );
+    claimBound(api(), namespace, name, { timeoutMs: 120_000, intervalMs: 250 });
   const events = async (namespace: string, name: string): Promise<Event[]> =>
     (await api().list<Event>(resources.events, namespace)).items.filter(
       (e) => e.involvedObject.name === name,
@@ -222,8 +155,8 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
     expect(pv.spec?.claimRef).toMatchObject({ namespace, name, uid });
     expect(pv.spec?.storageClassName).toBe('stork-snapshot-sc');
     expect(pvc.spec?.volumeName).toBe(pv.metadata?.name);
-    const dir = csi?.plugins.get('node-1')?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
-    expect(await readFile(join(dir, 'table.txt'), 'utf8')).toBe('data\npre\n');
+    const dir = volumeDir(csi, pv);
+    expect(await readFile(join(dir, tableFile), 'utf8')).toBe('data\npre\n');
     // What stork made on the way is gone, its finalizer is off, and the user saw it happen.
     await waitFor(
       'the restore claim and its helpers gone',
@@ -250,9 +183,7 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
     // The source snapshot is untouched: still Ready, its CSI snapshot and content still there.
     const source = await api().get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, {
       namespace: ns,
-      name:
-        (await api().list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ns)).items[0]?.metadata
-          .name ?? '',
+      name: (await listCsiSnapshots(api(), ns))[0]?.metadata.name ?? '',
     });
     expect(source.status?.readyToUse).toBe(true);
 
@@ -275,9 +206,7 @@ describe('restores of CSI snapshots through stork-snapshot-sc', () => {
 
   it('restores into a claim of the same namespace: the data and the pre-rule marker, not the post one', async () => {
     await restoresAndDeletes(ns, 'restored');
-    expect(await readFile(join(await volumeDirOf(ns, 'data'), 'table.txt'), 'utf8')).toBe(
-      'data\npre\npost\n',
-    );
+    expect(await readFile(join(await volumeDirOf(ns, 'data'), tableFile), 'utf8')).toBe('data\npre\npost\n');
   });
 
   it('restores into a namespace the snapshot allows, through a VolumeSnapshot made there', async () => {

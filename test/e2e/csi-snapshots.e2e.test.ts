@@ -1,25 +1,31 @@
 import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoxCsi, localCsiDriver, localSnapshotClass, localStorageClass } from '../../src/box/csi/box-csi.js';
-import { runCommand } from '../../src/box/command.js';
+import { localSnapshotClass, type BoxCsi } from '../../src/box/csi/box-csi.js';
 import {
   csiSnapshotClassAnnotation,
   csiSnapshotResources,
   type CsiVolumeSnapshot,
-  type CsiVolumeSnapshotContent,
 } from '../../src/drivers/csi/csi-snapshots.js';
-import type { Rule, RuleItem } from '../../src/k8s/crds/rule.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
-import { useStorkBox } from './stork-helpers.js';
+import {
+  archivedTable,
+  claimDir,
+  listCsiSnapshots,
+  localClaim,
+  runDbPod,
+  snapshotSettled,
+  startNodeCsi,
+  useCsiStorkBox,
+  writeTable,
+} from './csi-fixtures.js';
+import { createTestNamespace } from './helpers.js';
+import { dbCommand as command, ruleCreator, testRuleTimings } from './rule-fixtures.js';
 
-const gib = 2 ** 30;
 const markerDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-markers-'));
 const logDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-'));
 
@@ -30,24 +36,7 @@ const logDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-'));
  * directory; what the archive holds is what the volume held when the snapshot was cut.
  */
 describe('application-consistent snapshots on CSI storage', () => {
-  const ctx = useStorkBox({
-    box: { nodes: [{ name: 'node-1' }] },
-    stork: {
-      driver: 'csi',
-      driverEndpoint: '',
-      csiDriverNames: [localCsiDriver],
-      rulesConfig: {
-        markerDir,
-        commandTimeoutMs: 15_000,
-        commandAttempts: 2,
-        retryIntervalMs: 100,
-        backgroundReadyTimeoutMs: 15_000,
-        backgroundPollIntervalMs: 100,
-        releaseRetryIntervalMs: 100,
-        releaseExitTimeoutMs: 20_000,
-      },
-    },
-  });
+  const ctx = useCsiStorkBox({ markerDir, ...testRuleTimings });
   const api = () => ctx.box.api;
   let csi: BoxCsi | undefined;
   let ns = '';
@@ -55,38 +44,12 @@ describe('application-consistent snapshots on CSI storage', () => {
   let volumeDir = '';
 
   beforeAll(async () => {
-    csi = await BoxCsi.start(ctx.box, {
-      nodes: [{ name: 'node-1', capacityBytes: 8 * gib }],
-      snapshots: true,
-    });
+    csi = await startNodeCsi(ctx.box);
     ns = await createTestNamespace(api(), 'csisnap');
-    const claim: PersistentVolumeClaim = {
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name: 'data', namespace: ns },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: localStorageClass,
-        resources: { requests: { storage: '1Gi' } },
-      },
-    };
-    await api().create(resources.persistentVolumeClaims, claim, ns);
-    await api().create(
-      resources.pods,
-      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: ['data'] }),
-      ns,
-    );
-    await waitForPod(api(), ns, 'db', isRunning, 90_000);
-    const bound = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-      namespace: ns,
-      name: 'data',
-    });
-    const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
-      name: bound.spec?.volumeName ?? '',
-    });
-    volumeDir = csi.plugins.get('node-1')?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
-    await mkdir(volumeDir, { recursive: true });
-    await writeFile(join(volumeDir, 'table.txt'), 'data\n');
+    await api().create(resources.persistentVolumeClaims, localClaim(ns, 'data'), ns);
+    await runDbPod(api(), ns, ['data']);
+    volumeDir = await claimDir(api(), csi, ns, 'data');
+    await writeTable(volumeDir, 'data\n');
   }, 600_000);
 
   afterAll(async () => {
@@ -95,22 +58,7 @@ describe('application-consistent snapshots on CSI storage', () => {
     await rm(logDir, { recursive: true, force: true });
   });
 
-  let rules = 0;
-  async function rule(items: RuleItem[]): Promise<string> {
-    const name = `rule-${++rules}`;
-    const body: Rule = {
-      apiVersion: 'stork.libopenstorage.org/v1alpha1',
-      kind: 'Rule',
-      metadata: { name },
-      rules: items,
-    };
-    await api().create(resources.rules, body, ns);
-    return name;
-  }
-  const command = (value: string, background = false): RuleItem => ({
-    podSelector: { app: 'db' },
-    actions: [{ type: 'command', value, ...(background ? { background: true } : {}) }],
-  });
+  const rule = ruleCreator(api, () => ns);
 
   async function snapshot(name: string, annotations: Record<string, string>): Promise<void> {
     await api().create<VolumeSnapshot>(
@@ -124,32 +72,8 @@ describe('application-consistent snapshots on CSI storage', () => {
       ns,
     );
   }
-  async function settled(name: string): Promise<VolumeSnapshot> {
-    return waitFor(
-      `snapshot ${ns}/${name} Ready or Error`,
-      async () => {
-        const s = await api().get<VolumeSnapshot>(resources.volumeSnapshots, { namespace: ns, name });
-        const type = s.status?.conditions?.at(-1)?.type;
-        return type === 'Ready' || type === 'Error' ? s : undefined;
-      },
-      { timeoutMs: 90_000, intervalMs: 200 },
-    );
-  }
-  const csiSnapshots = async (): Promise<CsiVolumeSnapshot[]> =>
-    (await api().list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ns)).items;
-
-  /** The files of a CSI snapshot's archive on node-1's storage, by its content's snapshot handle. */
-  async function archived(contentName: string): Promise<{ archive: string; files: Record<string, string> }> {
-    const content = await api().get<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, {
-      name: contentName,
-    });
-    const handle = content.status?.snapshotHandle ?? '';
-    const archive = join(csi?.plugins.get('node-1')?.options.stateDir ?? '', 'snapshots', `${handle}.tgz`);
-    const out = join(logDir, `unpacked-${handle}`);
-    await mkdir(out, { recursive: true });
-    await runCommand('tar', ['-xzf', archive, '-C', out]);
-    return { archive, files: { 'table.txt': await readFile(join(out, 'table.txt'), 'utf8') } };
-  }
+  const settled = (name: string): Promise<VolumeSnapshot> => snapshotSettled(api(), ns, name);
+  const csiSnapshots = (): Promise<CsiVolumeSnapshot[]> => listCsiSnapshots(api(), ns);
 
   it('cuts the CSI snapshot between the pre- and post-rule: the archive has the pre marker, not the post one', async () => {
     const table = join(volumeDir, 'table.txt');
@@ -170,8 +94,8 @@ describe('application-consistent snapshots on CSI storage', () => {
     });
     const contentName = csiSnapshot?.status?.boundVolumeSnapshotContentName ?? '';
     expect(data.spec.csiSnapshot).toMatchObject({ namespace: ns, volumeSnapshotContentName: contentName });
-    const { archive, files } = await archived(contentName);
-    expect(files['table.txt']).toBe('data\npre\n');
+    const { archive, table: archivedText } = await archivedTable(api(), csi, logDir, contentName);
+    expect(archivedText).toBe('data\npre\n');
     expect(await readFile(table, 'utf8')).toBe('data\npre\npost\n');
 
     // Deleting the seed snapshot deletes the CSI snapshot, and the class's Delete policy the content and

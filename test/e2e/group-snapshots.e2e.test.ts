@@ -1,26 +1,35 @@
 import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoxCsi, localCsiDriver, localStorageClass, localTopologyKey } from '../../src/box/csi/box-csi.js';
-import { runCommand } from '../../src/box/command.js';
+import { localCsiDriver, localTopologyKey, type BoxCsi } from '../../src/box/csi/box-csi.js';
 import {
   csiSnapshotResources,
   storkSnapshotLabel,
   type CsiVolumeSnapshot,
-  type CsiVolumeSnapshotContent,
 } from '../../src/drivers/csi/csi-snapshots.js';
 import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapshot.js';
-import type { Rule, RuleItem } from '../../src/k8s/crds/rule.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import {
+  archivedTable,
+  claimBound,
+  claimDir,
+  listCsiSnapshots,
+  localClaim,
+  runDbPod,
+  startNodeCsi,
+  tableFile,
+  useCsiStorkBox,
+  writeTable,
+} from './csi-fixtures.js';
+import { dbCommand as command, ruleCreator, testRuleTimings } from './rule-fixtures.js';
 import { useStorkBox } from './stork-helpers.js';
 
-const gib = 2 ** 30;
 const markerDir = mkdtempSync(join(tmpdir(), 'stork-groupsnap-markers-'));
 const logDir = mkdtempSync(join(tmpdir(), 'stork-groupsnap-'));
 const claimNames = ['a', 'b', 'c'];
@@ -32,24 +41,7 @@ const groupUidLabel = 'stork.libopenstorage.org/group-snapshot-uid';
  * snapshots are cut, a post-rule after, and a group whose claim cannot be snapshotted leaving nothing.
  */
 describe('group snapshots on CSI storage', () => {
-  const ctx = useStorkBox({
-    box: { nodes: [{ name: 'node-1' }] },
-    stork: {
-      driver: 'csi',
-      driverEndpoint: '',
-      csiDriverNames: [localCsiDriver],
-      rulesConfig: {
-        markerDir,
-        commandTimeoutMs: 15_000,
-        commandAttempts: 2,
-        retryIntervalMs: 100,
-        backgroundReadyTimeoutMs: 15_000,
-        backgroundPollIntervalMs: 100,
-        releaseRetryIntervalMs: 100,
-        releaseExitTimeoutMs: 20_000,
-      },
-    },
-  });
+  const ctx = useCsiStorkBox({ markerDir, ...testRuleTimings });
   const api = () => ctx.box.api;
   let csi: BoxCsi | undefined;
   let ns = '';
@@ -57,41 +49,15 @@ describe('group snapshots on CSI storage', () => {
   const volumeDirs = new Map<string, string>();
 
   beforeAll(async () => {
-    csi = await BoxCsi.start(ctx.box, {
-      nodes: [{ name: 'node-1', capacityBytes: 8 * gib }],
-      snapshots: true,
-    });
+    csi = await startNodeCsi(ctx.box);
     ns = await createTestNamespace(api(), 'groupsnap');
     for (const name of claimNames) {
-      const claim: PersistentVolumeClaim = {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name, namespace: ns, labels: { app: 'db' } },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: localStorageClass,
-          resources: { requests: { storage: '1Gi' } },
-        },
-      };
-      await api().create(resources.persistentVolumeClaims, claim, ns);
+      await api().create(resources.persistentVolumeClaims, localClaim(ns, name, { app: 'db' }), ns);
     }
-    await api().create(
-      resources.pods,
-      testPod('db', { schedulerName: 'stork', labels: { app: 'db' }, claims: claimNames }),
-      ns,
-    );
-    await waitForPod(api(), ns, 'db', isRunning, 90_000);
+    await runDbPod(api(), ns, claimNames);
     for (const name of claimNames) {
-      const bound = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-        namespace: ns,
-        name,
-      });
-      const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
-        name: bound.spec?.volumeName ?? '',
-      });
-      const dir = csi.plugins.get('node-1')?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
-      await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'table.txt'), `data ${name}\n`);
+      const dir = await claimDir(api(), csi, ns, name);
+      await writeTable(dir, `data ${name}\n`);
       volumeDirs.set(name, dir);
     }
   }, 600_000);
@@ -102,23 +68,8 @@ describe('group snapshots on CSI storage', () => {
     await rm(logDir, { recursive: true, force: true });
   });
 
-  let rules = 0;
-  async function rule(items: RuleItem[]): Promise<string> {
-    const name = `rule-${++rules}`;
-    const body: Rule = {
-      apiVersion: 'stork.libopenstorage.org/v1alpha1',
-      kind: 'Rule',
-      metadata: { name },
-      rules: items,
-    };
-    await api().create(resources.rules, body, ns);
-    return name;
-  }
-  const command = (value: string, background = false): RuleItem => ({
-    podSelector: { app: 'db' },
-    actions: [{ type: 'command', value, ...(background ? { background: true } : {}) }],
-  });
-  const tables = (): string[] => claimNames.map((n) => join(volumeDirs.get(n) ?? '', 'table.txt'));
+  const rule = ruleCreator(api, () => ns);
+  const tables = (): string[] => claimNames.map((n) => join(volumeDirs.get(n) ?? '', tableFile));
 
   async function group(name: string, spec: GroupVolumeSnapshot['spec']): Promise<GroupVolumeSnapshot> {
     await api().create<GroupVolumeSnapshot>(
@@ -144,22 +95,9 @@ describe('group snapshots on CSI storage', () => {
     );
   }
   const csiSnapshots = async (): Promise<CsiVolumeSnapshot[]> =>
-    (await api().list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ns)).items.filter((s) =>
+    (await listCsiSnapshots(api(), ns)).filter((s) =>
       (s.metadata.labels?.[storkSnapshotLabel] ?? '').startsWith('group-snapshot-'),
     );
-
-  /** A CSI snapshot's archived table.txt on node-1's storage. */
-  async function archivedTable(contentName: string): Promise<string> {
-    const content = await api().get<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, {
-      name: contentName,
-    });
-    const handle = content.status?.snapshotHandle ?? '';
-    const archive = join(csi?.plugins.get('node-1')?.options.stateDir ?? '', 'snapshots', `${handle}.tgz`);
-    const out = join(logDir, `unpacked-${handle}`);
-    await mkdir(out, { recursive: true });
-    await runCommand('tar', ['-xzf', archive, '-C', out]);
-    return readFile(join(out, 'table.txt'), 'utf8');
-  }
 
   it('one held pre-rule over all three CSI snapshots: each has the pre marker, none the post one', async () => {
     const log = join(logDir, 'bg.log');
@@ -206,7 +144,8 @@ describe('group snapshots on CSI storage', () => {
       expect(csiSnapshot.spec.source.persistentVolumeClaimName).toBe(claim);
       expect(csiSnapshot.status?.readyToUse).toBe(true);
       cuts.push(Date.parse(csiSnapshot.status?.creationTime ?? ''));
-      expect(await archivedTable(ref.volumeSnapshotContentName ?? '')).toBe(`data ${claim}\npre\n`);
+      const { table } = await archivedTable(api(), csi, logDir, ref.volumeSnapshotContentName ?? '');
+      expect(table).toBe(`data ${claim}\npre\n`);
     }
     for (const table of tables()) expect(await readFile(table, 'utf8')).toMatch(/^data \w\npre\npost\n$/);
 
@@ -262,17 +201,7 @@ describe('group snapshots on CSI storage', () => {
       },
       ns,
     );
-    await waitFor(
-      'the ghost claim Bound',
-      async () =>
-        (
-          await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-            namespace: ns,
-            name: 'ghost',
-          })
-        ).status?.phase === 'Bound' || undefined,
-      { timeoutMs: 60_000 },
-    );
+    await claimBound(api(), ns, 'ghost', { timeoutMs: 60_000 });
     const before = (await csiSnapshots()).map((s) => s.metadata.name).sort();
     const done = await group('broken', { pvcSelector: { matchLabels: { app: 'db' } } });
     expect(done.status?.status, JSON.stringify(done.status)).toBe('Failed');
@@ -408,17 +337,7 @@ describe('group snapshots on pxd', () => {
       },
       ns,
     );
-    const restored = await waitFor(
-      'the restored claim Bound',
-      async () => {
-        const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-          namespace: ns,
-          name: 'p1-restored',
-        });
-        return pvc.status?.phase === 'Bound' ? pvc : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 200 },
-    );
+    const restored = await claimBound(api(), ns, 'p1-restored', { timeoutMs: 60_000, intervalMs: 200 });
     const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
       name: restored.spec?.volumeName ?? '',
     });

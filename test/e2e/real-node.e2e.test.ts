@@ -31,6 +31,14 @@ describe('a real node in the box', () => {
   let box: Box;
   let image = '';
   let ns = '';
+  /** Runs a script with node in the `hello` pod (kubectl exec); resolves to what it printed. */
+  const nodeInHello = (script: string): Promise<string> =>
+    box.kubectl(['exec', '-n', ns, 'hello', '--', 'node', '-e', script]);
+  /** Fetches a URL from inside the `hello` pod: the body, or `error <code>`. */
+  const fetchIn = (url: string): Promise<string> =>
+    nodeInHello(
+      `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => console.log(t), e => console.log('error', e.cause?.code ?? e.message))`,
+    );
   beforeAll(async () => {
     image = (await ensureStorkImage()).name;
     box = await Box.start({ nodes: [{ name: 'kwok-1' }], realNode: { name: 'real-1' } });
@@ -110,17 +118,6 @@ describe('a real node in the box', () => {
       name: 'server',
     });
     expect(inBenchmarkRange(service.spec.clusterIP)).toBe(true);
-    const fetchIn = (url: string): Promise<string> =>
-      box.kubectl([
-        'exec',
-        '-n',
-        ns,
-        'hello',
-        '--',
-        'node',
-        '-e',
-        `fetch(${JSON.stringify(url)}).then(r => r.text()).then(t => console.log(t), e => console.log('error', e.cause?.code ?? e.message))`,
-      ]);
     const answer = await waitFor(
       'the Service to answer',
       async () =>
@@ -147,16 +144,9 @@ describe('a real node in the box', () => {
   it('resolves Service names through the cluster DNS (CoreDNS behind kube-dns), as in-cluster clients do', async () => {
     // Depends on the previous case's `server` Service and `hello` pod.
     const resolve = (name: string): Promise<string> =>
-      box.kubectl([
-        'exec',
-        '-n',
-        ns,
-        'hello',
-        '--',
-        'node',
-        '-e',
+      nodeInHello(
         `require('dns').promises.lookup(${JSON.stringify(name)}).then(a => console.log(a.address), e => console.log('error', e.code))`,
-      ]);
+      );
     const resolvConf = await box.kubectl(['exec', '-n', ns, 'hello', '--', 'cat', '/etc/resolv.conf']);
     expect(resolvConf).toContain(`nameserver ${clusterDnsIp}`);
     expect(resolvConf).toContain(`search ${ns}.svc.cluster.local svc.cluster.local cluster.local`);
@@ -171,16 +161,7 @@ describe('a real node in the box', () => {
     // And a name that does not exist is an answer (NXDOMAIN), not a timeout.
     expect((await resolve(`absent.${ns}.svc.cluster.local`)).trim()).toBe('error ENOTFOUND');
     // Through the DNS name, the Service answers as it does by address.
-    const pong = await box.kubectl([
-      'exec',
-      '-n',
-      ns,
-      'hello',
-      '--',
-      'node',
-      '-e',
-      `fetch('http://server/').then(r => r.text()).then(t => console.log(t), e => console.log('error', e.cause?.code ?? e.message))`,
-    ]);
+    const pong = await fetchIn('http://server/');
     expect(pong.trim()).toBe('pong');
   });
 

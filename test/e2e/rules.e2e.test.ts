@@ -16,6 +16,7 @@ import { resources } from '../../src/k8s/paths.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { waitFor } from '../../src/lib/wait.js';
 import { createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
+import { testRuleTimings } from './rule-fixtures.js';
 
 /*
  * KWOK runs every pod's exec on this host, so the rules' commands append to files in a temporary
@@ -29,15 +30,7 @@ describe('snapshot rules against the real API server (commands exec through it)'
   let events: EventRecorder;
   const claim = 'data';
 
-  const config: Partial<RulesConfig> = {
-    commandTimeoutMs: 15_000,
-    commandAttempts: 2,
-    retryIntervalMs: 100,
-    backgroundReadyTimeoutMs: 15_000,
-    backgroundPollIntervalMs: 100,
-    releaseRetryIntervalMs: 100,
-    releaseExitTimeoutMs: 20_000,
-  };
+  const config: Partial<RulesConfig> = testRuleTimings;
   const hooks = (extra: Partial<RulesConfig> = {}, api?: KubeApi): SnapshotHooks =>
     new SnapshotRules({
       api: api ?? ctx.box.api,

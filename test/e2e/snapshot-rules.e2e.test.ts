@@ -11,6 +11,7 @@ import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import type { SimulatorState, SimVolume } from '../../src/simulator/simulator-state.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { testRuleTimings } from './rule-fixtures.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
 
 /*
@@ -45,16 +46,7 @@ describe('snapshot rules run by the snapshot controller in stork', () => {
   const ctx = useStorkBox({
     box: { nodes: [{ name: 'node-1' }, { name: 'node-2' }] },
     stork: {
-      rulesConfig: {
-        markerDir,
-        commandTimeoutMs: 15_000,
-        commandAttempts: 2,
-        retryIntervalMs: 100,
-        backgroundReadyTimeoutMs: 15_000,
-        backgroundPollIntervalMs: 100,
-        releaseRetryIntervalMs: 100,
-        releaseExitTimeoutMs: 20_000,
-      },
+      rulesConfig: { markerDir, ...testRuleTimings },
     },
   });
   const api = () => ctx.box.api;
