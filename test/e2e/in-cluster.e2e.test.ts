@@ -7,6 +7,7 @@ import type { Deployment, Lease, Node, PersistentVolumeClaim, Pod } from '../../
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Box } from '../../src/box/box.js';
 import { deployStorkInCluster, inClusterReplicas } from '../../src/box/in-cluster.js';
+import { seedCloneManifest, seedSnapshotManifest } from '../../src/box/seed-manifests.js';
 import { realNodeLabel } from '../../src/box/node/real-node.js';
 import { startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
 import { resources } from '../../src/k8s/paths.js';
@@ -16,31 +17,6 @@ import { applyManifests, createTestNamespace, deploySeedMysql, testPod, waitForP
 import { createDriverVolume } from './stork-helpers.js';
 
 const leases = resources.leases;
-
-/** The seed README's snapshot of mysql-data and its restore (as in snapshots.e2e, in the test's namespace). */
-const seedSnapshot = `
-apiVersion: volumesnapshot.external-storage.k8s.io/v1
-kind: VolumeSnapshot
-metadata:
-  name: mysql-snapshot
-spec:
-  persistentVolumeClaimName: mysql-data
-`;
-const seedClone = `
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: mysql-snap-clone
-  annotations:
-    snapshot.alpha.kubernetes.io/snapshot: mysql-snapshot
-spec:
-  accessModes:
-     - ReadWriteOnce
-  storageClassName: stork-snapshot-sc
-  resources:
-    requests:
-      storage: 2Gi
-`;
 
 describe('stork running in the cluster from the shipped specs (real node)', () => {
   let box: Box;
@@ -113,7 +89,7 @@ describe('stork running in the cluster from the shipped specs (real node)', () =
     expect(replicaNodes.length).toBeGreaterThan(0);
     expect(replicaNodes).toContain(mysql.spec?.nodeName);
 
-    await applyManifests(box.api, seedSnapshot, ns);
+    await applyManifests(box.api, seedSnapshotManifest(), ns);
     await waitFor(
       'mysql-snapshot Ready',
       async () => {
@@ -125,7 +101,7 @@ describe('stork running in the cluster from the shipped specs (real node)', () =
       },
       { timeoutMs: 120_000, intervalMs: 500 },
     );
-    await applyManifests(box.api, seedClone, ns);
+    await applyManifests(box.api, seedCloneManifest, ns);
     const clone = await waitFor(
       'mysql-snap-clone Bound',
       async () => {

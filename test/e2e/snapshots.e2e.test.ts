@@ -17,34 +17,7 @@ import {
   waitForPod,
 } from './helpers.js';
 import { createDriverVolume, useStorkBox } from './stork-helpers.js';
-
-/** The seed README's snapshot of mysql-data (its indentation fixed: as printed, it is not valid YAML). */
-const seedSnapshot = `
-apiVersion: volumesnapshot.external-storage.k8s.io/v1
-kind: VolumeSnapshot
-metadata:
-  name: mysql-snapshot
-  namespace: default
-spec:
-  persistentVolumeClaimName: mysql-data
-`;
-
-/** The seed README's restore, word for word. */
-const seedClone = `
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: mysql-snap-clone
-  annotations:
-    snapshot.alpha.kubernetes.io/snapshot: mysql-snapshot
-spec:
-  accessModes:
-     - ReadWriteOnce
-  storageClassName: stork-snapshot-sc
-  resources:
-    requests:
-      storage: 2Gi
-`;
+import { seedCloneManifest, seedSnapshotManifest } from '../../src/box/seed-manifests.js';
 
 /** Hooks the tests steer: snapshots annotated `test/hook: fail-before` fail their pre-snapshot hook. */
 const hookCalls: { before: string[]; after: { name: string; ok: boolean }[] } = { before: [], after: [] };
@@ -193,7 +166,7 @@ describe('volume snapshots and restores in the box', () => {
   }
 
   it("runs the seed's flow: mysql-data → mysql-snapshot → mysql-snap-clone, used by a pod on a replica node", async () => {
-    await applyManifests(api(), seedSnapshot, 'default');
+    await applyManifests(api(), seedSnapshotManifest(), 'default');
     const snapshot = await waitForCondition('default', 'mysql-snapshot', 'Ready');
     const uid = snapshot.metadata.uid ?? '';
     expect(snapshot.spec.snapshotDataName).toBe(`k8s-volume-snapshot-${uid}`);
@@ -216,7 +189,7 @@ describe('volume snapshots and restores in the box', () => {
     expect(listed).toContain('mysql-snapshot');
     expect(listed).toContain(`k8s-volume-snapshot-${uid}`);
 
-    await applyManifests(api(), seedClone, 'default');
+    await applyManifests(api(), seedCloneManifest, 'default');
     const clone = await waitForBound('default', 'mysql-snap-clone');
     expect(clone.spec?.volumeName).toBe(`pvc-${clone.metadata?.uid ?? ''}`);
     expect(clone.status?.capacity?.storage).toBe('2Gi');

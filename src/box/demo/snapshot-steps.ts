@@ -9,10 +9,16 @@ import { demoFailure } from './narrator.js';
 import { claimVolume, eventsAbout, placementTable } from './placement.js';
 import type { DemoContext } from './context.js';
 import { table } from './table.js';
+import {
+  seedCloneManifest,
+  seedCloneName,
+  seedSnapshotManifest,
+  seedSnapshotName,
+} from '../seed-manifests.js';
 
 const namespace = 'default';
-const snapshotName = 'mysql-snapshot';
-const cloneName = 'mysql-snap-clone';
+const snapshotName = seedSnapshotName;
+const cloneName = seedCloneName;
 const snapshotClass = new URL('../../../specs/stork-snapshot-sc.yaml', import.meta.url);
 
 /**
@@ -49,34 +55,11 @@ rules:
 `;
 }
 
-const snapshotManifest = `
-apiVersion: volumesnapshot.external-storage.k8s.io/v1
-kind: VolumeSnapshot
-metadata:
-  name: ${snapshotName}
-  annotations:
-    stork.libopenstorage.org/pre-snapshot-rule: mysql-pre-snapshot-rule
-    stork.libopenstorage.org/post-snapshot-rule: mysql-post-snapshot-rule
-spec:
-  persistentVolumeClaimName: mysql-data
-`;
-
-/** The seed README's restore, word for word. */
-const cloneManifest = `
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata:
-  name: ${cloneName}
-  annotations:
-    snapshot.alpha.kubernetes.io/snapshot: ${snapshotName}
-spec:
-  accessModes:
-     - ReadWriteOnce
-  storageClassName: stork-snapshot-sc
-  resources:
-    requests:
-      storage: 2Gi
-`;
+const snapshotManifest = seedSnapshotManifest({
+  'stork.libopenstorage.org/pre-snapshot-rule': 'mysql-pre-snapshot-rule',
+  'stork.libopenstorage.org/post-snapshot-rule': 'mysql-post-snapshot-rule',
+});
+const cloneManifest = seedCloneManifest;
 
 /** A lock/unlock/post line the stand-in commands wrote: what, and when (ms since the epoch). */
 interface Stamp {
