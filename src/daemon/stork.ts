@@ -9,6 +9,7 @@ import { createDrivers, type DriverSet } from '../drivers/registry.js';
 import { createDriverCaches } from './driver-caches.js';
 import { csiSupportFor } from '../drivers/csi/csi-support.js';
 import { informerClusterState } from '../extender/informer-state.js';
+import { startIndexWarmer, type IndexWarmer } from '../extender/index-warmer.js';
 import { DecisionRecorder } from '../extender/decision-recorder.js';
 import { explainNow } from '../extender/explain.js';
 import { reportDecision } from '../extender/decision-events.js';
@@ -278,6 +279,18 @@ export async function startStork(
       cache,
       config.rackLabel,
       drivers.csiView,
+    );
+    // Per-node facts are computed when the storage state changes, not on the first request after it.
+    let warmer: IndexWarmer | undefined;
+    lifecycle.add(
+      serviceComponent(
+        'index-warmer',
+        () => {
+          warmer = startIndexWarmer({ state, subscribe: (listener) => cache.subscribe(listener) });
+          return Promise.resolve();
+        },
+        async () => warmer?.stop(),
+      ),
     );
     const decisionOptions = { staleAfterMs: config.driverStaleAfterMs };
     const recorder = config.recordDecisions

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SchedulingDecision } from '../wire/scheduling-documents.js';
 import type { SchedulingDecisionObject } from '../k8s/crds/scheduling-decision.js';
 import { KubeApiError } from '../k8s/errors.js';
@@ -134,10 +134,16 @@ describe('DecisionRecorder', () => {
 
   it('ignores pods deleted meanwhile and pods without a UID', async () => {
     const s = server();
+    // What the API server answers for a namespace that is gone: a 404 that names the kind.
     s.api.inject({
       verb: 'create',
       resource: 'schedulingdecisions',
-      error: new KubeApiError(404, 'NotFound', 'namespace gone', {}),
+      error: new KubeApiError(404, 'NotFound', 'namespaces "ns" not found', {
+        kind: 'Status',
+        code: 404,
+        reason: 'NotFound',
+        details: { name: 'ns', kind: 'namespaces' },
+      }),
     });
     const recorder = new DecisionRecorder({ api: s.api, replica: 'r1', logger, settleMs: 60_000 });
     recorder.observe(filter('gone', ['n1']));
@@ -195,5 +201,107 @@ describe('DecisionRecorder', () => {
     recorder.observe(filter('a', ['n1'], 'uid-a2'));
     await recorder.stop();
     expect(s.decision('a')?.nodes).toHaveLength(2);
+  });
+
+  describe('with a fake clock', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const fakeTime = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    /** Lets the fake API's answers and what they start run, without moving the clock. */
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    };
+
+    it('keeps writing while settled decisions wait, not a few per settle period (no lag under a burst)', async () => {
+      fakeTime();
+      const s = server();
+      const recorder = new DecisionRecorder({
+        api: s.api,
+        replica: 'r1',
+        logger,
+        settleMs: 500,
+        concurrency: 4,
+        now: () => Date.now(),
+      });
+      for (let i = 0; i < 40; i++) recorder.observe(filter(`p${i}`, []));
+      await settle();
+      expect(s.writes()).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(500);
+      await settle();
+      // All 40 within the first settle period's flush, four at a time, not 4 per 500 ms.
+      expect(s.writes()).toHaveLength(40);
+      await recorder.stop();
+    });
+
+    it('keeps decisions while the API server does not serve SchedulingDecisions yet, and writes them once it does', async () => {
+      fakeTime();
+      const s = server();
+      // A CRD installed a moment ago: the API server answers 404 without naming a kind.
+      const unserved = s.api.inject({
+        verb: 'create',
+        resource: 'schedulingdecisions',
+        times: 2,
+        error: new KubeApiError(404, 'NotFound', 'the server could not find the requested resource', {
+          kind: 'Status',
+          code: 404,
+          reason: 'NotFound',
+          details: {},
+        }),
+      });
+      const recorder = new DecisionRecorder({
+        api: s.api,
+        replica: 'r1',
+        logger,
+        settleMs: 10,
+        now: () => Date.now(),
+      });
+      recorder.observe(filter('a', []));
+      recorder.observe(filter('b', []));
+      await vi.advanceTimersByTimeAsync(10);
+      await settle();
+      // Both writes were refused together: one pause of 1 s, not two doubled ones.
+      expect(unserved.hits).toBe(2);
+      expect(s.api.objects(resources.schedulingDecisions)).toEqual([]);
+      await vi.advanceTimersByTimeAsync(900);
+      await settle();
+      expect(s.writes()).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(200);
+      await settle();
+      expect(s.record('a')).toBeDefined();
+      expect(s.record('b')).toBeDefined();
+      await recorder.stop();
+    });
+
+    it('pauses longer while the refusals go on, up to 30 s, and asks again after each pause', async () => {
+      fakeTime();
+      const s = server();
+      const unserved = s.api.inject({
+        verb: 'create',
+        resource: 'schedulingdecisions',
+        times: Infinity,
+        error: new KubeApiError(404, 'NotFound', '404 page not found', undefined),
+      });
+      const recorder = new DecisionRecorder({
+        api: s.api,
+        replica: 'r1',
+        logger,
+        settleMs: 10,
+        now: () => Date.now(),
+      });
+      recorder.observe(filter('a', []));
+      const hitsAt: number[] = [];
+      const start = Date.now();
+      for (let t = 0; t < 70_000; t += 100) {
+        await vi.advanceTimersByTimeAsync(100);
+        await settle();
+        while (hitsAt.length < unserved.hits) hitsAt.push(Date.now() - start);
+      }
+      const gaps = hitsAt.slice(1).map((t, i) => t - (hitsAt[i] ?? 0));
+      // 1, 2, 4, 8, 16, then 30 s between attempts (each within the 100 ms steps of this loop).
+      expect(gaps.map((g) => Math.round(g / 1000))).toEqual([1, 2, 4, 8, 16, 30].slice(0, gaps.length));
+      expect(gaps.length).toBeGreaterThanOrEqual(5);
+      await recorder.stop();
+    });
   });
 });

@@ -16,6 +16,19 @@ import { errorText } from '../lib/errors.js';
 
 /** Pods whose last written verdict is remembered (the oldest are forgotten first). */
 const maxRemembered = 10_000;
+/** While SchedulingDecisions are not served, writes pause this long at first, doubling up to the cap. */
+const unservedFirstPauseMs = 1000;
+const unservedMaxPauseMs = 30_000;
+
+/**
+ * A 404 that names no kind: the API server does not serve the resource (the CRD was installed a moment
+ * ago, or not at all), as opposed to a namespace or an object that is gone, whose 404 names its kind.
+ */
+export function isResourceNotServed(error: unknown): boolean {
+  if (!(error instanceof KubeApiError) || error.statusCode !== 404) return false;
+  const details = (error.body as { details?: { kind?: unknown } } | undefined)?.details;
+  return typeof details?.kind !== 'string' || details.kind === '';
+}
 
 export interface DecisionRecorderOptions {
   readonly api: Pick<KubeApi, 'create' | 'get' | 'replace'>;
@@ -63,6 +76,9 @@ export class DecisionRecorder {
   private stopped = false;
   /** Set when the API server refused the write for lack of permission: retrying would only add load. */
   private forbidden = false;
+  /** While the resource is not served: no write before this time, and the pause after the next refusal. */
+  private unservedUntil = 0;
+  private unservedPauseMs = 0;
   private readonly settleMs: number;
   private readonly maxPending: number;
   private readonly concurrency: number;
@@ -116,17 +132,21 @@ export class DecisionRecorder {
     this.options.logger.debug({ pod: oldest.value }, 'too many scheduling decisions waiting; one dropped');
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.settleMs): void {
     if (this.timer || this.stopped) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.flush(false);
-    }, this.settleMs);
+    }, delayMs);
     this.timer.unref();
   }
 
   private flush(all: boolean): void {
     const now = this.now();
+    if (!all && now < this.unservedUntil) {
+      this.schedule(this.unservedUntil - now);
+      return;
+    }
     for (const [key, entry] of this.pending) {
       if (this.inFlight >= this.concurrency && !all) break;
       if (!all && now - entry.at < this.settleMs) continue;
@@ -155,10 +175,16 @@ export class DecisionRecorder {
     this.inFlight++;
     const write = this.upsert(entry, document)
       .then(
-        () => undefined,
+        () => {
+          this.unservedPauseMs = 0;
+        },
         (error: unknown) => {
-          // A pod deleted meanwhile (or its namespace) needs no record.
           this.written.delete(key);
+          if (isResourceNotServed(error)) {
+            this.pauseWhileUnserved(entry);
+            return;
+          }
+          // A pod deleted meanwhile (or its namespace) needs no record.
           if (isNotFound(error)) return;
           if (error instanceof KubeApiError && error.statusCode === 403) {
             if (!this.forbidden) {
@@ -180,9 +206,41 @@ export class DecisionRecorder {
       .finally(() => {
         this.inFlight--;
         this.writes.delete(write);
-        if (this.pending.size > 0 && !this.stopped) this.schedule();
+        // Straight on with the decisions that have settled meanwhile: waiting for the settle timer here
+        // would cap the writes at `concurrency` per settle period, and under a scheduling burst the
+        // records would lag further and further behind until the oldest were dropped unwritten.
+        if (this.pending.size > 0 && !this.stopped) this.flush(false);
       });
     this.writes.add(write);
+  }
+
+  /**
+   * The API server does not serve SchedulingDecisions yet (the CRD was installed a moment ago, or is
+   * missing): keep the decision waiting (unless a newer one for the pod came meanwhile) and pause every
+   * write for a while, doubling the pause while the refusals go on, so a missing CRD costs a request now
+   * and then rather than one per decision. The waiting decisions stay bounded by `maxPending`.
+   */
+  private pauseWhileUnserved(entry: Pending): void {
+    if (this.unservedPauseMs === 0) {
+      this.options.logger.warn(
+        {},
+        'the API server does not serve schedulingdecisions.stork.libopenstorage.org (yet): scheduling decisions wait until it does; install the CRD from specs/stork-crds.yaml if this lasts',
+      );
+    }
+    // Writes that were in flight together fail together: only a refusal after the pause lengthens it.
+    const now = this.now();
+    if (now >= this.unservedUntil) {
+      this.unservedPauseMs = Math.min(
+        Math.max(unservedFirstPauseMs, this.unservedPauseMs * 2),
+        unservedMaxPauseMs,
+      );
+      this.unservedUntil = now + this.unservedPauseMs;
+    }
+    if (this.stopped) return;
+    if (!this.pending.has(entry.uid)) {
+      if (this.pending.size >= this.maxPending) this.dropOldest();
+      this.pending.set(entry.uid, entry);
+    }
   }
 
   /**

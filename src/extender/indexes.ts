@@ -29,6 +29,8 @@ export class SchedulingIndexes {
   private readonly facts = new Map<string, { node: Node; facts: NodeFacts }>();
   private readonly replicaLocalities = new Map<string, { node: Node | undefined; locality: Locality }>();
   private kubeNodeOf: { version: number; map: Map<string, Node> } | undefined;
+  /** Facts computed so far (not memo hits): how a test tells the request path from the warm-up. */
+  factsComputed = 0;
 
   constructor(
     readonly driverNodes: readonly DriverNode[],
@@ -43,6 +45,7 @@ export class SchedulingIndexes {
     const known = this.facts.get(name);
     if (known?.node === node) return known.facts;
     const driverNode = this.matcher.match(node);
+    this.factsComputed++;
     const facts = factsOf(driverNode, localityOf(node, driverNode, this.rackLabel));
     this.facts.set(name, { node, facts });
     return facts;

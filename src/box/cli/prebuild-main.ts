@@ -27,7 +27,9 @@ for (const [name, build] of parts) {
   } catch (error) {
     // A failed part is not fatal here: the test that needs it builds it again and fails with the cause.
     failed = true;
-    console.log(`[prebuild] ${name} failed after ${Math.round((Date.now() - started) / 1000)} s: ${String(error)}`);
+    console.log(
+      `[prebuild] ${name} failed after ${Math.round((Date.now() - started) / 1000)} s: ${String(error)}`,
+    );
   }
 }
 process.exitCode = failed ? 1 : 0;
