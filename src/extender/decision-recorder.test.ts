@@ -207,23 +207,27 @@ describe('DecisionRecorder', () => {
     afterEach(() => {
       vi.useRealTimers();
     });
-    const fakeTime = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    /** The fake API server, and a recorder whose timers and clock are the fake ones. */
+    const clocked = (settleMs: number) => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+      const s = server();
+      const recorder = new DecisionRecorder({
+        api: s.api,
+        replica: 'r1',
+        logger,
+        settleMs,
+        concurrency: 4,
+        now: () => Date.now(),
+      });
+      return { s, recorder };
+    };
     /** Lets the fake API's answers and what they start run, without moving the clock. */
     const settle = async () => {
       for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
     };
 
     it('keeps writing while settled decisions wait, not a few per settle period (no lag under a burst)', async () => {
-      fakeTime();
-      const s = server();
-      const recorder = new DecisionRecorder({
-        api: s.api,
-        replica: 'r1',
-        logger,
-        settleMs: 500,
-        concurrency: 4,
-        now: () => Date.now(),
-      });
+      const { s, recorder } = clocked(500);
       for (let i = 0; i < 40; i++) recorder.observe(filter(`p${i}`, []));
       await settle();
       expect(s.writes()).toHaveLength(0);
@@ -235,8 +239,7 @@ describe('DecisionRecorder', () => {
     });
 
     it('keeps decisions while the API server does not serve SchedulingDecisions yet, and writes them once it does', async () => {
-      fakeTime();
-      const s = server();
+      const { s, recorder } = clocked(10);
       // A CRD installed a moment ago: the API server answers 404 without naming a kind.
       const unserved = s.api.inject({
         verb: 'create',
@@ -248,13 +251,6 @@ describe('DecisionRecorder', () => {
           reason: 'NotFound',
           details: {},
         }),
-      });
-      const recorder = new DecisionRecorder({
-        api: s.api,
-        replica: 'r1',
-        logger,
-        settleMs: 10,
-        now: () => Date.now(),
       });
       recorder.observe(filter('a', []));
       recorder.observe(filter('b', []));
@@ -274,20 +270,12 @@ describe('DecisionRecorder', () => {
     });
 
     it('pauses longer while the refusals go on, up to 30 s, and asks again after each pause', async () => {
-      fakeTime();
-      const s = server();
+      const { s, recorder } = clocked(10);
       const unserved = s.api.inject({
         verb: 'create',
         resource: 'schedulingdecisions',
         times: Infinity,
         error: new KubeApiError(404, 'NotFound', '404 page not found', undefined),
-      });
-      const recorder = new DecisionRecorder({
-        api: s.api,
-        replica: 'r1',
-        logger,
-        settleMs: 10,
-        now: () => Date.now(),
       });
       recorder.observe(filter('a', []));
       const hitsAt: number[] = [];

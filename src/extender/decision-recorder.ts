@@ -4,7 +4,7 @@ import {
   schedulingDecisionApiVersion,
   type SchedulingDecisionObject,
 } from '../k8s/crds/scheduling-decision.js';
-import { isAlreadyExists, isNotFound, KubeApiError } from '../k8s/errors.js';
+import { isAlreadyExists, isNotFound, isResourceNotServed, KubeApiError } from '../k8s/errors.js';
 import { retryOnConflict } from '../k8s/retry.js';
 import { resources } from '../k8s/paths.js';
 import type { Logger } from '../lib/log.js';
@@ -19,16 +19,6 @@ const maxRemembered = 10_000;
 /** While SchedulingDecisions are not served, writes pause this long at first, doubling up to the cap. */
 const unservedFirstPauseMs = 1000;
 const unservedMaxPauseMs = 30_000;
-
-/**
- * A 404 that names no kind: the API server does not serve the resource (the CRD was installed a moment
- * ago, or not at all), as opposed to a namespace or an object that is gone, whose 404 names its kind.
- */
-export function isResourceNotServed(error: unknown): boolean {
-  if (!(error instanceof KubeApiError) || error.statusCode !== 404) return false;
-  const details = (error.body as { details?: { kind?: unknown } } | undefined)?.details;
-  return typeof details?.kind !== 'string' || details.kind === '';
-}
 
 export interface DecisionRecorderOptions {
   readonly api: Pick<KubeApi, 'create' | 'get' | 'replace'>;

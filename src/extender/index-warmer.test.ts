@@ -32,6 +32,24 @@ function changingCluster() {
   };
 }
 
+/** A warmer over the cluster that counts its yields and how many passes were ever between two at once. */
+function countingWarmer(cluster: ReturnType<typeof changingCluster>) {
+  const counts = { yields: 0, concurrent: 0, most: 0 };
+  const warmer = startIndexWarmer({
+    state: cluster.state,
+    subscribe: cluster.subscribe,
+    chunk: 4,
+    yieldToRequests: async () => {
+      counts.yields++;
+      counts.concurrent++;
+      counts.most = Math.max(counts.most, counts.concurrent);
+      await new Promise((r) => setImmediate(r));
+      counts.concurrent--;
+    },
+  });
+  return { warmer, counts };
+}
+
 describe('startIndexWarmer', () => {
   it('computes every node’s facts before a request asks, so the request path computes none', async () => {
     const cluster = changingCluster();
@@ -46,16 +64,7 @@ describe('startIndexWarmer', () => {
 
   it('warms the new indexes after the storage node list changes, and skips a refresh that changed nothing', async () => {
     const cluster = changingCluster();
-    let yields = 0;
-    const warmer = startIndexWarmer({
-      state: cluster.state,
-      subscribe: cluster.subscribe,
-      chunk: 4,
-      yieldToRequests: async () => {
-        yields++;
-        await Promise.resolve();
-      },
-    });
+    const { warmer, counts } = countingWarmer(cluster);
     await warmer.idle();
     const before = schedulingIndexes(cluster.state());
     cluster.storageChanged();
@@ -63,37 +72,23 @@ describe('startIndexWarmer', () => {
     const after = schedulingIndexes(cluster.state());
     expect(after).not.toBe(before);
     expect(after.factsComputed).toBe(nodes.length);
-    const yieldsBefore = yields;
+    const yieldsBefore = counts.yields;
     for (const listener of cluster.listeners) listener();
     await warmer.idle();
     expect(after.factsComputed).toBe(nodes.length);
     // Nothing changed: no pass at all (a pass over 12 nodes would have yielded 3 times).
-    expect(yields).toBe(yieldsBefore);
+    expect(counts.yields).toBe(yieldsBefore);
     await warmer.stop();
   });
 
   it('yields to the event loop every chunk of nodes, and runs one pass at a time however many changes come', async () => {
     const cluster = changingCluster();
-    let yields = 0;
-    let concurrent = 0;
-    let most = 0;
-    const warmer = startIndexWarmer({
-      state: cluster.state,
-      subscribe: cluster.subscribe,
-      chunk: 4,
-      yieldToRequests: async () => {
-        yields++;
-        concurrent++;
-        most = Math.max(most, concurrent);
-        await new Promise((r) => setImmediate(r));
-        concurrent--;
-      },
-    });
+    const { warmer, counts } = countingWarmer(cluster);
     for (let i = 0; i < 5; i++) cluster.storageChanged();
     await warmer.idle();
-    expect(most).toBe(1);
+    expect(counts.most).toBe(1);
     // The first pass, then one more for the five changes that came during it: 12 nodes, 3 yields each.
-    expect(yields).toBe(6);
+    expect(counts.yields).toBe(6);
     expect(schedulingIndexes(cluster.state()).factsComputed).toBe(nodes.length);
     await warmer.stop();
   });

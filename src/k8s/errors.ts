@@ -17,6 +17,16 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 404;
 }
 
+/**
+ * A 404 that names no kind: the API server does not serve the resource (the CRD was installed a moment
+ * ago, or not at all), as opposed to a namespace or an object that is gone, whose 404 names its kind.
+ */
+export function isResourceNotServed(error: unknown): boolean {
+  if (!(error instanceof KubeApiError) || error.statusCode !== 404) return false;
+  const details = (error.body as { details?: { kind?: unknown } } | undefined)?.details;
+  return typeof details?.kind !== 'string' || details.kind === '';
+}
+
 /** What `get` answers, or undefined when the object does not exist (any other failure is thrown). */
 export async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> {
   try {
