@@ -10,7 +10,6 @@ const all = [
   'scheduling',
   'health-monitor',
   'snapshots',
-  'csi-snapshots',
   'scale',
 ];
 const chosen = process.argv.slice(2).length > 0 ? process.argv.slice(2) : all;
