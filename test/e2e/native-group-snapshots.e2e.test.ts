@@ -198,6 +198,57 @@ describe('native group snapshots on CSI storage', () => {
     }
   }, 600_000);
 
+  it('a post rule that fails: the group Failed, its VolumeGroupSnapshot and storage snapshots gone', async () => {
+    const network = () => csi?.plugins.get('network');
+    const before = new Set(network()?.groupSnapshotIds().keys() ?? []);
+    const taken = network()?.groupSnapshotsTaken ?? 0;
+    const post = await rule([command('exit 3')]);
+    await api().create<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      {
+        apiVersion: 'stork.libopenstorage.org/v1alpha1',
+        kind: 'GroupVolumeSnapshot',
+        metadata: { name: 'post-fails' },
+        spec: { pvcSelector: { matchLabels: { app: 'db' } }, postExecRule: post },
+      },
+      ns,
+    );
+    const done = await waitFor(
+      'the failing group Final',
+      async () => {
+        const g = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+          namespace: ns,
+          name: 'post-fails',
+        });
+        return g.status?.stage === 'Final' ? g : undefined;
+      },
+      { timeoutMs: 240_000, intervalMs: 250 },
+    );
+    expect(done.status?.status, JSON.stringify(done.status)).toBe('Failed');
+    expect(done.status?.conditions?.at(-1)?.message).toMatch(/^group snapshot failed due to err: /);
+    // It was cut natively (one group snapshot more), then removed.
+    expect(network()?.groupSnapshotsTaken).toBe(taken + 1);
+    const uid = done.metadata.uid ?? '';
+    await waitFor(
+      'the VolumeGroupSnapshot, its members and its storage snapshots gone',
+      async () => {
+        const groups = (
+          await api().list<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ns)
+        ).items.filter((g) => g.metadata.name === `stork-group-${uid}`);
+        const members = (
+          await api().list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ns)
+        ).items.filter((s) =>
+          (s.metadata.ownerReferences ?? []).some(
+            (o) => o.kind === 'VolumeGroupSnapshot' && o.name === `stork-group-${uid}`,
+          ),
+        );
+        const cut = [...(network()?.groupSnapshotIds().keys() ?? [])].filter((id) => !before.has(id));
+        return groups.length === 0 && members.length === 0 && cut.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
+  }, 420_000);
+
   it('deleting the group deletes its members and the VolumeGroupSnapshot', async () => {
     const group = await api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
       namespace: ns,

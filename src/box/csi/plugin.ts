@@ -363,6 +363,7 @@ export class CsiPlugin {
       createdAtSeconds: Math.floor(Date.now() / 1000),
     };
     groups.push(group);
+    this.groupSnapshotsTaken += 1;
     await this.save();
     return this.groupSnapshotResponse(group);
   }
@@ -381,6 +382,9 @@ export class CsiPlugin {
     if (!group) throw new CsiStatusError(grpc.status.NOT_FOUND, `group snapshot ${id} not found`);
     return this.groupSnapshotResponse(group);
   }
+
+  /** How many group snapshots this plugin has cut since it started, for tests. */
+  groupSnapshotsTaken = 0;
 
   /** The group snapshots this plugin holds (ids of their member snapshots), for tests. */
   groupSnapshotIds(): ReadonlyMap<string, readonly string[]> {
