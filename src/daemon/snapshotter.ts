@@ -6,6 +6,7 @@ import { VolumeReclaimer } from '../controllers/snapshot/volume-reclaimer.js';
 import { SnapshotController } from '../controllers/snapshot/snapshot-controller.js';
 import { GroupSnapshotController } from '../controllers/group-snapshot/group-snapshot-controller.js';
 import type { GroupVolumeSnapshot } from '../k8s/crds/group-volume-snapshot.js';
+import type { NativeGroupSnapshots } from '../controllers/group-snapshot/native.js';
 import type { SnapshotHooks } from '../controllers/snapshot/hooks.js';
 import type { KubeApi } from '../k8s/api.js';
 import type { VolumeSnapshot } from '../k8s/crds/volume-snapshot.js';
@@ -29,6 +30,8 @@ export interface SnapshotterOptions {
   readonly onError: (error: unknown, context: string) => void;
   /** Work queue metrics, by queue name. */
   readonly workQueueMetrics?: (name: string) => WorkQueueObserver;
+  /** Native group snapshots of CSI volumes (with the csi driver). */
+  readonly csiGroupSnapshots?: NativeGroupSnapshots;
   /** Snapshots the controller works on at once (its default otherwise). */
   readonly snapshotConcurrency?: number;
 }
@@ -105,6 +108,7 @@ export async function runSnapshotter(options: SnapshotterOptions, signal: AbortS
       logger: logger.child({ controller: 'group-snapshot' }),
       ...(options.workQueueMetrics ? { queueObserver: options.workQueueMetrics('group-snapshot') } : {}),
       ...(options.groupHooks ? { hooks: options.groupHooks } : {}),
+      ...(options.csiGroupSnapshots ? { nativeGroupSnapshots: options.csiGroupSnapshots } : {}),
     });
     await Promise.all([
       controller.run(signal),

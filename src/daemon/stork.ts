@@ -226,6 +226,7 @@ export async function startStork(
             driver: drivers.driver,
             // A CSI snapshot holds its worker until the sidecars have cut it: more of them at once.
             ...(drivers.csi ? { snapshotConcurrency: 16 } : {}),
+            ...(csi ? { csiGroupSnapshots: csi.groupSnapshots } : {}),
             claims: informers.claims,
             volumes: informers.volumes,
             storageClasses: informers.storageClasses,

@@ -5,6 +5,10 @@ import { getOrUndefined, isAlreadyExists } from '../../k8s/errors.js';
 import { retryOnConflict } from '../../k8s/retry.js';
 import { resources } from '../../k8s/paths.js';
 import { csiSnapshotResources } from '../../drivers/csi/csi-snapshots.js';
+import {
+  csiGroupSnapshotResources,
+  defaultGroupSnapshotClassAnnotation,
+} from '../../drivers/csi/csi-group-snapshots.js';
 import { csiResources } from '../../drivers/csi/csi-informers.js';
 import { registeredDrivers } from '../../drivers/csi/csi-view.js';
 import type { Box } from '../box.js';
@@ -30,6 +34,12 @@ export const networkStorageClass = 'csi-network';
 export const csiNamespace = 'kube-system';
 /** With `snapshots`: the local driver's VolumeSnapshotClass (default for the driver, deletion policy Delete). */
 export const localSnapshotClass = 'csi-local-snapshots';
+/** With `groupSnapshots`: the network driver's VolumeSnapshotClass (default for it, deletion policy Delete). */
+export const networkSnapshotClass = 'csi-network-snapshots';
+/** With `groupSnapshots`: the network driver's VolumeGroupSnapshotClass (default for it, policy Delete). */
+export const networkGroupSnapshotClass = 'csi-network-group-snapshots';
+/** external-snapshotter's feature gate of VolumeGroupSnapshots (on by default from v8.7, named to be sure). */
+const groupSnapshotGate = '--feature-gates=CSIVolumeGroupSnapshot=true';
 
 export interface BoxCsiOptions {
   /** The storage nodes (box node names) and the bytes each one's local storage holds. */
@@ -38,6 +48,13 @@ export interface BoxCsiOptions {
   readonly capacityPollSeconds?: number;
   /** Also run snapshot-controller and the csi-snapshotter sidecars (default false). */
   readonly snapshots?: boolean;
+  /**
+   * Also native group snapshots, on the network driver (implies `snapshots`): its plugin serves the CSI
+   * GroupController, a csi-snapshotter of its own (not a node deployment: upstream's node-deployed sidecar
+   * serves only contents labelled with its node, which group snapshot contents never are) and the two
+   * classes above (default false).
+   */
+  readonly groupSnapshots?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -63,7 +80,8 @@ export class BoxCsi {
     const log = options.log ? { log: options.log } : {};
     // Built lazily, each half only when asked for: most tests never pay for CSI at all.
     const binaries = await ensureCsiProvisioner(log);
-    const snapshotter = options.snapshots ? await ensureCsiSnapshotter(log) : undefined;
+    const snapshotter =
+      options.snapshots || options.groupSnapshots ? await ensureCsiSnapshotter(log) : undefined;
     const dir = join(box.dir, 'csi');
     await mkdir(dir, { recursive: true });
     const csi = new BoxCsi(box, binaries, snapshotter, dir);
@@ -98,6 +116,7 @@ export class BoxCsi {
         driver: localCsiDriver,
         deletionPolicy: 'Delete',
       });
+      if (options.groupSnapshots) await this.createGroupSnapshotClasses();
     }
     await createIfAbsent(api, csiResources.csiDrivers, csiDriverObject(localCsiDriver, true));
     await createIfAbsent(api, csiResources.csiDrivers, csiDriverObject(networkCsiDriver, false));
@@ -176,6 +195,7 @@ export class BoxCsi {
         stateDir: join(this.dir, 'network'),
         socketPath: join(this.dir, 'network.sock'),
         capacityBytes: 1024 * 2 ** 30,
+        ...(options.groupSnapshots ? { groupSnapshots: true } : {}),
       },
       this.binaries.csiProto,
     );
@@ -187,13 +207,46 @@ export class BoxCsi {
       '--leader-election=false',
       '--v=3',
     ]);
+    if (snapshotter && options.groupSnapshots) {
+      await this.run('csi-snapshotter-network', snapshotter.csiSnapshotter, [
+        `--csi-address=${network.options.socketPath}`,
+        `--kubeconfig=${this.box.kubeconfigPath}`,
+        '--leader-election=false',
+        groupSnapshotGate,
+      ]);
+    }
     if (snapshotter) {
       await this.run('snapshot-controller', snapshotter.snapshotController, [
         `--kubeconfig=${this.box.kubeconfigPath}`,
         '--leader-election=false',
         '--enable-distributed-snapshotting',
+        ...(options.groupSnapshots ? [groupSnapshotGate] : []),
       ]);
     }
+  }
+
+  private async createGroupSnapshotClasses(): Promise<void> {
+    const { api } = this.box;
+    await createIfAbsent(api, csiSnapshotResources.volumeSnapshotClasses, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: {
+        name: networkSnapshotClass,
+        annotations: { 'snapshot.storage.kubernetes.io/is-default-class': 'true' },
+      },
+      driver: networkCsiDriver,
+      deletionPolicy: 'Delete',
+    });
+    await createIfAbsent(api, csiGroupSnapshotResources.volumeGroupSnapshotClasses, {
+      apiVersion: `${csiGroupSnapshotResources.volumeGroupSnapshotClasses.group}/${csiGroupSnapshotResources.volumeGroupSnapshotClasses.version}`,
+      kind: 'VolumeGroupSnapshotClass',
+      metadata: {
+        name: networkGroupSnapshotClass,
+        annotations: { [defaultGroupSnapshotClassAnnotation]: 'true' },
+      },
+      driver: networkCsiDriver,
+      deletionPolicy: 'Delete',
+    });
   }
 
   private async run(

@@ -23,6 +23,8 @@ export interface CsiPluginOptions {
   readonly socketPath: string;
   /** Bytes this node's storage holds in total. */
   readonly capacityBytes: number;
+  /** Also serve the GroupController service: snapshots of several volumes in one call (default false). */
+  readonly groupSnapshots?: boolean;
 }
 
 interface VolumeRecord {
@@ -39,9 +41,19 @@ interface SnapshotRecord {
   readonly createdAtSeconds: number;
 }
 
+/** A group snapshot: its members are ordinary snapshots, so each restores as a single one does. */
+interface GroupSnapshotRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly snapshotIds: readonly string[];
+  readonly createdAtSeconds: number;
+}
+
 interface PluginState {
   volumes: VolumeRecord[];
   snapshots: SnapshotRecord[];
+  /** Absent in the state of a plugin that never took one. */
+  groupSnapshots?: GroupSnapshotRecord[];
 }
 
 type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
@@ -126,6 +138,7 @@ export class CsiPlugin {
           ...(this.options.mode === 'local'
             ? [{ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } }]
             : []),
+          ...(this.options.groupSnapshots ? [{ service: { type: 'GROUP_CONTROLLER_SERVICE' } }] : []),
         ],
       })),
       Probe: unary(() => ({ ready: { value: true } })),
@@ -149,6 +162,16 @@ export class CsiPlugin {
       DeleteSnapshot: unary((r) => this.deleteSnapshot(text(r, 'snapshot_id'))),
       ListSnapshots: unary((r) => this.listSnapshots(r)),
     });
+    if (this.options.groupSnapshots) {
+      this.server.addService(service(this.protoPath, 'GroupController'), {
+        GroupControllerGetCapabilities: unary(() => ({
+          capabilities: [{ rpc: { type: 'CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT' } }],
+        })),
+        CreateVolumeGroupSnapshot: unary((r) => this.createGroupSnapshot(r)),
+        DeleteVolumeGroupSnapshot: unary((r) => this.deleteGroupSnapshot(text(r, 'group_snapshot_id'))),
+        GetVolumeGroupSnapshot: unary((r) => this.getGroupSnapshot(text(r, 'group_snapshot_id'))),
+      });
+    }
     this.server.addService(service(this.protoPath, 'Node'), {
       NodeGetInfo: unary(() => ({
         node_id: this.options.nodeName,
@@ -279,6 +302,93 @@ export class CsiPlugin {
       .filter((s) => (!id || s.id === id) && (!source || s.sourceVolumeId === source))
       .map((s) => ({ snapshot: this.snapshotResponse(s) }));
     return { entries, next_token: '' };
+  }
+
+  private groupSnapshotResponse(group: GroupSnapshotRecord): unknown {
+    const members = group.snapshotIds.flatMap((id) => {
+      const s = this.state.snapshots.find((m) => m.id === id);
+      return s ? [{ ...(this.snapshotResponse(s) as object), group_snapshot_id: group.id }] : [];
+    });
+    return {
+      group_snapshot: {
+        group_snapshot_id: group.id,
+        snapshots: members,
+        creation_time: { seconds: String(group.createdAtSeconds), nanos: 0 },
+        ready_to_use: true,
+      },
+    };
+  }
+
+  /**
+   * Every source volume's archive in one call (one turn of the plugin's queue, so no other call of the
+   * plugin runs between them), each an ordinary snapshot that CreateVolume restores.
+   */
+  private async createGroupSnapshot(request: Record<string, unknown>): Promise<unknown> {
+    const name = text(request, 'name');
+    if (!name)
+      throw new CsiStatusError(grpc.status.INVALID_ARGUMENT, 'CreateVolumeGroupSnapshot: name is required');
+    const sources = Array.isArray(request.source_volume_ids)
+      ? request.source_volume_ids.filter((v): v is string => typeof v === 'string')
+      : [];
+    if (sources.length === 0)
+      throw new CsiStatusError(
+        grpc.status.INVALID_ARGUMENT,
+        'CreateVolumeGroupSnapshot: source_volume_ids is required',
+      );
+    const groups = (this.state.groupSnapshots ??= []);
+    const existing = groups.find((g) => g.name === name);
+    if (existing) {
+      const had = existing.snapshotIds
+        .map((id) => this.state.snapshots.find((s) => s.id === id)?.sourceVolumeId)
+        .sort();
+      if (JSON.stringify(had) !== JSON.stringify([...sources].sort()))
+        throw new CsiStatusError(
+          grpc.status.ALREADY_EXISTS,
+          `group snapshot ${name} exists with other source volumes`,
+        );
+      return this.groupSnapshotResponse(existing);
+    }
+    const missing = sources.find((id) => !this.state.volumes.some((v) => v.id === id));
+    if (missing) throw new CsiStatusError(grpc.status.NOT_FOUND, `volume ${missing} not found`);
+    const id = `${this.options.nodeName}.${name}`;
+    const snapshotIds: string[] = [];
+    for (const [index, source] of sources.entries()) {
+      const member = await this.createSnapshot({ name: `${name}-${index}`, source_volume_id: source });
+      snapshotIds.push((member as { snapshot: { snapshot_id: string } }).snapshot.snapshot_id);
+    }
+    const group: GroupSnapshotRecord = {
+      id,
+      name,
+      snapshotIds,
+      createdAtSeconds: Math.floor(Date.now() / 1000),
+    };
+    groups.push(group);
+    this.groupSnapshotsTaken += 1;
+    await this.save();
+    return this.groupSnapshotResponse(group);
+  }
+
+  private async deleteGroupSnapshot(id: string): Promise<unknown> {
+    const group = this.state.groupSnapshots?.find((g) => g.id === id);
+    if (!group) return {};
+    for (const snapshotId of group.snapshotIds) await this.deleteSnapshot(snapshotId);
+    this.state.groupSnapshots = (this.state.groupSnapshots ?? []).filter((g) => g.id !== id);
+    await this.save();
+    return {};
+  }
+
+  private getGroupSnapshot(id: string): unknown {
+    const group = this.state.groupSnapshots?.find((g) => g.id === id);
+    if (!group) throw new CsiStatusError(grpc.status.NOT_FOUND, `group snapshot ${id} not found`);
+    return this.groupSnapshotResponse(group);
+  }
+
+  /** How many group snapshots this plugin has cut since it started, for tests. */
+  groupSnapshotsTaken = 0;
+
+  /** The group snapshots this plugin holds (ids of their member snapshots), for tests. */
+  groupSnapshotIds(): ReadonlyMap<string, readonly string[]> {
+    return new Map((this.state.groupSnapshots ?? []).map((g) => [g.id, g.snapshotIds]));
   }
 
   /** The volume's directory, for tests that write and read data. */

@@ -36,6 +36,16 @@ import {
 } from '../snapshot/names.js';
 import { groupMembers, PrecheckFailed, type GroupMember } from './members.js';
 import {
+  cutNatively,
+  nativeChoice,
+  nativeDataSourceKey,
+  nativeGroupSnapshotName,
+  wantedGroupClass,
+  type NativeGroupSnapshots,
+} from './native.js';
+import { CsiSnapshotFailed } from '../../drivers/csi/csi-snapshots.js';
+import type { LabelSelector } from '../../wire/k8s-types.js';
+import {
   claimOfMemberName,
   groupOwnerReference,
   groupSnapshotFailedMessage,
@@ -54,6 +64,19 @@ export interface GroupSnapshotControllerOptions extends SnapshotDependencies {
   readonly waitForClaimsMs?: number;
   /** The pause before a failed group is tried again, while it has retries left (default 5 s). */
   readonly retryDelayMs?: number;
+  /**
+   * Native group snapshots (CSI VolumeGroupSnapshots): used for a group whose claims' driver has a
+   * VolumeGroupSnapshotClass; without it (or without a class) every claim is snapshotted on its own
+   * while the pre rule holds.
+   */
+  readonly nativeGroupSnapshots?: NativeGroupSnapshots;
+}
+
+/** A native group snapshot planned for an attempt. */
+interface NativePlan {
+  readonly ref: { namespace: string; name: string };
+  readonly className: string;
+  readonly selector: LabelSelector;
 }
 
 /** A failure that counts against maxRetries and, once they are spent, ends the group Failed. */
@@ -162,9 +185,13 @@ export class GroupSnapshotController {
       }
       return { requeueAfterMs: this.options.waitForClaimsMs ?? 10_000 };
     }
+    const plan = await this.nativePlan(group, members, signal);
+    // The previous attempt's group snapshot is still being deleted: the new one takes its name.
+    if (plan === 'wait') return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
     const planned: GroupMemberSnapshotStatus[] = members.map((m) => ({
       VolumeSnapshotName: m.memberName,
-      TaskID: m.driverSnapshotName,
+      // A native group's member snapshots are named by snapshot-controller once the group is cut.
+      TaskID: plan ? '' : m.driverSnapshotName,
       ParentVolumeID: m.volumeId,
       Conditions: [condition('Pending', 'Snapshot is being created')],
     }));
@@ -183,6 +210,7 @@ export class GroupSnapshotController {
       if (error instanceof SnapshotHookError) throw new GroupFailed(error.message);
       throw error;
     }
+    if (plan) return this.takeNative(group, members, plan, planned, after, signal);
     let outcomes: PromiseSettledResult<DriverVolumeSnapshot>[];
     try {
       if (group.spec.preExecRule) group = await this.patchStatus(group, { stage: 'Snapshot' });
@@ -268,6 +296,11 @@ export class GroupSnapshotController {
     const { snapshots } = this.options;
     const entries = group.status?.volumeSnapshots ?? [];
     if (entries.length === 0) throw new GroupFailed('the group snapshot lists no snapshots');
+    if (cutNatively(group)) {
+      const native = await this.nativeMembers(group, signal);
+      if (!native) return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
+      return this.finish(group, native.found, native.source);
+    }
     const found: DriverVolumeSnapshot[] = [];
     for (const entry of entries) {
       const snapshot = await snapshots.findSnapshot(entry.TaskID ?? '', signal);
@@ -279,12 +312,28 @@ export class GroupSnapshotController {
       found.push(snapshot);
     }
     if (found.some((s) => !s.ready)) return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
+    return this.finish(group, found);
+  }
+
+  /** Every snapshot is done: each claim's VolumeSnapshot and data, then Successful. */
+  private async finish(
+    group: GroupVolumeSnapshot,
+    found: readonly DriverVolumeSnapshot[],
+    extraSource?: Record<string, unknown>,
+  ): Promise<WorkResult> {
+    const { snapshots } = this.options;
+    const entries = group.status?.volumeSnapshots ?? [];
     const ready = condition('Ready', 'Snapshot created successfully and it is ready', 'SnapshotReady');
     const done: GroupMemberSnapshotStatus[] = [];
     for (const [i, entry] of entries.entries()) {
       const snapshot = found[i] as DriverVolumeSnapshot;
       await this.makeMember(group, entry.VolumeSnapshotName ?? '', snapshot);
-      done.push({ ...entry, DataSource: snapshots.snapshotDataSource(snapshot), Conditions: [ready] });
+      done.push({
+        ...entry,
+        ...(extraSource ? { TaskID: snapshot.name } : {}),
+        DataSource: { ...snapshots.snapshotDataSource(snapshot), ...extraSource },
+        Conditions: [ready],
+      });
     }
     await this.patchStatus(group, {
       stage: 'Final',
@@ -473,8 +522,13 @@ export class GroupSnapshotController {
         api.delete(resources.volumeSnapshots, { namespace, name: member.metadata.name ?? '' }),
       );
     }
+    const native = this.options.nativeGroupSnapshots;
+    // A native group's snapshots go with its VolumeGroupSnapshot (snapshot-controller's, not stork's names).
+    if (native) await native.discard(this.nativeRef(group), signal);
     const names = new Set([
-      ...(group.status?.volumeSnapshots ?? []).map((e) => e.TaskID ?? ''),
+      ...(group.status?.volumeSnapshots ?? [])
+        .filter((e) => e.DataSource?.[nativeDataSourceKey] === undefined)
+        .map((e) => e.TaskID ?? ''),
       ...members.map((m) => m.driverSnapshotName),
     ]);
     for (const name of names) {
@@ -516,9 +570,12 @@ export class GroupSnapshotController {
     const held = new Set(members.map((m) => m.metadata.name));
     for (const entry of group.status?.volumeSnapshots ?? []) {
       if (held.has(entry.VolumeSnapshotName) || !entry.TaskID) continue;
+      if (entry.DataSource?.[nativeDataSourceKey] !== undefined) continue;
       const found = await snapshots.findSnapshot(entry.TaskID, signal);
       if (found) await snapshots.deleteSnapshot(found.id, signal);
     }
+    // The VolumeGroupSnapshot goes as its class's policy says (snapshot-controller deletes its members).
+    await this.options.nativeGroupSnapshots?.delete(this.nativeRef(group), signal);
     await api.patch(
       resources.groupVolumeSnapshots,
       { namespace, name: group.metadata.name ?? '' },
@@ -534,6 +591,141 @@ export class GroupSnapshotController {
       'group snapshot deleted',
     );
     return undefined;
+  }
+
+  private nativeRef(group: GroupVolumeSnapshot): { namespace: string; name: string } {
+    return {
+      namespace: group.metadata.namespace ?? '',
+      name: nativeGroupSnapshotName(group.metadata.uid ?? ''),
+    };
+  }
+
+  /**
+   * A native group snapshot for these members, when the claims' CSI driver has a VolumeGroupSnapshotClass
+   * (the one the group names, else the driver's default) and the selector can be handed over as it is;
+   * undefined for the held fallback. A class the user named must be usable, or the group fails.
+   */
+  private async nativePlan(
+    group: GroupVolumeSnapshot,
+    members: readonly GroupMember[],
+    signal: AbortSignal,
+  ): Promise<NativePlan | 'wait' | undefined> {
+    const native = this.options.nativeGroupSnapshots;
+    const wanted = wantedGroupClass(group);
+    const csiSnapshots = this.options.snapshots.ownsSnapshotId?.('csi:namespace/name') === true;
+    if (!native || !csiSnapshots) {
+      if (wanted !== undefined)
+        throw new PrecheckFailed(
+          `a VolumeGroupSnapshotClass is named (${wanted.slice(0, 80)}) but stork does not take CSI snapshots`,
+        );
+      return undefined;
+    }
+    const choice = nativeChoice(group, members, {
+      claims: this.options.claims.list(),
+      volume: (name) => this.options.volumes.get(name),
+    });
+    if (!choice.native) {
+      if (wanted !== undefined)
+        throw new PrecheckFailed(
+          `VolumeGroupSnapshotClass ${wanted.slice(0, 80)} cannot be used: ${choice.reason}`,
+        );
+      return undefined;
+    }
+    let className: string | undefined;
+    try {
+      className = await native.classFor(choice.driver, wanted, signal);
+    } catch (error) {
+      if (error instanceof CsiSnapshotFailed) throw new PrecheckFailed(error.message);
+      throw error;
+    }
+    if (!className) return undefined;
+    const ref = this.nativeRef(group);
+    if (await native.exists(ref, signal)) return 'wait';
+    return { ref, className, selector: choice.selector };
+  }
+
+  /** The native cut while the pre rule holds: one VolumeGroupSnapshot; then the post rule. */
+  private async takeNative(
+    group: GroupVolumeSnapshot,
+    members: readonly GroupMember[],
+    plan: NativePlan,
+    planned: readonly GroupMemberSnapshotStatus[],
+    after: AfterSnapshot,
+    signal: AbortSignal,
+  ): Promise<WorkResult> {
+    const native = this.options.nativeGroupSnapshots as NativeGroupSnapshots;
+    try {
+      if (group.spec.preExecRule) group = await this.patchStatus(group, { stage: 'Snapshot' });
+      await native.cut(
+        plan.ref,
+        {
+          selector: plan.selector,
+          className: plan.className,
+          labels: { [groupSnapshotUidLabel]: group.metadata.uid ?? '' },
+        },
+        signal,
+      );
+    } catch (error) {
+      await after.afterSnapshot(false, signal);
+      await this.discard(group, members, signal);
+      if (error instanceof CsiSnapshotFailed) throw new GroupFailed(error.message);
+      // The API server could not answer now: nothing stays, and the whole group is taken again.
+      throw error;
+    }
+    try {
+      await after.afterSnapshot(true, signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError)) throw error;
+      throw new GroupFailed(error.message);
+    }
+    group = await this.patchStatus(group, {
+      stage: 'PostSnapshot',
+      status: 'InProgress',
+      volumeSnapshots: planned.map((entry) => ({
+        ...entry,
+        DataSource: { [nativeDataSourceKey]: plan.ref },
+      })),
+    });
+    this.record(
+      group,
+      'Normal',
+      'GroupSnapshotCut',
+      `${members.length} snapshot(s) cut in VolumeGroupSnapshot ${plan.ref.name} (class ${plan.className})`,
+    );
+    return this.complete(group, signal);
+  }
+
+  /**
+   * A native group's members once the group snapshot and each member snapshot are ready (undefined while
+   * not yet), in the order of the group's entries, and the DataSource key that names the group snapshot.
+   */
+  private async nativeMembers(
+    group: GroupVolumeSnapshot,
+    signal: AbortSignal,
+  ): Promise<{ found: DriverVolumeSnapshot[]; source: Record<string, unknown> } | undefined> {
+    const native = this.options.nativeGroupSnapshots;
+    const ref = this.nativeRef(group);
+    const what = `the VolumeGroupSnapshot ${ref.namespace}/${ref.name}`;
+    if (!native) throw new GroupFailed(`${what} cannot be read: stork does not take CSI snapshots`);
+    const state = await native.state(ref, signal);
+    if (state.phase === 'gone') throw new GroupFailed(`${what} is gone`);
+    if (state.phase === 'failed') throw new GroupFailed(state.cause);
+    if (state.phase === 'pending') return undefined;
+    const found: DriverVolumeSnapshot[] = [];
+    for (const entry of group.status?.volumeSnapshots ?? []) {
+      const claim = claimOfMemberName(
+        group.metadata.name ?? '',
+        entry.VolumeSnapshotName ?? '',
+        group.metadata.uid ?? '',
+      );
+      const snapshot = claim ? state.members.get(claim) : undefined;
+      // snapshot-controller makes the members once the group is cut; not there yet, or not ready: later.
+      if (!snapshot) return undefined;
+      if (snapshot.failure !== undefined) throw new GroupFailed(snapshot.failure);
+      if (!snapshot.ready) return undefined;
+      found.push(snapshot);
+    }
+    return { found, source: { [nativeDataSourceKey]: ref } };
   }
 
   /**

@@ -366,6 +366,11 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       : undefined;
   }
 
+  /** Any CSI VolumeSnapshot (a group snapshot's member too) as this driver reports its snapshots. */
+  describe(s: CsiVolumeSnapshot): DriverVolumeSnapshot {
+    return this.toDriverSnapshot(s);
+  }
+
   private toDriverSnapshot(s: CsiVolumeSnapshot): DriverVolumeSnapshot {
     const namespace = s.metadata.namespace ?? '';
     const name = s.metadata.name ?? '';

@@ -2,6 +2,7 @@ import type { KubeApi } from '../../k8s/api.js';
 import { getOrUndefined } from '../../k8s/errors.js';
 import { resources } from '../../k8s/paths.js';
 import { CsiVolumeSnapshots } from './csi-snapshots.js';
+import { CsiGroupSnapshots } from './csi-group-snapshots.js';
 import type { Node, PersistentVolume } from '../../wire/k8s-types.js';
 import type { CsiDriverOptions } from './csi-driver.js';
 import { csiDriverName } from './csi-driver.js';
@@ -13,6 +14,8 @@ export interface CsiSupport {
   readonly informers: CsiInformers;
   readonly view: CsiView;
   readonly driverOptions: CsiDriverOptions;
+  /** Native group snapshots (VolumeGroupSnapshots) of the CSI drivers that have a class for them. */
+  readonly groupSnapshots: CsiGroupSnapshots;
 }
 
 export interface CsiSupportOptions {
@@ -57,9 +60,12 @@ export function csiSupportFor(options: CsiSupportOptions): CsiSupport | undefine
         return seed ? (seed.metadata?.annotations ?? {}) : undefined;
       },
     });
+  // Its member snapshots are described as the driver's own are (only their status is read).
+  const describer = snapshots(() => true);
   return {
     informers,
     view,
+    groupSnapshots: new CsiGroupSnapshots({ api, describe: (s) => describer.describe(s) }),
     driverOptions: {
       view,
       servedDrivers: () => informers.servedDrivers(),

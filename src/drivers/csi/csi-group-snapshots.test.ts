@@ -1,0 +1,282 @@
+// CsiGroupSnapshots over the fake API server and a fake clock: which class, the cut while a caller holds,
+// and that a failure leaves nothing (contents switched to Delete before the group snapshot is deleted).
+import { describe, expect, it } from 'vitest';
+import { statusError } from '../../k8s/errors.js';
+import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
+import { FakeClock } from '../../lib/fake-clock.js';
+import {
+  csiGroupSnapshotResources,
+  CsiGroupSnapshots,
+  defaultGroupSnapshotClassAnnotation,
+  type CsiVolumeGroupSnapshot,
+  type CsiVolumeGroupSnapshotClass,
+} from './csi-group-snapshots.js';
+import { csiSnapshotResources, CsiSnapshotFailed, type CsiVolumeSnapshot } from './csi-snapshots.js';
+
+const driver = 'net.csi.example.com';
+const groupClass = (name: string, classDriver = driver, isDefault = true): CsiVolumeGroupSnapshotClass => ({
+  metadata: {
+    name,
+    ...(isDefault ? { annotations: { [defaultGroupSnapshotClassAnnotation]: 'true' } } : {}),
+  },
+  driver: classDriver,
+  deletionPolicy: 'Retain',
+});
+const ref = { namespace: 'shop', name: 'stork-group-g1' };
+const cutSpec = { selector: { matchLabels: { app: 'db' } }, className: 'groups', labels: { l: 'v' } };
+
+function setUp(clock = new FakeClock()) {
+  const api = new FakeKubeClient({ clock });
+  const groups = new CsiGroupSnapshots({
+    api,
+    clock,
+    describe: (s) => ({
+      id: `csi:${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`,
+      name: s.metadata.name ?? '',
+      volumeId: '',
+      labels: {},
+      ready: s.status?.readyToUse === true,
+    }),
+    cutTimeoutMs: 5000,
+    pollIntervalMs: 100,
+  });
+  return { api, clock, groups };
+}
+
+/** What snapshot-controller writes once a group is cut: its content bound, then its members. */
+function cutNow(api: FakeKubeClient, ready: boolean): void {
+  const group = api.object<CsiVolumeGroupSnapshot>(
+    csiGroupSnapshotResources.volumeGroupSnapshots,
+    ref.name,
+    ref.namespace,
+  );
+  if (!group) throw new Error('no group snapshot to cut');
+  api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
+    metadata: { name: 'groupcontent-1' },
+    spec: { deletionPolicy: 'Retain', driver },
+  });
+  api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
+    ...group,
+    status: {
+      boundVolumeGroupSnapshotContentName: 'groupcontent-1',
+      creationTime: '2026-01-01T00:00:01Z',
+      readyToUse: ready,
+    },
+  });
+  for (const claim of ['a', 'b']) {
+    api.seed(csiSnapshotResources.volumeSnapshotContents, {
+      metadata: { name: `snapcontent-${claim}` },
+      spec: { deletionPolicy: 'Retain', driver },
+    });
+    api.seed(csiSnapshotResources.volumeSnapshots, {
+      metadata: {
+        namespace: 'shop',
+        name: `snapshot-${claim}`,
+        ownerReferences: [
+          {
+            apiVersion: 'groupsnapshot.storage.k8s.io/v1',
+            kind: 'VolumeGroupSnapshot',
+            name: ref.name,
+            uid: group.metadata.uid ?? '',
+          },
+        ],
+      },
+      spec: { source: { persistentVolumeClaimName: claim } },
+      status: { boundVolumeSnapshotContentName: `snapcontent-${claim}`, readyToUse: ready },
+    } satisfies CsiVolumeSnapshot);
+  }
+  // A VolumeSnapshot of the namespace that is no member.
+  api.seed(csiSnapshotResources.volumeSnapshots, {
+    metadata: { namespace: 'shop', name: 'unrelated' },
+    spec: { source: { persistentVolumeClaimName: 'a' } },
+  } satisfies CsiVolumeSnapshot);
+}
+
+/** Runs `work` while advancing the fake clock in poll steps, so its waits end. */
+async function drive<T>(clock: FakeClock, work: Promise<T>, steps = 100): Promise<T> {
+  const state = { done: false };
+  const settled = work.finally(() => {
+    state.done = true;
+  });
+  for (let i = 0; i < steps && !state.done; i++) await clock.advance(100);
+  return settled;
+}
+
+describe('CsiGroupSnapshots.classFor', () => {
+  const cases: {
+    name: string;
+    classes: CsiVolumeGroupSnapshotClass[];
+    wanted?: string;
+    want: string | undefined | RegExp;
+  }[] = [
+    {
+      name: "the driver's one default",
+      classes: [groupClass('groups'), groupClass('x', 'other.csi')],
+      want: 'groups',
+    },
+    {
+      name: 'no default for the driver: none (the held fallback)',
+      classes: [groupClass('groups', driver, false)],
+      want: undefined,
+    },
+    {
+      name: 'two defaults: an error',
+      classes: [groupClass('g1'), groupClass('g2')],
+      want: /has 2 default VolumeGroupSnapshotClasses/,
+    },
+    {
+      name: 'a named class of the driver',
+      classes: [groupClass('fast', driver, false)],
+      wanted: 'fast',
+      want: 'fast',
+    },
+    {
+      name: 'a named class that is missing',
+      classes: [],
+      wanted: 'fast',
+      want: /^VolumeGroupSnapshotClass fast not found$/,
+    },
+    {
+      name: 'a named class of another driver',
+      classes: [groupClass('fast', 'other.csi')],
+      wanted: 'fast',
+      want: /is for CSI driver other.csi/,
+    },
+    {
+      name: 'a name that is no object name',
+      classes: [],
+      wanted: 'Not A Name',
+      want: /is not a VolumeGroupSnapshotClass name/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { api, groups } = setUp();
+      api.seed(csiGroupSnapshotResources.volumeGroupSnapshotClasses, ...c.classes);
+      const result = groups.classFor(driver, c.wanted);
+      if (c.want instanceof RegExp) await expect(result).rejects.toThrow(c.want);
+      else await expect(result).resolves.toBe(c.want);
+    });
+  }
+
+  it('the API not served (no CRDs): none', async () => {
+    const { api, groups } = setUp();
+    api.inject({
+      resource: 'volumegroupsnapshotclasses',
+      error: statusError(404, 'NotFound', 'the server could not find the requested resource'),
+    });
+    await expect(groups.classFor(driver, undefined)).resolves.toBeUndefined();
+  });
+});
+
+describe('CsiGroupSnapshots.cut', () => {
+  it('returns once the group snapshot is cut, made with the selector, class and labels', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec);
+    let returned = false;
+    void cut.then(() => (returned = true));
+    await clock.advance(300);
+    expect(returned).toBe(false);
+    const made = api.object<CsiVolumeGroupSnapshot>(
+      csiGroupSnapshotResources.volumeGroupSnapshots,
+      ref.name,
+      'shop',
+    );
+    expect(made?.spec).toEqual({
+      source: { selector: { matchLabels: { app: 'db' } } },
+      volumeGroupSnapshotClassName: 'groups',
+    });
+    expect(made?.metadata.labels).toEqual({ l: 'v' });
+    cutNow(api, false);
+    await drive(clock, cut);
+    expect(returned).toBe(true);
+  });
+
+  it('an error on the group snapshot: contents switched to Delete, the group snapshot deleted, final', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, false);
+    const group = api.object<CsiVolumeGroupSnapshot>(
+      csiGroupSnapshotResources.volumeGroupSnapshots,
+      ref.name,
+      'shop',
+    );
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
+      ...group,
+      status: { ...group?.status, creationTime: undefined, error: { message: 'disk said no' } },
+    });
+    const failure = await drive(
+      clock,
+      cut.catch((e: unknown) => e),
+    );
+    expect(failure).toBeInstanceOf(CsiSnapshotFailed);
+    expect((failure as Error).message).toBe(
+      'the VolumeGroupSnapshot shop/stork-group-g1 failed: disk said no',
+    );
+    expect(api.objects(csiGroupSnapshotResources.volumeGroupSnapshots)).toEqual([]);
+    const policy = (name: string, type = csiSnapshotResources.volumeSnapshotContents) =>
+      api.object<{ spec: { deletionPolicy: string } }>(type, name)?.spec.deletionPolicy;
+    expect(policy('groupcontent-1', csiGroupSnapshotResources.volumeGroupSnapshotContents)).toBe('Delete');
+    expect(policy('snapcontent-a')).toBe('Delete');
+    expect(policy('snapcontent-b')).toBe('Delete');
+  });
+
+  it('not cut in time: deleted, final', async () => {
+    const { api, clock, groups } = setUp();
+    const failure = await drive(
+      clock,
+      groups.cut(ref, cutSpec).catch((e: unknown) => e),
+    );
+    expect((failure as Error).message).toBe(
+      'the VolumeGroupSnapshot shop/stork-group-g1 was not cut within 5s',
+    );
+    expect(api.objects(csiGroupSnapshotResources.volumeGroupSnapshots)).toEqual([]);
+  });
+
+  it('an existing one of the name is adopted, not made twice', async () => {
+    const { api, clock, groups } = setUp();
+    const first = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, true);
+    await drive(clock, first);
+    await drive(clock, groups.cut(ref, cutSpec));
+    expect(
+      api.calls.filter((c) => c.verb === 'create' && c.resource === 'volumegroupsnapshots'),
+    ).toHaveLength(1);
+  });
+});
+
+describe('CsiGroupSnapshots.state', () => {
+  it('gone, pending, then ready with its members by claim (only the ones it owns)', async () => {
+    const { api, clock, groups } = setUp();
+    expect(await groups.state(ref)).toEqual({ phase: 'gone' });
+    const cut = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, false);
+    await drive(clock, cut);
+    expect(await groups.state(ref)).toEqual({ phase: 'pending' });
+    cutNow(api, true);
+    const state = await groups.state(ref);
+    expect(state.phase).toBe('ready');
+    if (state.phase !== 'ready') return;
+    expect([...state.members.entries()].map(([claim, s]) => [claim, s.id, s.ready])).toEqual([
+      ['a', 'csi:shop/snapshot-a', true],
+      ['b', 'csi:shop/snapshot-b', true],
+    ]);
+  });
+
+  it('never ready within the timeout: failed with the cause', async () => {
+    const clock = new FakeClock();
+    const { api, groups } = setUp(clock);
+    const cut = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, false);
+    await drive(clock, cut);
+    clock.jumpWall(601_000);
+    expect(await groups.state(ref)).toEqual({
+      phase: 'failed',
+      cause: 'the VolumeGroupSnapshot shop/stork-group-g1 was not ready within 600s',
+    });
+  });
+});

@@ -1,0 +1,295 @@
+// Native group snapshots of CSI volumes: groupsnapshot.storage.k8s.io/v1 VolumeGroupSnapshots, served by
+// external-snapshotter (snapshot-controller makes one VolumeSnapshot per member volume once the CSI
+// driver's CreateVolumeGroupSnapshot has cut them all at one point in time).
+import type { LabelSelector, ObjectMeta } from '../../wire/k8s-types.js';
+import type { KubeClient } from '../../k8s/client.js';
+import { getOrUndefined, isNotFound, isResourceNotServed } from '../../k8s/errors.js';
+import type { ResourceType } from '../../k8s/paths.js';
+import { systemClock, type Clock } from '../../lib/clock.js';
+import { truncate } from '../../lib/http.js';
+import type { DriverVolumeSnapshot } from '../volume-snapshots.js';
+import {
+  csiSnapshotResources,
+  CsiSnapshotFailed,
+  type CsiVolumeSnapshot,
+  type CsiVolumeSnapshotContent,
+} from './csi-snapshots.js';
+
+const groupApi = (resource: string, namespaced: boolean): ResourceType => ({
+  group: 'groupsnapshot.storage.k8s.io',
+  version: 'v1',
+  resource,
+  namespaced,
+});
+
+export const csiGroupSnapshotResources = {
+  volumeGroupSnapshots: groupApi('volumegroupsnapshots', true),
+  volumeGroupSnapshotContents: groupApi('volumegroupsnapshotcontents', false),
+  volumeGroupSnapshotClasses: groupApi('volumegroupsnapshotclasses', false),
+} as const;
+
+/** external-snapshotter's mark of a driver's default VolumeGroupSnapshotClass. */
+export const defaultGroupSnapshotClassAnnotation = 'groupsnapshot.storage.kubernetes.io/is-default-class';
+
+/** The parts of groupsnapshot.storage.k8s.io/v1 objects read here. */
+export interface CsiVolumeGroupSnapshot {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  spec: {
+    source: { selector?: LabelSelector; volumeGroupSnapshotContentName?: string };
+    volumeGroupSnapshotClassName?: string;
+  };
+  status?: {
+    boundVolumeGroupSnapshotContentName?: string;
+    creationTime?: string;
+    readyToUse?: boolean;
+    error?: { time?: string; message?: string };
+  };
+}
+
+export interface CsiVolumeGroupSnapshotClass {
+  metadata: ObjectMeta;
+  driver: string;
+  deletionPolicy: 'Delete' | 'Retain';
+}
+
+/** A VolumeGroupSnapshotClass name: a DNS-1123 subdomain, as Kubernetes validates a cluster-scoped name. */
+function isClassName(name: string): boolean {
+  return name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+}
+
+export interface CsiGroupSnapshotsOptions {
+  readonly api: KubeClient;
+  /** A member VolumeSnapshot as the csi driver reports its snapshots (CsiVolumeSnapshots). */
+  readonly describe: (snapshot: CsiVolumeSnapshot) => DriverVolumeSnapshot;
+  /** How long the group may take to be cut (`status.creationTime`) while the pre-rule is held (60 s). */
+  readonly cutTimeoutMs?: number;
+  /** How long, from its creation, a cut group may take to become `readyToUse` (10 min). */
+  readonly readyTimeoutMs?: number;
+  /** How often the VolumeGroupSnapshot is read while waiting for the cut (250 ms). */
+  readonly pollIntervalMs?: number;
+  readonly clock?: Clock;
+}
+
+/** Where a VolumeGroupSnapshot stands: its members by claim name once it and they exist. */
+export type CsiGroupState =
+  | { readonly phase: 'gone' }
+  | { readonly phase: 'failed'; readonly cause: string }
+  | { readonly phase: 'pending' }
+  | { readonly phase: 'ready'; readonly members: ReadonlyMap<string, DriverVolumeSnapshot> };
+
+/**
+ * One VolumeGroupSnapshot per group, named by the caller (from the group's UID, so a retry or a restarted
+ * stork finds it). `cut` returns once the group is cut, so a pre-rule is held exactly that long; a failure
+ * or a timeout removes the group snapshot with its contents, whatever the class's policy.
+ */
+export class CsiGroupSnapshots {
+  private readonly clock: Clock;
+
+  constructor(private readonly options: CsiGroupSnapshotsOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * The class for a CSI driver: `wanted` if named (it must exist and be that driver's), else the driver's
+   * one default; undefined when the driver has none (or the API is not served), so a caller falls back.
+   */
+  async classFor(
+    driver: string,
+    wanted: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const { api } = this.options;
+    if (wanted !== undefined) {
+      if (!isClassName(wanted))
+        throw new CsiSnapshotFailed(
+          `"${truncate(wanted, 80)}" is not a VolumeGroupSnapshotClass name (a DNS subdomain of at most 253 characters)`,
+        );
+      let chosen: CsiVolumeGroupSnapshotClass;
+      try {
+        chosen = await api.get(
+          csiGroupSnapshotResources.volumeGroupSnapshotClasses,
+          { name: wanted },
+          { signal },
+        );
+      } catch (error) {
+        if (isNotFound(error)) throw new CsiSnapshotFailed(`VolumeGroupSnapshotClass ${wanted} not found`);
+        throw error;
+      }
+      if (chosen.driver !== driver)
+        throw new CsiSnapshotFailed(
+          `VolumeGroupSnapshotClass ${wanted} is for CSI driver ${chosen.driver}, not ${driver}`,
+        );
+      return wanted;
+    }
+    let classes: CsiVolumeGroupSnapshotClass[];
+    try {
+      classes = (
+        await api.list<CsiVolumeGroupSnapshotClass>(
+          csiGroupSnapshotResources.volumeGroupSnapshotClasses,
+          undefined,
+          {
+            signal,
+          },
+        )
+      ).items;
+    } catch (error) {
+      if (isResourceNotServed(error)) return undefined;
+      throw error;
+    }
+    const defaults = classes.filter(
+      (c) => c.driver === driver && c.metadata.annotations?.[defaultGroupSnapshotClassAnnotation] === 'true',
+    );
+    if (defaults.length > 1)
+      throw new CsiSnapshotFailed(
+        `CSI driver ${driver} has ${defaults.length} default VolumeGroupSnapshotClasses; name one`,
+      );
+    return defaults[0]?.metadata.name;
+  }
+
+  /** Makes (or finds) the VolumeGroupSnapshot and waits until it is cut; failures remove it and are final. */
+  async cut(
+    ref: { namespace: string; name: string },
+    spec: { selector: LabelSelector; className: string; labels: Readonly<Record<string, string>> },
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { api } = this.options;
+    const body: CsiVolumeGroupSnapshot = {
+      apiVersion: 'groupsnapshot.storage.k8s.io/v1',
+      kind: 'VolumeGroupSnapshot',
+      metadata: { name: ref.name, namespace: ref.namespace, labels: { ...spec.labels } },
+      spec: { source: { selector: spec.selector }, volumeGroupSnapshotClassName: spec.className },
+    };
+    let current = await getOrUndefined(() =>
+      api.get<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
+    );
+    current ??= await api.create(csiGroupSnapshotResources.volumeGroupSnapshots, body, ref.namespace, {
+      signal,
+    });
+    const timeout = this.options.cutTimeoutMs ?? 60_000;
+    const deadline = this.clock.now() + timeout;
+    const what = `the VolumeGroupSnapshot ${ref.namespace}/${ref.name}`;
+    for (;;) {
+      const error = current.status?.error?.message;
+      if (error !== undefined) {
+        await this.discard(ref, signal);
+        throw new CsiSnapshotFailed(`${what} failed: ${error}`);
+      }
+      if (current.status?.creationTime) return;
+      if (this.clock.now() >= deadline) {
+        await this.discard(ref, signal);
+        throw new CsiSnapshotFailed(`${what} was not cut within ${Math.round(timeout / 1000)}s`);
+      }
+      await this.clock.sleep(this.options.pollIntervalMs ?? 250, signal);
+      const next = await getOrUndefined(() =>
+        api.get<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
+      );
+      if (!next) throw new CsiSnapshotFailed(`${what} was deleted before it was cut`);
+      current = next;
+    }
+  }
+
+  /** The group and its member VolumeSnapshots (snapshot-controller's, owned by it) by claim name. */
+  async state(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<CsiGroupState> {
+    const { api } = this.options;
+    const group = await getOrUndefined(() =>
+      api.get<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
+    );
+    if (!group || group.metadata.deletionTimestamp) return { phase: 'gone' };
+    const what = `the VolumeGroupSnapshot ${ref.namespace}/${ref.name}`;
+    const error = group.status?.error?.message;
+    if (error !== undefined) return { phase: 'failed', cause: `${what} failed: ${error}` };
+    const readyTimeout = this.options.readyTimeoutMs ?? 600_000;
+    const created = Date.parse(group.metadata.creationTimestamp ?? '');
+    const late = Number.isFinite(created) && this.clock.wallNow() - created > readyTimeout;
+    const lateCause = `${what} was not ready within ${Math.round(readyTimeout / 1000)}s`;
+    if (group.status?.readyToUse !== true)
+      return late ? { phase: 'failed', cause: lateCause } : { phase: 'pending' };
+    const members = new Map<string, DriverVolumeSnapshot>();
+    for (const snapshot of await this.memberSnapshots(group, signal)) {
+      const claim = snapshot.spec.source.persistentVolumeClaimName;
+      if (claim) members.set(claim, this.options.describe(snapshot));
+    }
+    return { phase: 'ready', members };
+  }
+
+  /**
+   * Removes a group snapshot that must leave nothing behind: its content and its members' contents are
+   * switched to the Delete policy, then the group snapshot is deleted (snapshot-controller deletes the
+   * members with it).
+   */
+  async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
+    const { api } = this.options;
+    const group = await getOrUndefined(() =>
+      api.get<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
+    );
+    if (!group) return;
+    const contentName = group.status?.boundVolumeGroupSnapshotContentName;
+    if (contentName) {
+      await ignoreNotFound(
+        api.patch(
+          csiGroupSnapshotResources.volumeGroupSnapshotContents,
+          { name: contentName },
+          { spec: { deletionPolicy: 'Delete' } },
+          'merge',
+          { signal },
+        ),
+      );
+    }
+    for (const member of await this.memberSnapshots(group, signal)) {
+      const memberContent = member.status?.boundVolumeSnapshotContentName;
+      if (!memberContent) continue;
+      await ignoreNotFound(
+        api.patch<CsiVolumeSnapshotContent>(
+          csiSnapshotResources.volumeSnapshotContents,
+          { name: memberContent },
+          { spec: { deletionPolicy: 'Delete' } },
+          'merge',
+          { signal },
+        ),
+      );
+    }
+    await ignoreNotFound(api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }));
+  }
+
+  /** Whether a VolumeGroupSnapshot of this name exists (being deleted or not). */
+  async exists(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<boolean> {
+    const found = await getOrUndefined(() =>
+      this.options.api.get(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
+    );
+    return found !== undefined;
+  }
+
+  /** Deletes the group snapshot; its class's deletion policy says whether the storage snapshots go. */
+  async delete(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
+    await ignoreNotFound(
+      this.options.api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
+    );
+  }
+
+  private async memberSnapshots(
+    group: CsiVolumeGroupSnapshot,
+    signal?: AbortSignal,
+  ): Promise<CsiVolumeSnapshot[]> {
+    const uid = group.metadata.uid ?? '';
+    const list = await this.options.api.list<CsiVolumeSnapshot>(
+      csiSnapshotResources.volumeSnapshots,
+      group.metadata.namespace ?? '',
+      { signal },
+    );
+    return list.items.filter(
+      (s) =>
+        !!uid &&
+        (s.metadata.ownerReferences ?? []).some((o) => o.uid === uid && o.kind === 'VolumeGroupSnapshot'),
+    );
+  }
+}
+
+async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
