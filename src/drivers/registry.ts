@@ -13,6 +13,8 @@ export interface DriverOptions {
   readonly token?: string;
   /** Deadline of each call to the storage system in ms. */
   readonly callTimeoutMs?: number;
+  /** `host:port` of the storage system's REST volume API (pxd: group snapshots), if given. */
+  readonly restEndpoint?: string;
 }
 
 const factories: Readonly<Record<string, (options: DriverOptions) => VolumeDriver>> = {

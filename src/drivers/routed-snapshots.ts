@@ -40,6 +40,12 @@ export function routedSnapshots(members: readonly VolumeSnapshots[]): VolumeSnap
       }
       return undefined;
     },
+    // A group is cut together only when one member holds every volume and can cut them itself.
+    groupCall: (volumeIds) => {
+      const member = volumeIds[0] === undefined ? undefined : byVolume(volumeIds[0]);
+      if (!member || volumeIds.some((id) => byVolume(id) !== member)) return undefined;
+      return member.groupCall?.(volumeIds);
+    },
     ownsVolume: (id) => members.some((m) => m.ownsVolume?.(id)),
     ownsSnapshotId: (id) => members.some((m) => m.ownsSnapshotId?.(id)),
   };

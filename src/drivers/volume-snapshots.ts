@@ -20,6 +20,28 @@ export interface DriverVolumeSnapshot {
 }
 
 /**
+ * Snapshots of several volumes at one point in time, cut by the storage system in one call (Portworx's
+ * group snapshot), rather than one by one under an application's held rule.
+ */
+export interface GroupSnapshotCall {
+  /**
+   * Snapshots every volume at once, all or nothing, each labelled with `labels` (the storage system names
+   * them). Resolves with one snapshot per volume, in the order of `volumeIds`; rejects with a
+   * DriverError when a retry may succeed, with another error when the storage system refused.
+   */
+  snapshotGroup(
+    volumeIds: readonly string[],
+    labels: Readonly<Record<string, string>>,
+    signal?: AbortSignal,
+  ): Promise<DriverVolumeSnapshot[]>;
+  /** Every snapshot carrying all of `labels` (what an interrupted group call may have made). */
+  findLabelled(
+    labels: Readonly<Record<string, string>>,
+    signal?: AbortSignal,
+  ): Promise<DriverVolumeSnapshot[]>;
+}
+
+/**
  * Snapshot and restore calls a storage system offers to the snapshot controller and the `stork-snapshot`
  * provisioner. Names are the idempotency keys: the callers derive them from Kubernetes UIDs and look for
  * an existing object by name before creating, so a retry or a restart never makes a second one.
@@ -60,6 +82,11 @@ export interface VolumeSnapshots {
   snapshotDataSource(snapshot: DriverVolumeSnapshot): Record<string, unknown>;
   /** The snapshot id a VolumeSnapshotData spec names, or undefined if it is not this driver's. */
   snapshotIdOf(dataSpec: Readonly<Record<string, unknown>>): string | undefined;
+  /**
+   * The storage system's own group snapshot for these volumes, when it can cut them all at one point in
+   * time itself; undefined when it cannot (they are then snapshotted one by one under the held rule).
+   */
+  groupCall?(volumeIds: readonly string[]): GroupSnapshotCall | undefined;
   /** Whether this volume is this driver's to snapshot (for routing among several drivers). */
   ownsVolume?(volumeId: string): boolean;
   /** Whether this snapshot id is this driver's (for routing among several drivers). */

@@ -82,6 +82,7 @@ export class SimulatorState {
   private nodeMap = new Map<string, SimNode>();
   private volumeMap = new Map<string, SimVolume>();
   private nextId = firstVolumeId;
+  private groupSequence = 0;
 
   constructor(private initialNodes: readonly SimNodeSpec[]) {
     this.reset();
@@ -210,6 +211,24 @@ export class SimulatorState {
   /** A read-only point-in-time copy, on the parent's nodes. */
   snapshotVolume(volumeId: string, name: string, labels: Readonly<Record<string, string>> = {}): SimVolume {
     return this.derive(name, volumeId, labels, true);
+  }
+
+  /**
+   * Snapshots of several volumes at one point in time, as Portworx's group snapshot (its REST API) makes
+   * them: all or nothing (every volume must exist and none be a snapshot), each labelled with `labels` and
+   * named by the storage system, `<volume name>.group-snap-<n>` with `n` shared by the group.
+   */
+  snapshotGroup(volumeIds: readonly string[], labels: Readonly<Record<string, string>> = {}): SimVolume[] {
+    if (volumeIds.length === 0) throw new SimulatorError('InvalidArgument', 'Must supply volume ids');
+    const parents = volumeIds.map((id) => this.requireVolume(id));
+    const snapshotted = parents.find((p) => p.snapshot);
+    if (snapshotted) {
+      throw new SimulatorError('InvalidArgument', `volume ${snapshotted.id} is a snapshot`);
+    }
+    const group = ++this.groupSequence;
+    return parents.map((parent) =>
+      this.derive(`${parent.name}.group-snap-${group}`, parent.id, labels, true),
+    );
   }
 
   /** True if it existed. */

@@ -1,6 +1,7 @@
 // The storage simulator: a test and demo tool that stands in for a multi-node Portworx cluster. It
 // serves the OpenStorage SDK subset of proto/openstorage/api.proto over gRPC (what the pxd driver
-// talks) and a JSON admin API over HTTP (what tests use to change the cluster), both on loopback.
+// talks), the group snapshot of OpenStorage's REST volume API (which the SDK lacks) and a JSON admin API
+// over HTTP (what tests use to change the cluster), all on loopback.
 // Unlike osd's fake driver, it has many nodes and places replicas, so storage-aware scheduling and
 // health monitoring can be tested against it. It stores no data.
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import { createAdminServer } from './admin-server.js';
 import { SimulatorState, type SimNodeSpec } from './simulator-state.js';
 import { createSdkServer } from './sdk-server.js';
+import { createRestServer } from './rest-server.js';
 
 export interface SimulatorOptions {
   readonly nodes: readonly SimNodeSpec[];
@@ -18,6 +20,8 @@ export interface SimulatorOptions {
   readonly grpcPort?: number;
   /** 0 (the default) picks a free port. */
   readonly adminPort?: number;
+  /** The REST volume API's group snapshot (Portworx's management port, 9001); 0 (the default) picks one. */
+  readonly restPort?: number;
   /** Reported as the StorageCluster id and name. */
   readonly clusterId?: string;
 }
@@ -27,6 +31,8 @@ export interface RunningSimulator {
   readonly grpcEndpoint: string;
   /** `http://127.0.0.1:port`, the admin API. */
   readonly adminUrl: string;
+  /** `127.0.0.1:port`, the REST volume API (group snapshots), for the driver's REST endpoint option. */
+  readonly restEndpoint: string;
   /** The cluster itself, for tests that change it directly rather than over HTTP. */
   readonly state: SimulatorState;
   /** Stops both servers; calls in flight are cut after a short grace period. Idempotent. */
@@ -46,6 +52,7 @@ function checkPort(port: number, what: string): number {
 export async function startSimulator(options: SimulatorOptions): Promise<RunningSimulator> {
   const grpcPort = checkPort(options.grpcPort ?? 0, 'grpcPort');
   const adminPort = checkPort(options.adminPort ?? 0, 'adminPort');
+  const restPort = checkPort(options.restPort ?? 0, 'restPort');
   const state = new SimulatorState(options.nodes);
   const grpcServer = createSdkServer(state, {
     ...(options.token !== undefined ? { token: options.token } : {}),
@@ -60,29 +67,38 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   });
 
   const adminServer = createAdminServer(state);
+  const restServer = createRestServer(state, options.token);
   try {
-    await new Promise<void>((resolve, reject) => {
-      adminServer.once('error', (error) => {
-        reject(
-          new Error(`simulator: cannot listen for the admin API on ${host}:${adminPort}: ${error.message}`),
-        );
-      });
-      adminServer.listen(adminPort, host, resolve);
-    });
+    await listen(adminServer, adminPort, 'the admin API');
+    await listen(restServer, restPort, 'the REST volume API');
   } catch (error) {
     grpcServer.forceShutdown();
+    await Promise.all([stopHttp(adminServer), stopHttp(restServer)]);
     throw error;
   }
   const boundAdminPort = (adminServer.address() as AddressInfo).port;
+  const boundRestPort = (restServer.address() as AddressInfo).port;
 
   let stopping: Promise<void> | undefined;
   return {
     grpcEndpoint: `${host}:${boundGrpcPort}`,
     adminUrl: `http://${host}:${boundAdminPort}`,
+    restEndpoint: `${host}:${boundRestPort}`,
     state,
     stop: () =>
-      (stopping ??= Promise.all([stopGrpc(grpcServer), stopHttp(adminServer)]).then(() => undefined)),
+      (stopping ??= Promise.all([stopGrpc(grpcServer), stopHttp(adminServer), stopHttp(restServer)]).then(
+        () => undefined,
+      )),
   };
+}
+
+function listen(server: HttpServer, port: number, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', (error) => {
+      reject(new Error(`simulator: cannot listen for ${what} on ${host}:${port}: ${error.message}`));
+    });
+    server.listen(port, host, resolve);
+  });
 }
 
 /** Graceful first, so answers in flight arrive; forced after the grace period, so stop() always ends. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOsd, type OsdServer } from '../../src/box/osd/server.js';
 import { DriverError } from '../../src/drivers/driver.js';
 import { PortworxDriver } from '../../src/drivers/portworx/portworx-driver.js';
+import { GroupSnapshotRefused } from '../../src/drivers/portworx/group-snapshots.js';
 
 function missingTool(): string | undefined {
   if (process.platform !== 'linux') return 'osd runs in Linux namespaces';
@@ -81,6 +82,52 @@ describe.skipIf(missing !== undefined)('pxd driver against upstream osd', () => 
     const volume = listed.find((v) => v.id === volumeId);
     expect(volume).toMatchObject({ name: 'pxd-check-volume', sizeBytes: 2 ** 30 });
     expect(volume?.labels.app).toBe('check');
+  });
+
+  it("sends the group snapshot to osd's REST route, which its fake driver refuses as not supported", async () => {
+    // osd decodes the JSON body before it asks the driver: a body it could not decode would be refused
+    // with the decoder's error instead, so this answer shows the path, the method and the body are right.
+    const withRest = new PortworxDriver({
+      endpoint: osd?.sdkEndpoint ?? '',
+      restEndpoint: osd?.mgmtEndpoint ?? '',
+    });
+    try {
+      const group = withRest.snapshots.groupCall();
+      expect(group).toBeDefined();
+      const refused = await group
+        ?.snapshotGroup([volumeId], { 'stork.libopenstorage.org/group-snapshot-uid': 'g' })
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(refused).toBeInstanceOf(GroupSnapshotRefused);
+      expect(String(refused)).toMatch(/refused \(400\): Operation not supported/);
+    } finally {
+      await withRest.close();
+    }
+  });
+
+  it('finds snapshots by their labels across volumes (what a restarted group looks for)', async () => {
+    const snapshots = pxd().snapshots;
+    const labels = { 'stork.libopenstorage.org/group-snapshot-uid': 'labelled-check' };
+    const taken = await snapshots.createSnapshot(volumeId, 'snapshot-labelled-check', labels);
+    const other = await snapshots.createSnapshot(volumeId, 'snapshot-unlabelled-check', { app: 'x' });
+    try {
+      const withRest = new PortworxDriver({
+        endpoint: osd?.sdkEndpoint ?? '',
+        restEndpoint: osd?.mgmtEndpoint ?? '',
+      });
+      try {
+        const found = await withRest.snapshots.groupCall()?.findLabelled(labels);
+        expect(found?.map((s) => s.id)).toEqual([taken.id]);
+        expect(found?.[0]?.volumeId).toBe(volumeId);
+      } finally {
+        await withRest.close();
+      }
+    } finally {
+      await snapshots.deleteSnapshot(taken.id);
+      await snapshots.deleteSnapshot(other.id);
+    }
   });
 
   it('takes, finds, restores and deletes a snapshot the way the snapshot controller does', async () => {

@@ -5,6 +5,8 @@ import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kub
 import { toDriverNode, toDriverVolume } from './mapping.js';
 import { SdkClient } from './sdk-client.js';
 import { PortworxSnapshots } from './snapshots.js';
+import { PortworxGroupSnapshots } from './group-snapshots.js';
+import { OsdRestClient } from './osd-rest-client.js';
 import { errorText } from '../../lib/errors.js';
 
 export const portworxDriverName = 'pxd';
@@ -16,6 +18,11 @@ export interface PortworxDriverOptions {
   readonly token?: string;
   /** Deadline of each SDK call in ms; default 5000. */
   readonly callTimeoutMs?: number;
+  /**
+   * `host:port` of the REST volume API (Portworx: the portworx-service, port 9001), for group snapshots
+   * cut by the storage system; without it a group's volumes are snapshotted one by one.
+   */
+  readonly restEndpoint?: string;
 }
 
 /** What the SDK server says it is, for a connectivity check at start-up. */
@@ -43,6 +50,14 @@ export class PortworxDriver implements VolumeDriver {
       ...(options.callTimeoutMs !== undefined ? { callTimeoutMs: options.callTimeoutMs } : {}),
     });
     this.snapshots = new PortworxSnapshots(this.sdk, portworxDriverName);
+    if (options.restEndpoint !== undefined) {
+      const rest = new OsdRestClient({
+        endpoint: options.restEndpoint,
+        driver: portworxDriverName,
+        ...(options.token !== undefined ? { token: options.token } : {}),
+      });
+      this.snapshots.group = new PortworxGroupSnapshots(rest, this.sdk, this.snapshots, portworxDriverName);
+    }
   }
 
   /** Asks the server who it is: proves the endpoint, the protocol and the token work. */

@@ -2,7 +2,7 @@
 // is the snapshotted volume; a restore is a Clone of the snapshot into a new volume.
 import type { PersistentVolumeSpec } from '../../wire/k8s-types.js';
 import { DriverError, DriverNotFoundError, type DriverVolume } from '../driver.js';
-import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
+import type { DriverVolumeSnapshot, GroupSnapshotCall, VolumeSnapshots } from '../volume-snapshots.js';
 import { portworxCsiDriver } from './kubernetes.js';
 import { toDriverVolume } from './mapping.js';
 import type { SdkClient } from './sdk-client.js';
@@ -19,10 +19,17 @@ function isSnapshot(volume: Volume | null | undefined): boolean {
 }
 
 export class PortworxSnapshots implements VolumeSnapshots {
+  /** The storage system's group snapshot, when its REST API is configured (the SDK has none). */
+  group: GroupSnapshotCall | undefined;
+
   constructor(
     private readonly sdk: SdkClient,
     private readonly driver: string,
   ) {}
+
+  groupCall(): GroupSnapshotCall | undefined {
+    return this.group;
+  }
 
   async createSnapshot(
     volumeId: string,
