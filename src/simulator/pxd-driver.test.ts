@@ -6,6 +6,7 @@ import { PortworxDriver } from '../drivers/portworx/portworx-driver.js';
 import { createDriver } from '../drivers/registry.js';
 import type { SimNodeSpec } from './simulator-state.js';
 import { startSimulator, type RunningSimulator } from './simulator.js';
+import { rejection } from './testing.js';
 
 const token = 'sim-token';
 const nodes: SimNodeSpec[] = [
@@ -39,15 +40,6 @@ beforeEach(() => {
 afterEach(async () => {
   await Promise.all(extraDrivers.splice(0).map((d) => d.close()));
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('pxd driver against the simulator', () => {
   it('connects and reports the server version', async () => {

@@ -9,6 +9,7 @@ import { PortworxDriver } from '../drivers/portworx/portworx-driver.js';
 import type { GroupSnapshotCall } from '../drivers/volume-snapshots.js';
 import type { SimNodeSpec } from './simulator-state.js';
 import { startSimulator, type RunningSimulator } from './simulator.js';
+import { rejection } from './testing.js';
 
 const token = 'sim-token';
 const nodes: SimNodeSpec[] = [{ id: 'px-a' }, { id: 'px-b' }, { id: 'px-c' }];
@@ -33,15 +34,6 @@ function group(driver: PortworxDriver): GroupSnapshotCall {
   const call = driver.snapshots.groupCall();
   if (!call) throw new Error('the driver has no group call');
   return call;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 const volumes = (n: number): string[] =>

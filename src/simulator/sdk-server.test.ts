@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DriverError, DriverNotFoundError } from '../drivers/driver.js';
 import { SdkClient } from '../drivers/portworx/sdk-client.js';
 import { startSimulator, type RunningSimulator } from './simulator.js';
+import { rejection } from './testing.js';
 
 let sim: RunningSimulator;
 let sdk: SdkClient;
@@ -23,15 +24,6 @@ afterAll(async () => {
 beforeEach(() => {
   sim.state.reset();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function codeOf(error: Error): unknown {
   return (error.cause as { code?: unknown } | undefined)?.code;
