@@ -9,6 +9,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import protobuf from 'protobufjs';
 import { clusterStatus, startOsd, type OsdServer } from '../../src/box/osd/server.js';
+import { waitFor } from '../../src/lib/wait.js';
 
 function unavailable(): string | undefined {
   if (process.platform !== 'linux') return 'osd runs in Linux namespaces';
@@ -77,7 +78,16 @@ describe.skipIf(skipReason !== undefined)('upstream OpenStorage osd (fake driver
   }, 30_000);
 
   it('reports the configured cluster with one node', async () => {
-    const cluster = await call('OpenStorageCluster', 'InspectCurrent', {});
+    // osd's one-node cluster can drop out of quorum for a moment when its gossip heartbeat is late (a
+    // starved process on a busy machine) and comes back by itself: wait out such a moment.
+    const cluster = await waitFor(
+      'osd cluster in quorum',
+      async () => {
+        const answer = await call('OpenStorageCluster', 'InspectCurrent', {});
+        return (answer['cluster'] as { status?: string } | undefined)?.status === 'STATUS_OK' && answer;
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect(cluster['cluster']).toMatchObject({
       id: osd.clusterUuid,
       name: 'proto-test',
@@ -85,7 +95,14 @@ describe.skipIf(skipReason !== undefined)('upstream OpenStorage osd (fake driver
     });
     const nodes = await call('OpenStorageNode', 'Enumerate', {});
     expect(nodes['nodeIds']).toEqual(['osd-node-0']);
-    const node = await call('OpenStorageNode', 'Inspect', { nodeId: 'osd-node-0' });
+    const node = await waitFor(
+      'osd node up',
+      async () => {
+        const answer = await call('OpenStorageNode', 'Inspect', { nodeId: 'osd-node-0' });
+        return (answer['node'] as { status?: string } | undefined)?.status === 'STATUS_OK' && answer;
+      },
+      { timeoutMs: 20_000, intervalMs: 250 },
+    );
     expect(node['node']).toMatchObject({
       id: 'osd-node-0',
       schedulerNodeName: 'osd-node-0',
