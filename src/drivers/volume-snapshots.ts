@@ -19,6 +19,13 @@ export interface DriverVolumeSnapshot {
   readonly details?: Readonly<Record<string, string>>;
 }
 
+/** Where a storage system's group snapshot stands: its members by claim name once it and they exist. */
+export type GroupSnapshotState =
+  | { readonly phase: 'gone' }
+  | { readonly phase: 'failed'; readonly cause: string }
+  | { readonly phase: 'pending' }
+  | { readonly phase: 'ready'; readonly members: ReadonlyMap<string, DriverVolumeSnapshot> };
+
 /**
  * Snapshots of several volumes at one point in time, cut by the storage system in one call (Portworx's
  * group snapshot), rather than one by one under an application's held rule.

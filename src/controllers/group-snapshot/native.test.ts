@@ -22,8 +22,8 @@ import {
   nativeChoice,
   nativeDataSourceKey,
   type NativeGroupSnapshots,
-  type NativeGroupState,
 } from './native.js';
+import type { GroupSnapshotState } from '../../drivers/volume-snapshots.js';
 
 const claim = (name: string, labels: Record<string, string>, namespace = 'shop'): PersistentVolumeClaim => ({
   metadata: { namespace, name, uid: `uid-${namespace}-${name}`, labels },
@@ -149,7 +149,7 @@ class FakeNative implements NativeGroupSnapshots {
       this.storage.addSnapshot({ id: `csi:shop/snap-${n}`, name: `snap-${n}`, volumeId: `vol-shop-${n}` });
     return Promise.resolve();
   }
-  state(ref: { namespace: string; name: string }): Promise<NativeGroupState> {
+  state(ref: { namespace: string; name: string }): Promise<GroupSnapshotState> {
     if (!this.groups.has(ref.name)) return Promise.resolve({ phase: 'gone' });
     if (this.behaviour.notReady) return Promise.resolve({ phase: 'pending' });
     const members = new Map<string, DriverVolumeSnapshot>();

@@ -2,7 +2,7 @@
 // (the storage system cuts every volume at one point in time), and when by the held fallback (one
 // snapshot per claim, all cut while the pre-rule's hold is open).
 import type { LabelSelector, PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
-import type { DriverVolumeSnapshot } from '../../drivers/volume-snapshots.js';
+import type { GroupSnapshotState } from '../../drivers/volume-snapshots.js';
 import { labelSelectorMatches } from '../../drivers/node-selectors.js';
 import type { GroupVolumeSnapshot } from '../../k8s/crds/group-volume-snapshot.js';
 import type { GroupMember } from './members.js';
@@ -12,13 +12,6 @@ export const csiGroupSnapshotClassAnnotation = 'stork.libopenstorage.org/csi-gro
 
 type Ref = { readonly namespace: string; readonly name: string };
 
-/** Where a native group snapshot stands (its members by claim name once it is ready). */
-export type NativeGroupState =
-  | { readonly phase: 'gone' }
-  | { readonly phase: 'failed'; readonly cause: string }
-  | { readonly phase: 'pending' }
-  | { readonly phase: 'ready'; readonly members: ReadonlyMap<string, DriverVolumeSnapshot> };
-
 /** The storage side of native group snapshots (drivers/csi/csi-group-snapshots.ts). */
 export interface NativeGroupSnapshots {
   classFor(driver: string, wanted: string | undefined, signal?: AbortSignal): Promise<string | undefined>;
@@ -27,7 +20,7 @@ export interface NativeGroupSnapshots {
     spec: { selector: LabelSelector; className: string; labels: Readonly<Record<string, string>> },
     signal?: AbortSignal,
   ): Promise<void>;
-  state(ref: Ref, signal?: AbortSignal): Promise<NativeGroupState>;
+  state(ref: Ref, signal?: AbortSignal): Promise<GroupSnapshotState>;
   exists(ref: Ref, signal?: AbortSignal): Promise<boolean>;
   discard(ref: Ref, signal?: AbortSignal): Promise<void>;
   delete(ref: Ref, signal?: AbortSignal): Promise<void>;

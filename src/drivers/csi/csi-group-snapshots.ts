@@ -7,7 +7,7 @@ import { getOrUndefined, isNotFound, isResourceNotServed } from '../../k8s/error
 import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/http.js';
-import type { DriverVolumeSnapshot } from '../volume-snapshots.js';
+import type { DriverVolumeSnapshot, GroupSnapshotState } from '../volume-snapshots.js';
 import {
   csiSnapshotResources,
   CsiSnapshotFailed,
@@ -71,13 +71,6 @@ export interface CsiGroupSnapshotsOptions {
   readonly pollIntervalMs?: number;
   readonly clock?: Clock;
 }
-
-/** Where a VolumeGroupSnapshot stands: its members by claim name once it and they exist. */
-export type CsiGroupState =
-  | { readonly phase: 'gone' }
-  | { readonly phase: 'failed'; readonly cause: string }
-  | { readonly phase: 'pending' }
-  | { readonly phase: 'ready'; readonly members: ReadonlyMap<string, DriverVolumeSnapshot> };
 
 /**
  * One VolumeGroupSnapshot per group, named by the caller (from the group's UID, so a retry or a restarted
@@ -191,7 +184,7 @@ export class CsiGroupSnapshots {
   }
 
   /** The group and its member VolumeSnapshots (snapshot-controller's, owned by it) by claim name. */
-  async state(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<CsiGroupState> {
+  async state(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<GroupSnapshotState> {
     const { api } = this.options;
     const group = await getOrUndefined(() =>
       api.get<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
