@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { freePorts } from '../../src/box/ports.js';
 import type { PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { createStaticDriverVolume, startBoxStorage, type BoxStorage } from '../../src/box/storage.js';
@@ -13,27 +13,46 @@ import type { BoxOptions, Box } from '../../src/box/box.js';
 import { useBox } from './helpers.js';
 import { storkSchedulerTlsFiles } from '../../src/box/stork-scheduler-tls.js';
 
+/** How many of stork's latest log lines a failed test shows, and how much of each. */
+const recentLines = 300;
+const recentLineChars = 2000;
+
 /**
  * A logger for the in-process stork that remembers every warning or error about a request the API server
  * refused (403 Forbidden, 401 Unauthorized): stork runs as the shipped ServiceAccount, and a missing
- * permission must fail the test rather than vanish into a retry loop. `STORK_TEST_VERBOSE=1` also shows
- * every line on stderr.
+ * permission must fail the test rather than vanish into a retry loop. It also keeps stork's latest lines
+ * (info and above), which `recent()` returns: a test that fails shows them, so a failure seen once in CI
+ * says why. `STORK_TEST_VERBOSE=1` also shows every line, debug included, on stderr.
  */
-export function refusalRecordingLogger(name: string): { logger: Logger; refusals: string[] } {
+export function refusalRecordingLogger(name: string): {
+  logger: Logger;
+  refusals: string[];
+  recent: () => string[];
+} {
   const verbose = process.env.STORK_TEST_VERBOSE === '1';
   const refusals: string[] = [];
+  const ring: string[] = [];
+  let next = 0;
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       const text = chunk.toString();
       if (verbose) process.stderr.write(text);
       for (const line of text.split('\n')) {
+        if (line === '') continue;
         if (isRefusalLogLine(line)) refusals.push(line);
+        ring[next % recentLines] =
+          line.length > recentLineChars ? `${line.slice(0, recentLineChars)}…` : line;
+        next += 1;
       }
       done();
     },
   });
-  const logger = pino({ name, level: verbose ? 'debug' : 'warn', base: { component: name } }, sink);
-  return { logger, refusals };
+  const recent = (): string[] =>
+    next <= recentLines
+      ? ring.slice(0, next)
+      : [...ring.slice(next % recentLines), ...ring.slice(0, next % recentLines)];
+  const logger = pino({ name, level: verbose ? 'debug' : 'info', base: { component: name } }, sink);
+  return { logger, refusals, recent };
 }
 
 /** `msg: error message` of a JSON log line (the line itself if it is not one). */
@@ -69,7 +88,16 @@ export function useStorkBox(options: {
   });
   // The stork scheduler starts once stork has issued its client certificate (see beforeAll below).
   const boxCtx = useBox(() => ({ ...options.box }));
-  const { logger, refusals } = refusalRecordingLogger('stork-test');
+  const { logger, refusals, recent } = refusalRecordingLogger('stork-test');
+  // A failed test shows what stork was doing: the reason of a failure seen once in CI is in its log.
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      const lines = recent();
+      process.stderr.write(
+        `--- stork's last ${lines.length} log lines (info and above) ---\n${lines.join('\n')}\n--- end of stork's log ---\n`,
+      );
+    });
+  });
   const expectNoRefusals = (): void => {
     // The first few, as `msg: error message` (whole log lines with stacks would bury the reason).
     const seen = refusals.splice(0).map(summarizeLogLine);
