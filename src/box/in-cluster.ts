@@ -64,12 +64,19 @@ export async function deployStorkInCluster(
 
   // The storage driver's API Service (Portworx's `portworx-api`), here the simulator on this host.
   const simulatorPort = Number(storage.simulator.grpcEndpoint.split(':').pop());
+  const restPort = Number(storage.simulator.restEndpoint.split(':').pop());
   await node.forward(simulatorPort);
+  await node.forward(restPort);
   const pxApi: Service = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'portworx-api', namespace: 'kube-system' },
-    spec: { ports: [{ name: 'px-sdk', port: 9020, targetPort: simulatorPort, protocol: 'TCP' }] },
+    spec: {
+      ports: [
+        { name: 'px-sdk', port: 9020, targetPort: simulatorPort, protocol: 'TCP' },
+        { name: 'px-api', port: 9001, targetPort: restPort, protocol: 'TCP' },
+      ],
+    },
   };
   await box.api.create(resources.services, pxApi, 'kube-system');
   const slice: EndpointSlice = {
@@ -85,7 +92,10 @@ export async function deployStorkInCluster(
     },
     addressType: 'IPv4',
     endpoints: [{ addresses: [node.hostIp], conditions: { ready: true } }],
-    ports: [{ name: 'px-sdk', port: simulatorPort, protocol: 'TCP' }],
+    ports: [
+      { name: 'px-sdk', port: simulatorPort, protocol: 'TCP' },
+      { name: 'px-api', port: restPort, protocol: 'TCP' },
+    ],
   };
   await box.api.create(endpointSlices, slice, 'kube-system');
 

@@ -57,6 +57,7 @@ export async function startStorkProcess(options: {
       ...(options.compiledMain ? [options.compiledMain] : ['--import', 'tsx', main]),
       '--driver=pxd',
       `--driver-endpoint=${options.storage.simulator.grpcEndpoint}`,
+      `--driver-rest-endpoint=${options.storage.simulator.restEndpoint}`,
       `--kubeconfig=${kubeconfig}`,
       `--extender-port=${options.extenderPort}`,
       '--extender-address=127.0.0.1',

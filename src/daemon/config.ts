@@ -15,6 +15,8 @@ export interface StorkConfig {
   /** `host:port` of the storage system's SDK API. */
   readonly driverEndpoint: string;
   readonly driverToken?: string;
+  /** `host:port` of the storage system's REST volume API (pxd: group snapshots in one call), if any. */
+  readonly driverRestEndpoint?: string;
   readonly driverRefreshIntervalMs: number;
   /** Decisions refuse a driver state older than this. */
   readonly driverStaleAfterMs: number;

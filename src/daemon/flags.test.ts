@@ -233,6 +233,16 @@ describe('driver flags', () => {
     expect(config.csiDriverNames).toEqual(['a.csi.example.com', 'b.csi.example.com']);
   });
 
+  it('pxd takes its REST endpoint (group snapshots in one call) only when given', () => {
+    expect(parseOnly(['--driver=pxd', '--driver-endpoint=h:9020']).driverRestEndpoint).toBeUndefined();
+    const config = parseOnly([
+      '--driver=pxd,csi',
+      '--driver-endpoint=h:9020',
+      '--driver-rest-endpoint=[::1]:9001',
+    ]);
+    expect(config.driverRestEndpoint).toBe('[::1]:9001');
+  });
+
   it('csi alone needs no storage endpoint and serves every CSIDriver by default', () => {
     const config = parseOnly(['--driver=csi']);
     expect(config.driver).toBe('csi');
@@ -244,6 +254,9 @@ describe('driver flags', () => {
     [['--driver=pxd,nfs', '--driver-endpoint=h:1'], /unknown volume driver "nfs"/],
     [['--driver=csi', '--csi-driver-names=Not_A_Name'], /"Not_A_Name" is not a CSI driver name/],
     [['--driver=pxd', '--driver-endpoint=h:1', '--csi-driver-names=a.b'], /needs the csi driver/],
+    [['--driver=csi', '--driver-rest-endpoint=h:9001'], /--driver-rest-endpoint needs the pxd driver/],
+    [['--driver=pxd', '--driver-endpoint=h:1', '--driver-rest-endpoint=http://h:9001'], /expected host:port/],
+    [['--driver=pxd', '--driver-endpoint=h:1', '--driver-rest-endpoint=h'], /expected host:port/],
   ])('refuses %j', (args, error) => {
     expect(() => parseOnly(args)).toThrow(error);
   });

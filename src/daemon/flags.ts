@@ -16,6 +16,7 @@ import {
   type ServingFlags,
 } from './serving-flags.js';
 import { errorText } from '../lib/errors.js';
+import { hostPortPattern } from '../lib/host-port.js';
 
 function driverList(value: string): string {
   try {
@@ -54,6 +55,10 @@ export function storkCommand(): Command {
       .option(
         '--driver-endpoint <host:port>',
         "the storage system's OpenStorage SDK endpoint (gRPC); required by the pxd driver",
+      )
+      .option(
+        '--driver-rest-endpoint <host:port>',
+        "pxd: the storage system's REST volume API (Portworx: port 9001), for group snapshots cut by the storage system in one call; without it, a group's claims are snapshotted one by one while its pre rule holds",
       )
       .option(
         '--csi-driver-names <names>',
@@ -301,6 +306,7 @@ function ownNamespace(): string {
 interface ParsedFlags extends ServingFlags {
   driver: string;
   driverEndpoint?: string;
+  driverRestEndpoint?: string;
   csiDriverNames: string[];
   driverTokenFile?: string;
   driverRefreshInterval: number;
@@ -387,6 +393,14 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
   const drivers = flags.driver.split(',');
   if (drivers.includes('pxd') && !flags.driverEndpoint)
     throw new InvalidArgumentError('--driver-endpoint is required by the pxd driver');
+  if (flags.driverRestEndpoint !== undefined) {
+    if (!drivers.includes('pxd'))
+      throw new InvalidArgumentError('--driver-rest-endpoint needs the pxd driver in --driver');
+    if (!hostPortPattern.test(flags.driverRestEndpoint))
+      throw new InvalidArgumentError(
+        `--driver-rest-endpoint: expected host:port, got "${flags.driverRestEndpoint.slice(0, 100)}"`,
+      );
+  }
   if (flags.csiDriverNames.length > 0 && !drivers.includes('csi'))
     throw new InvalidArgumentError('--csi-driver-names needs the csi driver in --driver');
   if (flags.leaderElect) {
@@ -409,6 +423,7 @@ export function configFromFlags(flags: ParsedFlags, token: string | undefined): 
     ...defaultConfig,
     driver: flags.driver,
     driverEndpoint: flags.driverEndpoint ?? '',
+    ...(flags.driverRestEndpoint !== undefined ? { driverRestEndpoint: flags.driverRestEndpoint } : {}),
     csiDriverNames: flags.csiDriverNames,
     ...(token ? { driverToken: token } : {}),
     driverRefreshIntervalMs: flags.driverRefreshInterval * 1000,

@@ -101,7 +101,11 @@ export async function startStork(
   });
   const drivers = createDrivers(
     config.driver,
-    { endpoint: config.driverEndpoint, ...(config.driverToken ? { token: config.driverToken } : {}) },
+    {
+      endpoint: config.driverEndpoint,
+      ...(config.driverToken ? { token: config.driverToken } : {}),
+      ...(config.driverRestEndpoint !== undefined ? { restEndpoint: config.driverRestEndpoint } : {}),
+    },
     csi?.driverOptions,
   );
   const driver = drivers.primary;

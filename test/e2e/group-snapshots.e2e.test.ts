@@ -289,7 +289,7 @@ describe('group snapshots on pxd', () => {
     await waitForPod(api(), ns, 'pg', isRunning, 90_000);
   }, 600_000);
 
-  it('snapshots both volumes, and a member restores through stork-snapshot-sc', async () => {
+  it('snapshots both volumes in one call of the storage system, and a member restores through stork-snapshot-sc', async () => {
     await api().create<GroupVolumeSnapshot>(
       resources.groupVolumeSnapshots,
       {
@@ -313,10 +313,19 @@ describe('group snapshots on pxd', () => {
     );
     expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
     const uid = done.metadata.uid ?? '';
+    // Cut by the storage system in one call (its REST API): it named both, with one group number.
     const taken = state()
       .volumes()
-      .filter((v) => v.snapshot && v.name.startsWith('group-snapshot-'));
+      .filter((v) => v.snapshot && v.labels['kubernetes.io/created-for/snapshot/uid'] === uid);
     expect(taken).toHaveLength(2);
+    const groupNumbers = new Set(taken.map((t) => /\.group-snap-(\d+)$/.exec(t.name)?.[1]));
+    expect([...groupNumbers], taken.map((t) => t.name).join(', ')).toHaveLength(1);
+    expect(groupNumbers.has(undefined)).toBe(false);
+    expect(
+      state()
+        .volumes()
+        .filter((v) => v.name.startsWith('group-snapshot-')),
+    ).toEqual([]);
 
     const member = `pg-group-p1-${uid}`;
     await api().create<PersistentVolumeClaim>(
@@ -354,7 +363,8 @@ describe('group snapshots on pxd', () => {
         Promise.resolve(
           state()
             .volumes()
-            .filter((v) => v.snapshot && v.name.startsWith('group-snapshot-')).length === 0 || undefined,
+            .filter((v) => v.snapshot && v.labels['kubernetes.io/created-for/snapshot/uid'] === uid)
+            .length === 0 || undefined,
         ),
       { timeoutMs: 60_000, intervalMs: 250 },
     );

@@ -111,6 +111,8 @@ export function useStorkBox(options: {
     ...defaultConfig,
     driver: 'pxd',
     driverEndpoint: s.simulator.grpcEndpoint,
+    // Portworx serves both; group snapshots on pxd are cut in one call of the REST API.
+    driverRestEndpoint: s.simulator.restEndpoint,
     kubeconfig: kubeconfig ?? boxCtx.box.kubeconfigPath,
     extenderPort: port,
     extenderHost: '127.0.0.1',

@@ -83,6 +83,7 @@ export async function runDemo(
         ...defaultConfig,
         driver: 'pxd',
         driverEndpoint: storage.simulator.grpcEndpoint,
+        driverRestEndpoint: storage.simulator.restEndpoint,
         // As in a cluster: the ServiceAccount and RBAC of specs/stork-deployment.yaml.
         kubeconfig: (await serviceAccountKubeconfig(box)).kubeconfigPath,
         extenderPort,

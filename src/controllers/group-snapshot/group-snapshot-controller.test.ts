@@ -3,14 +3,20 @@
 // running beside it as in the daemon.
 import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
-import { DriverNotFoundError } from '../../drivers/driver.js';
+import { DriverError, DriverNotFoundError } from '../../drivers/driver.js';
+import type { GroupSnapshotCall } from '../../drivers/volume-snapshots.js';
 import type { GroupVolumeSnapshot } from '../../k8s/crds/group-volume-snapshot.js';
 import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import { Informer } from '../../k8s/informer.js';
 import { resources } from '../../k8s/paths.js';
 import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { SnapshotHookError, type SnapshotHooks } from '../snapshot/hooks.js';
-import { currentCondition, snapshotDataName, snapshotFinalizer } from '../snapshot/names.js';
+import {
+  createdForLabels,
+  currentCondition,
+  snapshotDataName,
+  snapshotFinalizer,
+} from '../snapshot/names.js';
 import { SnapshotController } from '../snapshot/snapshot-controller.js';
 import { FakeStorage, runUntilSettled, type World } from '../snapshot/testing.js';
 import { GroupSnapshotController } from './group-snapshot-controller.js';
@@ -99,6 +105,50 @@ class NotReadyStorage extends FakeStorage {
     return this.addSnapshot({ ...taken, ready: false });
   }
 }
+
+/**
+ * A storage system with its own group snapshot (as Portworx's REST call): one call cuts every volume, names
+ * the snapshots itself (`<volume>.group-<n>`) and labels them. `refuse` makes a call fail for good;
+ * `loseAnswers` calls cut the snapshots and then fail as if the answer was lost on the way.
+ */
+class GroupCallStorage extends FakeStorage {
+  calls = 0;
+  constructor(private readonly faults: { refuse?: string; loseAnswers?: number } = {}) {
+    super();
+  }
+  groupCall(): GroupSnapshotCall {
+    return {
+      snapshotGroup: (volumeIds, labels) => {
+        this.calls += 1;
+        this.log.push(`group snapshot ${volumeIds.join(',')}`);
+        if (this.faults.refuse) return Promise.reject(new Error(this.faults.refuse));
+        const made = volumeIds.map((volumeId) =>
+          this.addSnapshot({
+            id: `gsnap-${this.calls}-${volumeId}`,
+            name: `${volumeId}.group-${this.calls}`,
+            volumeId,
+            labels,
+          }),
+        );
+        if (this.calls <= (this.faults.loseAnswers ?? 0))
+          return Promise.reject(new DriverError('pxd', 'connection reset before the answer'));
+        return Promise.resolve(made);
+      },
+      findLabelled: (labels) =>
+        Promise.resolve(
+          [...this.snapshots.values()].filter((s) =>
+            Object.entries(labels).every(([key, value]) => s.labels[key] === value),
+          ),
+        ),
+    };
+  }
+}
+
+const groupLabels = (uid = 'g1') => ({
+  [createdForLabels.namespace]: 'shop',
+  [createdForLabels.name]: 'db-group',
+  [createdForLabels.uid]: uid,
+});
 
 const fakeApi = () =>
   new FakeKubeClient({
@@ -392,5 +442,117 @@ describe('GroupSnapshotController', () => {
     );
     expect(result.members()).toEqual([]);
     expect(storage.snapshots.size).toBe(3);
+  });
+});
+
+describe('GroupSnapshotController with the storage system’s group snapshot (one call)', () => {
+  const ids = 'vol-shop-a,vol-shop-b,vol-shop-c';
+
+  it('cuts every claim in one call while the pre rule holds; the storage system’s names are recorded', async () => {
+    const storage = new GroupCallStorage();
+    const result = await run(threeClaims, [groupOf()], storage);
+    const group = result.group();
+    expect(`${group?.status?.stage ?? ''}/${group?.status?.status ?? ''}`).toBe('Final/Successful');
+    expect(storage.log).toEqual([
+      'pre freeze on a,b,c (hold)',
+      `group snapshot ${ids}`,
+      'release; post runs',
+    ]);
+    expect(group?.status?.volumeSnapshots?.map((v) => [v.VolumeSnapshotName, v.TaskID])).toEqual([
+      ['db-group-a-g1', 'vol-shop-a.group-1'],
+      ['db-group-b-g1', 'vol-shop-b.group-1'],
+      ['db-group-c-g1', 'vol-shop-c.group-1'],
+    ]);
+    for (const snapshot of storage.snapshots.values()) expect(snapshot.labels).toEqual(groupLabels());
+    expect(result.members().map((m) => currentCondition(m.status?.conditions)?.type)).toEqual([
+      'Ready',
+      'Ready',
+      'Ready',
+    ]);
+    expect(result.events.map((e) => e.message)).toContain(
+      '3 snapshot(s) cut by the storage system in one group snapshot: a, b, c',
+    );
+  });
+
+  it('a call the storage system refuses fails the group with its cause; the post rule is skipped', async () => {
+    const storage = new GroupCallStorage({ refuse: 'Operation not supported' });
+    const result = await run(threeClaims, [groupOf()], storage);
+    const group = result.group();
+    expect(`${group?.status?.stage ?? ''}/${group?.status?.status ?? ''}`).toBe('Final/Failed');
+    expect(currentCondition(group?.status?.conditions ?? [])?.message).toBe(
+      'group snapshot failed due to err: Operation not supported',
+    );
+    expect(storage.log).toContain('release; post skipped');
+    expect(storage.snapshots.size).toBe(0);
+  });
+
+  it('a call whose answer was lost: what it cut is found by the group’s labels and discarded, then taken again', async () => {
+    const storage = new GroupCallStorage({ loseAnswers: 1 });
+    const result = await run(threeClaims, [groupOf()], storage);
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(storage.calls).toBe(2);
+    expect([...storage.snapshots.keys()].sort()).toEqual([
+      'gsnap-2-vol-shop-a',
+      'gsnap-2-vol-shop-b',
+      'gsnap-2-vol-shop-c',
+    ]);
+    expect(result.events.map((e) => e.reason)).toContain('GroupSnapshotRetrying');
+  });
+
+  it('restart during the call (Snapshot, nothing recorded): the interrupted call’s snapshots go, the group is cut again', async () => {
+    const storage = new GroupCallStorage();
+    for (const n of ['a', 'b'])
+      storage.addSnapshot({
+        id: `old-${n}`,
+        name: `vol-shop-${n}.group-0`,
+        volumeId: `vol-shop-${n}`,
+        labels: groupLabels(),
+      });
+    // Another group's snapshot, with the same namespace label: never this group's to discard.
+    storage.addSnapshot({
+      id: 'theirs',
+      name: 'vol-shop-a.group-9',
+      volumeId: 'vol-shop-a',
+      labels: groupLabels('g2'),
+    });
+    const status = { stage: 'Snapshot' as const, status: 'InProgress' as const };
+    const result = await run(threeClaims, [groupOf({}, { status })], storage);
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(storage.log.slice(0, 3)).toEqual([
+      'delete snapshot old-a',
+      'delete snapshot old-b',
+      'pre freeze on a,b,c (hold)',
+    ]);
+    expect(storage.calls).toBe(1);
+    expect(storage.snapshots.has('theirs')).toBe(true);
+    expect(storage.snapshots.size).toBe(4);
+  });
+
+  it('a post rule that fails after the call leaves no snapshot of the group', async () => {
+    const storage = new GroupCallStorage();
+    const hooks: SnapshotHooks = {
+      recover: () => Promise.resolve(),
+      beforeSnapshot: () =>
+        Promise.resolve({
+          afterSnapshot: () =>
+            Promise.reject(new SnapshotHookError('failed to run post-snap rule due to: boom')),
+        }),
+    };
+    const result = await run(threeClaims, [groupOf()], storage, { hooks });
+    expect(result.group()?.status?.status).toBe('Failed');
+    expect(storage.calls).toBe(1);
+    expect(storage.snapshots.size).toBe(0);
+    expect(result.members()).toEqual([]);
+  });
+
+  it('deleting a group cut in one call deletes its storage snapshots', async () => {
+    const storage = new GroupCallStorage();
+    const api = fakeApi();
+    await run(threeClaims, [groupOf()], storage, { api });
+    expect(storage.snapshots.size).toBe(3);
+    await api.delete(resources.groupVolumeSnapshots, { namespace: 'shop', name: 'db-group' });
+    const second = await run({}, [], storage, { api });
+    expect(second.group()).toBeUndefined();
+    expect(storage.snapshots.size).toBe(0);
   });
 });

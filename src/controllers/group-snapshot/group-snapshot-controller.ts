@@ -3,7 +3,7 @@
 // cut while it holds, the post-exec rule runs, and once every snapshot is done each claim gets a seed-API
 // VolumeSnapshot and VolumeSnapshotData, restorable through stork-snapshot-sc like any other.
 import { DriverError, DriverNotFoundError } from '../../drivers/driver.js';
-import type { DriverVolumeSnapshot } from '../../drivers/volume-snapshots.js';
+import type { DriverVolumeSnapshot, GroupSnapshotCall } from '../../drivers/volume-snapshots.js';
 import {
   groupVolumeSnapshotApiVersion,
   type GroupMemberSnapshotStatus,
@@ -188,10 +188,13 @@ export class GroupSnapshotController {
     const plan = await this.nativePlan(group, members, signal);
     // The previous attempt's group snapshot is still being deleted: the new one takes its name.
     if (plan === 'wait') return { requeueAfterMs: this.options.pollIntervalMs ?? 2000 };
+    // The storage system's own group snapshot (Portworx's), when it can cut every member in one call.
+    const call = plan ? undefined : this.groupCallFor(members.map((m) => m.volumeId));
     const planned: GroupMemberSnapshotStatus[] = members.map((m) => ({
       VolumeSnapshotName: m.memberName,
-      // A native group's member snapshots are named by snapshot-controller once the group is cut.
-      TaskID: plan ? '' : m.driverSnapshotName,
+      // A group cut in one call (natively, or by the storage system) has its snapshots named by whoever
+      // cut it, once it is cut.
+      TaskID: plan || call ? '' : m.driverSnapshotName,
       ParentVolumeID: m.volumeId,
       Conditions: [condition('Pending', 'Snapshot is being created')],
     }));
@@ -211,6 +214,7 @@ export class GroupSnapshotController {
       throw error;
     }
     if (plan) return this.takeNative(group, members, plan, planned, after, signal);
+    if (call) return this.takeByCall(group, members, call, planned, after, signal);
     let outcomes: PromiseSettledResult<DriverVolumeSnapshot>[];
     try {
       if (group.spec.preExecRule) group = await this.patchStatus(group, { stage: 'Snapshot' });
@@ -266,6 +270,80 @@ export class GroupSnapshotController {
       `${members.length} snapshot(s) cut: ${claimNames.slice(0, 20).join(', ')}`,
     );
     return this.complete(group, signal);
+  }
+
+  /**
+   * The storage system's group snapshot while the pre rule holds: one call, every volume at one point in
+   * time, all or nothing; then the post rule. The snapshots carry the group's labels, by which a restart
+   * finds (and discards) what an interrupted call made before its answer was recorded.
+   */
+  private async takeByCall(
+    group: GroupVolumeSnapshot,
+    members: readonly GroupMember[],
+    call: GroupSnapshotCall,
+    planned: readonly GroupMemberSnapshotStatus[],
+    after: AfterSnapshot,
+    signal: AbortSignal,
+  ): Promise<WorkResult> {
+    let taken: DriverVolumeSnapshot[];
+    try {
+      if (group.spec.preExecRule) group = await this.patchStatus(group, { stage: 'Snapshot' });
+      taken = await call.snapshotGroup(
+        members.map((m) => m.volumeId),
+        groupCallLabels(group),
+        signal,
+      );
+    } catch (error) {
+      await after.afterSnapshot(false, signal);
+      await this.discard(group, members, signal);
+      if (error instanceof DriverError && !(error instanceof DriverNotFoundError) && !signal.aborted) {
+        // The storage system could not answer now: nothing stays, and the whole group is taken again.
+        this.record(
+          group,
+          'Warning',
+          'GroupSnapshotRetrying',
+          `the group snapshot could not be taken yet (retrying): ${errorText(error)}`,
+        );
+        throw error;
+      }
+      if (signal.aborted) throw error;
+      throw new GroupFailed(errorText(error));
+    }
+    try {
+      await after.afterSnapshot(true, signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError)) throw error;
+      throw new GroupFailed(error.message);
+    }
+    group = await this.patchStatus(group, {
+      stage: 'PostSnapshot',
+      status: 'InProgress',
+      volumeSnapshots: planned.map((entry, i) => {
+        const snapshot = taken[i] as DriverVolumeSnapshot;
+        return {
+          ...entry,
+          TaskID: snapshot.name,
+          DataSource: this.options.snapshots.snapshotDataSource(snapshot),
+        };
+      }),
+    });
+    this.record(
+      group,
+      'Normal',
+      'GroupSnapshotCut',
+      `${members.length} snapshot(s) cut by the storage system in one group snapshot: ` +
+        members
+          .slice(0, 20)
+          .map((m) => m.claimName)
+          .join(', '),
+    );
+    return this.complete(group, signal);
+  }
+
+  /** The storage system's group snapshot for these volumes, if it has one (none for no volume). */
+  private groupCallFor(volumeIds: readonly string[]): GroupSnapshotCall | undefined {
+    const ids = [...new Set(volumeIds.filter((id) => id !== ''))];
+    return ids.length === 0 ? undefined : this.options.snapshots.groupCall?.(ids);
   }
 
   /** Every claim's snapshot at once; each settles on its own. */
@@ -531,12 +609,29 @@ export class GroupSnapshotController {
         .map((e) => e.TaskID ?? ''),
       ...members.map((m) => m.driverSnapshotName),
     ]);
+    const discardSnapshot = (snapshots.discardSnapshot ?? snapshots.deleteSnapshot).bind(snapshots);
     for (const name of names) {
       if (!name) continue;
       const found = await snapshots.findSnapshot(name, signal);
       // Never handed out: nothing of it may stay, whatever a CSI class's deletion policy says.
-      if (found)
-        await (snapshots.discardSnapshot ?? snapshots.deleteSnapshot).call(snapshots, found.id, signal);
+      if (found) await discardSnapshot(found.id, signal);
+    }
+    // A group call names its snapshots itself, and an interrupted one's answer was never recorded: they
+    // are found by this group's labels (its UID and namespace).
+    const call = this.groupCallFor([
+      ...members.map((m) => m.volumeId),
+      ...(group.status?.volumeSnapshots ?? []).map((e) => e.ParentVolumeID ?? ''),
+    ]);
+    if (call) {
+      const labels = groupCallLabels(group);
+      const made = await call.findLabelled(
+        {
+          [createdForLabels.namespace]: labels[createdForLabels.namespace] ?? '',
+          [createdForLabels.uid]: labels[createdForLabels.uid] ?? '',
+        },
+        signal,
+      );
+      for (const snapshot of made) await discardSnapshot(snapshot.id, signal);
     }
   }
 
@@ -752,6 +847,15 @@ export class GroupSnapshotController {
   ): void {
     this.options.events.record(groupReference(group), type, reason, message);
   }
+}
+
+/** The labels a group call puts on every snapshot it makes: the group's namespace, name and UID. */
+function groupCallLabels(group: GroupVolumeSnapshot): Record<string, string> {
+  return {
+    [createdForLabels.namespace]: group.metadata.namespace ?? '',
+    [createdForLabels.name]: group.metadata.name ?? '',
+    [createdForLabels.uid]: group.metadata.uid ?? '',
+  };
 }
 
 /** How much longer a group that failed and is to be retried waits (0: retry now). */

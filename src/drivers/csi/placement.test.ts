@@ -150,3 +150,41 @@ describe('csiScoreParts', () => {
     ).toEqual([]);
   });
 });
+
+describe('capacity answers kept per Node object and per list of objects', () => {
+  it('a new CSIStorageCapacity list (an object changed) is read again; the same node object and list are not', () => {
+    const n1 = node('n1');
+    const objects = { drivers: [csiDriver(localDriver, true)], nodes: [csiNode('n1', [localDriver])] };
+    let capacities = [capacity('local', 'n1', '3Gi')];
+    const changing = { ...staticCsiView(objects), capacities: () => capacities };
+    expect(csiFilterReason(n1, waiting('local', 5), changing)).toMatch(/at most 3Gi/);
+    // The storage grew: a new list, as the informer view hands out after any change.
+    capacities = [capacity('local', 'n1', '10Gi')];
+    expect(csiFilterReason(n1, waiting('local', 5), changing)).toBeUndefined();
+    // The same node object and list: the objects are read once, not once per request.
+    let reads = 0;
+    const counted = capacities.map((c) => ({
+      ...c,
+      get capacity() {
+        reads += 1;
+        return '10Gi';
+      },
+    }));
+    const stable = { ...changing, capacities: () => counted };
+    for (let i = 0; i < 5; i++) expect(csiFilterReason(n1, waiting('local', 5), stable)).toBeUndefined();
+    expect(reads).toBe(1);
+  });
+
+  it('a new Node object (its labels changed) is matched again', () => {
+    const objects = {
+      drivers: [csiDriver(localDriver, true)],
+      nodes: [csiNode('n1', [localDriver])],
+      capacities: [capacity('local', 'n1', '10Gi')],
+    };
+    const v = staticCsiView(objects);
+    expect(csiFilterReason(node('n1'), waiting('local', 5), v)).toBeUndefined();
+    // Relabelled so that the n1 capacity's topology no longer matches it.
+    const moved = node('n1', { [nodeKey]: 'elsewhere' });
+    expect(csiFilterReason(moved, waiting('local', 5), v)).toMatch(/no CSIStorageCapacity/);
+  });
+});

@@ -84,13 +84,30 @@ function reachableCapacities(view: CsiView, storageClass: string, node: Node): C
   return candidates.filter((c) => c.nodeTopology !== undefined && labelSelectorMatches(c.nodeTopology, node));
 }
 
+/** A node's largest volume per class, as of the class's list of objects it was worked out from. */
+type LargestByClass = Map<string, { readonly list: readonly CSIStorageCapacity[]; readonly bytes?: number }>;
+
+// Per Node object (the informer hands out a new one when the node changes) and per class list (a new
+// array when any CSIStorageCapacity changes): a request reads the answer instead of matching selectors
+// and parsing quantities for every node it is asked about.
+const largestMemo = new WeakMap<Node, LargestByClass>();
+
 /** The largest single volume the node's storage for this class can take, or undefined if it reports none. */
 export function largestVolumeFor(view: CsiView, storageClass: string, node: Node): number | undefined {
+  const list = view.capacities(storageClass);
+  let byClass = largestMemo.get(node);
+  const known = byClass?.get(storageClass);
+  if (known?.list === list) return known.bytes;
   let best: number | undefined;
   for (const c of reachableCapacities(view, storageClass, node)) {
     const limit = volumeLimit(c);
     if (limit !== undefined && (best === undefined || limit > best)) best = limit;
   }
+  if (!byClass) {
+    byClass = new Map();
+    largestMemo.set(node, byClass);
+  }
+  byClass.set(storageClass, best === undefined ? { list } : { list, bytes: best });
   return best;
 }
 

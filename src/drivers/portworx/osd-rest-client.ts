@@ -9,6 +9,7 @@ import {
   type GroupSnapCreateRequest,
   type GroupSnapCreateResponse,
 } from './osd-rest-types.js';
+import { hostPortPattern } from '../../lib/host-port.js';
 
 export interface OsdRestClientOptions {
   /** `host:port` of the REST API. */
@@ -32,7 +33,6 @@ export class OsdRestRefused extends Error {
 
 /** The largest answer read: a snapshot per volume is about 100 bytes, so this covers thousands. */
 export const maxResponseBytes = 1024 * 1024;
-const endpointPattern = /^(?:\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/;
 
 export class OsdRestClient {
   readonly endpoint: string;
@@ -42,7 +42,7 @@ export class OsdRestClient {
   private readonly driver: string;
 
   constructor(private readonly options: OsdRestClientOptions) {
-    if (!endpointPattern.test(options.endpoint)) {
+    if (!hostPortPattern.test(options.endpoint)) {
       throw new Error(`invalid REST endpoint "${options.endpoint}": expected host:port`);
     }
     if (options.token !== undefined && (options.token === '' || /[\r\n]/.test(options.token))) {

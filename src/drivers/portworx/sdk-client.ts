@@ -5,6 +5,7 @@ import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js'
 import { openStorageMethod } from './proto.js';
 import { sdkError } from './grpc-errors.js';
 import type { SdkMethod, SdkMethods } from './sdk-types.js';
+import { hostPortPattern } from '../../lib/host-port.js';
 
 export const defaultCallTimeoutMs = 5_000;
 
@@ -25,9 +26,6 @@ export interface CallOptions {
   readonly what?: string;
 }
 
-/** `host:port`, `[v6]:port`; grpc-js also takes URIs, but stork's configuration names host and port. */
-const endpointPattern = /^(?:\[[0-9a-fA-F:.]+\]|[^\s:/[\]]+):\d{1,5}$/;
-
 export class SdkClient {
   readonly endpoint: string;
   readonly callTimeoutMs: number;
@@ -36,7 +34,7 @@ export class SdkClient {
   private readonly client: Client;
 
   constructor(options: SdkClientOptions) {
-    if (!endpointPattern.test(options.endpoint)) {
+    if (!hostPortPattern.test(options.endpoint)) {
       throw new Error(`invalid SDK endpoint "${options.endpoint}": expected host:port`);
     }
     const timeout = options.callTimeoutMs ?? defaultCallTimeoutMs;
