@@ -241,18 +241,6 @@ try {
     perRound.push(figures);
   }
 
-  const metrics = await (await fetch(`http://127.0.0.1:${extenderPort}/metrics`)).text();
-  for (const verb of ['filter', 'prioritize']) {
-    const value = (suffix: string): number =>
-      Number(
-        new RegExp(
-          `stork_extender_request_duration_seconds_${suffix}\\{verb="${verb}",code="200"\\} (\\S+)`,
-        ).exec(metrics)?.[1] ?? NaN,
-      );
-    console.error(
-      `extender ${verb}: ${value('count')} requests, mean ${((value('sum') / value('count')) * 1000).toFixed(2)} ms in stork`,
-    );
-  }
   const of = (key: keyof Omit<RoundFigures, 'load_average' | 'api_per_stork_pod'>) =>
     spread(perRound.map((f) => f[key]));
   const result = {

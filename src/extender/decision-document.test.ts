@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { schedulingFixture } from '../../test/fixtures/scheduling.js';
-import { decisionDocument } from './decision-document.js';
+import { best, decisionDocument } from './decision-document.js';
 import { explainNow } from './explain.js';
 import { filterNodes } from './filter.js';
 import { prioritizeNodes } from './prioritize.js';
@@ -81,4 +81,27 @@ describe('decision documents', () => {
     expect(doc.error).toMatch(/^No online node found with volume replica/);
     expect(doc.nodes).toEqual([]);
   });
+});
+
+describe('best: the first k in decision order, without sorting everything', () => {
+  // The order a full sort gives: best raw score first, then by name.
+  const fullSort = (items: { node: string; raw: number }[]) =>
+    [...items].sort((a, b) => b.raw - a.raw || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  it.each([0, 1, 2, 7, 50, 199, 200, 500])(
+    'k = %i over 200 nodes with few distinct scores, as a full sort',
+    (k) => {
+      let seed = 7 + k;
+      const random = (): number => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed / 2 ** 31;
+      };
+      for (let round = 0; round < 20; round++) {
+        const items = Array.from({ length: 200 }, (_, i) => ({
+          node: `node-${Math.floor(random() * 1e6)}-${i}`,
+          raw: [-1, 0, 5, 25, 50, 100, 200][Math.floor(random() * 7)] ?? 0,
+        }));
+        expect(best([...items], k)).toEqual(fullSort(items).slice(0, k));
+      }
+    },
+  );
 });

@@ -30,11 +30,8 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
   // best first (unscored last), then by name. Past the limit only the nodes kept are turned into
   // verdicts: this runs for every pod scheduled, over every candidate node.
   const rawOf = (node: string): number => scoreOf.get(node)?.raw ?? -1;
-  const rejected = Object.keys(failed)
-    .map((node) => ({ node, raw: rawOf(node) }))
-    .sort(byOutcome)
-    .map((r) => r.node);
-  const seen = new Set(rejected);
+  const rejectedAll = Object.keys(failed).map((node) => ({ node, raw: rawOf(node) }));
+  const seen = new Set(Object.keys(failed));
   const rest: { node: string; raw: number }[] = [];
   const add = (node: string): void => {
     if (seen.has(node)) return;
@@ -43,9 +40,11 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
   };
   for (const node of filter?.passed ?? []) add(node);
   for (const node of scoreOf.keys()) add(node);
-  rest.sort(byOutcome);
-  const total = rejected.length + rest.length;
+  const total = rejectedAll.length + rest.length;
   const kept = Math.min(total, limit);
+  // Only the kept nodes are ordered: a full sort of thousands of candidates per pod was most of the cost.
+  const rejected = best(rejectedAll, kept);
+  const others = best(rest, kept - rejected.length);
   const passed = new Set(filter?.passed ?? []);
   const verdict = (node: string): NodeVerdict => {
     const reason = failed[node];
@@ -55,10 +54,8 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
     return { node, ...outcome, ...(s ? scoreParts(s) : {}) };
   };
   const nodes: NodeVerdict[] = [];
-  for (let i = 0; i < kept; i++) {
-    const node = i < rejected.length ? rejected[i] : rest[i - rejected.length]?.node;
-    if (node !== undefined) nodes.push(verdict(node));
-  }
+  for (const r of rejected) nodes.push(verdict(r.node));
+  for (const r of others) nodes.push(verdict(r.node));
   const omitted = total - kept;
   const top = topNode(prioritize?.scores ?? []);
   return {
@@ -73,8 +70,34 @@ export function decisionDocument(parts: DecisionParts, limit = maxRecordedNodes)
   };
 }
 
+type Ranked = { readonly node: string; readonly raw: number };
+
+/**
+ * The first `k` of `items` in {@link byOutcome} order, as a full sort would give them: one pass keeping a
+ * sorted list of at most `k`, so most items cost one comparison with the worst kept.
+ */
+export function best(items: Ranked[], k: number): Ranked[] {
+  if (k <= 0) return [];
+  if (items.length <= k) return items.sort(byOutcome);
+  const top: Ranked[] = [];
+  for (const item of items) {
+    const worst = top[top.length - 1];
+    if (top.length === k && worst && byOutcome(item, worst) >= 0) continue;
+    let lo = 0;
+    let hi = top.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byOutcome(top[mid] as Ranked, item) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    top.splice(lo, 0, item);
+    if (top.length > k) top.pop();
+  }
+  return top;
+}
+
 /** Best raw score first, then by name. */
-function byOutcome(a: { node: string; raw: number }, b: { node: string; raw: number }): number {
+function byOutcome(a: Ranked, b: Ranked): number {
   return b.raw - a.raw || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
 }
 

@@ -151,6 +151,23 @@ describe('Informer', () => {
     await running;
   });
 
+  it('keeps a watch that hears events more often than the idle time', async () => {
+    const { clock, api, informer, controller, running } = setup({ watchIdleMs: 60_000 });
+    await clock.advance(0);
+    await informer.whenSynced();
+    const watches = api.callsTo({ verb: 'watch' }).length;
+    for (let i = 0; i < 5; i++) {
+      await clock.advance(40_000);
+      await api.create(resources.pods, pod(`p${i}`), 'ns');
+      await clock.advance(0);
+    }
+    // 200 s, an event every 40 s: the same watch throughout, and every event seen.
+    expect(api.callsTo({ verb: 'watch' })).toHaveLength(watches);
+    expect(informer.get('p4', 'ns')).toBeDefined();
+    controller.abort();
+    await running;
+  });
+
   it('fails start-up loudly when the list is forbidden', async () => {
     const { clock, api, informer, running } = setup();
     const outcome = running.then(

@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../lib/clock.js';
 import { deadlineSignal } from '../lib/deadline.js';
+import { idleWatchdog } from '../lib/idle-watchdog.js';
 import type { KubeClient, ObjectList } from './client.js';
 import { KubeApiError, isResourceExpired } from './errors.js';
 import type { ResourceType } from './paths.js';
@@ -344,13 +345,8 @@ export class Informer<T extends KubeObject> {
     // connection: abandon it and start another from the same resourceVersion.
     const idleMs = this.options.watchIdleMs ?? (timeoutSeconds + 30) * 1000;
     const watch = new AbortController();
-    let idle = deadlineSignal(this.clock, idleMs, [], 'idle watch');
-    const arm = (): void => {
-      idle.dispose();
-      idle = deadlineSignal(this.clock, idleMs, [], 'idle watch');
-      idle.signal.addEventListener('abort', () => watch.abort(idle.signal.reason), { once: true });
-    };
-    arm();
+    // Touched per event: a timer or signal per event would cost more than the event (a busy pod watch).
+    const idle = idleWatchdog(this.clock, idleMs, () => watch.abort(new Error('idle watch')));
     const onAbort = (): void => watch.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
@@ -366,7 +362,7 @@ export class Informer<T extends KubeObject> {
             labelSelector: this.options.labelSelector,
           },
           (event) => {
-            arm();
+            idle.touch();
             this.succeeded();
             const rv = event.object.metadata?.resourceVersion;
             if (event.type === 'BOOKMARK') {
