@@ -2,10 +2,12 @@ import type { PersistentVolumeClaim } from '../wire/k8s-types.js';
 import { resources } from '../k8s/paths.js';
 import type { CommandContext } from './context.js';
 import { CliError } from './output.js';
+import {
+  snapshotAnnotation,
+  snapshotStorageClass,
+  sourceNamespaceAnnotation,
+} from '../wire/snapshot-names.js';
 
-export const snapshotStorageClass = 'stork-snapshot-sc';
-export const snapshotAnnotation = 'snapshot.alpha.kubernetes.io/snapshot';
-export const sourceNamespaceAnnotation = 'stork/snapshot-source-namespace';
 export const accessModes = ['ReadWriteOnce', 'ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOncePod'] as const;
 
 /** A Kubernetes quantity: a number with an optional binary, decimal or exponent suffix. */

@@ -9,12 +9,11 @@ export const provisionerIdentity = 'stork';
 export const provisionerIdentityAnnotation = 'snapshotProvisionerIdentity';
 export const provisionedByAnnotation = 'pv.kubernetes.io/provisioned-by';
 
-/** On a PVC: the VolumeSnapshot to restore from. */
-export const snapshotAnnotation = 'snapshot.alpha.kubernetes.io/snapshot';
-/** On a PVC: the namespace of that snapshot, when it is not the PVC's. */
-export const sourceNamespaceAnnotation = 'stork/snapshot-source-namespace';
-/** On a VolumeSnapshot: comma-separated regexes of the namespaces allowed to restore it. */
-export const restoreNamespacesAnnotation = 'stork/snapshot-restore-namespaces';
+export {
+  restoreNamespacesAnnotation,
+  snapshotAnnotation,
+  sourceNamespaceAnnotation,
+} from '../../wire/snapshot-names.js';
 
 /** Keeps a VolumeSnapshot until its driver snapshot and data object are gone and no restore needs it. */
 export const snapshotFinalizer = 'stork.libopenstorage.org/snapshot-protection';
