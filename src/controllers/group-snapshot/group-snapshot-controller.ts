@@ -309,12 +309,7 @@ export class GroupSnapshotController {
       if (signal.aborted) throw error;
       throw new GroupFailed(errorText(error));
     }
-    try {
-      await after.afterSnapshot(true, signal);
-    } catch (error) {
-      if (!(error instanceof SnapshotHookError)) throw error;
-      throw new GroupFailed(error.message);
-    }
+    await runPostRule(after, signal);
     group = await this.patchStatus(group, {
       stage: 'PostSnapshot',
       status: 'InProgress',
@@ -767,12 +762,7 @@ export class GroupSnapshotController {
       // The API server could not answer now: nothing stays, and the whole group is taken again.
       throw error;
     }
-    try {
-      await after.afterSnapshot(true, signal);
-    } catch (error) {
-      if (!(error instanceof SnapshotHookError)) throw error;
-      throw new GroupFailed(error.message);
-    }
+    await runPostRule(after, signal);
     group = await this.patchStatus(group, {
       stage: 'PostSnapshot',
       status: 'InProgress',
@@ -846,6 +836,16 @@ export class GroupSnapshotController {
     message: string,
   ): void {
     this.options.events.record(groupReference(group), type, reason, message);
+  }
+}
+
+/** The post rule after a cut that succeeded; its failure fails the group (counted against retries). */
+async function runPostRule(after: AfterSnapshot, signal: AbortSignal): Promise<void> {
+  try {
+    await after.afterSnapshot(true, signal);
+  } catch (error) {
+    if (!(error instanceof SnapshotHookError)) throw error;
+    throw new GroupFailed(error.message);
   }
 }
 
