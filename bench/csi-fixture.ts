@@ -16,6 +16,7 @@ export function csiBenchFixture(count: number) {
     ...n,
     metadata: { ...n.metadata, labels: { ...n.metadata?.labels, [nodeKey]: names[i] ?? '' } },
   }));
+  const byName = new Map(nodes.map((n) => [n.metadata?.name ?? '', n]));
   const view = staticCsiView({
     drivers: [csiDriver(localDriver, true)],
     nodes: names.map((n) => csiNode(n, [localDriver])),
@@ -39,6 +40,8 @@ export function csiBenchFixture(count: number) {
         ? { metadata: { name }, provisioner: localDriver, volumeBindingMode: 'WaitForFirstConsumer' }
         : base.state.getStorageClass(name),
     listNodes: () => nodes,
+    // The nodes with the driver's topology label (the base fixture's lack it, so no capacity would match).
+    getNode: (name) => byName.get(name),
     csi: view,
   };
   const pod = (claimNames: readonly string[]): Pod => base.pod(claimNames);

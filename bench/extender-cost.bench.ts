@@ -14,6 +14,7 @@ import { parseExtenderArgs } from '../src/extender/wire.js';
 import { maxJsonDepth, nestsDeeperThan } from '../src/lib/json-depth.js';
 import type { Node } from '../src/wire/k8s-types.js';
 import { benchFixture } from './fixture.js';
+import { csiBenchFixture } from './csi-fixture.js';
 import { cell, loadAverage, machine, percentile, printTable, spread } from './stats.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -29,10 +30,21 @@ if (!gc) {
 const rounds = Math.max(3, Number(process.env.ROUNDS ?? 3));
 const perRound = 300;
 const options = { staleAfterMs: 3_600_000 };
-const rows: { nodes: number; verb: string; cpu_us: ReturnType<typeof spread>; bytes: number }[] = [];
+const rows: {
+  nodes: number;
+  claims: string;
+  verb: string;
+  cpu_us: ReturnType<typeof spread>;
+  bytes: number;
+}[] = [];
+// pxd: two 3-replica volumes; csi: two WaitForFirstConsumer claims of a node-local driver with capacity.
+const claimKinds = (process.env.BENCH_CLAIMS ?? 'pxd,csi').split(',');
 
-for (const count of (process.env.BENCH_NODE_COUNTS ?? '1000,5000').split(',').map(Number)) {
-  const fixture = benchFixture(count);
+for (const [count, claims] of (process.env.BENCH_NODE_COUNTS ?? '1000,5000')
+  .split(',')
+  .map(Number)
+  .flatMap((n) => claimKinds.map((c) => [n, c] as const))) {
+  const fixture = claims === 'csi' ? csiBenchFixture(count) : benchFixture(count);
   const pod = {
     ...fixture.pod(['data', 'logs']),
     metadata: { name: 'bench', namespace: 'default', uid: 'u' },
@@ -77,12 +89,13 @@ for (const count of (process.env.BENCH_NODE_COUNTS ?? '1000,5000').split(',').ma
       request(verb);
       bytes.push(process.memoryUsage().heapUsed - before);
     }
-    rows.push({ nodes: count, verb, cpu_us: spread(cpu, 0), bytes: percentile(bytes, 50) });
+    rows.push({ nodes: count, claims, verb, cpu_us: spread(cpu, 0), bytes: percentile(bytes, 50) });
   }
 }
 printTable(
   rows.map((r) => ({
     nodes: r.nodes,
+    claims: r.claims,
     verb: r.verb,
     'CPU µs per request (min/med/max)': cell(r.cpu_us),
     'bytes allocated per request': r.bytes,

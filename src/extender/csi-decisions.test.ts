@@ -149,6 +149,11 @@ describe('the csi driver in filter and prioritize', () => {
       ['n1', 85],
       ['n2', 150],
     ]);
+    // What explain shows: each driver's parts, pxd's first.
+    expect(p.scores.map((x) => x.parts.map((part) => `${part.tier} ${part.points}`))).toEqual([
+      ['none 0', 'capacity 80'],
+      ['replica 100', 'capacity 50'],
+    ]);
   });
 
   it('leaves decisions for pods without csi claims exactly as they were', () => {

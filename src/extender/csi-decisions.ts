@@ -1,5 +1,5 @@
 import type { Node, Pod } from '../wire/k8s-types.js';
-import { csiFilterReason, csiScoreParts } from '../drivers/csi/placement.js';
+import { csiFilterReason, csiScoreParts, type CsiScorePart } from '../drivers/csi/placement.js';
 import { podCsiVolumes } from '../drivers/csi/pod-csi-volumes.js';
 import { registration } from '../drivers/csi/csi-view.js';
 import type { ClusterState } from './cluster-state.js';
@@ -55,29 +55,58 @@ export function withCsiScores(
   if (!view) return decided;
   const volumes = podCsiVolumes(pod, state, view);
   if (volumes.kind !== 'ready') return decided;
-  const byNode = new Map(decided.scores.map((s) => [s.node, s]));
-  const partsOf = candidates.map((node) => csiScoreParts(node, volumes, view, state.rackLabel));
-  if (partsOf.every((parts) => parts.length === 0)) {
+  // Plain loops over arrays: this runs over every candidate node per request, and the per-node objects,
+  // spreads and maps it made were most of a CSI prioritize's cost.
+  const count = candidates.length;
+  const partsOf = new Array<CsiScorePart[]>(count);
+  let scoredAny = false;
+  for (let i = 0; i < count; i++) {
+    const parts = csiScoreParts(candidates[i] as Node, volumes, view, state.rackLabel);
+    partsOf[i] = parts;
+    if (parts.length > 0) scoredAny = true;
+  }
+  if (!scoredAny) {
     if (decided.neutralReason === undefined) return decided;
     return {
       ...decided,
       neutralReason: `${decided.neutralReason}; the pod's CSI volumes are reachable from every node that passed the filter`,
     };
   }
-  const summed = candidates.map((node, i): NodeScore => {
-    const name = node.metadata?.name ?? '';
-    const before = byNode.get(name) ?? { node: name, raw: 0, score: 0, parts: [], storageNode: false };
+  // The replica scores come in candidate order; a map only if some other order ever arrives.
+  let byNode: Map<string, NodeScore> | undefined;
+  const earlier = (i: number, name: string): NodeScore | undefined => {
+    const same = decided.scores[i];
+    if (same?.node === name) return same;
+    byNode ??= new Map(decided.scores.map((s) => [s.node, s]));
+    return byNode.get(name);
+  };
+  const befores = new Array<NodeScore | undefined>(count);
+  const raws = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const name = candidates[i]?.metadata?.name ?? '';
+    const before = earlier(i, name);
+    befores[i] = before;
+    let raw = before?.raw ?? 0;
+    for (const part of partsOf[i] ?? []) raw += part.points;
+    raws[i] = raw;
+  }
+  const wire = wireScores(raws);
+  const scores = new Array<NodeScore>(count);
+  for (let i = 0; i < count; i++) {
+    const name = candidates[i]?.metadata?.name ?? '';
+    const before = befores[i];
     const parts = partsOf[i] ?? [];
     const csiNode = view.csiNode(name);
     const registered = volumes.drivers.every((d) => registration(csiNode, d) !== undefined);
-    return {
-      ...before,
-      raw: before.raw + parts.reduce((total, p) => total + p.points, 0),
-      parts: [...before.parts, ...parts],
-      storageNode: before.storageNode || registered,
+    const beforeParts = before?.parts ?? [];
+    scores[i] = {
+      node: name,
+      raw: raws[i] ?? 0,
+      score: wire[i] ?? 0,
+      parts: parts.length === 0 ? beforeParts : beforeParts.length === 0 ? parts : [...beforeParts, ...parts],
+      storageNode: (before?.storageNode ?? false) || registered,
     };
-  });
-  const wire = wireScores(summed.map((s) => s.raw));
+  }
   const { neutralReason: _ignored, ...rest } = decided;
-  return { ...rest, scores: summed.map((s, i) => ({ ...s, score: wire[i] ?? 0 })) };
+  return { ...rest, scores };
 }
