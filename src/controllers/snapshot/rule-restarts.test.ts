@@ -344,3 +344,19 @@ describe('a failing pre rule', () => {
     expect(failed.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
   });
 });
+
+describe('a snapshot deleted while its post rule is due', () => {
+  it('still runs the post rule, then goes with its storage snapshot', async () => {
+    const shared = world(snapshot('d1'));
+    const first = stork(shared, hangsOnThaw);
+    await until('the first stork in the post rule', () => first.commands.includes('fsfreeze -u /data'));
+    first.kill();
+    await shared.api.delete(resources.volumeSnapshots, { namespace: 'shop', name: 'snap-d1' });
+
+    const second = stork(shared);
+    await until('gone', () => get(shared.api, 'snap-d1') === undefined);
+    await second.stop();
+    expect(second.commands).toEqual(['fsfreeze -u /data']);
+    expect(shared.storage.snapshots.size).toBe(0);
+  });
+});

@@ -465,6 +465,7 @@ export class SnapshotController {
       logger.info({ snapshot: snapshotKey(snapshot), restoring }, 'deletion waits for restores');
       return { requeueAfterMs: 5000 };
     }
+    await this.postRuleOfDeleted(snapshot, signal);
     const uid = snapshot.metadata.uid ?? '';
     const dataName = snapshotDataName(uid);
     const data = await getOrUndefined<VolumeSnapshotData>(() =>
@@ -489,6 +490,21 @@ export class SnapshotController {
       'snapshot deleted',
     );
     return undefined;
+  }
+
+  /**
+   * A snapshot deleted after an earlier stork cut it under the pre rule but before its post rule ran:
+   * the post rule still runs (it may be what lets the application go). Its failure is reported by the
+   * rule's events and does not keep the deletion waiting.
+   */
+  private async postRuleOfDeleted(snapshot: VolumeSnapshot, signal: AbortSignal): Promise<void> {
+    const record = readRulesInFlight(snapshot);
+    if (record === undefined || record === 'invalid' || !record.cut) return;
+    try {
+      await this.hooks.afterRestart?.(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+    }
   }
 
   /** Claims being restored from this snapshot that are not bound yet. */
