@@ -378,7 +378,9 @@ export class SnapshotController {
             'is discarded and the snapshot taken again',
         );
       }
-      return { snapshot, discarded: existing !== undefined };
+      // Removed, not left for the next record to overwrite: hooks that keep none would find it again
+      // and discard every new snapshot.
+      return { snapshot: await this.writeRulesInFlight(snapshot, null), discarded: existing !== undefined };
     }
     try {
       await this.hooks.afterRestart?.(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
