@@ -133,6 +133,47 @@ export class SnapshotRules implements SnapshotHooks {
     };
   }
 
+  runsRules(snapshot: SnapshotSubject): boolean {
+    try {
+      return (
+        this.subject.ruleName(snapshot, 'pre') !== undefined ||
+        this.subject.ruleName(snapshot, 'post') !== undefined
+      );
+    } catch {
+      // Ambiguous names: beforeSnapshot reports it; the snapshot does name rules.
+      return true;
+    }
+  }
+
+  async afterRestart(
+    snapshot: SnapshotSubject,
+    claimNames: readonly string[],
+    signal: AbortSignal,
+  ): Promise<void> {
+    let post: NormalisedRule | undefined;
+    try {
+      post = await this.loadRule(snapshot, 'post', signal);
+    } catch (error) {
+      // A rule that cannot be read now (the API server) is retried; only an invalid one is final.
+      if (!(error instanceof RuleValidationError)) throw error;
+      throw this.fail(snapshot, `failed to validate snap rule due to: ${errorText(error)}`, error);
+    }
+    if (!post) return;
+    this.note(
+      snapshot,
+      'Normal',
+      'RuleRunning',
+      `running post-snapshot rule ${post.name}, left to run by an earlier stork that stopped after the snapshot was cut`,
+    );
+    try {
+      await new SnapshotRun(this.context, snapshot, claimNames).runRule(post, signal);
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw this.fail(snapshot, `failed to run post-snap rule due to: ${errorText(error)}`, error);
+    }
+    this.note(snapshot, 'Normal', 'RuleSucceeded', `post-snapshot rule ${post.name} done`);
+  }
+
   /**
    * Releases every background command an earlier stork recorded on a snapshot and could not release
    * (it stopped in the middle), then clears the record. A record that cannot be read is left as it is,

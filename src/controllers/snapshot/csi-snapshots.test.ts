@@ -20,6 +20,7 @@ import { waitFor } from '../../lib/wait.js';
 import type { InformerView } from './dependencies.js';
 import type { SnapshotHooks } from './hooks.js';
 import { snapshotDataName, snapshotFinalizer } from './names.js';
+import { rulesInFlightAnnotation } from './rules-in-flight.js';
 import { SnapshotController } from './snapshot-controller.js';
 
 const csiDriver = 'local.csi.example.com';
@@ -408,6 +409,54 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
       expect(t.api.callsTo({ verb: 'create', resource: 'volumesnapshots' })).toEqual([]);
       expect(t.csiSnapshots()).toHaveLength(1);
       expect(t.hooked).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a CSI snapshot an earlier stork made before it recorded the cut is discarded (Retain or not) and taken again', async () => {
+    const t = run({
+      seeds: [seedSnapshot('u-9', { [rulesInFlightAnnotation]: '{"pre":"running","cut":false}' })],
+      classes: [snapshotClass('snap-local', csiDriver, true, 'Retain')],
+      csiSnapshots: [
+        {
+          metadata: {
+            namespace: 'shop',
+            name: 'snapshot-u-9',
+            uid: 'old',
+            labels: { 'stork.libopenstorage.org/snapshot': 'snapshot-u-9' },
+          },
+          spec: { source: { persistentVolumeClaimName: 'data' }, volumeSnapshotClassName: 'snap-local' },
+          status: {
+            boundVolumeSnapshotContentName: 'snapcontent-old',
+            creationTime: '2026-01-01T00:00:00Z',
+            readyToUse: true,
+          },
+        },
+      ],
+    });
+    t.api.seed(csiSnapshotResources.volumeSnapshotContents, {
+      metadata: { name: 'snapcontent-old' },
+      spec: { deletionPolicy: 'Retain', driver: csiDriver },
+    } satisfies CsiVolumeSnapshotContent);
+    try {
+      const ready = await t.until(
+        'Ready',
+        () => state(t.seed('snap-u-9'))?.type === 'Ready' && t.seed('snap-u-9'),
+      );
+      // The rules run again around a new cut; the old snapshot's storage goes whatever its class says.
+      expect(t.hooked).toEqual([
+        { step: 'before', csi: 'absent' },
+        { step: 'after', csi: 'cut', ok: true },
+      ]);
+      expect(t.csiSnapshots().map((c) => c.metadata.uid)).not.toContain('old');
+      const old = t.api.object<CsiVolumeSnapshotContent>(
+        csiSnapshotResources.volumeSnapshotContents,
+        'snapcontent-old',
+      );
+      expect(old?.spec.deletionPolicy ?? 'gone').not.toBe('Retain');
+      expect(ready.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+      expect(t.events.map((e) => e.reason)).toContain('SnapshotRetaken');
     } finally {
       await t.stop();
     }

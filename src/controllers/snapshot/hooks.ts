@@ -35,6 +35,17 @@ export interface SnapshotHooks {
    * run left held (background commands recorded on snapshots).
    */
   recover(signal: AbortSignal): Promise<void>;
+  /**
+   * Whether the snapshot has rules to run: the VolumeSnapshot controller then records their progress on
+   * it (rules-in-flight.ts), so that a stork taking over after a restart finishes them. Absent: never.
+   */
+  runsRules?(snapshot: SnapshotSubject): boolean;
+  /**
+   * Runs only the post rule: for a snapshot that an earlier stork cut under its pre rule and that stopped
+   * before running the post rule (the hold itself is released by `recover`). Throws SnapshotHookError if
+   * the post rule is invalid or failed.
+   */
+  afterRestart?(snapshot: SnapshotSubject, claimNames: readonly string[], signal: AbortSignal): Promise<void>;
 }
 
 export interface AfterSnapshot {

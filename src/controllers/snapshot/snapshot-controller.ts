@@ -27,6 +27,14 @@ import {
 } from './names.js';
 import type { SnapshotDependencies } from './dependencies.js';
 import { restoreRef } from './restore-source.js';
+import {
+  cutDone,
+  formatRulesInFlight,
+  preRunning,
+  readRulesInFlight,
+  rulesInFlightAnnotation,
+  type RulesInFlight,
+} from './rules-in-flight.js';
 import { isGroupMember } from '../group-snapshot/names.js';
 
 export interface SnapshotControllerOptions extends SnapshotDependencies {
@@ -150,7 +158,12 @@ export class SnapshotController {
     } catch (error) {
       if (!(error instanceof SnapshotFailed)) throw error;
       const message = snapshotFailedMessage(error.message);
-      await this.setCondition(snapshot, condition('Error', message, 'SnapshotFailed'));
+      // Read again: the attempt may have written the snapshot since (its record of rules in flight).
+      const fresh = await getOrUndefined<VolumeSnapshot>(() =>
+        this.options.api.get(resources.volumeSnapshots, { namespace, name }),
+      );
+      if (!fresh) return undefined;
+      await this.setCondition(fresh, condition('Error', message, 'SnapshotFailed'));
       this.options.events.record(snapshotReference(snapshot), 'Warning', 'SnapshotFailed', message);
       this.options.logger.warn({ snapshot: key, err: error.message }, 'snapshot failed');
       return undefined;
@@ -167,7 +180,9 @@ export class SnapshotController {
     );
     if (!data) {
       const volumeName = this.claimVolumeName(snapshot);
-      const driverSnapshot = await this.driverSnapshot(snapshot, volumeName.volumeId, signal);
+      const taken = await this.driverSnapshot(snapshot, volumeName.volumeId, signal);
+      const driverSnapshot = taken.driverSnapshot;
+      snapshot = taken.snapshot;
       this.options.logger.debug(
         { snapshot: snapshotKey(snapshot), snapshotId: driverSnapshot.id, ready: driverSnapshot.ready },
         'driver snapshot',
@@ -236,29 +251,37 @@ export class SnapshotController {
 
   /**
    * The driver snapshot named after the VolumeSnapshot's UID: found if an earlier attempt made it, else
-   * taken now, between the snapshot hooks.
+   * taken now, between the snapshot hooks. Returns it with the VolumeSnapshot as last written.
    */
   private async driverSnapshot(
     snapshot: VolumeSnapshot,
     volumeId: string,
     signal: AbortSignal,
-  ): Promise<DriverVolumeSnapshot> {
+  ): Promise<{ driverSnapshot: DriverVolumeSnapshot; snapshot: VolumeSnapshot }> {
     const { snapshots } = this.options;
     const uid = snapshot.metadata.uid ?? '';
     const name = driverSnapshotName(uid);
-    const existing = await snapshots.findSnapshot(name, signal);
+    let existing = await snapshots.findSnapshot(name, signal);
+    const resumed = await this.resumeRules(snapshot, existing, signal);
+    snapshot = resumed.snapshot;
+    if (resumed.discarded) existing = undefined;
     if (existing?.failure !== undefined) {
       // Failed for good on the storage side: nothing of it stays, and the user reads the cause.
       await snapshots.deleteSnapshot(existing.id, signal);
       throw new SnapshotFailed(existing.failure);
     }
-    if (existing) return existing;
+    if (existing) return { driverSnapshot: existing, snapshot };
+    // Recorded before the pre rule starts, so that a stork stopping from here on leaves its successor
+    // what to finish (rules-in-flight.ts). Snapshots without rules are not written to.
+    const recording = this.hooks.runsRules?.(snapshot) ?? false;
+    if (recording) snapshot = await this.writeRulesInFlight(snapshot, preRunning);
     let after: AfterSnapshot;
     try {
       after = await this.hooks.beforeSnapshot(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
     } catch (error) {
-      if (error instanceof SnapshotHookError) throw new SnapshotFailed(error.message);
-      throw error;
+      if (!(error instanceof SnapshotHookError)) throw error;
+      if (recording) await this.writeRulesInFlight(snapshot, null);
+      throw new SnapshotFailed(error.message);
     }
     let taken: DriverVolumeSnapshot | undefined;
     let failure: unknown;
@@ -276,13 +299,33 @@ export class SnapshotController {
     } catch (error) {
       failure = error;
     }
+    if (taken && recording) {
+      // Not recorded (the API server not answering now), a stork stopping before the post rule leaves a
+      // snapshot its successor discards and takes again: safe, so the hold is not kept waiting for it.
+      try {
+        snapshot = await this.writeRulesInFlight(snapshot, cutDone);
+      } catch (error) {
+        this.options.logger.warn(
+          { snapshot: snapshotKey(snapshot), err: errorText(error) },
+          `could not record the cut in ${rulesInFlightAnnotation}`,
+        );
+      }
+    }
     try {
       await after.afterSnapshot(taken !== undefined, signal);
     } catch (error) {
-      if (!(error instanceof SnapshotHookError)) throw error;
-      // The driver snapshot stays (found by name on delete); the user learns the post rule failed.
-      if (failure === undefined) throw new SnapshotFailed(error.message);
+      // Stopping (leadership lost) is not the rule's failure: the next leader runs the post rule.
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+      if (taken) {
+        // The post rule failed: the snapshot is not handed out half-consistent; nothing of it stays.
+        await this.discard(taken.id, signal);
+        if (recording) await this.writeRulesInFlight(snapshot, null);
+        throw new SnapshotFailed(error.message);
+      }
     }
+    // Done with the rules (post rule run, or no cut to run it after: a retry starts from the pre rule).
+    // A stork stopped while the snapshot was being taken leaves the record for its successor.
+    if (recording && (taken || !signal.aborted)) snapshot = await this.writeRulesInFlight(snapshot, null);
     if (!taken) {
       if (signal.aborted) throw failure;
       // The storage system has no such volume: final. Anything else it could not answer now is retried
@@ -298,7 +341,79 @@ export class SnapshotController {
       );
       throw failure;
     }
-    return taken;
+    return { driverSnapshot: taken, snapshot };
+  }
+
+  /**
+   * Finishes what an earlier stork left of the snapshot's rules (its record, rules-in-flight.ts): the post
+   * rule of a snapshot it cut; or, when it stopped before the cut, the storage snapshot it may have made
+   * without the pre rule's hold is discarded (`discarded`), and the snapshot is taken again from the pre
+   * rule.
+   */
+  private async resumeRules(
+    snapshot: VolumeSnapshot,
+    existing: DriverVolumeSnapshot | undefined,
+    signal: AbortSignal,
+  ): Promise<{ snapshot: VolumeSnapshot; discarded: boolean }> {
+    const record = readRulesInFlight(snapshot);
+    if (record === undefined) return { snapshot, discarded: false };
+    if (record === 'invalid') {
+      this.options.events.record(
+        snapshotReference(snapshot),
+        'Warning',
+        'RulesInFlightIgnored',
+        `annotation ${rulesInFlightAnnotation} is not a value stork writes; it is removed and ignored`,
+      );
+      return { snapshot: await this.writeRulesInFlight(snapshot, null), discarded: false };
+    }
+    if (!record.cut) {
+      if (existing) {
+        await this.discard(existing.id, signal);
+        this.options.events.record(
+          snapshotReference(snapshot),
+          'Normal',
+          'SnapshotRetaken',
+          `an earlier stork stopped between the pre-snapshot rule and the snapshot: the ` +
+            `${this.options.driver.name} snapshot ${existing.id} it may have made without the rule's hold ` +
+            'is discarded and the snapshot taken again',
+        );
+      }
+      // Removed, not left for the next record to overwrite: hooks that keep none would find it again
+      // and discard every new snapshot.
+      return { snapshot: await this.writeRulesInFlight(snapshot, null), discarded: existing !== undefined };
+    }
+    try {
+      await this.hooks.afterRestart?.(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+      if (existing) await this.discard(existing.id, signal);
+      await this.writeRulesInFlight(snapshot, null);
+      throw new SnapshotFailed(error.message);
+    }
+    return { snapshot: await this.writeRulesInFlight(snapshot, null), discarded: false };
+  }
+
+  /** Deletes a storage snapshot never handed out, with all the storage system keeps of it. */
+  private discard(id: string, signal: AbortSignal): Promise<void> {
+    const { snapshots } = this.options;
+    return (snapshots.discardSnapshot ?? snapshots.deleteSnapshot).call(snapshots, id, signal);
+  }
+
+  /**
+   * Writes (or, with null, removes) the record of rules in flight: a merge of the one annotation, whatever
+   * else changed on the snapshot meanwhile.
+   */
+  private writeRulesInFlight(
+    snapshot: VolumeSnapshot,
+    record: RulesInFlight | null,
+  ): Promise<VolumeSnapshot> {
+    return this.options.api.patch<VolumeSnapshot>(
+      resources.volumeSnapshots,
+      { namespace: snapshot.metadata.namespace ?? '', name: snapshot.metadata.name ?? '' },
+      {
+        metadata: { annotations: { [rulesInFlightAnnotation]: record ? formatRulesInFlight(record) : null } },
+      },
+    );
   }
 
   private async createData(
@@ -352,6 +467,7 @@ export class SnapshotController {
       logger.info({ snapshot: snapshotKey(snapshot), restoring }, 'deletion waits for restores');
       return { requeueAfterMs: 5000 };
     }
+    await this.postRuleOfDeleted(snapshot, signal);
     const uid = snapshot.metadata.uid ?? '';
     const dataName = snapshotDataName(uid);
     const data = await getOrUndefined<VolumeSnapshotData>(() =>
@@ -376,6 +492,21 @@ export class SnapshotController {
       'snapshot deleted',
     );
     return undefined;
+  }
+
+  /**
+   * A snapshot deleted after an earlier stork cut it under the pre rule but before its post rule ran:
+   * the post rule still runs (it may be what lets the application go). Its failure is reported by the
+   * rule's events and does not keep the deletion waiting.
+   */
+  private async postRuleOfDeleted(snapshot: VolumeSnapshot, signal: AbortSignal): Promise<void> {
+    const record = readRulesInFlight(snapshot);
+    if (record === undefined || record === 'invalid' || !record.cut) return;
+    try {
+      await this.hooks.afterRestart?.(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+    }
   }
 
   /** Claims being restored from this snapshot that are not bound yet. */
