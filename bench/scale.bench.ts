@@ -110,7 +110,10 @@ try {
     box,
     storage,
     extenderPort,
-    nodeFlags: [`--import=${preload}`],
+    nodeFlags: [
+      `--import=${preload}`,
+      ...(process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+    ],
     showLogs: process.env.BENCH_SHOW_LOGS === '1',
   });
   await waitFor(
