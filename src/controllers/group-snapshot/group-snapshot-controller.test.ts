@@ -556,3 +556,95 @@ describe('GroupSnapshotController with the storage system’s group snapshot (on
     expect(storage.snapshots.size).toBe(0);
   });
 });
+
+describe('GroupSnapshotController: a post rule due when stork stopped', () => {
+  const recordKey = 'stork.libopenstorage.org/snapshot-rules-in-flight';
+  /** loggingHooks that can also run the post rule alone, as the rules engine can. */
+  function restartingHooks(
+    storage: FakeStorage,
+    api: FakeKubeClient,
+    failAfterRestart?: string,
+  ): SnapshotHooks {
+    const base = loggingHooks(storage);
+    return {
+      ...base,
+      beforeSnapshot: async (subject, claims, signal) => {
+        const after = await base.beforeSnapshot(subject, claims, signal);
+        return {
+          afterSnapshot: (ok, s) => {
+            const now = api.object<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, 'db-group', 'shop');
+            storage.log.push(`record while post runs: ${now?.metadata.annotations?.[recordKey] ?? 'none'}`);
+            return after.afterSnapshot(ok, s);
+          },
+        };
+      },
+      afterRestart: (_subject, claims) => {
+        storage.log.push(`post after restart on ${claims.join(',')}`);
+        return failAfterRestart ? Promise.reject(new SnapshotHookError(failAfterRestart)) : Promise.resolve();
+      },
+    };
+  }
+  const withRecord = (value: string) =>
+    groupOf(
+      {},
+      {
+        metadata: { namespace: 'shop', name: 'db-group', uid: 'g1', annotations: { [recordKey]: value } },
+        status: { stage: 'Snapshot', status: 'InProgress' },
+      },
+    );
+
+  it('records the cut while the post rule runs, and removes the record after it', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const result = await run(threeClaims, [groupOf()], storage, {
+      api,
+      hooks: restartingHooks(storage, api),
+    });
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(storage.log).toContain('record while post runs: {"pre":"done","cut":true}');
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+  });
+
+  it('a group cut by a stork that stopped before its post rule: the post rule runs once, then the group is taken again', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const result = await run(threeClaims, [withRecord('{"pre":"done","cut":true}')], storage, {
+      api,
+      hooks: restartingHooks(storage, api),
+    });
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(storage.log[0]).toBe('post after restart on a,b,c');
+    expect(storage.log.filter((l) => l.startsWith('post after restart'))).toHaveLength(1);
+    expect(storage.log).toContain('pre freeze on a,b,c (hold)');
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+    expect(result.events.map((e) => e.reason)).toContain('PostRuleAfterRestart');
+  });
+
+  it('a record stork did not write is removed with a Warning and runs nothing', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const result = await run(threeClaims, [withRecord('{"cut":"yes please"}')], storage, {
+      api,
+      hooks: restartingHooks(storage, api),
+    });
+    expect(storage.log.filter((l) => l.startsWith('post after restart'))).toEqual([]);
+    expect(result.events.map((e) => e.reason)).toContain('RulesInFlightIgnored');
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+    expect(result.group()?.status?.status).toBe('Successful');
+  });
+
+  it('a post rule that fails after the restart fails the group with its cause, leaving nothing', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const result = await run(threeClaims, [withRecord('{"pre":"done","cut":true}')], storage, {
+      api,
+      hooks: restartingHooks(storage, api, 'failed to run post-snap rule due to: thaw failed'),
+    });
+    expect(result.group()?.status?.status).toBe('Failed');
+    expect(currentCondition(result.group()?.status?.conditions ?? [])?.message).toBe(
+      'group snapshot failed due to err: failed to run post-snap rule due to: thaw failed',
+    );
+    expect(storage.snapshots.size).toBe(0);
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+  });
+});

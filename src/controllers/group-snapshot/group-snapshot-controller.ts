@@ -36,6 +36,12 @@ import {
 } from '../snapshot/names.js';
 import { groupMembers, PrecheckFailed, type GroupMember } from './members.js';
 import {
+  cutDone,
+  formatRulesInFlight,
+  readRulesInFlight,
+  rulesInFlightAnnotation,
+} from '../snapshot/rules-in-flight.js';
+import {
   cutNatively,
   nativeChoice,
   nativeDataSourceKey,
@@ -150,6 +156,9 @@ export class GroupSnapshotController {
     const stage = group.status?.stage ?? '';
     if (stage === 'Final') return undefined;
     try {
+      // An earlier stork cut the group under its pre rule and stopped before the post rule: run it now
+      // (a freeze must not outlive the stork that made it), then go on (the cut is taken again).
+      if (readRulesInFlight(group) !== undefined) group = await this.finishRules(group, signal);
       if (stage === 'PostSnapshot') return await this.complete(group, signal);
       return await this.take(group, signal);
     } catch (error) {
@@ -227,8 +236,10 @@ export class GroupSnapshotController {
     const failures = outcomes.flatMap((o, i) =>
       o.status === 'rejected' ? [{ member: members[i] as GroupMember, error: o.reason as unknown }] : [],
     );
+    if (failures.length === 0) group = await this.markCut(group);
     try {
       await after.afterSnapshot(failures.length === 0, signal);
+      if (failures.length === 0) group = await this.clearRulesInFlight(group);
     } catch (error) {
       if (!(error instanceof SnapshotHookError)) throw error;
       if (failures.length === 0) throw new GroupFailed(error.message);
@@ -309,7 +320,9 @@ export class GroupSnapshotController {
       if (signal.aborted) throw error;
       throw new GroupFailed(errorText(error));
     }
+    group = await this.markCut(group);
     await runPostRule(after, signal);
+    group = await this.clearRulesInFlight(group);
     group = await this.patchStatus(group, {
       stage: 'PostSnapshot',
       status: 'InProgress',
@@ -521,8 +534,65 @@ export class GroupSnapshotController {
     }
   }
 
+  /**
+   * Records, on the group, that its snapshots were cut while the pre rule held and its post rule is due
+   * (the annotation of rules-in-flight.ts, as on single snapshots): a stork that takes over before the
+   * post rule ran runs it. Nothing is recorded for a group without a post rule.
+   */
+  private async markCut(group: GroupVolumeSnapshot): Promise<GroupVolumeSnapshot> {
+    if (!group.spec.postExecRule || !this.hooks.afterRestart) return group;
+    return this.options.api.patch<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      { namespace: group.metadata.namespace ?? '', name: group.metadata.name ?? '' },
+      { metadata: { annotations: { [rulesInFlightAnnotation]: formatRulesInFlight(cutDone) } } },
+    );
+  }
+
+  private async clearRulesInFlight(group: GroupVolumeSnapshot): Promise<GroupVolumeSnapshot> {
+    if (group.metadata.annotations?.[rulesInFlightAnnotation] === undefined) return group;
+    return this.options.api.patch<GroupVolumeSnapshot>(
+      resources.groupVolumeSnapshots,
+      { namespace: group.metadata.namespace ?? '', name: group.metadata.name ?? '' },
+      { metadata: { annotations: { [rulesInFlightAnnotation]: null } } },
+    );
+  }
+
+  /**
+   * The post rule of a group an earlier stork cut (recorded `cut`), run once; the record then goes. A
+   * record stork did not write is ignored (with a Warning). What was cut is not adopted: the status did
+   * not list it yet, so the attempt is taken again from the pre rule, the thawed application first.
+   */
+  private async finishRules(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<GroupVolumeSnapshot> {
+    const record = readRulesInFlight(group);
+    if (record === 'invalid') {
+      this.record(
+        group,
+        'Warning',
+        'RulesInFlightIgnored',
+        `annotation ${rulesInFlightAnnotation} is not one stork wrote; ignored and removed`,
+      );
+    } else if (record?.cut && this.hooks.afterRestart) {
+      const claims = this.currentMembers(group).map((m) => m.claimName);
+      try {
+        await this.hooks.afterRestart(group, claims, signal);
+      } catch (error) {
+        if (!(error instanceof SnapshotHookError)) throw error;
+        await this.clearRulesInFlight(group);
+        throw new GroupFailed(error.message);
+      }
+      this.record(
+        group,
+        'Normal',
+        'PostRuleAfterRestart',
+        'ran the post rule of a group snapshot an earlier stork cut and did not finish; taking the group again',
+      );
+    }
+    return this.clearRulesInFlight(group);
+  }
+
   /** A failure: nothing of this attempt stays; the group is tried again while it has retries, else Failed. */
   private async failed(group: GroupVolumeSnapshot, cause: string, signal: AbortSignal): Promise<WorkResult> {
+    group = await this.clearRulesInFlight(group);
     const members = this.currentMembers(group);
     await this.discard(group, members, signal);
     const retries = group.status?.numRetries ?? 0;
@@ -762,7 +832,9 @@ export class GroupSnapshotController {
       // The API server could not answer now: nothing stays, and the whole group is taken again.
       throw error;
     }
+    group = await this.markCut(group);
     await runPostRule(after, signal);
+    group = await this.clearRulesInFlight(group);
     group = await this.patchStatus(group, {
       stage: 'PostSnapshot',
       status: 'InProgress',

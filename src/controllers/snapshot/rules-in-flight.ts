@@ -24,11 +24,13 @@ export function formatRulesInFlight(record: RulesInFlight): string {
 const maxLength = 200;
 
 /**
- * The record on a snapshot: undefined when there is none, `invalid` for a value stork did not write
+ * The record on a snapshot (or a group snapshot): undefined when there is none, `invalid` for a value stork did not write
  * (the annotation is user-writable), which is reported and otherwise ignored rather than acted on.
  */
-export function readRulesInFlight(snapshot: VolumeSnapshot): RulesInFlight | 'invalid' | undefined {
-  const value = snapshot.metadata.annotations?.[rulesInFlightAnnotation];
+export function readRulesInFlight(object: {
+  readonly metadata: Pick<VolumeSnapshot['metadata'], 'annotations'>;
+}): RulesInFlight | 'invalid' | undefined {
+  const value = object.metadata.annotations?.[rulesInFlightAnnotation];
   if (value === undefined) return undefined;
   if (value.length > maxLength) return 'invalid';
   let parsed: unknown;
