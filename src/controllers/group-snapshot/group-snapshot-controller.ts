@@ -320,9 +320,7 @@ export class GroupSnapshotController {
       if (signal.aborted) throw error;
       throw new GroupFailed(errorText(error));
     }
-    group = await this.markCut(group);
-    await runPostRule(after, signal);
-    group = await this.clearRulesInFlight(group);
+    group = await this.postRuleAfterCut(group, after, signal);
     group = await this.patchStatus(group, {
       stage: 'PostSnapshot',
       status: 'InProgress',
@@ -546,6 +544,17 @@ export class GroupSnapshotController {
       { namespace: group.metadata.namespace ?? '', name: group.metadata.name ?? '' },
       { metadata: { annotations: { [rulesInFlightAnnotation]: formatRulesInFlight(cutDone) } } },
     );
+  }
+
+  /** The post rule after every snapshot was cut, recorded as due while it runs (see markCut). */
+  private async postRuleAfterCut(
+    group: GroupVolumeSnapshot,
+    after: AfterSnapshot,
+    signal: AbortSignal,
+  ): Promise<GroupVolumeSnapshot> {
+    const marked = await this.markCut(group);
+    await runPostRule(after, signal);
+    return this.clearRulesInFlight(marked);
   }
 
   private async clearRulesInFlight(group: GroupVolumeSnapshot): Promise<GroupVolumeSnapshot> {
@@ -832,9 +841,7 @@ export class GroupSnapshotController {
       // The API server could not answer now: nothing stays, and the whole group is taken again.
       throw error;
     }
-    group = await this.markCut(group);
-    await runPostRule(after, signal);
-    group = await this.clearRulesInFlight(group);
+    group = await this.postRuleAfterCut(group, after, signal);
     group = await this.patchStatus(group, {
       stage: 'PostSnapshot',
       status: 'InProgress',

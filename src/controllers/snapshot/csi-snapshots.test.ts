@@ -1,4 +1,5 @@
 import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
+import { apiView } from './testing.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import {
@@ -12,12 +13,10 @@ import {
 } from '../../drivers/csi/csi-snapshots.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import type { EventRecorder } from '../../k8s/events.js';
-import type { KubeObject } from '../../k8s/informer.js';
-import { resources, type ResourceType } from '../../k8s/paths.js';
+import { resources } from '../../k8s/paths.js';
 import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/wait.js';
-import type { InformerView } from './dependencies.js';
 import type { SnapshotHooks } from './hooks.js';
 import { snapshotDataName, snapshotFinalizer } from './names.js';
 import { rulesInFlightAnnotation } from './rules-in-flight.js';
@@ -25,13 +24,7 @@ import { SnapshotController } from './snapshot-controller.js';
 
 const csiDriver = 'local.csi.example.com';
 
-function view<T extends KubeObject>(api: FakeKubeClient, type: ResourceType): InformerView<T> {
-  return {
-    get: (name, namespace) => api.object<T>(type, name, namespace),
-    list: () => api.objects<T>(type),
-    addHandlers: () => () => undefined,
-  };
-}
+const view = apiView;
 
 const claim: PersistentVolumeClaim = {
   metadata: { namespace: 'shop', name: 'data' },

@@ -7,25 +7,17 @@ import type { Rule } from '../../k8s/crds/rule.js';
 import type { VolumeSnapshot } from '../../k8s/crds/volume-snapshot.js';
 import type { EventRecorder } from '../../k8s/events.js';
 import type { ExecRequest, ExecResult } from '../../k8s/exec.js';
-import type { KubeObject } from '../../k8s/informer.js';
-import { resources, type ResourceType } from '../../k8s/paths.js';
+import { resources } from '../../k8s/paths.js';
 import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/wait.js';
 import { SnapshotRules } from '../rules/snapshot-rules.js';
-import type { InformerView } from './dependencies.js';
 import { currentCondition, driverSnapshotName, snapshotDataName } from './names.js';
 import { rulesInFlightAnnotation } from './rules-in-flight.js';
 import { SnapshotController } from './snapshot-controller.js';
-import { FakeStorage } from './testing.js';
+import { FakeStorage, apiView } from './testing.js';
 
-function view<T extends KubeObject>(api: FakeKubeClient, type: ResourceType): InformerView<T> {
-  return {
-    get: (name, namespace) => api.object<T>(type, name, namespace),
-    list: () => api.objects<T>(type),
-    addHandlers: () => () => undefined,
-  };
-}
+const view = apiView;
 
 const claim: PersistentVolumeClaim = {
   metadata: { namespace: 'shop', name: 'data' },

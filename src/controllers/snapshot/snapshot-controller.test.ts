@@ -1,26 +1,19 @@
 import type { PersistentVolume, PersistentVolumeClaim } from '../../wire/k8s-types.js';
+import { apiView } from './testing.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../../drivers/volume-snapshots.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../k8s/crds/volume-snapshot.js';
 import type { EventRecorder } from '../../k8s/events.js';
-import type { KubeObject } from '../../k8s/informer.js';
-import { resources, type ResourceType } from '../../k8s/paths.js';
+import { resources } from '../../k8s/paths.js';
 import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { silentLogger } from '../../lib/log.js';
 import { waitFor } from '../../lib/wait.js';
-import type { InformerView } from './dependencies.js';
 import { snapshotDataName } from './names.js';
 import { SnapshotController } from './snapshot-controller.js';
 
 /** An informer's cache read straight from the fake (the controller's resync finds every object). */
-function view<T extends KubeObject>(api: FakeKubeClient, type: ResourceType): InformerView<T> {
-  return {
-    get: (name, namespace) => api.object<T>(type, name, namespace),
-    list: () => api.objects<T>(type),
-    addHandlers: () => () => undefined,
-  };
-}
+const view = apiView;
 
 /** A storage system that takes every snapshot at once. */
 function fakeSnapshots(): VolumeSnapshots & { taken: DriverVolumeSnapshot[] } {

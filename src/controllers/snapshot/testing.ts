@@ -11,7 +11,7 @@ import { resources, type ResourceType } from '../../k8s/paths.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { silentLogger } from '../../lib/log.js';
 import type { WorkQueueObserver } from '../../lib/work-queue.js';
-import type { SnapshotDependencies } from './dependencies.js';
+import type { InformerView, SnapshotDependencies } from './dependencies.js';
 
 /** A storage system in memory: volumes and snapshots by id, and every change it was asked to make. */
 export class FakeStorage implements VolumeSnapshots {
@@ -214,5 +214,22 @@ export async function runUntilSettled<A extends SeedableApi>(
     snapshot: (namespace: string, name: string) =>
       api.object<VolumeSnapshot>(resources.volumeSnapshots, name, namespace),
     data: (name: string) => api.object<VolumeSnapshotData>(resources.volumeSnapshotDatas, name),
+  };
+}
+
+/**
+ * An informer view read straight from the fake API server, for tests that drive a controller's sync by
+ * hand rather than through its informers (no handlers: nothing is queued by changes).
+ */
+export function apiView<T extends KubeObject>(
+  api: Pick<SeedableApi, 'object'> & {
+    objects<U = unknown>(type: ResourceType, namespace?: string): U[];
+  },
+  type: ResourceType,
+): InformerView<T> {
+  return {
+    get: (name, namespace) => api.object<T>(type, name, namespace),
+    list: () => api.objects<T>(type),
+    addHandlers: () => () => undefined,
   };
 }
