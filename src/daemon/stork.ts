@@ -16,6 +16,8 @@ import { reportDecision } from '../extender/decision-events.js';
 import { notReadyReason } from '../extender/readiness.js';
 import { startExtenderServing, type RunningExtenderServing } from '../extender/serving.js';
 import { isCachedPod } from '../extender/trusted-pod.js';
+import { UnconfirmedDecisions } from '../extender/unconfirmed-decisions.js';
+import type { DecisionRecord } from '../extender/server.js';
 import { systemClock } from '../lib/clock.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder } from '../k8s/events.js';
@@ -302,6 +304,16 @@ export async function startStork(
       ? new DecisionRecorder({ api, replica: identity, logger })
       : undefined;
     if (recorder) lifecycle.add(cleanupComponent('decision-recorder', () => recorder.stop()));
+    const deliverDecision = (record: DecisionRecord): void => {
+      reportDecision(record, events, logger);
+      recorder?.observe(record);
+    };
+    const unconfirmed = new UnconfirmedDecisions({ deliver: deliverDecision });
+    // Handlers live as long as the pod informer, which stops with stork.
+    pods.addHandlers({
+      onAdd: (pod) => unconfirmed.podSeen(pod),
+      onUpdate: (_previous, pod) => unconfirmed.podSeen(pod),
+    });
     let serving: RunningExtenderServing | undefined;
     lifecycle.add(
       serviceComponent(
@@ -324,9 +336,12 @@ export async function startStork(
                 },
                 onDecision: (record) => {
                   // Writes only for pods stork knows by UID: a forged body naming another pod changes nothing.
-                  if (!isCachedPod(record.pod, (namespace, name) => pods.get(name, namespace))) return;
-                  reportDecision(record, events, logger);
-                  recorder?.observe(record);
+                  // A pod the cache has not seen yet waits for it (kube-scheduler is often faster).
+                  if (!isCachedPod(record.pod, (namespace, name) => pods.get(name, namespace))) {
+                    unconfirmed.hold(record);
+                    return;
+                  }
+                  deliverDecision(record);
                 },
                 notReady: () =>
                   notReadyReason({
