@@ -18,6 +18,8 @@ export interface StorkConfig {
   /** `host:port` of the storage system's REST volume API (pxd: group snapshots in one call), if any. */
   readonly driverRestEndpoint?: string;
   readonly driverRefreshIntervalMs: number;
+  /** How often the storage volumes are re-read (volumes a pod needs and the cache lacks: at once). */
+  readonly driverVolumeRefreshIntervalMs: number;
   /** Decisions refuse a driver state older than this. */
   readonly driverStaleAfterMs: number;
   /** CSI driver names the csi driver serves; empty: every CSIDriver in the cluster. */
@@ -69,6 +71,7 @@ export interface StorkConfig {
 
 export const defaultConfig: Omit<StorkConfig, 'driver' | 'driverEndpoint'> = {
   driverRefreshIntervalMs: 2000,
+  driverVolumeRefreshIntervalMs: 10_000,
   driverStaleAfterMs: 30_000,
   extender: true,
   extenderPort: 8099,

@@ -5,13 +5,14 @@ import { createDriverCaches } from './driver-caches.js';
 // The caches only hold their driver until started; these stand-ins are never called.
 const pxd = { name: 'pxd' } as VolumeDriver;
 const csi = { name: 'csi' } as VolumeDriver;
-const options = { refreshIntervalMs: 1234, onError: () => undefined };
+const options = { refreshIntervalMs: 1234, volumeRefreshIntervalMs: 5678, onError: () => undefined };
 
 describe('createDriverCaches', () => {
   it('gives the pxd,csi csi cache --driver-refresh-interval, like the primary cache', () => {
     const { cache, csiCache } = createDriverCaches({ primary: pxd, csi }, options);
     expect(cache.refreshIntervalMs).toBe(1234);
     expect(csiCache?.refreshIntervalMs).toBe(1234);
+    expect([cache.volumeRefreshIntervalMs, csiCache?.volumeRefreshIntervalMs]).toEqual([5678, 5678]);
   });
 
   it('runs one cache when one driver reports storage state', () => {

@@ -18,14 +18,19 @@ export function createDriverCaches(
   drivers: { readonly primary: VolumeDriver; readonly csi?: VolumeDriver | undefined },
   options: {
     readonly refreshIntervalMs: number;
+    readonly volumeRefreshIntervalMs?: number;
     readonly onError: (error: unknown, context: string) => void;
   },
 ): DriverCaches {
-  const { refreshIntervalMs, onError } = options;
-  const cache = new DriverCache({ driver: drivers.primary, refreshIntervalMs, onError });
+  const { refreshIntervalMs, volumeRefreshIntervalMs, onError } = options;
+  const intervals = {
+    refreshIntervalMs,
+    ...(volumeRefreshIntervalMs !== undefined ? { volumeRefreshIntervalMs } : {}),
+  };
+  const cache = new DriverCache({ driver: drivers.primary, ...intervals, onError });
   const csiCache =
     drivers.csi && drivers.csi !== drivers.primary
-      ? new DriverCache({ driver: drivers.csi, refreshIntervalMs, onError })
+      ? new DriverCache({ driver: drivers.csi, ...intervals, onError })
       : undefined;
   return { cache, csiCache };
 }

@@ -113,6 +113,7 @@ export async function startStork(
   const driver = drivers.primary;
   const { cache, csiCache } = createDriverCaches(drivers, {
     refreshIntervalMs: config.driverRefreshIntervalMs,
+    volumeRefreshIntervalMs: config.driverVolumeRefreshIntervalMs,
     onError,
   });
   const pods = new Informer<Pod>({ api, type: resources.pods, onError, transform: podForStork });

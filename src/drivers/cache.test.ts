@@ -9,6 +9,7 @@ function fakeDriver() {
     volumes: [] as DriverVolume[],
     failWith: undefined as Error | undefined,
     listCalls: 0,
+    volumeListCalls: 0,
   };
   const driver: VolumeDriver = {
     name: 'fake',
@@ -19,7 +20,10 @@ function fakeDriver() {
         ? Promise.reject(state.failWith)
         : Promise.resolve(state.nodes.map((n) => ({ ...n })));
     },
-    listVolumes: () => Promise.resolve(state.volumes.map((v) => ({ ...v }))),
+    listVolumes: () => {
+      state.volumeListCalls++;
+      return Promise.resolve(state.volumes.map((v) => structuredClone(v)));
+    },
     inspectNode: () => Promise.reject(new Error('unused')),
     ownsProvisioner: () => false,
     volumeIdOf: () => undefined,
@@ -41,6 +45,88 @@ describe('DriverCache', () => {
     const third = await cache.refresh();
     expect(third.nodes).not.toBe(first.nodes);
     expect(third.nodesById.get('n1')?.status).toBe('Offline');
+  });
+
+  it('keeps every unchanged volume object, and the map itself when nothing changed; the content version says so', async () => {
+    const { state, driver } = fakeDriver();
+    const volume = (id: string, replicas: string[]): DriverVolume => ({
+      id,
+      name: id,
+      sizeBytes: 1,
+      replicaNodeIds: replicas,
+      labels: { app: 'db' },
+    });
+    state.volumes = [volume('v1', ['n1']), volume('v2', ['n1'])];
+    const cache = new DriverCache({ driver, refreshIntervalMs: 60_000 });
+    const first = await cache.refresh();
+    const second = await cache.refresh();
+    expect(second.version).toBe(first.version + 1);
+    expect(second.contentVersion).toBe(first.contentVersion);
+    expect(second.volumesById).toBe(first.volumesById);
+    expect(second.nodesById).toBe(first.nodesById);
+
+    state.volumes = [volume('v1', ['n1']), volume('v2', ['n2'])];
+    const moved = await cache.refresh();
+    expect(moved.contentVersion).toBe(first.contentVersion + 1);
+    expect(moved.volumesById).not.toBe(first.volumesById);
+    expect(moved.volumesById.get('v1')).toBe(first.volumesById.get('v1'));
+    expect(moved.volumesById.get('v2')?.replicaNodeIds).toEqual(['n2']);
+
+    state.volumes = [volume('v1', ['n1'])];
+    const removed = await cache.refresh();
+    expect(removed.contentVersion).toBe(moved.contentVersion + 1);
+    expect([...removed.volumesById.keys()]).toEqual(['v1']);
+
+    state.nodes = [{ id: 'n1', hostname: 'n1', ips: [], status: 'Offline' }];
+    const offline = await cache.refresh();
+    expect(offline.contentVersion).toBe(removed.contentVersion + 1);
+    expect(offline.volumesById).toBe(removed.volumesById);
+
+    state.failWith = new Error('unreachable');
+    const failed = await cache.refresh();
+    expect(failed.contentVersion).toBe(offline.contentVersion);
+    expect(failed.version).toBe(offline.version + 1);
+  });
+
+  it('lists volumes at their own interval in the loop, and at once when an unknown one is asked for', async () => {
+    const { state, driver } = fakeDriver();
+    let now = 0;
+    const cache = new DriverCache({
+      driver,
+      refreshIntervalMs: 20,
+      volumeRefreshIntervalMs: 10_000,
+      now: () => now,
+    });
+    const until = async (what: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 2000;
+      while (!what() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(what()).toBe(true);
+    };
+    await cache.start();
+    try {
+      const first = cache.snapshot();
+      expect(state.volumeListCalls).toBe(1);
+      state.volumes = [{ id: 'v1', name: 'v1', sizeBytes: 1, replicaNodeIds: ['n1'], labels: {} }];
+      await until(() => state.listCalls >= 4);
+      // Nodes every interval; the volumes' interval has not passed on the injected clock.
+      expect(state.volumeListCalls).toBe(1);
+      expect(cache.snapshot().volumesById.has('v1')).toBe(false);
+      expect(cache.snapshot().volumesListedAt).toBe(first.volumesListedAt);
+      now += 10_000;
+      await until(() => cache.snapshot().volumesById.has('v1'));
+      expect(state.volumeListCalls).toBe(2);
+
+      state.volumes = [
+        ...state.volumes,
+        { id: 'v2', name: 'v2', sizeBytes: 1, replicaNodeIds: ['n1'], labels: {} },
+      ];
+      cache.requestVolume('v2');
+      await until(() => cache.snapshot().volumesById.has('v2'));
+      expect(state.volumeListCalls).toBe(3);
+    } finally {
+      cache.stop();
+      await cache.stopped();
+    }
   });
 
   it('keeps serving the last good state after a failed refresh, saying why and how old it is', async () => {
@@ -93,7 +179,11 @@ describe('DriverCache', () => {
       await settle();
       expect(state.listCalls).toBe(2);
       now += 60_000;
+      // ghost-1 is known absent now: asking again brings nothing forward; an id never listed does.
       cache.requestVolume('ghost-1');
+      await settle();
+      expect(state.listCalls).toBe(2);
+      cache.requestVolume('ghost-new');
       await settle();
       expect(state.listCalls).toBe(3);
     } finally {

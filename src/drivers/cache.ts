@@ -1,10 +1,37 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { VolumeDriver } from './driver.js';
-import { driverState, emptyDriverState, type DriverState } from './driver-state.js';
+import { emptyDriverState, type DriverState } from './driver-state.js';
 import { errorText } from '../lib/errors.js';
+import type { DriverNode, DriverVolume } from './driver.js';
+import { sameVolume } from './same-volume.js';
 
 /** At most this many volume ids are remembered as absent (the oldest are forgotten first). */
 const maxAbsentVolumes = 1000;
+
+function byId(nodes: readonly DriverNode[]): ReadonlyMap<string, DriverNode> {
+  return new Map(nodes.map((n) => [n.id, n]));
+}
+
+/**
+ * The listed volumes, keeping the earlier object of each volume that did not change, and the earlier map
+ * itself when none did (same ids, every one the same): a refresh that changed nothing changes no identity.
+ */
+function merged(
+  before: ReadonlyMap<string, DriverVolume>,
+  listed: readonly DriverVolume[],
+): ReadonlyMap<string, DriverVolume> {
+  const after = new Map<string, DriverVolume>();
+  let changed = false;
+  for (const volume of listed) {
+    const earlier = before.get(volume.id);
+    if (earlier && sameVolume(earlier, volume)) after.set(volume.id, earlier);
+    else {
+      after.set(volume.id, volume);
+      changed = true;
+    }
+  }
+  return changed || after.size !== before.size ? after : before;
+}
 
 /** The asked-for ids a complete listing did not have, newest last, bounded. */
 function absent(asked: readonly string[], listed: ReadonlyMap<string, unknown>): ReadonlySet<string> {
@@ -15,8 +42,14 @@ function absent(asked: readonly string[], listed: ReadonlyMap<string, unknown>):
 
 export interface DriverCacheOptions {
   readonly driver: VolumeDriver;
-  /** How often nodes and volumes are re-read (default 5 s). */
+  /** How often nodes are re-read (default 5 s). */
   readonly refreshIntervalMs?: number;
+  /**
+   * How often volumes are re-read (default: as often as the nodes). Listing every volume is the biggest
+   * part of a refresh (decoding 10,000 volumes takes about 100 ms), and only placement reads volumes: a
+   * volume nobody has seen yet is read at once when asked for ({@link DriverCache.requestVolume}).
+   */
+  readonly volumeRefreshIntervalMs?: number;
   readonly onError?: (error: unknown, context: string) => void;
   /** Called after every refresh, successful or not. */
   readonly onRefresh?: (snapshot: DriverState) => void;
@@ -38,6 +71,8 @@ export class DriverCache {
   private readonly controller = new AbortController();
   /** When a request for unknown volumes last brought a refresh forward. */
   private lastEarlyRefresh = Number.NEGATIVE_INFINITY;
+  /** When the volumes were last listed successfully (on the `now` clock). */
+  private lastVolumeListing = Number.NEGATIVE_INFINITY;
   private readonly listeners = new Set<(snapshot: DriverState) => void>();
 
   constructor(private readonly options: DriverCacheOptions) {}
@@ -79,50 +114,78 @@ export class DriverCache {
 
   /** Asks for a volume the snapshot lacks; a refresh runs soon. Never blocks. */
   requestVolume(id: string): void {
+    // A volume a complete listing lacked is not asked for again: a pod naming a deleted volume would
+    // otherwise bring the full listing back to every refresh. It is seen by the next regular listing.
     if (this.current.volumesById.has(id) || this.wanted.has(id)) return;
+    if (this.current.absentVolumeIds?.has(id)) return;
     // Bounded: the set only says that a refresh is wanted, and is cleared by every refresh.
     if (this.wanted.size < 1000) this.wanted.add(id);
     // At most one refresh brought forward per interval: scheduling requests for volumes the storage
     // system does not have (a deleted volume, a forged request) cannot turn into one full listing each.
-    const now = (this.options.now ?? performance.now.bind(performance))();
+    const now = this.now();
     if (now - this.lastEarlyRefresh < this.refreshIntervalMs) return;
     this.lastEarlyRefresh = now;
     this.wake?.();
   }
 
-  /** Refreshes now (e.g. in tests, or after a known change) and returns the new snapshot. */
-  async refresh(): Promise<DriverState> {
+  get volumeRefreshIntervalMs(): number {
+    return this.options.volumeRefreshIntervalMs ?? this.refreshIntervalMs;
+  }
+
+  /** Refreshes nodes and volumes now (e.g. in tests, or after a known change); returns the new snapshot. */
+  refresh(): Promise<DriverState> {
+    return this.refreshNow(true);
+  }
+
+  /**
+   * One refresh of the loop: the nodes always; the volumes when their interval has passed, or when
+   * someone asked for one the cache lacks.
+   */
+  private async refreshNow(allVolumes: boolean): Promise<DriverState> {
     const { driver } = this.options;
     const signal = this.controller.signal;
-    const absentBefore = this.current.absentVolumeIds;
+    const previous = this.current;
+    const absentBefore = previous.absentVolumeIds;
     const asked = [...(absentBefore ?? []), ...this.wanted];
+    const now = this.now();
+    const listVolumes =
+      allVolumes || this.wanted.size > 0 || now - this.lastVolumeListing >= this.volumeRefreshIntervalMs;
     this.wanted.clear();
     try {
-      const [nodes, volumes] = await Promise.all([driver.listNodes(signal), driver.listVolumes(signal)]);
+      const [nodes, volumes] = await Promise.all([
+        driver.listNodes(signal),
+        listVolumes ? driver.listVolumes(signal) : undefined,
+      ]);
+      if (listVolumes) this.lastVolumeListing = now;
       // Keep the previous node list (the same array) when nothing about the nodes changed, so what is
       // derived from it (node matching, per-node facts) survives refreshes that changed nothing.
       const fingerprint = JSON.stringify(nodes);
       const sameNodes = fingerprint === this.nodesFingerprint;
       this.nodesFingerprint = fingerprint;
-      this.current = driverState(
-        sameNodes ? this.current.nodes : nodes,
-        volumes,
-        Date.now(),
-        this.current.version + 1,
-      );
-      this.current = { ...this.current, absentVolumeIds: absent(asked, this.current.volumesById) };
+      const volumesById = volumes ? merged(previous.volumesById, volumes) : previous.volumesById;
+      const changed = !sameNodes || volumesById !== previous.volumesById;
+      const wallNow = Date.now();
+      this.current = {
+        nodes: sameNodes ? previous.nodes : nodes,
+        nodesById: sameNodes ? previous.nodesById : byId(nodes),
+        volumesById,
+        refreshedAt: wallNow,
+        lastError: undefined,
+        version: previous.version + 1,
+        contentVersion: changed ? previous.contentVersion + 1 : previous.contentVersion,
+        volumesListedAt: volumes ? wallNow : previous.volumesListedAt,
+        // Only a complete listing of the volumes tells that an asked-for one does not exist.
+        ...(volumes
+          ? { absentVolumeIds: absent(asked, volumesById) }
+          : absentBefore
+            ? { absentVolumeIds: absentBefore }
+            : {}),
+      };
     } catch (error) {
       this.options.onError?.(error, `refreshing ${driver.name} nodes and volumes`);
-      // Keep serving the last good state; its age tells readers how far to trust it.
-      this.current = driverState(
-        this.current.nodes,
-        [...this.current.volumesById.values()],
-        this.current.refreshedAt,
-        this.current.version + 1,
-        errorText(error),
-      );
-      // A failed refresh confirms nothing: what was known absent stays so, nothing more.
-      if (absentBefore) this.current = { ...this.current, absentVolumeIds: absentBefore };
+      // Keep serving the last good state; its age tells readers how far to trust it. A failed refresh
+      // confirms nothing: what was known absent stays so, nothing more.
+      this.current = { ...previous, lastError: errorText(error), version: previous.version + 1 };
     }
     this.options.onRefresh?.(this.current);
     for (const listener of this.listeners) {
@@ -133,6 +196,10 @@ export class DriverCache {
       }
     }
     return this.current;
+  }
+
+  private now(): number {
+    return (this.options.now ?? performance.now.bind(performance))();
   }
 
   private async run(): Promise<void> {
@@ -150,7 +217,7 @@ export class DriverCache {
       if (stopped()) break;
       // Coalesce a burst of requests for unknown volumes into one refresh.
       if (this.wanted.size > 0) await sleep(50);
-      await this.refresh();
+      await this.refreshNow(false);
     }
   }
 }

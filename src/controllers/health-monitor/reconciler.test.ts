@@ -50,6 +50,35 @@ describe('HealthReconciler: the grace period', () => {
   });
 });
 
+describe('HealthReconciler: refreshes that change nothing', () => {
+  it('re-matches nodes only when the storage nodes or the Node cache changed', () => {
+    const t = testReconciler();
+    const first = t.reconciler.refresh();
+    t.cluster.touch();
+    const same = t.reconciler.refresh();
+    // The same counts, not a new matching of every node.
+    expect(same.view.observations).toBe(first.view.observations);
+    t.cluster.setStatus('n2', 'Offline');
+    const offline = t.reconciler.refresh();
+    expect(offline.view.observations).not.toBe(first.view.observations);
+    expect(offline.changed).toEqual(['n2']);
+  });
+
+  it('observes a change made while the view was untrustworthy once it is trusted again, nodes unchanged', async () => {
+    const t = testReconciler();
+    t.reconciler.refresh();
+    t.cluster.refreshedAgoMs = 31_000;
+    t.cluster.setStatus('n1', 'Offline');
+    expect(t.reconciler.refresh().changed).toEqual([]);
+    expect(t.reconciler.tracker.get('n1')?.status).toBe('Online');
+    // The next refresh succeeds with the same storage nodes (the cache keeps the same array).
+    t.cluster.refreshedAgoMs = 0;
+    await t.advance(1000);
+    expect(t.reconciler.refresh().changed).toEqual(['n1']);
+    expect(t.reconciler.tracker.get('n1')?.status).toBe('Offline');
+  });
+});
+
 describe('HealthReconciler: only explicit statuses evacuate', () => {
   it.each<[DriverNodeStatus, boolean]>([
     ['Online', false],

@@ -1,6 +1,6 @@
 import type { Node, ObjectReference, PersistentVolume, Pod, VolumeAttachment } from '../../wire/k8s-types.js';
 import type { DriverState } from '../../drivers/driver-state.js';
-import type { VolumeDriver } from '../../drivers/driver.js';
+import type { DriverNode, VolumeDriver } from '../../drivers/driver.js';
 import { nodeMatcherFor } from '../../drivers/node-match.js';
 import { usesDriverVolumes, type ClaimLookups } from '../../drivers/pod-claims.js';
 import type { KubeClient } from '../../k8s/client.js';
@@ -108,7 +108,13 @@ export class HealthReconciler {
   readonly tracker: NodeHealthTracker;
   readonly breaker: CircuitBreaker;
   readonly evictor: Evictor;
-  private seen = { snapshot: -1, nodes: -1 };
+  /** What the counts were made from: the storage node list (kept while unchanged) and the Node cache. */
+  private seen: { storageNodes: readonly DriverNode[] | undefined; nodes: number } = {
+    storageNodes: undefined,
+    nodes: -1,
+  };
+  /** Whether the tracker has observed the current counts (it does not while the view is untrustworthy). */
+  private observed = false;
   private lastView: StorageView | undefined;
   private counts: NodeCounts | undefined;
   /** Nodes told about the open breaker during this opening (told once each). */
@@ -140,16 +146,23 @@ export class HealthReconciler {
     const snapshot = caches.storage.snapshot();
     const now = clock.now();
     let changed: string[] = [];
-    const fresh = this.seen.snapshot !== snapshot.version || this.seen.nodes !== caches.nodes.version;
+    // The driver cache keeps the same node array while no storage node changed: most refreshes (every
+    // few seconds) leave the counts as they were, and matching thousands of nodes is not free.
+    const fresh = this.seen.storageNodes !== snapshot.nodes || this.seen.nodes !== caches.nodes.version;
     const distrust = untrustworthy(snapshot, {
       wallNow: clock.wallNow(),
       staleAfterMs: this.deps.staleAfterMs,
     });
     if (fresh || !this.counts) {
       this.counts = countNodes(snapshot, caches.nodes.list(), nodeMatcherFor(snapshot.nodes));
-      this.seen = { snapshot: snapshot.version, nodes: caches.nodes.version };
-      // An untrustworthy view says nothing about the nodes: keep what was last known.
-      if (distrust === undefined) changed = this.tracker.observe(this.counts.observations, now);
+      this.seen = { storageNodes: snapshot.nodes, nodes: caches.nodes.version };
+      this.observed = false;
+    }
+    // An untrustworthy view says nothing about the nodes: keep what was last known, and observe these
+    // counts once the view is trusted again (the nodes may not change again by then).
+    if (distrust === undefined && !this.observed) {
+      changed = this.tracker.observe(this.counts.observations, now);
+      this.observed = true;
     }
     const view = storageView(this.counts, distrust);
     this.lastView = view;

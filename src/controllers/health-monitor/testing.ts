@@ -10,7 +10,7 @@ import type {
   VolumeAttachment,
 } from '../../wire/k8s-types.js';
 import type { DriverNode, DriverNodeStatus, VolumeDriver } from '../../drivers/driver.js';
-import { driverState, type DriverState } from '../../drivers/driver-state.js';
+import { driverState, emptyDriverState, type DriverState } from '../../drivers/driver-state.js';
 import type { KubeClient } from '../../k8s/client.js';
 import { resources, type ResourceType } from '../../k8s/paths.js';
 import type { FakeClock } from '../../lib/fake-clock.js';
@@ -58,9 +58,11 @@ export class TestCluster {
   /** The Node informer's view (may lag behind the API server). */
   readonly cachedNodes = new Map<string, Node>();
   private storage = new Map<string, DriverNode>();
+  /** The storage nodes changed since the last snapshot (else it keeps their array, as the cache does). */
+  private storageChanged = true;
   private snapshotVersion = 1;
   nodesVersion = 1;
-  private current: DriverState;
+  private current: DriverState = emptyDriverState;
   /** Overrides for the storage snapshot: a failed refresh, a stale view. */
   refreshedAgoMs = 0;
   lastError: string | undefined;
@@ -84,6 +86,7 @@ export class TestCluster {
     this.api.seed(resources.nodes, readyNode(name, true));
     this.cachedNodes.set(name, readyNode(name, true));
     this.storage.set(name, { id: `px-${name}`, hostname: name, schedulerNodeName: name, ips: [], status });
+    this.storageChanged = true;
     this.nodesVersion++;
     this.touch();
   }
@@ -92,6 +95,7 @@ export class TestCluster {
     const node = this.storage.get(name);
     if (!node) throw new Error(`no storage node ${name}`);
     this.storage.set(name, { ...node, status });
+    this.storageChanged = true;
     this.touch();
   }
 
@@ -181,8 +185,11 @@ export class TestCluster {
   }
 
   private build(): DriverState {
+    // The driver cache keeps the same node array while the nodes stay the same; so does this.
+    const nodes = this.storageChanged ? [...this.storage.values()] : this.current.nodes;
+    this.storageChanged = false;
     const base = driverState(
-      [...this.storage.values()],
+      nodes,
       [],
       this.clock.wallNow() - this.refreshedAgoMs,
       this.snapshotVersion,
