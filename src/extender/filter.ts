@@ -2,11 +2,11 @@ import type { Node, Pod } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';
-import { servesData } from './indexes.js';
+import { operatorUnschedulableAnnotation, servesData } from './indexes.js';
 import { withCsiFilter } from './csi-decisions.js';
 
 export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
-export const operatorUnschedulableAnnotation = 'operator.libopenstorage.org/unschedulable';
+export { operatorUnschedulableAnnotation };
 
 export interface FilterDecision {
   /** Names of the nodes that pass, in the order given. */
@@ -39,9 +39,9 @@ function filterReplicaNodes(
   state: ClusterState,
   options: DecisionOptions,
 ): FilterDecision {
-  const names = candidates.map((n) => n.metadata?.name ?? '');
   const context = podContext(pod, state, options);
-  if (context.kind === 'no-driver-volumes') return { passed: names, failed: {}, requestVolumes: [] };
+  if (context.kind === 'no-driver-volumes')
+    return { passed: candidates.map((n) => n.metadata?.name ?? ''), failed: {}, requestVolumes: [] };
   if (context.kind === 'error') {
     return { passed: [], failed: {}, error: context.message, requestVolumes: context.requestVolumes };
   }
@@ -50,30 +50,32 @@ function filterReplicaNodes(
   const scored = context.volumes.volumes.filter((v) => v.labels[skipScoringLabel] !== 'true');
   const passed: string[] = [];
   const failed: Record<string, string> = {};
-  candidates.forEach((node, i) => {
-    const name = names[i] ?? '';
-    if (node.metadata?.annotations?.[operatorUnschedulableAnnotation] === 'true') {
+  // A plain loop over facts computed when the caches changed: this runs for every candidate node.
+  for (let i = 0; i < candidates.length; i++) {
+    const node = candidates[i] as Node;
+    const name = node.metadata?.name ?? '';
+    const { driverNode, operatorUnschedulable } = context.indexes.nodeFacts(node);
+    if (operatorUnschedulable) {
       failed[name] = `node is marked unschedulable by the ${driver} operator`;
-      return;
+      continue;
     }
-    const { driverNode } = context.indexes.nodeFacts(node);
     if (!driverNode) {
       failed[name] = `no ${driver} storage node runs on this node`;
-      return;
+      continue;
     }
     if (!servesData(driverNode)) {
       failed[name] = `${driver} storage on this node is ${driverNode.status}`;
-      return;
+      continue;
     }
     if (localOnly) {
       const missing = scored.filter((v) => !v.replicaNodeIds.includes(driverNode.id));
       if (missing.length > 0) {
         failed[name] =
           `holds no replica of volume(s) ${missing.map((v) => v.name || v.id).join(', ')} (preferLocalNodeOnly)`;
-        return;
+        continue;
       }
     }
     passed.push(name);
-  });
+  }
   return { passed, failed, requestVolumes: [] };
 }

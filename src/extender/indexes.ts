@@ -9,13 +9,20 @@ export interface NodeFacts {
   /** The storage node running there, if any. */
   readonly driverNode: DriverNode | undefined;
   readonly locality: Locality;
-  /** Locality and status in one string: nodes with equal keys score alike unless they hold a replica. */
-  readonly scoreKey: string;
+  /**
+   * Locality and status as a small integer, the same for nodes with the same rack, zone, region and
+   * storage status: such nodes score alike unless they hold a replica. A number rather than the string
+   * itself, so that a request over thousands of nodes looks it up in an array, not by a string's hash.
+   */
+  readonly scoreClass: number;
+  /** The storage operator marked the node unschedulable (annotation `operator.libopenstorage.org/unschedulable`). */
+  readonly operatorUnschedulable: boolean;
 }
 
-function factsOf(driverNode: DriverNode | undefined, locality: Locality): NodeFacts {
-  const scoreKey = `${locality.rack}\u0000${locality.zone}\u0000${locality.region}\u0000${driverNode?.status ?? ''}`;
-  return { driverNode, locality, scoreKey };
+export const operatorUnschedulableAnnotation = 'operator.libopenstorage.org/unschedulable';
+
+function scoreKeyOf(driverNode: DriverNode | undefined, locality: Locality): string {
+  return `${locality.rack}\u0000${locality.zone}\u0000${locality.region}\u0000${driverNode?.status ?? ''}`;
 }
 
 /**
@@ -26,7 +33,14 @@ function factsOf(driverNode: DriverNode | undefined, locality: Locality): NodeFa
  */
 export class SchedulingIndexes {
   readonly matcher: NodeMatcher;
-  private readonly facts = new Map<string, { node: Node; facts: NodeFacts }>();
+  /**
+   * By node object: informer objects are replaced on every update, never mutated, so an object's facts
+   * never change, and those of a replaced object go with it. An identity lookup, not a name's hash: this
+   * runs for every candidate node of every request.
+   */
+  private readonly facts = new WeakMap<Node, NodeFacts>();
+  /** Score classes by their key, numbered from 0 in the order first seen (see {@link NodeFacts.scoreClass}). */
+  private readonly scoreClasses = new Map<string, number>();
   private readonly replicaLocalities = new Map<string, { node: Node | undefined; locality: Locality }>();
   private kubeNodeOf: { version: number; map: Map<string, Node> } | undefined;
   /** Facts computed so far (not memo hits): how a test tells the request path from the warm-up. */
@@ -41,14 +55,26 @@ export class SchedulingIndexes {
 
   /** Facts about a candidate node (memoised by object: informer objects are replaced, never mutated). */
   nodeFacts(node: Node): NodeFacts {
-    const name = node.metadata?.name ?? '';
-    const known = this.facts.get(name);
-    if (known?.node === node) return known.facts;
+    const known = this.facts.get(node);
+    if (known) return known;
     const driverNode = this.matcher.match(node);
     this.factsComputed++;
-    const facts = factsOf(driverNode, localityOf(node, driverNode, this.rackLabel));
-    this.facts.set(name, { node, facts });
+    const locality = localityOf(node, driverNode, this.rackLabel);
+    const key = scoreKeyOf(driverNode, locality);
+    let scoreClass = this.scoreClasses.get(key);
+    if (scoreClass === undefined) {
+      scoreClass = this.scoreClasses.size;
+      this.scoreClasses.set(key, scoreClass);
+    }
+    const operatorUnschedulable = node.metadata?.annotations?.[operatorUnschedulableAnnotation] === 'true';
+    const facts: NodeFacts = { driverNode, locality, scoreClass, operatorUnschedulable };
+    this.facts.set(node, facts);
     return facts;
+  }
+
+  /** How many score classes the facts computed so far fall into (each request's scores fit an array of it). */
+  get scoreClassCount(): number {
+    return this.scoreClasses.size;
   }
 
   /** Where a storage node sits: its Kubernetes node's labels if it runs on one, else what it reports. */

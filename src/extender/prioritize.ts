@@ -1,4 +1,4 @@
-import type { DriverVolume } from '../drivers/driver.js';
+import type { DriverNode, DriverVolume } from '../drivers/driver.js';
 import type { Node, Pod } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
@@ -92,11 +92,16 @@ function prioritizeReplicaNodes(
     replicaPlacement(v, state.snapshot.nodesById, (node) => indexes.replicaLocality(node, state)),
   );
   const hyperconverged = new Set<string>();
-  const replicaHolders = new Set<string>();
-  for (const placement of placements) for (const id of placement.nodeIds) replicaHolders.add(id);
+  // Storage nodes by object (an identity lookup per candidate, not a hash of an id string).
+  const replicaHolders = new Set<DriverNode>();
+  for (const placement of placements)
+    for (const id of placement.nodeIds) {
+      const holder = state.snapshot.nodesById.get(id);
+      if (holder) replicaHolders.add(holder);
+    }
   // Nodes that hold no replica score by their locality alone, so nodes in the same rack share one
-  // computation: with thousands of nodes this is most of the work saved.
-  const byLocality = new Map<string, { raw: number; parts: NodeScore['parts'] }>();
+  // computation: with thousands of nodes this is most of the work saved. Indexed by score class.
+  const byLocality: ({ raw: number; parts: NodeScore['parts'] } | undefined)[] = [];
   // First pass: primitives and shared part lists only; one object per node is made at the end. Plain
   // loops: at thousands of nodes per request, closures and intermediate lists are most of the garbage.
   const count = candidates.length;
@@ -105,14 +110,14 @@ function prioritizeReplicaNodes(
   const storage = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
     const node = candidates[i] as Node;
-    const { driverNode, locality, scoreKey } = indexes.nodeFacts(node);
+    const { driverNode, locality, scoreClass } = indexes.nodeFacts(node);
     if (!driverNode) {
       partsOf[i] = noParts;
       continue;
     }
     storage[i] = 1;
-    const key = replicaHolders.has(driverNode.id) ? undefined : scoreKey;
-    let scored = key === undefined ? undefined : byLocality.get(key);
+    const shared = !replicaHolders.has(driverNode);
+    let scored = shared ? byLocality[scoreClass] : undefined;
     if (!scored) {
       const parts = placements.map((placement) => {
         const tier = tierOf(driverNode, locality, placement);
@@ -125,7 +130,7 @@ function prioritizeReplicaNodes(
       });
       const sum = parts.reduce((total, p) => total + p.points, 0);
       scored = { raw: sum === 0 ? defaultPoints : sum, parts };
-      if (key !== undefined) byLocality.set(key, scored);
+      if (shared) byLocality[scoreClass] = scored;
     }
     raws[i] = scored.raw;
     partsOf[i] = scored.parts;

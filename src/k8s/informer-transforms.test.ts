@@ -2,7 +2,7 @@ import type { Pod } from '../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../lib/fake-clock.js';
 import { Informer } from './informer.js';
-import { podForStork, withoutManagedFields } from './informer-transforms.js';
+import { podForStork, podStrings, withoutManagedFields } from './informer-transforms.js';
 import { resources } from './paths.js';
 import { FakeKubeClient } from './testing/fake-client.js';
 
@@ -14,9 +14,16 @@ const fullPod = (name: string): Pod => ({
     name,
     namespace: 'ns',
     uid: `uid-${name}`,
+    creationTimestamp: '2026-01-01T00:00:00Z',
     labels: { app: 'db' },
-    annotations: { 'stork.libopenstorage.org/preferLocalNodeOnly': 'true' },
+    annotations: {
+      'stork.libopenstorage.org/preferLocalNodeOnly': 'true',
+      'kubernetes.io/config.mirror': 'abc',
+      'kubectl.kubernetes.io/last-applied-configuration': 'x'.repeat(1000),
+    },
     ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'ss' }],
+    deletionTimestamp: '2026-01-01T00:01:00Z',
+    deletionGracePeriodSeconds: 30,
     managedFields,
   },
   spec: {
@@ -31,11 +38,22 @@ const fullPod = (name: string): Pod => ({
       },
     ],
     initContainers: [{ name: 'init', image: 'registry.example/init:1' }],
-    volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+    volumes: [
+      { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
+      { name: 'px', portworxVolume: { volumeID: 'v1' } },
+      { name: 'token', projected: { sources: [{ serviceAccountToken: { path: 'token' } }] } },
+      { name: 'scratch', emptyDir: {} },
+    ],
+    tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' }],
+    dnsPolicy: 'ClusterFirst',
   },
   status: {
     phase: 'Running',
-    conditions: [{ type: 'Ready', status: 'True' }],
+    podIP: '198.18.0.10',
+    conditions: [
+      { type: 'PodScheduled', status: 'True' },
+      { type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' },
+    ],
     containerStatuses: [
       {
         name: 'app',
@@ -50,18 +68,58 @@ const fullPod = (name: string): Pod => ({
 });
 
 describe('podForStork', () => {
-  it('keeps what stork reads: identity, labels, annotations, owners, node, volumes, container names, phase', () => {
-    const lean = podForStork(fullPod('a'));
-    expect(lean.metadata).toEqual({ ...fullPod('a').metadata, managedFields: undefined });
-    expect(lean.metadata && 'managedFields' in lean.metadata).toBe(false);
+  it('keeps exactly what stork reads: identity, owners, deletion, its annotations, node, claims, phase, conditions', () => {
+    const full = fullPod('a');
+    const lean = podForStork({ ...full, metadata: { ...full.metadata, resourceVersion: '42' } });
+    expect(lean.metadata).toEqual({
+      name: 'a',
+      namespace: 'ns',
+      uid: 'uid-a',
+      resourceVersion: '42',
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: 'ss' }],
+      deletionTimestamp: '2026-01-01T00:01:00Z',
+      deletionGracePeriodSeconds: 30,
+      annotations: {
+        'stork.libopenstorage.org/preferLocalNodeOnly': 'true',
+        'kubernetes.io/config.mirror': 'abc',
+      },
+    });
     expect(lean.spec).toEqual({
       schedulerName: 'stork',
       nodeName: 'node-1',
       containers: [{ name: 'app' }],
       initContainers: [{ name: 'init' }],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
+      volumes: [
+        { name: 'data', persistentVolumeClaim: { claimName: 'data' } },
+        { name: 'px', portworxVolume: { volumeID: 'v1' } },
+      ],
     });
     expect(lean.status).toEqual({ phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] });
+  });
+
+  it('keeps one copy of the strings many pods share (namespace, node, scheduler, phase, owner kind)', () => {
+    const pod = (name: string): Pod => ({
+      metadata: {
+        name,
+        namespace: 'pool-test-ns',
+        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u' }],
+      },
+      spec: { nodeName: 'pool-test-node', schedulerName: 'stork', containers: [] },
+      status: { phase: 'Running' },
+    });
+    podForStork(pod('first'));
+    const held = podStrings.size;
+    const lean = podForStork(pod('second'));
+    expect(podStrings.size).toBe(held);
+    expect(lean.spec?.nodeName).toBe('pool-test-node');
+    podForStork({ ...pod('third'), spec: { nodeName: 'pool-test-node-2', containers: [] } });
+    expect(podStrings.size).toBe(held + 1);
+  });
+
+  it('leaves out what is absent instead of writing undefined', () => {
+    const lean = podForStork({ metadata: { name: 'bare' }, spec: { containers: [] } });
+    expect(lean).toEqual({ metadata: { name: 'bare' }, spec: { containers: [] } });
+    expect(Object.keys(lean.metadata ?? {})).toEqual(['name']);
   });
 
   it('leaves an object without managedFields as it is (no copy)', () => {
@@ -84,7 +142,12 @@ describe('an informer with a transform', () => {
     await clock.advance(0);
     for (const name of ['listed', 'watched']) {
       const cached = informer.get(name, 'ns');
-      expect(cached?.metadata?.labels).toEqual({ app: 'db' });
+      expect(cached?.metadata?.name).toBe(name);
+      expect(cached?.metadata?.annotations).toEqual({
+        'stork.libopenstorage.org/preferLocalNodeOnly': 'true',
+        'kubernetes.io/config.mirror': 'abc',
+      });
+      expect(cached?.metadata?.labels).toBeUndefined();
       expect(cached?.metadata && 'managedFields' in cached.metadata).toBe(false);
       expect(cached?.spec?.containers).toEqual([{ name: 'app' }]);
       expect(cached?.status?.containerStatuses).toBeUndefined();

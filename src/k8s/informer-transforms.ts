@@ -1,5 +1,6 @@
 import type { Pod } from '../wire/k8s-types.js';
 import type { KubeObject } from './informer.js';
+import { StringPool } from '../lib/string-pool.js';
 
 /**
  * What an informer keeps of each object, as client-go's transform functions do: a cache holds every
@@ -15,31 +16,80 @@ export function withoutManagedFields<T extends KubeObject>(object: T): T {
 }
 
 /**
- * A pod as stork's readers use it (scheduling decisions, the health monitor, placement reports, the
- * extender's pod check): metadata without `managedFields`, the spec without each container's image,
- * command, environment, probes and resources (only names are read: a rule's target container), and the
- * status without per-container statuses. Everything else is kept as it came.
+ * The strings many pods carry (their namespace, node, scheduler, phase, owner kind), kept once: each
+ * parsed pod brings its own copy of every value, so 50,000 pods on 5,000 nodes would keep 50,000 copies
+ * of a few thousand strings. Bounded by node names of the largest clusters, with a margin.
+ */
+export const podStrings = new StringPool(20_000);
+const intern = (value: string): string => podStrings.intern(value);
+
+/** Pod annotations stork's readers act on: stork's own, and the kubelet's mark of a static (mirror) pod. */
+function readAnnotation(key: string): boolean {
+  return key.startsWith('stork.libopenstorage.org/') || key === 'kubernetes.io/config.mirror';
+}
+
+/** The pod volumes stork's readers follow: claims, and Portworx inline volumes. */
+function readVolume(volume: NonNullable<NonNullable<Pod['spec']>['volumes']>[number]): boolean {
+  return volume.persistentVolumeClaim !== undefined || volume.portworxVolume !== undefined;
+}
+
+/**
+ * A pod as stork's readers use it (scheduling decisions and explain, the health monitor, placement
+ * reports, the extender's pod check), and nothing else: the cache holds every pod of the cluster, 50,000
+ * in a big one, so each field kept is paid that many times (this keeps about a fifth of a typical pod).
+ * Kept: name, namespace, uid, resourceVersion, owners, deletion time and grace, stork's annotations and
+ * the mirror-pod mark; node, scheduler, the claim and Portworx volumes, container names; phase and the
+ * Ready condition's status. A new reader of another field must add it here (the unit test lists them).
  */
 export function podForStork(pod: Pod): Pod {
-  const lean = withoutManagedFields(pod);
+  const metadata = pod.metadata ?? {};
+  let annotations: Record<string, string> | undefined;
+  for (const [key, value] of Object.entries(metadata.annotations ?? {})) {
+    if (readAnnotation(key)) (annotations ??= {})[key] = value;
+  }
+  const spec = pod.spec;
+  const volumes = spec?.volumes?.filter(readVolume);
   const named = (c: { readonly name: string }) => ({ name: c.name });
-  const spec = lean.spec && {
-    ...lean.spec,
-    containers: lean.spec.containers.map(named),
-    ...(lean.spec.initContainers ? { initContainers: lean.spec.initContainers.map(named) } : {}),
-    ...(lean.spec.ephemeralContainers
-      ? { ephemeralContainers: lean.spec.ephemeralContainers.map(named) }
-      : {}),
-  };
-  const {
-    containerStatuses: _c,
-    initContainerStatuses: _i,
-    ephemeralContainerStatuses: _e,
-    ...status
-  } = lean.status ?? {};
+  const status = pod.status;
+  const ready = status?.conditions?.find((c) => c.type === 'Ready');
+  const owners = metadata.ownerReferences?.map((o) => ({
+    ...o,
+    apiVersion: intern(o.apiVersion),
+    kind: intern(o.kind),
+  }));
   return {
-    ...lean,
-    ...(spec ? { spec } : {}),
-    ...(lean.status ? { status } : {}),
+    ...(pod.apiVersion !== undefined ? { apiVersion: pod.apiVersion } : {}),
+    ...(pod.kind !== undefined ? { kind: pod.kind } : {}),
+    metadata: {
+      ...(metadata.name !== undefined ? { name: metadata.name } : {}),
+      ...(metadata.namespace !== undefined ? { namespace: intern(metadata.namespace) } : {}),
+      ...(metadata.uid !== undefined ? { uid: metadata.uid } : {}),
+      ...(metadata.resourceVersion !== undefined ? { resourceVersion: metadata.resourceVersion } : {}),
+      ...(owners !== undefined ? { ownerReferences: owners } : {}),
+      ...(metadata.deletionTimestamp !== undefined ? { deletionTimestamp: metadata.deletionTimestamp } : {}),
+      ...(metadata.deletionGracePeriodSeconds !== undefined
+        ? { deletionGracePeriodSeconds: metadata.deletionGracePeriodSeconds }
+        : {}),
+      ...(annotations ? { annotations } : {}),
+    },
+    ...(spec
+      ? {
+          spec: {
+            ...(spec.nodeName !== undefined ? { nodeName: intern(spec.nodeName) } : {}),
+            ...(spec.schedulerName !== undefined ? { schedulerName: intern(spec.schedulerName) } : {}),
+            containers: spec.containers.map(named),
+            ...(spec.initContainers ? { initContainers: spec.initContainers.map(named) } : {}),
+            ...(volumes && volumes.length > 0 ? { volumes } : {}),
+          },
+        }
+      : {}),
+    ...(status
+      ? {
+          status: {
+            ...(status.phase !== undefined ? { phase: intern(status.phase) } : {}),
+            ...(ready ? { conditions: [{ type: 'Ready', status: intern(ready.status) }] } : {}),
+          },
+        }
+      : {}),
   };
 }
