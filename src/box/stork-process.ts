@@ -23,7 +23,11 @@ export interface StorkProcess {
 /** Starts `stork` in its own process and resolves once its extender answers `/healthz`. */
 export async function startStorkProcess(options: {
   box: Box;
-  storage: BoxStorage;
+  /**
+   * What stork drives: the box's storage (its simulated Portworx, `--driver=pxd`), or CSI drivers by
+   * name (`--driver=csi`, e.g. the box's own from box-csi.ts).
+   */
+  storage: BoxStorage | { readonly csiDrivers: readonly string[] };
   extenderPort: number;
   /** More stork flags, e.g. `--health-monitor-grace=10`. */
   args?: readonly string[];
@@ -55,9 +59,7 @@ export async function startStorkProcess(options: {
     [
       ...(options.nodeFlags ?? []),
       ...(options.compiledMain ? [options.compiledMain] : ['--import', 'tsx', main]),
-      '--driver=pxd',
-      `--driver-endpoint=${options.storage.simulator.grpcEndpoint}`,
-      `--driver-rest-endpoint=${options.storage.simulator.restEndpoint}`,
+      ...driverFlags(options.storage),
       `--kubeconfig=${kubeconfig}`,
       `--extender-port=${options.extenderPort}`,
       '--extender-address=127.0.0.1',
@@ -116,4 +118,13 @@ export async function startStorkProcess(options: {
       await exited;
     },
   };
+}
+
+function driverFlags(storage: BoxStorage | { readonly csiDrivers: readonly string[] }): string[] {
+  if ('csiDrivers' in storage) return ['--driver=csi', `--csi-driver-names=${storage.csiDrivers.join(',')}`];
+  return [
+    '--driver=pxd',
+    `--driver-endpoint=${storage.simulator.grpcEndpoint}`,
+    `--driver-rest-endpoint=${storage.simulator.restEndpoint}`,
+  ];
 }

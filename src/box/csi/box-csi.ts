@@ -267,6 +267,34 @@ export class BoxCsi {
     if (process.pid !== undefined) await recordBoxProcess(this.box.dir, process.pid);
   }
 
+  /**
+   * Stops one of the box's CSI components by name (e.g. `csi-snapshotter-node-1`, `csi-provisioner-node-1`,
+   * `snapshot-controller`), so that a test can hold the step it does for as long as it likes;
+   * {@link resume} starts it again.
+   */
+  async pause(name: string): Promise<void> {
+    await this.component(name).stop();
+  }
+
+  /** Starts a component {@link pause} stopped again, as it was (its log goes on in the same file). */
+  async resume(name: string): Promise<void> {
+    const index = this.processes.findIndex((p) => p.spec.name === name);
+    const paused = this.component(name);
+    if (paused.running) throw new Error(`CSI component ${name} is not paused`);
+    const process = new ManagedProcess(paused.spec);
+    this.processes[index] = process;
+    if (process.pid !== undefined) await recordBoxProcess(this.box.dir, process.pid);
+  }
+
+  private component(name: string): ManagedProcess {
+    const found = this.processes.find((p) => p.spec.name === name);
+    if (!found) {
+      const names = this.processes.map((p) => p.spec.name).join(', ');
+      throw new Error(`no CSI component ${name} in this box (there are: ${names})`);
+    }
+    return found;
+  }
+
   /** Adds (or keeps) a driver's entry in the node's CSINode, as the kubelet does on plugin registration. */
   async register(nodeName: string, driver: string, topologyKeys: readonly string[]): Promise<void> {
     await updateCsiNode(this.box, nodeName, (drivers) => [

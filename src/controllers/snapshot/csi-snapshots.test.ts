@@ -455,6 +455,62 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
     }
   });
 
+  it('a CSI snapshot of the same name still being deleted (discarded by a restarted stork) is waited for, not adopted', async () => {
+    const held = 'example.com/not-yet';
+    const t = run({
+      seeds: [seedSnapshot('u-11', { [rulesInFlightAnnotation]: '{"pre":"running","cut":false}' })],
+      csiSnapshots: [
+        {
+          metadata: {
+            namespace: 'shop',
+            name: 'snapshot-u-11',
+            uid: 'old',
+            labels: { 'stork.libopenstorage.org/snapshot': 'snapshot-u-11' },
+            // external-snapshotter's finalizers, which it takes off only once the content is gone.
+            finalizers: [held],
+          },
+          spec: { source: { persistentVolumeClaimName: 'data' }, volumeSnapshotClassName: 'snap-local' },
+          status: {
+            boundVolumeSnapshotContentName: 'snapcontent-old',
+            creationTime: '2026-01-01T00:00:00Z',
+            readyToUse: true,
+          },
+        },
+      ],
+    });
+    const ref = { namespace: 'shop', name: 'snapshot-u-11' };
+    try {
+      // The restarted stork discards it (it was not cut under the pre rule) and runs the pre rule again.
+      await t.until('the pre rule run again', () => t.hooked.length > 0);
+      await t.until('the old one being deleted', () =>
+        t.csiSnapshots().some((c) => c.metadata.uid === 'old' && c.metadata.deletionTimestamp),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(state(t.seed('snap-u-11'))?.type).toBe('Pending');
+      // Held in the pre rule, waiting: nothing cut yet under it, nothing handed out.
+      expect(t.hooked.map((h) => h.step)).toEqual(['before']);
+      await t.api.patch(csiSnapshotResources.volumeSnapshots, ref, { metadata: { finalizers: [] } });
+      const ready = await t.until(
+        'Ready',
+        () => state(t.seed('snap-u-11'))?.type === 'Ready' && t.seed('snap-u-11'),
+      );
+      const [csi, ...more] = t.csiSnapshots();
+      expect(more).toEqual([]);
+      expect(csi?.metadata.uid).not.toBe('old');
+      const data = t.api.object<VolumeSnapshotData>(
+        resources.volumeSnapshotDatas,
+        ready.spec.snapshotDataName ?? '',
+      );
+      expect(data?.spec.csiSnapshot).toMatchObject({
+        name: 'snapshot-u-11',
+        volumeSnapshotContentName: `snapcontent-${csi?.metadata.uid ?? ''}`,
+      });
+      expect(t.hooked.at(-1)).toEqual({ step: 'after', csi: 'cut', ok: true });
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('deleting the snapshot deletes the CSI snapshot it made and the data, then lets it go', async () => {
     const t = run({ seeds: [seedSnapshot('u-6')] });
     try {

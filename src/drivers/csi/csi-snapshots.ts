@@ -147,7 +147,6 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
     labels: Readonly<Record<string, string>>,
     signal?: AbortSignal,
   ): Promise<DriverVolumeSnapshot> {
-    const { api } = this.options;
     const pv = this.options.volumeByHandle(volumeId);
     const claim = pv?.spec?.claimRef;
     if (!pv?.spec?.csi || !claim?.name || !claim.namespace)
@@ -160,18 +159,38 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       metadata: { name, namespace: claim.namespace, labels: { [storkSnapshotLabel]: name } },
       spec: { source: { persistentVolumeClaimName: claim.name }, volumeSnapshotClassName: className },
     };
-    let snapshot: CsiVolumeSnapshot;
-    try {
-      snapshot = await api.create(csiSnapshotResources.volumeSnapshots, body, claim.namespace, { signal });
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      snapshot = await api.get(
-        csiSnapshotResources.volumeSnapshots,
-        { namespace: claim.namespace, name },
-        { signal },
+    return this.awaitCut(await this.createOrFind(body, signal), signal);
+  }
+
+  /**
+   * Creates the CSI snapshot, or finds the one a retry or an earlier stork made under that name. One of
+   * that name still being deleted is not it: an uncut snapshot a restarted stork discarded, whose
+   * finalizers external-snapshotter has not removed yet (it may even have been cut since, without the
+   * pre rule's hold). Adopted, it would be handed out and then vanish; it is waited for instead (as long
+   * as a cut may take), and the snapshot made anew.
+   */
+  private async createOrFind(body: CsiVolumeSnapshot, signal?: AbortSignal): Promise<CsiVolumeSnapshot> {
+    const { api } = this.options;
+    const ref = { namespace: body.metadata.namespace ?? '', name: body.metadata.name ?? '' };
+    const timeout = this.options.cutTimeoutMs ?? 60_000;
+    const deadline = this.clock.now() + timeout;
+    for (;;) {
+      try {
+        return await api.create(csiSnapshotResources.volumeSnapshots, body, ref.namespace, { signal });
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+      }
+      const found = await getOrUndefined(() =>
+        api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
       );
+      if (found && !found.metadata.deletionTimestamp) return found;
+      if (this.clock.now() >= deadline)
+        throw new Error(
+          `the CSI snapshot ${ref.namespace}/${ref.name} of an earlier attempt was still being deleted ` +
+            `after ${Math.round(timeout / 1000)}s`,
+        );
+      await this.clock.sleep(this.options.pollIntervalMs ?? 250, signal);
     }
-    return this.awaitCut(snapshot, signal);
   }
 
   /** Reads the CSI snapshot until it is cut; a failure or a timeout deletes it and is final. */

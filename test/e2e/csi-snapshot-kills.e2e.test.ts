@@ -1,0 +1,420 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { localCsiDriver, type BoxCsi } from '../../src/box/csi/box-csi.js';
+import { freePorts } from '../../src/box/ports.js';
+import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
+import { restoreClaim } from '../../src/cli/pvc.js';
+import { csiRestoreName, restoreForUidLabel } from '../../src/controllers/snapshot/csi-restore.js';
+import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
+import {
+  csiSnapshotResources,
+  type CsiVolumeSnapshot,
+  type CsiVolumeSnapshotContent,
+} from '../../src/drivers/csi/csi-snapshots.js';
+import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
+import { getOrUndefined } from '../../src/k8s/errors.js';
+import { resources } from '../../src/k8s/paths.js';
+import { retryOnConflict } from '../../src/k8s/retry.js';
+import { waitFor } from '../../src/lib/wait.js';
+import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
+import {
+  archivedTable,
+  claimBound,
+  claimDir,
+  listCsiSnapshots,
+  localClaim,
+  snapshotSettled,
+  startNodeCsi,
+  tableFile,
+  writeTable,
+} from './csi-fixtures.js';
+import { applyManifests, createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
+import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
+
+/*
+ * Issue #17: stork SIGKILLed between each pair of steps of a CSI snapshot and of its restore, a new stork
+ * started; the snapshot completes once, with no duplicate. Stork runs as a real process (its own entry
+ * point, the shipped ServiceAccount's RBAC), on the box's local CSI plugin and the upstream sidecars.
+ * Each window is made, not raced: a rule's command blocks (until a file the test writes), or a sidecar
+ * is paused, and the test kills stork while it waits there. KWOK runs a pod's exec on this host, so the
+ * rules write marker lines in a file of the test and into the volume's directory.
+ */
+
+const workDir = mkdtempSync(join(tmpdir(), 'stork-csikills-'));
+/** Short leases: a new stork leads soon after the old one was killed without releasing its Lease. */
+const storkArgs = [
+  '--leader-elect-lease-duration=8000ms',
+  '--leader-elect-renew-deadline=6000ms',
+  '--leader-elect-retry-period=1000ms',
+  '--rule-command-timeout=15',
+  '--rule-command-attempts=2',
+];
+const leading = 'leading: starting leader-only components';
+const preRule = 'stork.libopenstorage.org/pre-snapshot-rule';
+const postRule = 'stork.libopenstorage.org/post-snapshot-rule';
+
+describe('a CSI snapshot and its restore with stork SIGKILLed between steps', () => {
+  const ctx = useBox(() => ({ nodes: [{ name: 'node-1' }] }));
+  const api = () => ctx.box.api;
+  let csi: BoxCsi | undefined;
+  let port = 0;
+  let stork: StorkProcess | undefined;
+  /** Stork's latest log lines (all of its processes), shown when a test fails. */
+  const recent: string[] = [];
+  let ns = '';
+  const rule = ruleCreator(api, () => ns);
+
+  /** Starts a stork process and resolves once it leads (its snapshot controller runs). */
+  async function startStork(): Promise<void> {
+    let leads = false;
+    stork = await startStorkProcess({
+      box: ctx.box,
+      storage: { csiDrivers: [localCsiDriver] },
+      extenderPort: port,
+      args: storkArgs,
+      showLogs: process.env.STORK_TEST_VERBOSE === '1',
+      onLogLine: (line) => {
+        recent.push(line);
+        if (recent.length > 300) recent.shift();
+        if (line.includes(leading)) leads = true;
+      },
+    });
+    await waitFor('the new stork to lead', () => leads, { timeoutMs: 60_000, intervalMs: 100 });
+  }
+
+  /** SIGKILL: no drain, no Lease release, nothing finished; then a new stork, once `between` has run. */
+  async function killStork(between: () => Promise<void> = () => Promise.resolve()): Promise<void> {
+    const child = stork?.child;
+    expect(stork?.refusals).toEqual([]);
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    await between();
+    await startStork();
+  }
+
+  beforeAll(async () => {
+    [port = 0] = await freePorts(1);
+    csi = await startNodeCsi(ctx.box);
+    await startStork();
+    await applyManifests(
+      api(),
+      await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
+      'default',
+    );
+    // Stork installs its CRDs when it starts.
+    await waitFor(
+      "stork's CRDs served",
+      async () =>
+        (await api()
+          .list(resources.volumeSnapshots, 'default')
+          .then(() => api().list(resources.rules, 'default'))
+          .then(
+            () => true,
+            () => false,
+          )) || undefined,
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  }, 600_000);
+
+  afterAll(async () => {
+    stork?.child.kill('SIGKILL');
+    await csi?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      process.stderr.write(`--- stork's last log lines ---\n${recent.join('\n')}\n--- end ---\n`);
+    });
+  });
+
+  /** What each test works on: a namespace with claim `data` (table "data") used by pod `db`. */
+  interface Case {
+    readonly table: string;
+    /** Marker lines the rules wrote, in order. */
+    lines(): string[];
+    /** A rule command that logs `<word>-started`, then runs `work` if `go` exists, else waits and fails. */
+    blocking(word: string, work: string): string;
+    /** Lets the blocked command of a later run through. */
+    readonly go: () => Promise<void>;
+    mark(word: string): string;
+  }
+
+  async function newCase(name: string): Promise<Case> {
+    ns = await createTestNamespace(api(), `csikill-${name}`);
+    await api().create(resources.persistentVolumeClaims, localClaim(ns, 'data'), ns);
+    // The default scheduler: stork may be down, and the claim's node is chosen for this pod.
+    await api().create(resources.pods, testPod('db', { labels: { app: 'db' }, claims: ['data'] }), ns);
+    await waitForPod(api(), ns, 'db', isRunning, 120_000);
+    const dir = await claimDir(api(), csi, ns, 'data');
+    await writeTable(dir, 'data\n');
+    const logDir = join(workDir, name);
+    await mkdir(logDir, { recursive: true });
+    const log = join(logDir, 'rules.log');
+    const goFile = join(logDir, 'go');
+    const mark = (word: string): string => `echo ${word} >> ${log}`;
+    return {
+      table: join(dir, tableFile),
+      lines: () =>
+        existsSync(log)
+          ? readFileSync(log, 'utf8')
+              .split('\n')
+              .filter((l) => l !== '')
+          : [],
+      // The run stork is killed in never does `work`, even if its command outlives stork.
+      blocking: (word, work) =>
+        `${mark(`${word}-started`)}; if [ -e ${goFile} ]; then ${work}; else i=0; ` +
+        `while [ ! -e ${goFile} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 1; fi`,
+      go: () => writeFile(goFile, ''),
+      mark,
+    };
+  }
+
+  /** Snapshot `snap` of claim `data`, with a pre and a post rule of one command each. */
+  async function takeSnapshot(pre: string, post: string): Promise<VolumeSnapshot> {
+    const annotations = { [preRule]: await rule([command(pre)]), [postRule]: await rule([command(post)]) };
+    return api().create<VolumeSnapshot>(
+      resources.volumeSnapshots,
+      {
+        apiVersion: 'volumesnapshot.external-storage.k8s.io/v1',
+        kind: 'VolumeSnapshot',
+        metadata: { name: 'snap', annotations },
+        spec: { persistentVolumeClaimName: 'data' },
+      },
+      ns,
+    );
+  }
+  const seed = () => api().get<VolumeSnapshot>(resources.volumeSnapshots, { namespace: ns, name: 'snap' });
+  const seen = (c: Case, line: string) =>
+    waitFor(`the rules' marker ${line}`, () => c.lines().includes(line), {
+      timeoutMs: 90_000,
+      intervalMs: 50,
+    });
+  const count = (c: Case, line: string) => c.lines().filter((l) => l === line).length;
+  const contentsOf = async (name: string): Promise<CsiVolumeSnapshotContent[]> =>
+    (
+      await api().list<
+        CsiVolumeSnapshotContent & { spec: { volumeSnapshotRef?: { namespace?: string; name?: string } } }
+      >(csiSnapshotResources.volumeSnapshotContents)
+    ).items.filter(
+      (c) => c.spec.volumeSnapshotRef?.namespace === ns && c.spec.volumeSnapshotRef.name === name,
+    );
+
+  /**
+   * The snapshot ended Ready, on exactly one CSI VolumeSnapshot (`snapshot-<uid>`, ready) and, once
+   * external-snapshotter has deleted any discarded one's, one content; its archive holds `archived`.
+   * Resolves to the CSI snapshot.
+   */
+  async function readyOnce(archived: string): Promise<CsiVolumeSnapshot> {
+    const snap = await snapshotSettled(api(), ns, 'snap');
+    expect(snap.status?.conditions?.at(-1), JSON.stringify(snap.status)).toMatchObject({ type: 'Ready' });
+    expect(snap.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+    const name = `snapshot-${snap.metadata.uid ?? ''}`;
+    const csiSnapshots = await listCsiSnapshots(api(), ns);
+    expect(csiSnapshots.map((s) => s.metadata.name)).toEqual([name]);
+    const [only] = csiSnapshots;
+    expect(only?.status?.readyToUse).toBe(true);
+    const contentName = only?.status?.boundVolumeSnapshotContentName ?? '';
+    await waitFor(
+      'one content for the snapshot',
+      async () => (await contentsOf(name)).length === 1 || undefined,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    );
+    expect((await contentsOf(name)).map((c) => c.metadata.name)).toEqual([contentName]);
+    const data = await api().get<VolumeSnapshotData>(resources.volumeSnapshotDatas, {
+      name: snap.spec.snapshotDataName ?? '',
+    });
+    expect(data.spec.csiSnapshot).toMatchObject({
+      namespace: ns,
+      name,
+      volumeSnapshotContentName: contentName,
+    });
+    const { table } = await archivedTable(api(), csi, workDir, contentName);
+    expect(table).toBe(archived);
+    return only as CsiVolumeSnapshot;
+  }
+
+  it('a. killed while the pre rule runs: the next stork runs it again, cuts once, runs the post rule once', async () => {
+    const c = await newCase('a');
+    await takeSnapshot(
+      c.blocking('pre', `echo pre >> ${c.table}; ${c.mark('pre')}`),
+      `echo post >> ${c.table}; ${c.mark('post')}`,
+    );
+    await seen(c, 'pre-started');
+    expect((await seed()).metadata.annotations?.[rulesInFlightAnnotation]).toBe(
+      '{"pre":"running","cut":false}',
+    );
+    expect(await listCsiSnapshots(api(), ns)).toEqual([]);
+    await killStork(c.go);
+    await readyOnce('data\npre\n');
+    // The interrupted pre rule is not undone (docs/snapshots.md): it is run again, in full, once.
+    expect(c.lines()).toEqual(['pre-started', 'pre-started', 'pre', 'post']);
+    expect(await readFile(c.table, 'utf8')).toBe('data\npre\npost\n');
+  }, 300_000);
+
+  it('b. killed after the CSI snapshot was made, before the cut: it is discarded and the snapshot taken again', async () => {
+    const c = await newCase('b');
+    // The node's csi-snapshotter paused: the CSI snapshot and its content exist, nothing cuts them.
+    await csi?.pause('csi-snapshotter-node-1');
+    const hold = 'csikills.test/hold';
+    let oldUid: string | undefined;
+    try {
+      const created = await takeSnapshot(
+        `echo pre >> ${c.table}; ${c.mark('pre')}`,
+        `echo post >> ${c.table}; ${c.mark('post')}`,
+      );
+      const name = `snapshot-${created.metadata.uid ?? ''}`;
+      const uncut = await waitFor(
+        'the CSI snapshot made and bound to a content',
+        async () => {
+          const [s] = await listCsiSnapshots(api(), ns);
+          return s?.status?.boundVolumeSnapshotContentName ? s : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(uncut.metadata.name).toBe(name);
+      expect(uncut.status?.creationTime).toBeUndefined();
+      oldUid = uncut.metadata.uid ?? '';
+      expect(c.lines()).toEqual(['pre']);
+      await killStork(async () => {
+        // The old one is cut now, without the pre rule's hold; the test's own finalizer keeps it in its
+        // deletion for as long as external-snapshotter could, so that the new stork meets it there.
+        await api().patch(
+          csiSnapshotResources.volumeSnapshots,
+          { namespace: ns, name },
+          {
+            metadata: { finalizers: [...(uncut.metadata.finalizers ?? []), hold] },
+          },
+        );
+        await csi?.resume('csi-snapshotter-node-1');
+        await waitFor(
+          'the old CSI snapshot cut',
+          async () => (await listCsiSnapshots(api(), ns))[0]?.status?.creationTime,
+          { timeoutMs: 60_000, intervalMs: 100 },
+        );
+      });
+      // The new stork discards it and runs the pre rule again; while the old one is still being deleted,
+      // it is not adopted: no post rule, no Ready.
+      await waitFor('the pre rule run again', () => count(c, 'pre') === 2, {
+        timeoutMs: 90_000,
+        intervalMs: 50,
+      });
+      const deleting = await getOrUndefined(() =>
+        api().get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, { namespace: ns, name }),
+      );
+      expect(deleting?.metadata.deletionTimestamp).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(c.lines()).toEqual(['pre', 'pre']);
+      expect((await seed()).status?.conditions?.at(-1)?.type).toBe('Pending');
+    } finally {
+      await releaseHold(hold);
+      await csi?.resume('csi-snapshotter-node-1').catch(() => undefined);
+    }
+    const taken = await readyOnce('data\npre\npre\n');
+    expect(taken.metadata.uid).not.toBe(oldUid);
+    expect(c.lines()).toEqual(['pre', 'pre', 'post']);
+  }, 300_000);
+
+  /** Takes the test's finalizer off every CSI snapshot of the namespace. */
+  async function releaseHold(hold: string): Promise<void> {
+    for (const s of await listCsiSnapshots(api(), ns)) {
+      const ref = { namespace: ns, name: s.metadata.name ?? '' };
+      await retryOnConflict(async () => {
+        const now = await api().get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref);
+        const finalizers = now.metadata.finalizers ?? [];
+        if (!finalizers.includes(hold)) return;
+        await api().patch(csiSnapshotResources.volumeSnapshots, ref, {
+          metadata: {
+            resourceVersion: now.metadata.resourceVersion,
+            finalizers: finalizers.filter((f) => f !== hold),
+          },
+        });
+      });
+    }
+  }
+
+  it('c. killed after the cut, in the post rule: the next stork runs it once more and adopts the cut', async () => {
+    const c = await newCase('c');
+    await takeSnapshot(
+      `echo pre >> ${c.table}; ${c.mark('pre')}`,
+      c.blocking('post', `echo post >> ${c.table}; ${c.mark('post')}`),
+    );
+    await seen(c, 'post-started');
+    expect((await seed()).metadata.annotations?.[rulesInFlightAnnotation]).toBe('{"pre":"done","cut":true}');
+    const [cut] = await listCsiSnapshots(api(), ns);
+    expect(cut?.status?.creationTime).toBeDefined();
+    await killStork(c.go);
+    const taken = await readyOnce('data\npre\n');
+    expect(taken.metadata.uid).toBe(cut?.metadata.uid);
+    // The post rule's run after the cut completed exactly once (the killed run never did its work).
+    expect(c.lines()).toEqual(['pre', 'post-started', 'post-started', 'post']);
+    expect(await readFile(c.table, 'utf8')).toBe('data\npre\npost\n');
+  }, 300_000);
+
+  it('e. killed after the restore claim was made, before its volume: the next stork finishes the restore', async () => {
+    // Restores case c's snapshot, in its namespace; the node's provisioner paused holds the volume.
+    await csi?.pause('csi-provisioner-node-1');
+    let uid = '';
+    try {
+      const claim = await api().create<PersistentVolumeClaim>(
+        resources.persistentVolumeClaims,
+        restoreClaim('restored', ns, { snapshot: 'snap', size: '1Gi' }),
+        ns,
+      );
+      uid = claim.metadata?.uid ?? '';
+      const shadow = await waitFor(
+        'the restore claim',
+        () =>
+          getOrUndefined(() =>
+            api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
+              namespace: ns,
+              name: csiRestoreName(uid),
+            }),
+          ),
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(shadow.spec?.dataSourceRef ?? shadow.spec?.dataSource).toMatchObject({ kind: 'VolumeSnapshot' });
+      expect(shadow.spec?.volumeName).toBeUndefined();
+      await killStork();
+      // The new stork meets the restore claim still waiting, and makes no other.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await restoreClaims(uid)).toEqual([csiRestoreName(uid)]);
+    } finally {
+      await csi?.resume('csi-provisioner-node-1');
+    }
+    await claimBound(api(), ns, 'restored', { timeoutMs: 120_000, intervalMs: 250 });
+    const dir = await claimDir(api(), csi, ns, 'restored');
+    expect(await readFile(join(dir, tableFile), 'utf8')).toBe('data\npre\n');
+    await waitFor(
+      'the restore claim gone',
+      async () => (await restoreClaims(uid)).length === 0 || undefined,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+      },
+    );
+    // One volume made for the restore, and no other volume in the namespace but the source's.
+    const pvs = (await api().list<PersistentVolume>(resources.persistentVolumes)).items.filter(
+      (pv) => pv.spec?.claimRef?.namespace === ns,
+    );
+    expect(pvs.map((pv) => pv.spec?.claimRef?.name).sort()).toEqual(['data', 'restored']);
+    expect(pvs.filter((pv) => pv.metadata?.labels?.[restoreForUidLabel] === uid)).toHaveLength(1);
+    expect(stork?.refusals).toEqual([]);
+  }, 300_000);
+
+  const restoreClaims = async (uid: string): Promise<string[]> =>
+    (
+      await api().list<PersistentVolumeClaim>(resources.persistentVolumeClaims, ns, {
+        labelSelector: `${restoreForUidLabel}=${uid}`,
+      })
+    ).items.map((pvc) => pvc.metadata?.name ?? '');
+});
