@@ -1,5 +1,5 @@
 import type { Node, Pod } from '../wire/k8s-types.js';
-import { csiFilterReason, csiScoreParts, type CsiScorePart } from '../drivers/csi/placement.js';
+import { csiFilterReason, csiRequest, csiScoreParts, type CsiScorePart } from '../drivers/csi/placement.js';
 import { podCsiVolumes } from '../drivers/csi/pod-csi-volumes.js';
 import { registration } from '../drivers/csi/csi-view.js';
 import type { ClusterState } from './cluster-state.js';
@@ -27,13 +27,17 @@ export function withCsiFilter(
     return { passed: [], failed: {}, error, requestVolumes: decided.requestVolumes };
   }
   if (decided.error) return decided;
-  const stillIn = new Set(decided.passed);
+  const request = csiRequest(volumes, view);
   const passed: string[] = [];
   const failed: Record<string, string> = { ...decided.failed };
+  // The first decision's passed nodes are candidates in candidate order (the filter keeps the order), so
+  // one walk along both finds them: no set of thousands of names per request.
+  let next = 0;
   for (const node of candidates) {
     const name = node.metadata?.name ?? '';
-    if (!stillIn.has(name)) continue;
-    const reason = csiFilterReason(node, volumes, view);
+    if (decided.passed[next] !== name) continue;
+    next++;
+    const reason = csiFilterReason(node, volumes, view, request);
     if (reason) failed[name] = reason;
     else passed.push(name);
   }
@@ -58,12 +62,17 @@ export function withCsiScores(
   // Plain loops over arrays: this runs over every candidate node per request, and the per-node objects,
   // spreads and maps it made were most of a CSI prioritize's cost.
   const count = candidates.length;
+  const request = csiRequest(volumes, view);
   const partsOf = new Array<CsiScorePart[]>(count);
+  const registeredOn = new Uint8Array(count);
   let scoredAny = false;
   for (let i = 0; i < count; i++) {
-    const parts = csiScoreParts(candidates[i] as Node, volumes, view, state.rackLabel);
+    const node = candidates[i] as Node;
+    const csiNode = view.csiNode(node.metadata?.name ?? '');
+    const parts = csiScoreParts(node, volumes, view, state.rackLabel, request, csiNode);
     partsOf[i] = parts;
     if (parts.length > 0) scoredAny = true;
+    if (volumes.drivers.every((d) => registration(csiNode, d) !== undefined)) registeredOn[i] = 1;
   }
   if (!scoredAny) {
     if (decided.neutralReason === undefined) return decided;
@@ -96,8 +105,7 @@ export function withCsiScores(
     const name = candidates[i]?.metadata?.name ?? '';
     const before = befores[i];
     const parts = partsOf[i] ?? [];
-    const csiNode = view.csiNode(name);
-    const registered = volumes.drivers.every((d) => registration(csiNode, d) !== undefined);
+    const registered = registeredOn[i] === 1;
     const beforeParts = before?.parts ?? [];
     scores[i] = {
       node: name,

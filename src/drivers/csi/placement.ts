@@ -1,7 +1,7 @@
 import type { CSIStorageCapacity, Node, NodeSelector } from '../../wire/k8s-types.js';
 import { describeNodeSelector, labelSelectorMatches, nodeSelectorMatches } from '../node-selectors.js';
 import { quantityValue } from '../quantity.js';
-import { registeredDrivers, registration, tracksCapacity, type CsiView } from './csi-view.js';
+import { registeredDrivers, registration, tracksCapacity, type CSINode, type CsiView } from './csi-view.js';
 import type { BoundCsiVolume, WaitingCsiClaim } from './pod-csi-volumes.js';
 
 /** The CSI facts a placement decision uses for one pod (see podCsiVolumes). */
@@ -43,8 +43,12 @@ function volumeLimit(capacity: CSIStorageCapacity): number | undefined {
 }
 
 interface CapacityIndex {
-  /** Objects by the first `key=value` of their `matchLabels`: a node can only match those it carries. */
-  readonly byLabel: Map<string, CSIStorageCapacity[]>;
+  /**
+   * Objects by the key, then the value, of the first entry of their `matchLabels`: a node can only match
+   * those whose value it carries under that key. Node-local drivers use one key (their topology key), so
+   * finding a node's objects is one label read and one lookup, whatever the number of nodes.
+   */
+  readonly byLabel: Map<string, Map<string, CSIStorageCapacity[]>>;
   /** Objects without `matchLabels` (expressions only, or empty: every node), checked on every node. */
   readonly others: CSIStorageCapacity[];
 }
@@ -65,21 +69,26 @@ function capacityIndex(list: readonly CSIStorageCapacity[]): CapacityIndex {
       index.others.push(c);
       continue;
     }
-    const key = `${first[0]}=${first[1]}`;
-    const bucket = index.byLabel.get(key);
+    const [key, value] = first;
+    let byValue = index.byLabel.get(key);
+    if (!byValue) index.byLabel.set(key, (byValue = new Map()));
+    const bucket = byValue.get(value);
     if (bucket) bucket.push(c);
-    else index.byLabel.set(key, [c]);
+    else byValue.set(value, [c]);
   }
   indexes.set(list, index);
   return index;
 }
 
 /** The CSIStorageCapacity objects of a class that describe storage this node can reach. */
-function reachableCapacities(view: CsiView, storageClass: string, node: Node): CSIStorageCapacity[] {
-  const index = capacityIndex(view.capacities(storageClass));
+function reachableCapacities(list: readonly CSIStorageCapacity[], node: Node): CSIStorageCapacity[] {
+  const index = capacityIndex(list);
+  const labels = node.metadata?.labels ?? {};
   const candidates = [...index.others];
-  for (const [key, value] of Object.entries(node.metadata?.labels ?? {})) {
-    candidates.push(...(index.byLabel.get(`${key}=${value}`) ?? []));
+  for (const [key, byValue] of index.byLabel) {
+    const value = labels[key];
+    const bucket = value === undefined ? undefined : byValue.get(value);
+    if (bucket) candidates.push(...bucket);
   }
   return candidates.filter((c) => c.nodeTopology !== undefined && labelSelectorMatches(c.nodeTopology, node));
 }
@@ -94,12 +103,20 @@ const largestMemo = new WeakMap<Node, LargestByClass>();
 
 /** The largest single volume the node's storage for this class can take, or undefined if it reports none. */
 export function largestVolumeFor(view: CsiView, storageClass: string, node: Node): number | undefined {
-  const list = view.capacities(storageClass);
+  return largestVolumeIn(view.capacities(storageClass), storageClass, node);
+}
+
+/** {@link largestVolumeFor} with the class's list already looked up (once per request, not per node). */
+function largestVolumeIn(
+  list: readonly CSIStorageCapacity[],
+  storageClass: string,
+  node: Node,
+): number | undefined {
   let byClass = largestMemo.get(node);
   const known = byClass?.get(storageClass);
   if (known?.list === list) return known.bytes;
   let best: number | undefined;
-  for (const c of reachableCapacities(view, storageClass, node)) {
+  for (const c of reachableCapacities(list, node)) {
     const limit = volumeLimit(c);
     if (limit !== undefined && (best === undefined || limit > best)) best = limit;
   }
@@ -111,6 +128,28 @@ export function largestVolumeFor(view: CsiView, storageClass: string, node: Node
   return best;
 }
 
+/** What one request's CSI checks need about a waiting claim, looked up once rather than per node. */
+interface WaitingCheck {
+  readonly claim: WaitingCsiClaim;
+  /** Whether its driver publishes capacity (else capacity neither filters nor scores). */
+  readonly tracked: boolean;
+  readonly capacities: readonly CSIStorageCapacity[];
+}
+
+/** The facts of one request that are the same for every node: made once, passed to the per-node checks. */
+export interface CsiRequest {
+  readonly waiting: readonly WaitingCheck[];
+}
+
+export function csiRequest(pod: CsiPodPlacement, view: CsiView): CsiRequest {
+  return {
+    waiting: pod.waiting.map((claim) => {
+      const tracked = tracksCapacity(view, claim.driver);
+      return { claim, tracked, capacities: tracked ? view.capacities(claim.storageClass) : [] };
+    }),
+  };
+}
+
 /**
  * Why the node cannot run the pod as far as its CSI volumes go, or undefined when it can:
  * 1. a CSI driver the pod needs has no entry in the node's CSINode (its node plugin is not registered:
@@ -120,7 +159,12 @@ export function largestVolumeFor(view: CsiView, storageClass: string, node: Node
  *    finds no CSIStorageCapacity reachable from the node that holds its request (the limit of one
  *    object is `maximumVolumeSize`, else `capacity`, as kube-scheduler's VolumeBinding plugin reads it).
  */
-export function csiFilterReason(node: Node, pod: CsiPodPlacement, view: CsiView): string | undefined {
+export function csiFilterReason(
+  node: Node,
+  pod: CsiPodPlacement,
+  view: CsiView,
+  request: CsiRequest = csiRequest(pod, view),
+): string | undefined {
   const name = node.metadata?.name ?? '';
   const csiNode = view.csiNode(name);
   for (const driver of pod.drivers) {
@@ -139,9 +183,9 @@ export function csiFilterReason(node: Node, pod: CsiPodPlacement, view: CsiView)
       return `outside the topology of volume ${volume.pv} (claim ${volume.claim}), which needs ${describeNodeSelector(volume.nodeAffinity)}`;
     }
   }
-  for (const claim of pod.waiting) {
-    if (!tracksCapacity(view, claim.driver)) continue;
-    const largest = largestVolumeFor(view, claim.storageClass, node);
+  for (const { claim, tracked, capacities } of request.waiting) {
+    if (!tracked) continue;
+    const largest = largestVolumeIn(capacities, claim.storageClass, node);
     if (largest === undefined) {
       return `no CSIStorageCapacity of storage class ${claim.storageClass} reaches this node, so claim ${claim.claim} cannot be provisioned here`;
     }
@@ -195,18 +239,19 @@ export function csiScoreParts(
   pod: CsiPodPlacement,
   view: CsiView,
   rackLabel: string,
+  request: CsiRequest = csiRequest(pod, view),
+  csiNode: CSINode | undefined = view.csiNode(node.metadata?.name ?? ''),
 ): CsiScorePart[] {
   const parts: CsiScorePart[] = [];
-  const csiNode = view.csiNode(node.metadata?.name ?? '');
   for (const volume of pod.bound) {
     if (!volume.nodeAffinity || !nodeSelectorMatches(volume.nodeAffinity, node)) continue;
     const keys = new Set(registration(csiNode, volume.driver)?.topologyKeys ?? []);
     const tier = affinityTier(volume.nodeAffinity, rackLabel, keys);
     parts.push({ volume: volume.pv, tier, points: tierPoints[tier] });
   }
-  for (const claim of pod.waiting) {
-    if (!tracksCapacity(view, claim.driver)) continue;
-    const largest = largestVolumeFor(view, claim.storageClass, node);
+  for (const { claim, tracked, capacities } of request.waiting) {
+    if (!tracked) continue;
+    const largest = largestVolumeIn(capacities, claim.storageClass, node);
     if (largest === undefined || largest <= 0 || largest < claim.requestBytes) continue;
     const points = Math.round(100 * (1 - claim.requestBytes / largest));
     parts.push({ volume: claim.claim, tier: 'capacity', points });
