@@ -52,7 +52,7 @@ describe('nestsDeeperThan against the plain definition', () => {
     const disagreements: string[] = [];
     for (let n = 0; n < 20_000; n++) {
       let text = '';
-      for (let i = 0, len = 1 + random(16); i < len; i++) text += alphabet[random(alphabet.length)];
+      for (let i = 0, len = 1 + random(16); i < len; i++) text += alphabet.charAt(random(alphabet.length));
       for (const limit of [0, 1, 2, 3])
         if (nestsDeeperThan(text, limit) !== reference(text, limit)) disagreements.push(`${text} ${limit}`);
     }

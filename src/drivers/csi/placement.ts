@@ -71,7 +71,7 @@ function capacityIndex(list: readonly CSIStorageCapacity[]): CapacityIndex {
     }
     const [key, value] = first;
     let byValue = index.byLabel.get(key);
-    if (!byValue) index.byLabel.set(key, (byValue = new Map()));
+    if (!byValue) index.byLabel.set(key, (byValue = new Map<string, CSIStorageCapacity[]>()));
     const bucket = byValue.get(value);
     if (bucket) bucket.push(c);
     else byValue.set(value, [c]);
