@@ -37,7 +37,7 @@ function realisticNode(base: Node, i: number): Node {
       },
     },
     spec: {
-      podCIDR: `10.244.${i % 250}.0/24`,
+      podCIDR: `198.18.${i % 250}.0/24`,
       providerID: `aws:///us-east-1a/i-${i.toString(16).padStart(17, '0')}`,
     },
     status: {

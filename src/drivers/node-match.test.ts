@@ -14,7 +14,7 @@ describe('NodeMatcher', () => {
   const driverNodes = [
     storage('a', { schedulerNodeName: 'k-a' }),
     storage('b', { hostname: 'node-b' }),
-    storage('c', { ips: ['10.0.0.3'] }),
+    storage('c', { ips: ['198.18.0.3'] }),
     storage('d', { hostname: 'node-d' }),
     // A stale Offline entry for node-d, left behind by a reinstall.
     storage('d-old', { hostname: 'node-d', status: 'Offline' }),
@@ -27,8 +27,8 @@ describe('NodeMatcher', () => {
     ['by hostname as a dot-prefix of the node name', kube('node-b.example.com'), 'b'],
     ['by hostname equal to a Hostname address', kube('x', [{ type: 'Hostname', address: 'node-b' }]), 'b'],
     ['by id', kube('c'), 'c'],
-    ['by InternalIP', kube('y', [{ type: 'InternalIP', address: '10.0.0.3' }]), 'c'],
-    ['not by an ExternalIP', kube('y', [{ type: 'ExternalIP', address: '10.0.0.3' }]), undefined],
+    ['by InternalIP', kube('y', [{ type: 'InternalIP', address: '198.18.0.3' }]), 'c'],
+    ['not by an ExternalIP', kube('y', [{ type: 'ExternalIP', address: '198.18.0.3' }]), undefined],
     ['the healthiest of several entries', kube('node-d'), 'd'],
     ['nothing for a node without storage', kube('z'), undefined],
   ];

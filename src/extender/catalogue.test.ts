@@ -169,7 +169,7 @@ describe('scheduling catalogue', () => {
     const byId = schedulingFixture({
       nodes: fiveRacks.map((rack, i) => ({
         name: `px-id-${i + 1}`,
-        hostname: `10.9.0.${i + 1}`,
+        hostname: `198.18.9.${i + 1}`,
         rack,
         driver: { id: `px-id-${i + 1}`, hostname: `unrelated-${i + 1}` },
       })),

@@ -10,7 +10,7 @@ const reviewer = {
   asked: [] as AccessRequest[],
   failing: false,
   authenticate(token: string): Promise<Caller | undefined> {
-    if (this.failing) return Promise.reject(new Error('dial tcp 10.96.0.1:443: connection refused'));
+    if (this.failing) return Promise.reject(new Error('dial tcp 198.18.96.1:443: connection refused'));
     if (token === 'alice-token') return Promise.resolve({ user: 'alice', groups: [] });
     if (token === 'admin-token') return Promise.resolve({ user: 'admin', groups: ['system:masters'] });
     return Promise.resolve(undefined);

@@ -7,8 +7,8 @@ let sim: RunningSimulator;
 beforeAll(async () => {
   sim = await startSimulator({
     nodes: [
-      { id: 'n1', hostname: 'host-1', mgmtIp: '10.0.0.1' },
-      { id: 'n2', hostname: 'host-2', mgmtIp: '10.0.0.2' },
+      { id: 'n1', hostname: 'host-1', mgmtIp: '198.18.0.1' },
+      { id: 'n2', hostname: 'host-2', mgmtIp: '198.18.0.2' },
     ],
   });
 });
@@ -101,7 +101,7 @@ describe('admin API', () => {
       id: 'vol-a',
       name: 'pvc-a',
       sizeBytes: 1024,
-      replicaNodes: ['n2', '10.0.0.1'],
+      replicaNodes: ['n2', '198.18.0.1'],
       labels: { app: 'db' },
     });
     expect(created).toEqual({
@@ -160,8 +160,8 @@ describe('admin API', () => {
     const { body } = await call('POST', '/reset', { nodes: [{ id: 'x' }] });
     expect(body).toMatchObject({ nodes: [{ id: 'x' }], volumes: [] });
     sim.state.reset([
-      { id: 'n1', hostname: 'host-1', mgmtIp: '10.0.0.1' },
-      { id: 'n2', hostname: 'host-2', mgmtIp: '10.0.0.2' },
+      { id: 'n1', hostname: 'host-1', mgmtIp: '198.18.0.1' },
+      { id: 'n2', hostname: 'host-2', mgmtIp: '198.18.0.2' },
     ]);
   });
 

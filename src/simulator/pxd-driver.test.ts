@@ -13,13 +13,13 @@ const nodes: SimNodeSpec[] = [
   {
     id: 'px-a',
     hostname: 'Node-A',
-    mgmtIp: '10.0.0.1',
-    dataIp: '10.1.0.1',
+    mgmtIp: '198.18.0.1',
+    dataIp: '198.19.0.1',
     schedulerNodeName: 'node-a',
     topology: { 'px/rack': 'r1', 'topology.kubernetes.io/zone': 'z1', 'topology.kubernetes.io/region': 'eu' },
   },
-  { id: 'px-b', hostname: 'node-b', mgmtIp: '10.0.0.2' },
-  { id: 'px-c', hostname: 'node-c', mgmtIp: '10.0.0.3', status: 'StorageDown' },
+  { id: 'px-b', hostname: 'node-b', mgmtIp: '198.18.0.2' },
+  { id: 'px-c', hostname: 'node-c', mgmtIp: '198.18.0.3', status: 'StorageDown' },
 ];
 
 let sim: RunningSimulator;
@@ -56,15 +56,15 @@ describe('pxd driver against the simulator', () => {
       {
         id: 'px-a',
         hostname: 'node-a',
-        ips: ['10.0.0.1', '10.1.0.1'],
+        ips: ['198.18.0.1', '198.19.0.1'],
         status: 'Online',
         schedulerNodeName: 'node-a',
         rack: 'r1',
         zone: 'z1',
         region: 'eu',
       },
-      { id: 'px-b', hostname: 'node-b', ips: ['10.0.0.2'], status: 'Online' },
-      { id: 'px-c', hostname: 'node-c', ips: ['10.0.0.3'], status: 'StorageDown' },
+      { id: 'px-b', hostname: 'node-b', ips: ['198.18.0.2'], status: 'Online' },
+      { id: 'px-c', hostname: 'node-c', ips: ['198.18.0.3'], status: 'StorageDown' },
     ]);
   });
 

@@ -12,7 +12,7 @@ let sdk: SdkClient;
 
 beforeAll(async () => {
   sim = await startSimulator({
-    nodes: [{ id: 'n1', mgmtIp: '10.0.0.1' }, { id: 'n2' }, { id: 'n3' }],
+    nodes: [{ id: 'n1', mgmtIp: '198.18.0.1' }, { id: 'n2' }, { id: 'n3' }],
     clusterId: 'test-cluster',
   });
   sdk = new SdkClient({ endpoint: sim.grpcEndpoint });
@@ -47,7 +47,7 @@ describe('simulator SDK server', () => {
   it('creates a volume with explicit replica nodes given by IP, and inspects it', async () => {
     const { volume_id } = await sdk.call('OpenStorageVolume/Create', {
       name: 'pvc-1',
-      spec: { size: 5 * 2 ** 30, ha_level: 2, replica_set: { nodes: ['n3', '10.0.0.1'] } },
+      spec: { size: 5 * 2 ** 30, ha_level: 2, replica_set: { nodes: ['n3', '198.18.0.1'] } },
       labels: { app: 'db' },
     });
     const inspected = await sdk.call('OpenStorageVolume/Inspect', { volume_id });

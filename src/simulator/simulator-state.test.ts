@@ -3,8 +3,8 @@ import { SimulatorState, type SimNodeSpec } from './simulator-state.js';
 import { defaultNodes } from './default-nodes.js';
 
 const threeNodes: SimNodeSpec[] = [
-  { id: 'n1', hostname: 'Host-1', mgmtIp: '10.0.0.1', dataIp: '10.1.0.1' },
-  { id: 'n2', mgmtIp: '10.0.0.2' },
+  { id: 'n1', hostname: 'Host-1', mgmtIp: '198.18.0.1', dataIp: '198.19.0.1' },
+  { id: 'n2', mgmtIp: '198.18.0.2' },
   { id: 'n3', status: 'Offline' },
 ];
 
@@ -16,8 +16,8 @@ describe('SimulatorState nodes', () => {
     expect(state.node('n2')).toEqual({
       id: 'n2',
       hostname: 'n2',
-      mgmtIp: '10.0.0.2',
-      dataIp: '10.0.0.2',
+      mgmtIp: '198.18.0.2',
+      dataIp: '198.18.0.2',
       status: 'STATUS_OK',
       schedulerNodeName: '',
       topology: {},
@@ -75,7 +75,7 @@ describe('SimulatorState volumes', () => {
     const v = state.createVolume({
       name: 'v',
       sizeBytes: gib,
-      replicaNodes: ['n3', '10.1.0.1'],
+      replicaNodes: ['n3', '198.19.0.1'],
       id: 'my-id',
     });
     expect(v).toMatchObject({ id: 'my-id', haLevel: 2, replicaNodeIds: ['n3', 'n1'] });
@@ -86,7 +86,7 @@ describe('SimulatorState volumes', () => {
     expect(() => state.createVolume({ name: 'v', sizeBytes: gib, replicaNodes: ['nx'] })).toThrow(
       'unknown replica node "nx": not a node id or IP',
     );
-    expect(() => state.createVolume({ name: 'v', sizeBytes: gib, replicaNodes: ['n1', '10.0.0.1'] })).toThrow(
+    expect(() => state.createVolume({ name: 'v', sizeBytes: gib, replicaNodes: ['n1', '198.18.0.1'] })).toThrow(
       'replica node "n1" is given twice',
     );
     expect(() => state.createVolume({ name: 'v', sizeBytes: gib, haLevel: 3, replicaNodes: ['n1'] })).toThrow(

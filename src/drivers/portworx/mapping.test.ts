@@ -6,8 +6,8 @@ function storageNode(overrides: Partial<StorageNode> = {}): StorageNode {
   return {
     id: 'a1b2',
     status: 'STATUS_OK',
-    mgmt_ip: '10.0.0.1',
-    data_ip: '10.0.1.1',
+    mgmt_ip: '198.18.0.1',
+    data_ip: '198.18.1.1',
     hostname: 'Worker-1.Example.COM',
     node_labels: {},
     scheduler_node_name: 'worker-1',
@@ -67,15 +67,15 @@ describe('toDriverNode', () => {
     expect(toDriverNode(storageNode())).toEqual({
       id: 'a1b2',
       hostname: 'worker-1.example.com',
-      ips: ['10.0.0.1', '10.0.1.1'],
+      ips: ['198.18.0.1', '198.18.1.1'],
       status: 'Online',
       schedulerNodeName: 'worker-1',
     });
   });
 
   it('lists an IP once when management and data IP are the same, and skips empty ones', () => {
-    expect(toDriverNode(storageNode({ data_ip: '10.0.0.1' })).ips).toEqual(['10.0.0.1']);
-    expect(toDriverNode(storageNode({ mgmt_ip: '', data_ip: '10.0.1.1' })).ips).toEqual(['10.0.1.1']);
+    expect(toDriverNode(storageNode({ data_ip: '198.18.0.1' })).ips).toEqual(['198.18.0.1']);
+    expect(toDriverNode(storageNode({ mgmt_ip: '', data_ip: '198.18.1.1' })).ips).toEqual(['198.18.1.1']);
     expect(toDriverNode(storageNode({ mgmt_ip: '', data_ip: '' })).ips).toEqual([]);
   });
 
