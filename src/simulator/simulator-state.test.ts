@@ -86,9 +86,9 @@ describe('SimulatorState volumes', () => {
     expect(() => state.createVolume({ name: 'v', sizeBytes: gib, replicaNodes: ['nx'] })).toThrow(
       'unknown replica node "nx": not a node id or IP',
     );
-    expect(() => state.createVolume({ name: 'v', sizeBytes: gib, replicaNodes: ['n1', '198.18.0.1'] })).toThrow(
-      'replica node "n1" is given twice',
-    );
+    expect(() =>
+      state.createVolume({ name: 'v', sizeBytes: gib, replicaNodes: ['n1', '198.18.0.1'] }),
+    ).toThrow('replica node "n1" is given twice');
     expect(() => state.createVolume({ name: 'v', sizeBytes: gib, haLevel: 3, replicaNodes: ['n1'] })).toThrow(
       'ha_level 3 does not match the 1 replica nodes given (n1)',
     );
