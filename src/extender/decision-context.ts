@@ -67,7 +67,8 @@ export function podContext(pod: Pod, state: ClusterState, options: DecisionOptio
   if (volumes.unknownVolumeIds.length > 0) {
     const absent = snapshot.absentVolumeIds;
     if (absent && volumes.unknownVolumeIds.every((id) => absent.has(id))) {
-      // Still asked for: a volume created later appears in the next refresh.
+      // The cache does not list known-absent ids again at once (a pod naming a deleted volume would
+      // otherwise bring every listing forward); one created later appears at the next regular listing.
       return {
         kind: 'error',
         message: `volume(s) ${volumes.unknownVolumeIds.join(', ')} do not exist in ${driver} (a refresh listed every volume)`,
