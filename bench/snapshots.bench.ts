@@ -326,6 +326,9 @@ try {
       figures.csi_restore_ratio.push(storkRestore / directRestore);
       figures.pxd_group_successful_s.push(await groupSnapshot(`pxg${r}`, 'pxd-group'));
       figures.csi_group_successful_s.push(await groupSnapshot(`csig${r}`, 'csi-group'));
+      // Each round's figures as they come: a long run shows where it is, and a stopped one what it had.
+      const latest = Object.entries(figures).map(([name, values]) => `${name}=${values.at(-1)?.toFixed(2)}`);
+      console.error(`round ${r + 1}: ${latest.join(' ')}`);
     }
   } finally {
     await stork.stop();
