@@ -11,6 +11,12 @@ import { errorText } from '../../lib/errors.js';
  * Volumes are real directories under the node's state directory and snapshots real tar archives, so data
  * round-trips. `local` plugins give every volume the node's topology (node-local storage, like the
  * upstream hostpath driver); a `network` plugin gives none, so its volumes are reachable from every node.
+ *
+ * Fault injection, for tests of what fails on the storage side (box only, no real driver knows it): a
+ * VolumeSnapshotClass parameter {@link failCreateSnapshotParameter} makes CreateSnapshot of that class
+ * answer a gRPC error (INTERNAL, which csi-snapshotter takes as final) with the parameter's value as its
+ * message. csi-snapshotter passes a class's parameters to CreateSnapshot, bar its own `csi.storage.k8s.io/`
+ * ones, so the class alone chooses which snapshots fail.
  */
 export interface CsiPluginOptions {
   readonly driverName: string;
@@ -26,6 +32,9 @@ export interface CsiPluginOptions {
   /** Also serve the GroupController service: snapshots of several volumes in one call (default false). */
   readonly groupSnapshots?: boolean;
 }
+
+/** A VolumeSnapshotClass parameter: CreateSnapshot fails with its value as the error's message. */
+export const failCreateSnapshotParameter = 'stork.box/fail-create-snapshot';
 
 interface VolumeRecord {
   readonly id: string;
@@ -269,6 +278,9 @@ export class CsiPlugin {
   private async createSnapshot(request: Record<string, unknown>): Promise<unknown> {
     const name = text(request, 'name');
     const sourceVolumeId = text(request, 'source_volume_id');
+    const parameters = (request.parameters ?? {}) as Record<string, unknown>;
+    const failure = parameters[failCreateSnapshotParameter];
+    if (typeof failure === 'string') throw new CsiStatusError(grpc.status.INTERNAL, failure);
     const existing = this.state.snapshots.find((s) => s.name === name);
     if (existing) return { snapshot: this.snapshotResponse(existing) };
     const volume = this.state.volumes.find((v) => v.id === sourceVolumeId);
@@ -284,6 +296,7 @@ export class CsiPlugin {
       createdAtSeconds: Math.floor(Date.now() / 1000),
     };
     this.state.snapshots.push(snapshot);
+    this.snapshotsTaken += 1;
     await this.save();
     return { snapshot: this.snapshotResponse(snapshot) };
   }
@@ -382,6 +395,9 @@ export class CsiPlugin {
     if (!group) throw new CsiStatusError(grpc.status.NOT_FOUND, `group snapshot ${id} not found`);
     return this.groupSnapshotResponse(group);
   }
+
+  /** How many snapshots (group snapshots' members too) this plugin has cut since it started, for tests. */
+  snapshotsTaken = 0;
 
   /** How many group snapshots this plugin has cut since it started, for tests. */
   groupSnapshotsTaken = 0;
