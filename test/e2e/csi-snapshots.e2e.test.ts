@@ -3,8 +3,13 @@ import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { localSnapshotClass } from '../../src/box/csi/box-csi.js';
-import { csiSnapshotResources } from '../../src/drivers/csi/csi-snapshots.js';
+import { localCsiDriver, localSnapshotClass } from '../../src/box/csi/box-csi.js';
+import {
+  failCreateSnapshotCodeParameter,
+  failCreateSnapshotParameter,
+  failCreateSnapshotTimesParameter,
+} from '../../src/box/csi/plugin.js';
+import { csiSnapshotClassAnnotation, csiSnapshotResources } from '../../src/drivers/csi/csi-snapshots.js';
 import type { VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
@@ -103,5 +108,39 @@ describe('application-consistent snapshots on CSI storage', () => {
     expect(at('locked')).toBeLessThan(cut + 1000);
     expect(at('unlocked')).toBeGreaterThanOrEqual(cut);
     expect(at('locked')).toBeLessThanOrEqual(at('unlocked'));
+  });
+
+  it('waits out an error the storage answers for a while (UNAVAILABLE, retried by the sidecar): Ready, the pre-rule held across it', async () => {
+    await api().create(csiSnapshotResources.volumeSnapshotClasses, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: { name: 'busy-snapshots' },
+      driver: localCsiDriver,
+      deletionPolicy: 'Delete',
+      parameters: {
+        [failCreateSnapshotParameter]: 'the disk is busy',
+        [failCreateSnapshotCodeParameter]: 'UNAVAILABLE',
+        [failCreateSnapshotTimesParameter]: '2',
+      },
+    });
+    const table = join(suite.volumeDir, 'table.txt');
+    const before = await readFile(table, 'utf8');
+    const pre = await rule([command(`echo busy-pre >> ${table}`)]);
+    const post = await rule([command(`echo busy-post >> ${table}`)]);
+    await snapshot('busy', {
+      [csiSnapshotClassAnnotation]: 'busy-snapshots',
+      'stork.libopenstorage.org/pre-snapshot-rule': pre,
+      'stork.libopenstorage.org/post-snapshot-rule': post,
+    });
+    const snap = await settled('busy');
+    expect(snap.status?.conditions?.at(-1), JSON.stringify(snap.status)).toMatchObject({ type: 'Ready' });
+    const csiSnapshot = (await csiSnapshots()).find(
+      (s) => s.metadata.name === `snapshot-${snap.metadata.uid ?? ''}`,
+    );
+    expect(csiSnapshot?.status?.readyToUse).toBe(true);
+    const contentName = csiSnapshot?.status?.boundVolumeSnapshotContentName ?? '';
+    const { table: archivedText } = await archivedTable(api(), suite.csi, logDir, contentName);
+    // The post rule ran only once the retried cut was made.
+    expect(archivedText).toBe(`${before}busy-pre\n`);
   });
 });

@@ -14,9 +14,10 @@ import { errorText } from '../../lib/errors.js';
  *
  * Fault injection, for tests of what fails on the storage side (box only, no real driver knows it): a
  * VolumeSnapshotClass parameter {@link failCreateSnapshotParameter} makes CreateSnapshot of that class
- * answer a gRPC error (INTERNAL, which csi-snapshotter takes as final) with the parameter's value as its
- * message. csi-snapshotter passes a class's parameters to CreateSnapshot, bar its own `csi.storage.k8s.io/`
- * ones, so the class alone chooses which snapshots fail.
+ * answer a gRPC error with the parameter's value as its message: INTERNAL, which csi-snapshotter takes as
+ * final, or the code `…-code` names (e.g. UNAVAILABLE, which it retries); with `…-times: "<n>"`, only the
+ * first n calls for each snapshot fail. csi-snapshotter passes a class's parameters to CreateSnapshot, bar
+ * its own `csi.storage.k8s.io/` ones, so the class alone chooses which snapshots fail.
  */
 export interface CsiPluginOptions {
   readonly driverName: string;
@@ -35,6 +36,10 @@ export interface CsiPluginOptions {
 
 /** A VolumeSnapshotClass parameter: CreateSnapshot fails with its value as the error's message. */
 export const failCreateSnapshotParameter = 'stork.box/fail-create-snapshot';
+/** With it: the gRPC status code by name (default INTERNAL). */
+export const failCreateSnapshotCodeParameter = 'stork.box/fail-create-snapshot-code';
+/** With it: how many CreateSnapshot calls of each snapshot fail before one succeeds (default: all). */
+export const failCreateSnapshotTimesParameter = 'stork.box/fail-create-snapshot-times';
 
 interface VolumeRecord {
   readonly id: string;
@@ -98,6 +103,8 @@ function service(protoPath: string, name: string): grpc.ServiceDefinition {
 export class CsiPlugin {
   private readonly server = new grpc.Server();
   private state: PluginState = { volumes: [], snapshots: [] };
+  /** CreateSnapshot calls failed on purpose, by snapshot name (fault injection, never saved). */
+  private readonly injectedFailures = new Map<string, number>();
   /** Serialises state changes: the sidecars call concurrently. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -278,9 +285,7 @@ export class CsiPlugin {
   private async createSnapshot(request: Record<string, unknown>): Promise<unknown> {
     const name = text(request, 'name');
     const sourceVolumeId = text(request, 'source_volume_id');
-    const parameters = (request.parameters ?? {}) as Record<string, unknown>;
-    const failure = parameters[failCreateSnapshotParameter];
-    if (typeof failure === 'string') throw new CsiStatusError(grpc.status.INTERNAL, failure);
+    this.injectedFailure(name, (request.parameters ?? {}) as Record<string, unknown>);
     const existing = this.state.snapshots.find((s) => s.name === name);
     if (existing) return { snapshot: this.snapshotResponse(existing) };
     const volume = this.state.volumes.find((v) => v.id === sourceVolumeId);
@@ -299,6 +304,24 @@ export class CsiPlugin {
     this.snapshotsTaken += 1;
     await this.save();
     return { snapshot: this.snapshotResponse(snapshot) };
+  }
+
+  /** Throws the failure a class's parameters ask CreateSnapshot for (see the options' comment), if any. */
+  private injectedFailure(name: string, parameters: Record<string, unknown>): void {
+    const message = parameters[failCreateSnapshotParameter];
+    if (typeof message !== 'string') return;
+    const codeName = text(parameters, failCreateSnapshotCodeParameter) || 'INTERNAL';
+    const code = grpc.status[codeName as keyof typeof grpc.status] as grpc.status | undefined;
+    if (typeof code !== 'number')
+      throw new CsiStatusError(
+        grpc.status.INVALID_ARGUMENT,
+        `${failCreateSnapshotCodeParameter}: ${codeName} is not a gRPC status code name`,
+      );
+    const times = Number(text(parameters, failCreateSnapshotTimesParameter) || Infinity);
+    const failed = this.injectedFailures.get(name) ?? 0;
+    if (failed >= times) return;
+    this.injectedFailures.set(name, failed + 1);
+    throw new CsiStatusError(code, message);
   }
 
   private async deleteSnapshot(id: string): Promise<unknown> {
