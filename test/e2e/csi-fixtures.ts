@@ -1,9 +1,11 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import type { Box } from '../../src/box/box.js';
 import { runCommand } from '../../src/box/command.js';
 import { BoxCsi, localCsiDriver, localStorageClass } from '../../src/box/csi/box-csi.js';
 import type { RulesConfig } from '../../src/controllers/rules/config.js';
+import type { RuleItem } from '../../src/k8s/crds/rule.js';
 import {
   csiSnapshotResources,
   type CsiVolumeSnapshot,
@@ -14,7 +16,8 @@ import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
-import { isRunning, testPod, waitForPod } from './helpers.js';
+import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { ruleCreator } from './rule-fixtures.js';
 import { useStorkBox } from './stork-helpers.js';
 
 /*
@@ -141,3 +144,64 @@ export const snapshotSettled = (api: KubeApi, namespace: string, name: string): 
     },
     { timeoutMs: 90_000, intervalMs: 200 },
   );
+
+/** What {@link useCsiSnapshotClaim} gives a suite. */
+export interface CsiSnapshotSuite {
+  api: () => KubeApi;
+  csi: BoxCsi | undefined;
+  ns: string;
+  /** The claim's volume directory on node-1's storage. */
+  volumeDir: string;
+  /** Creates a Rule in the namespace; resolves to its name. */
+  rule: (items: RuleItem[]) => Promise<string>;
+  /** Creates a seed-API VolumeSnapshot of the claim `data`. */
+  snapshot: (name: string, annotations: Record<string, string>) => Promise<void>;
+  /** Waits for a seed-API VolumeSnapshot to end Ready or Error. */
+  settled: (name: string) => Promise<VolumeSnapshot>;
+  /** The namespace's CSI VolumeSnapshots. */
+  csiSnapshots: () => Promise<CsiVolumeSnapshot[]>;
+}
+
+/**
+ * What the tests of seed-API snapshots on CSI storage share: stork with `rulesConfig` on the local CSI
+ * plugin (with the snapshotter), and a new namespace (`prefix-…`) whose claim `data`, its table file
+ * holding "data\n", the Running db pod uses. `csi`, `ns` and `volumeDir` are set once the suite's
+ * beforeAll has run.
+ */
+export function useCsiSnapshotClaim(prefix: string, rulesConfig: Partial<RulesConfig>): CsiSnapshotSuite {
+  const ctx = useCsiStorkBox(rulesConfig);
+  const api = (): KubeApi => ctx.box.api;
+  const suite: CsiSnapshotSuite = {
+    api,
+    csi: undefined,
+    ns: '',
+    volumeDir: '',
+    rule: ruleCreator(api, () => suite.ns),
+    snapshot: async (name, annotations) => {
+      await api().create<VolumeSnapshot>(
+        resources.volumeSnapshots,
+        {
+          apiVersion: 'volumesnapshot.external-storage.k8s.io/v1',
+          kind: 'VolumeSnapshot',
+          metadata: { name, annotations },
+          spec: { persistentVolumeClaimName: 'data' },
+        },
+        suite.ns,
+      );
+    },
+    settled: (name) => snapshotSettled(api(), suite.ns, name),
+    csiSnapshots: () => listCsiSnapshots(api(), suite.ns),
+  };
+  beforeAll(async () => {
+    suite.csi = await startNodeCsi(ctx.box);
+    suite.ns = await createTestNamespace(api(), prefix);
+    await api().create(resources.persistentVolumeClaims, localClaim(suite.ns, 'data'), suite.ns);
+    await runDbPod(api(), suite.ns, ['data']);
+    suite.volumeDir = await claimDir(api(), suite.csi, suite.ns, 'data');
+    await writeTable(suite.volumeDir, 'data\n');
+  }, 600_000);
+  afterAll(async () => {
+    await suite.csi?.stop();
+  });
+  return suite;
+}

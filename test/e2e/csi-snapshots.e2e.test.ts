@@ -2,29 +2,19 @@ import { mkdtempSync } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localSnapshotClass, type BoxCsi } from '../../src/box/csi/box-csi.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { localCsiDriver, localSnapshotClass } from '../../src/box/csi/box-csi.js';
 import {
-  csiSnapshotClassAnnotation,
-  csiSnapshotResources,
-  type CsiVolumeSnapshot,
-} from '../../src/drivers/csi/csi-snapshots.js';
-import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
+  failCreateSnapshotCodeParameter,
+  failCreateSnapshotParameter,
+  failCreateSnapshotTimesParameter,
+} from '../../src/box/csi/plugin.js';
+import { csiSnapshotClassAnnotation, csiSnapshotResources } from '../../src/drivers/csi/csi-snapshots.js';
+import type { VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import {
-  archivedTable,
-  claimDir,
-  listCsiSnapshots,
-  localClaim,
-  runDbPod,
-  snapshotSettled,
-  startNodeCsi,
-  useCsiStorkBox,
-  writeTable,
-} from './csi-fixtures.js';
-import { createTestNamespace } from './helpers.js';
-import { dbCommand as command, ruleCreator, testRuleTimings } from './rule-fixtures.js';
+import { archivedTable, useCsiSnapshotClaim } from './csi-fixtures.js';
+import { dbCommand as command, testRuleTimings } from './rule-fixtures.js';
 
 const markerDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-markers-'));
 const logDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-'));
@@ -36,47 +26,16 @@ const logDir = mkdtempSync(join(tmpdir(), 'stork-csisnap-'));
  * directory; what the archive holds is what the volume held when the snapshot was cut.
  */
 describe('application-consistent snapshots on CSI storage', () => {
-  const ctx = useCsiStorkBox({ markerDir, ...testRuleTimings });
-  const api = () => ctx.box.api;
-  let csi: BoxCsi | undefined;
-  let ns = '';
-  /** The claim's volume directory on node-1's storage. */
-  let volumeDir = '';
-
-  beforeAll(async () => {
-    csi = await startNodeCsi(ctx.box);
-    ns = await createTestNamespace(api(), 'csisnap');
-    await api().create(resources.persistentVolumeClaims, localClaim(ns, 'data'), ns);
-    await runDbPod(api(), ns, ['data']);
-    volumeDir = await claimDir(api(), csi, ns, 'data');
-    await writeTable(volumeDir, 'data\n');
-  }, 600_000);
+  const suite = useCsiSnapshotClaim('csisnap', { markerDir, ...testRuleTimings });
+  const { api, rule, snapshot, settled, csiSnapshots } = suite;
 
   afterAll(async () => {
-    await csi?.stop();
     await rm(markerDir, { recursive: true, force: true });
     await rm(logDir, { recursive: true, force: true });
   });
 
-  const rule = ruleCreator(api, () => ns);
-
-  async function snapshot(name: string, annotations: Record<string, string>): Promise<void> {
-    await api().create<VolumeSnapshot>(
-      resources.volumeSnapshots,
-      {
-        apiVersion: 'volumesnapshot.external-storage.k8s.io/v1',
-        kind: 'VolumeSnapshot',
-        metadata: { name, annotations },
-        spec: { persistentVolumeClaimName: 'data' },
-      },
-      ns,
-    );
-  }
-  const settled = (name: string): Promise<VolumeSnapshot> => snapshotSettled(api(), ns, name);
-  const csiSnapshots = (): Promise<CsiVolumeSnapshot[]> => listCsiSnapshots(api(), ns);
-
   it('cuts the CSI snapshot between the pre- and post-rule: the archive has the pre marker, not the post one', async () => {
-    const table = join(volumeDir, 'table.txt');
+    const table = join(suite.volumeDir, 'table.txt');
     const pre = await rule([command(`echo pre >> ${table}`)]);
     const post = await rule([command(`echo post >> ${table}`)]);
     await snapshot('consistent', {
@@ -93,14 +52,17 @@ describe('application-consistent snapshots on CSI storage', () => {
       name: snap.spec.snapshotDataName ?? '',
     });
     const contentName = csiSnapshot?.status?.boundVolumeSnapshotContentName ?? '';
-    expect(data.spec.csiSnapshot).toMatchObject({ namespace: ns, volumeSnapshotContentName: contentName });
-    const { archive, table: archivedText } = await archivedTable(api(), csi, logDir, contentName);
+    expect(data.spec.csiSnapshot).toMatchObject({
+      namespace: suite.ns,
+      volumeSnapshotContentName: contentName,
+    });
+    const { archive, table: archivedText } = await archivedTable(api(), suite.csi, logDir, contentName);
     expect(archivedText).toBe('data\npre\n');
     expect(await readFile(table, 'utf8')).toBe('data\npre\npost\n');
 
     // Deleting the seed snapshot deletes the CSI snapshot, and the class's Delete policy the content and
     // the archive.
-    await api().delete(resources.volumeSnapshots, { namespace: ns, name: 'consistent' });
+    await api().delete(resources.volumeSnapshots, { namespace: suite.ns, name: 'consistent' });
     await waitFor(
       'the CSI snapshot, its content and its archive gone',
       async () => {
@@ -148,14 +110,37 @@ describe('application-consistent snapshots on CSI storage', () => {
     expect(at('locked')).toBeLessThanOrEqual(at('unlocked'));
   });
 
-  it('ends in Error with the cause, leaving no CSI snapshot, when the named class does not exist', async () => {
-    const before = (await csiSnapshots()).length;
-    await snapshot('no-class', { [csiSnapshotClassAnnotation]: 'missing' });
-    const snap = await settled('no-class');
-    expect(snap.status?.conditions?.at(-1)).toMatchObject({ type: 'Error' });
-    expect(snap.status?.conditions?.at(-1)?.message).toMatch(
-      /^snapshot failed due to err: VolumeSnapshotClass missing not found/,
+  it('waits out an error the storage answers for a while (UNAVAILABLE, retried by the sidecar): Ready, the pre-rule held across it', async () => {
+    await api().create(csiSnapshotResources.volumeSnapshotClasses, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: { name: 'busy-snapshots' },
+      driver: localCsiDriver,
+      deletionPolicy: 'Delete',
+      parameters: {
+        [failCreateSnapshotParameter]: 'the disk is busy',
+        [failCreateSnapshotCodeParameter]: 'UNAVAILABLE',
+        [failCreateSnapshotTimesParameter]: '2',
+      },
+    });
+    const table = join(suite.volumeDir, 'table.txt');
+    const before = await readFile(table, 'utf8');
+    const pre = await rule([command(`echo busy-pre >> ${table}`)]);
+    const post = await rule([command(`echo busy-post >> ${table}`)]);
+    await snapshot('busy', {
+      [csiSnapshotClassAnnotation]: 'busy-snapshots',
+      'stork.libopenstorage.org/pre-snapshot-rule': pre,
+      'stork.libopenstorage.org/post-snapshot-rule': post,
+    });
+    const snap = await settled('busy');
+    expect(snap.status?.conditions?.at(-1), JSON.stringify(snap.status)).toMatchObject({ type: 'Ready' });
+    const csiSnapshot = (await csiSnapshots()).find(
+      (s) => s.metadata.name === `snapshot-${snap.metadata.uid ?? ''}`,
     );
-    expect((await csiSnapshots()).length).toBe(before);
+    expect(csiSnapshot?.status?.readyToUse).toBe(true);
+    const contentName = csiSnapshot?.status?.boundVolumeSnapshotContentName ?? '';
+    const { table: archivedText } = await archivedTable(api(), suite.csi, logDir, contentName);
+    // The post rule ran only once the retried cut was made.
+    expect(archivedText).toBe(`${before}busy-pre\n`);
   });
 });

@@ -11,6 +11,13 @@ import { errorText } from '../../lib/errors.js';
  * Volumes are real directories under the node's state directory and snapshots real tar archives, so data
  * round-trips. `local` plugins give every volume the node's topology (node-local storage, like the
  * upstream hostpath driver); a `network` plugin gives none, so its volumes are reachable from every node.
+ *
+ * Fault injection, for tests of what fails on the storage side (box only, no real driver knows it): a
+ * VolumeSnapshotClass parameter {@link failCreateSnapshotParameter} makes CreateSnapshot of that class
+ * answer a gRPC error with the parameter's value as its message: INTERNAL, which csi-snapshotter takes as
+ * final, or the code `…-code` names (e.g. UNAVAILABLE, which it retries); with `…-times: "<n>"`, only the
+ * first n calls for each snapshot fail. csi-snapshotter passes a class's parameters to CreateSnapshot, bar
+ * its own `csi.storage.k8s.io/` ones, so the class alone chooses which snapshots fail.
  */
 export interface CsiPluginOptions {
   readonly driverName: string;
@@ -26,6 +33,13 @@ export interface CsiPluginOptions {
   /** Also serve the GroupController service: snapshots of several volumes in one call (default false). */
   readonly groupSnapshots?: boolean;
 }
+
+/** A VolumeSnapshotClass parameter: CreateSnapshot fails with its value as the error's message. */
+export const failCreateSnapshotParameter = 'stork.box/fail-create-snapshot';
+/** With it: the gRPC status code by name (default INTERNAL). */
+export const failCreateSnapshotCodeParameter = 'stork.box/fail-create-snapshot-code';
+/** With it: how many CreateSnapshot calls of each snapshot fail before one succeeds (default: all). */
+export const failCreateSnapshotTimesParameter = 'stork.box/fail-create-snapshot-times';
 
 interface VolumeRecord {
   readonly id: string;
@@ -89,6 +103,8 @@ function service(protoPath: string, name: string): grpc.ServiceDefinition {
 export class CsiPlugin {
   private readonly server = new grpc.Server();
   private state: PluginState = { volumes: [], snapshots: [] };
+  /** CreateSnapshot calls failed on purpose, by snapshot name (fault injection, never saved). */
+  private readonly injectedFailures = new Map<string, number>();
   /** Serialises state changes: the sidecars call concurrently. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -269,6 +285,7 @@ export class CsiPlugin {
   private async createSnapshot(request: Record<string, unknown>): Promise<unknown> {
     const name = text(request, 'name');
     const sourceVolumeId = text(request, 'source_volume_id');
+    this.injectedFailure(name, (request.parameters ?? {}) as Record<string, unknown>);
     const existing = this.state.snapshots.find((s) => s.name === name);
     if (existing) return { snapshot: this.snapshotResponse(existing) };
     const volume = this.state.volumes.find((v) => v.id === sourceVolumeId);
@@ -284,8 +301,27 @@ export class CsiPlugin {
       createdAtSeconds: Math.floor(Date.now() / 1000),
     };
     this.state.snapshots.push(snapshot);
+    this.snapshotsTaken += 1;
     await this.save();
     return { snapshot: this.snapshotResponse(snapshot) };
+  }
+
+  /** Throws the failure a class's parameters ask CreateSnapshot for (see the options' comment), if any. */
+  private injectedFailure(name: string, parameters: Record<string, unknown>): void {
+    const message = parameters[failCreateSnapshotParameter];
+    if (typeof message !== 'string') return;
+    const codeName = text(parameters, failCreateSnapshotCodeParameter) || 'INTERNAL';
+    const code = grpc.status[codeName as keyof typeof grpc.status] as grpc.status | undefined;
+    if (typeof code !== 'number')
+      throw new CsiStatusError(
+        grpc.status.INVALID_ARGUMENT,
+        `${failCreateSnapshotCodeParameter}: ${codeName} is not a gRPC status code name`,
+      );
+    const times = Number(text(parameters, failCreateSnapshotTimesParameter) || Infinity);
+    const failed = this.injectedFailures.get(name) ?? 0;
+    if (failed >= times) return;
+    this.injectedFailures.set(name, failed + 1);
+    throw new CsiStatusError(code, message);
   }
 
   private async deleteSnapshot(id: string): Promise<unknown> {
@@ -382,6 +418,9 @@ export class CsiPlugin {
     if (!group) throw new CsiStatusError(grpc.status.NOT_FOUND, `group snapshot ${id} not found`);
     return this.groupSnapshotResponse(group);
   }
+
+  /** How many snapshots (group snapshots' members too) this plugin has cut since it started, for tests. */
+  snapshotsTaken = 0;
 
   /** How many group snapshots this plugin has cut since it started, for tests. */
   groupSnapshotsTaken = 0;

@@ -3,6 +3,7 @@ import { apiView } from './testing.js';
 import { describe, expect, it } from 'vitest';
 import type { VolumeDriver } from '../../drivers/driver.js';
 import {
+  beingCreatedAnnotation,
   csiSnapshotClassAnnotation,
   csiSnapshotResources,
   CsiVolumeSnapshots,
@@ -49,29 +50,70 @@ const snapshotClass = (
   deletionPolicy,
 });
 
-type Behaviour = 'cut' | 'error' | 'never' | 'stuck';
+type Behaviour = 'cut' | 'error' | 'never' | 'stuck' | 'unavailable' | 'unavailable-then-cut';
+
+/**
+ * Ticks a snapshot of `unavailable-then-cut` answers an error the sidecar retries, and then ticks its
+ * VolumeSnapshot still shows that error once its content says it is cut.
+ */
+const unavailableTicks = 10;
+const staleTicks = 10;
 
 /**
  * What external-snapshotter does, enough for the controller: a new CSI VolumeSnapshot gets a bound
- * content and `creationTime` (cut), then `readyToUse` on the next tick; or the driver's error; or nothing.
+ * content and `creationTime` (cut), then `readyToUse` on the next tick; or the driver's final error; or
+ * nothing; or an error the sidecar keeps retrying (its content marked being created), for good or until
+ * the storage cuts the snapshot after all.
  */
 function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal: AbortSignal): void {
+  const unavailableFor = new Map<string, number>();
   const tick = (): void => {
     if (signal.aborted) return;
     for (const s of api.objects<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots)) {
       const content = `snapcontent-${s.metadata.uid ?? ''}`;
       const b = behaviour();
       if (b === 'never') continue;
-      if (b === 'error' && !s.status?.error) {
+      const ticks = unavailableFor.get(content) ?? 0;
+      const retrying = b === 'unavailable' || (b === 'unavailable-then-cut' && ticks < unavailableTicks);
+      if (
+        b === 'unavailable-then-cut' &&
+        ticks >= unavailableTicks &&
+        ticks < unavailableTicks + staleTicks
+      ) {
+        // The sidecar's retry cut it: its content says so (a handle, no longer being created; the error
+        // stays until the snapshot is ready) before the snapshot controller copies that to the
+        // VolumeSnapshot, whose error is stale till then.
+        unavailableFor.set(content, ticks + 1);
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
           metadata: { name: content },
           spec: { deletionPolicy: 'Retain', driver: csiDriver },
+          status: { snapshotHandle: `handle-${content}`, error: { message: 'the disk is busy' } },
+        } satisfies CsiVolumeSnapshotContent);
+        continue;
+      }
+      if (retrying) {
+        unavailableFor.set(content, ticks + 1);
+        if (s.status?.error) continue;
+        api.seed(csiSnapshotResources.volumeSnapshotContents, {
+          metadata: { name: content, annotations: { [beingCreatedAnnotation]: 'yes' } },
+          spec: { deletionPolicy: 'Retain', driver: csiDriver },
+          status: { error: { message: 'the disk is busy' } },
+        } satisfies CsiVolumeSnapshotContent);
+        api.seed(csiSnapshotResources.volumeSnapshots, {
+          ...s,
+          status: { boundVolumeSnapshotContentName: content, error: { message: 'the disk is busy' } },
+        });
+      } else if (b === 'error' && !s.status?.error) {
+        api.seed(csiSnapshotResources.volumeSnapshotContents, {
+          metadata: { name: content },
+          spec: { deletionPolicy: 'Retain', driver: csiDriver },
+          status: { error: { message: 'the disk said no' } },
         } satisfies CsiVolumeSnapshotContent);
         api.seed(csiSnapshotResources.volumeSnapshots, {
           ...s,
           status: { boundVolumeSnapshotContentName: content, error: { message: 'the disk said no' } },
         });
-      } else if ((b === 'cut' || b === 'stuck') && !s.status?.creationTime) {
+      } else if ((b === 'cut' || b === 'stuck' || b === 'unavailable-then-cut') && !s.status?.creationTime) {
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
           metadata: { name: content },
           spec: { deletionPolicy: 'Delete', driver: csiDriver },
@@ -85,7 +127,7 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
             readyToUse: false,
           },
         });
-      } else if (b === 'cut' && s.status?.readyToUse === false) {
+      } else if ((b === 'cut' || b === 'unavailable-then-cut') && s.status?.readyToUse === false) {
         api.seed(csiSnapshotResources.volumeSnapshots, { ...s, status: { ...s.status, readyToUse: true } });
       }
     }
@@ -338,6 +380,39 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
         { step: 'after', csi: 'cut', ok: true },
       ]);
       expect(t.csiSnapshots()).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('an error the sidecar still retries is waited out: the snapshot is cut and Ready, under one hold', async () => {
+    const t = run({ behaviour: 'unavailable-then-cut', seeds: [seedSnapshot('u-11')] });
+    try {
+      await t.until('Ready', () => state(t.seed('snap-u-11'))?.type === 'Ready');
+      expect(t.hooked).toEqual([
+        { step: 'before', csi: 'absent' },
+        { step: 'after', csi: 'cut', ok: true },
+      ]);
+      expect(t.csiSnapshots().map((s) => s.metadata.name)).toEqual(['snapshot-u-11']);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('an error the sidecar retries past the cut timeout ends in Error naming it, and the snapshot goes', async () => {
+    const t = run({ behaviour: 'unavailable', cutTimeoutMs: 200, seeds: [seedSnapshot('u-12')] });
+    try {
+      const failed = await t.until(
+        'Error',
+        () => state(t.seed('snap-u-12'))?.type === 'Error' && state(t.seed('snap-u-12')),
+      );
+      expect(failed.message).toBe(
+        'snapshot failed due to err: the CSI snapshot shop/snapshot-u-12 was not cut within 0s; its last ' +
+          'error: the disk is busy',
+      );
+      expect(t.csiSnapshots()).toEqual([]);
+      const contents = t.api.objects<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents);
+      expect(contents.map((c) => c.spec.deletionPolicy)).toEqual(['Delete']);
     } finally {
       await t.stop();
     }

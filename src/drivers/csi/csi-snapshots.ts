@@ -31,6 +31,11 @@ function isSnapshotClassName(name: string): boolean {
 }
 /** external-snapshotter's mark of a driver's default class. */
 export const defaultSnapshotClassAnnotation = 'snapshot.storage.kubernetes.io/is-default-class';
+/**
+ * csi-snapshotter's mark on a content whose CreateSnapshot has not had a final answer: while it is there,
+ * an error in the status is one the sidecar retries (the storage may yet cut the snapshot).
+ */
+export const beingCreatedAnnotation = 'snapshot.storage.kubernetes.io/volumesnapshot-being-created';
 /** On a CSI VolumeSnapshot stork made: the name it was made under (its idempotency key). */
 export const storkSnapshotLabel = 'stork.libopenstorage.org/snapshot';
 /** Stork's tags naming the seed-API VolumeSnapshot a snapshot is taken for (set by the controller). */
@@ -66,7 +71,7 @@ export interface CsiVolumeSnapshotClass {
 export interface CsiVolumeSnapshotContent {
   metadata: ObjectMeta;
   spec: { deletionPolicy: 'Delete' | 'Retain'; driver: string };
-  status?: { snapshotHandle?: string };
+  status?: { snapshotHandle?: string; error?: { time?: string; message?: string } };
 }
 
 export interface CsiSnapshotsOptions {
@@ -98,8 +103,8 @@ const driverName = 'csi';
  * the claim's namespace, named as the controller asks (`snapshot-<seed uid>`) and labelled with that name,
  * so a retry or a restarted stork finds it instead of making another. `createSnapshot` returns once the
  * snapshot is cut (`status.creationTime`), so the controller's pre-snapshot rule is held exactly that long;
- * `ready` is the CSI snapshot's `readyToUse`. A snapshot that failed (`status.error`, or not cut or not
- * ready in time) is deleted with its content, whatever the class's deletion policy, before the failure is
+ * `ready` is the CSI snapshot's `readyToUse`. A snapshot that failed (a final `status.error`, or not cut
+ * or not ready in time) is deleted with its content, whatever the class's deletion policy, before the failure is
  * reported: nothing is left half-made. Deleting a finished one deletes the CSI VolumeSnapshot and leaves
  * its content to the class's deletion policy.
  *
@@ -193,7 +198,11 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
     }
   }
 
-  /** Reads the CSI snapshot until it is cut; a failure or a timeout deletes it and is final. */
+  /**
+   * Reads the CSI snapshot until it is cut; a final failure or a timeout deletes it and is final. An
+   * error the sidecar still retries (a storage system answering "unavailable" now) is waited out like a
+   * slow cut, and named if the time runs out.
+   */
   private async awaitCut(snapshot: CsiVolumeSnapshot, signal?: AbortSignal): Promise<DriverVolumeSnapshot> {
     const timeout = this.options.cutTimeoutMs ?? 60_000;
     const deadline = this.clock.now() + timeout;
@@ -201,7 +210,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
     let current = snapshot;
     for (;;) {
       const error = current.status?.error?.message;
-      if (error !== undefined) {
+      if (error !== undefined && (await this.failedForGood(current, signal))) {
         await this.discard(ref, signal);
         throw new CsiSnapshotFailed(`the CSI snapshot ${ref.namespace}/${ref.name} failed: ${error}`);
       }
@@ -209,12 +218,34 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       if (this.clock.now() >= deadline) {
         await this.discard(ref, signal);
         throw new CsiSnapshotFailed(
-          `the CSI snapshot ${ref.namespace}/${ref.name} was not cut within ${Math.round(timeout / 1000)}s`,
+          `the CSI snapshot ${ref.namespace}/${ref.name} was not cut within ${Math.round(timeout / 1000)}s` +
+            (error !== undefined ? `; its last error: ${error}` : ''),
         );
       }
       await this.clock.sleep(this.options.pollIntervalMs ?? 250, signal);
       current = await this.options.api.get(csiSnapshotResources.volumeSnapshots, ref, { signal });
     }
+  }
+
+  /**
+   * Whether the error in an uncut CSI snapshot's status is final. Its content is the sidecar's own word:
+   * an error there while the content is still marked being created is one it retries; no error there, or
+   * a snapshot handle, means the snapshot's status is behind (a retry has just cut it). A snapshot without
+   * a content has the snapshot controller's own error (a class it cannot use, say), which is final.
+   */
+  private async failedForGood(snapshot: CsiVolumeSnapshot, signal?: AbortSignal): Promise<boolean> {
+    const name = snapshot.status?.boundVolumeSnapshotContentName;
+    if (!name) return true;
+    const content = await getOrUndefined(() =>
+      this.options.api.get<CsiVolumeSnapshotContent>(
+        csiSnapshotResources.volumeSnapshotContents,
+        { name },
+        { signal },
+      ),
+    );
+    if (!content) return true;
+    if (content.metadata.annotations?.[beingCreatedAnnotation] !== undefined) return false;
+    return content.status?.error !== undefined && content.status.snapshotHandle === undefined;
   }
 
   /**
