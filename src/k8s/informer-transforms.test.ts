@@ -1,8 +1,8 @@
-import type { Pod } from '../wire/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../lib/fake-clock.js';
 import { Informer } from './informer.js';
-import { podForStork, podStrings, withoutManagedFields } from './informer-transforms.js';
+import { nodeForStork, podForStork, podStrings, withoutManagedFields } from './informer-transforms.js';
 import { resources } from './paths.js';
 import { FakeKubeClient } from './testing/fake-client.js';
 
@@ -154,5 +154,48 @@ describe('an informer with a transform', () => {
     }
     controller.abort();
     await running;
+  });
+});
+
+describe('nodeForStork', () => {
+  it('keeps metadata, spec, addresses and the conditions stork reads; drops images, capacity and node info', () => {
+    const node: Node = {
+      metadata: { name: 'n1', labels: { 'px/rack': 'r1' }, annotations: { a: 'b' }, managedFields },
+      spec: { unschedulable: true, providerID: 'p' },
+      status: {
+        addresses: [{ type: 'InternalIP', address: '198.18.0.1' }],
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'kubelet is posting ready status',
+            lastHeartbeatTime: '2026-01-01T00:00:00Z',
+          },
+        ],
+        images: [{ names: ['registry.example/app:1'], sizeBytes: 1 }],
+        capacity: { cpu: '8' },
+        nodeInfo: {
+          machineID: 'm',
+          systemUUID: 's',
+          bootID: 'b',
+          kernelVersion: 'k',
+          osImage: 'o',
+          containerRuntimeVersion: 'c',
+          kubeletVersion: 'v',
+          kubeProxyVersion: 'v',
+          operatingSystem: 'linux',
+          architecture: 'amd64',
+        },
+      },
+    };
+    expect(nodeForStork(node)).toEqual({
+      metadata: { name: 'n1', labels: { 'px/rack': 'r1' }, annotations: { a: 'b' } },
+      spec: { unschedulable: true, providerID: 'p' },
+      status: {
+        addresses: [{ type: 'InternalIP', address: '198.18.0.1' }],
+        conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }],
+      },
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { Pod } from '../wire/k8s-types.js';
+import type { Node, Pod } from '../wire/k8s-types.js';
 import type { KubeObject } from './informer.js';
 import { StringPool } from '../lib/string-pool.js';
 
@@ -91,5 +91,32 @@ export function podForStork(pod: Pod): Pod {
           },
         }
       : {}),
+  };
+}
+
+/**
+ * A Node as stork's readers use it (node matching, locality, the health monitor, CSI placement): its
+ * metadata without `managedFields`, its spec, and of its status only the addresses and the conditions'
+ * type, status and reason. The rest of a kubelet's status (the images on the node, often fifty entries;
+ * capacity, node info, attached volumes) is most of a Node object and is read by nothing here.
+ */
+export function nodeForStork(node: Node): Node {
+  const lean = withoutManagedFields(node);
+  const status = lean.status;
+  if (!status) return lean;
+  return {
+    ...lean,
+    status: {
+      ...(status.addresses ? { addresses: status.addresses } : {}),
+      ...(status.conditions
+        ? {
+            conditions: status.conditions.map((c) => ({
+              type: c.type,
+              status: c.status,
+              ...(c.reason !== undefined ? { reason: c.reason } : {}),
+            })),
+          }
+        : {}),
+    },
   };
 }
