@@ -22,7 +22,12 @@ import { systemClock } from '../lib/clock.js';
 import { KubeApi } from '../k8s/api.js';
 import { EventRecorder } from '../k8s/events.js';
 import { Informer } from '../k8s/informer.js';
-import { nodeForStork, podForStork, withoutManagedFields } from '../k8s/informer-transforms.js';
+import {
+  nodeForStork,
+  podForStork,
+  sameNodeContent,
+  withoutManagedFields,
+} from '../k8s/informer-transforms.js';
 import { LeaderElector } from '../k8s/leader-election.js';
 import { loadKubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
@@ -88,7 +93,14 @@ export async function startStork(
   // Every cache drops what no reader uses (managedFields; most of a pod), as client-go's transforms do.
   const lean = { onError, transform: withoutManagedFields };
   const informers = {
-    nodes: new Informer<Node>({ api, type: resources.nodes, onError, transform: nodeForStork }),
+    // A kubelet's status heartbeat changes nothing stork reads once nodeForStork has dropped it.
+    nodes: new Informer<Node>({
+      api,
+      type: resources.nodes,
+      onError,
+      transform: nodeForStork,
+      sameContent: sameNodeContent,
+    }),
     claims: new Informer<PersistentVolumeClaim>({ api, type: resources.persistentVolumeClaims, ...lean }),
     volumes: new Informer<PersistentVolume>({ api, type: resources.persistentVolumes, ...lean }),
     storageClasses: new Informer<StorageClass>({ api, type: resources.storageClasses, ...lean }),

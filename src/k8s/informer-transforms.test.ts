@@ -2,7 +2,13 @@ import type { Node, Pod } from '../wire/k8s-types.js';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../lib/fake-clock.js';
 import { Informer } from './informer.js';
-import { nodeForStork, podForStork, podStrings, withoutManagedFields } from './informer-transforms.js';
+import {
+  nodeForStork,
+  podForStork,
+  podStrings,
+  sameNodeContent,
+  withoutManagedFields,
+} from './informer-transforms.js';
 import { resources } from './paths.js';
 import { FakeKubeClient } from './testing/fake-client.js';
 
@@ -197,5 +203,66 @@ describe('nodeForStork', () => {
         conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }],
       },
     });
+  });
+});
+
+describe('sameNodeContent', () => {
+  const base: Node = {
+    metadata: { name: 'n1', resourceVersion: '1', labels: { 'px/rack': 'r1' } },
+    spec: {},
+    status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
+  };
+  it.each<[string, (n: Node) => Node, boolean]>([
+    ['only the resourceVersion', (n) => ({ ...n, metadata: { ...n.metadata, resourceVersion: '2' } }), true],
+    ['a label', (n) => ({ ...n, metadata: { ...n.metadata, labels: { 'px/rack': 'r2' } } }), false],
+    ['cordoned', (n) => ({ ...n, spec: { unschedulable: true } }), false],
+    [
+      'no longer Ready',
+      (n) => ({
+        ...n,
+        status: { conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady' }] },
+      }),
+      false,
+    ],
+  ])('%s: same %s', (_name, change, same) => {
+    expect(sameNodeContent(base, change(structuredClone(base)))).toBe(same);
+  });
+});
+
+describe('an informer with sameContent', () => {
+  it('keeps its object and tells nobody when an update changes nothing a reader uses', async () => {
+    const clock = new FakeClock();
+    const api = new FakeKubeClient({ clock });
+    const node = (heartbeat: string, rack: string): Node => ({
+      metadata: { name: 'n1', labels: { 'px/rack': rack } },
+      status: { conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: heartbeat }] },
+    });
+    api.seed(resources.nodes, node('t0', 'r1'));
+    const informer = new Informer<Node>({
+      api,
+      clock,
+      type: resources.nodes,
+      transform: nodeForStork,
+      sameContent: sameNodeContent,
+    });
+    const updates: string[] = [];
+    informer.addHandlers({ onUpdate: (_p, n) => updates.push(n.metadata?.labels?.['px/rack'] ?? '') });
+    const controller = new AbortController();
+    const running = informer.run(controller.signal);
+    await clock.advance(0);
+    await informer.whenSynced();
+    const cached = informer.get('n1');
+    const version = informer.version;
+    await api.replace(resources.nodes, { name: 'n1' }, node('t1', 'r1'));
+    await clock.advance(0);
+    expect(informer.get('n1')).toBe(cached);
+    expect(informer.version).toBe(version);
+    expect(updates).toEqual([]);
+    await api.replace(resources.nodes, { name: 'n1' }, node('t2', 'r2'));
+    await clock.advance(0);
+    expect(updates).toEqual(['r2']);
+    expect(informer.version).not.toBe(version);
+    controller.abort();
+    await running;
   });
 });

@@ -120,3 +120,17 @@ export function nodeForStork(node: Node): Node {
     },
   };
 }
+
+/**
+ * Whether two Nodes, as {@link nodeForStork} keeps them, differ in more than their resourceVersion and
+ * generation (bookkeeping: the spec, compared whole, is what a generation counts).
+ */
+export function sameNodeContent(previous: Node, next: Node): boolean {
+  const { resourceVersion: _p, generation: _pg, ...before } = previous.metadata ?? {};
+  const { resourceVersion: _n, generation: _ng, ...after } = next.metadata ?? {};
+  return (
+    JSON.stringify(before) === JSON.stringify(after) &&
+    JSON.stringify(previous.spec) === JSON.stringify(next.spec) &&
+    JSON.stringify(previous.status) === JSON.stringify(next.status)
+  );
+}

@@ -47,6 +47,13 @@ export interface InformerOptions<T = unknown> {
    * reader uses (informer-transforms.ts). Must not depend on anything but the object.
    */
   readonly transform?: (object: T) => T;
+  /**
+   * Whether an update (after the transform) changes nothing a reader uses, e.g. a Node whose only news is
+   * a heartbeat the transform dropped. Then the cache keeps the object it has (its resourceVersion lags
+   * behind: only for kinds stork never writes from the cache), no handler runs and `version` stays, so
+   * what readers derived from the object survives. Default: every new resourceVersion is a change.
+   */
+  readonly sameContent?: (previous: T, next: T) => boolean;
 }
 
 /** How an informer is doing, for /readyz and metrics. */
@@ -320,6 +327,7 @@ export class Informer<T extends KubeObject> {
   private apply(key: string, object: T): void {
     const previous = this.store.get(key);
     if (previous?.metadata?.resourceVersion === object.metadata?.resourceVersion && previous) return;
+    if (previous && this.options.sameContent?.(previous, object)) return;
     this.store.set(key, object);
     this.reindex(key, previous, object);
     this.changed();
