@@ -5,13 +5,16 @@
 // driver cache loaded), its resident memory and V8 heap after sync, its CPU while idle, its CPU during a
 // burst of BENCH_BURST pod creations (default 1,000), and the extender's filter + prioritize latency
 // (names, every node) during that burst, in ROUNDS (≥ 3) rounds of the burst.
+// Stork runs compiled, laid out as in the image (tsx's transpiler and its cache are not in production's
+// memory); BENCH_TSX=1 runs the TypeScript source under tsx instead (e.g. for --cpu-prof with source names).
 // Writes bench/results/scale.json.
-import { readFile, writeFile, mkdtemp } from 'node:fs/promises';
+import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../src/wire/k8s-types.js';
 import { Box, createNamespace } from '../src/box/box.js';
 import { topologyNodes } from '../src/box/nodes.js';
+import { buildImageLayout } from '../src/box/image-layout.js';
 import { freePorts } from '../src/box/ports.js';
 import { createStaticDriverVolume, startBoxStorage } from '../src/box/storage.js';
 import { startStorkProcess } from '../src/box/stork-process.js';
@@ -78,6 +81,7 @@ const [extenderPort = 0] = await freePorts(1);
 const memDir = await mkdtemp(join(tmpdir(), 'stork-scale-'));
 const memFile = join(memDir, 'memory.json');
 let stork: Awaited<ReturnType<typeof startStorkProcess>> | undefined;
+let layout: Awaited<ReturnType<typeof buildImageLayout>> | undefined;
 try {
   await createNamespace(box.api, namespace);
   const fill = performance.now();
@@ -105,11 +109,13 @@ try {
   const preload =
     "data:text/javascript,import{writeFileSync as w}from'node:fs';" +
     'setInterval(()=>w(process.env.STORK_SCALE_MEMORY_FILE,JSON.stringify(process.memoryUsage())),1000).unref()';
+  const compiledMain = process.env.BENCH_TSX === '1' ? undefined : (layout = await buildImageLayout()).daemon;
   const started = performance.now();
   stork = await startStorkProcess({
     box,
     storage,
     extenderPort,
+    ...(compiledMain ? { compiledMain } : {}),
     nodeFlags: [
       `--import=${preload}`,
       ...(process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
@@ -186,6 +192,7 @@ try {
     claims: claimCount,
     pods: podCount,
     burst,
+    stork_runs: compiledMain ? 'compiled (as in the image)' : 'TypeScript under tsx',
     rounds,
     fill_seconds: round(fillSeconds, 0),
     ready_seconds: round(syncSeconds, 1),
@@ -232,4 +239,5 @@ try {
   await stork?.stop();
   await storage.stop();
   await box.stop();
+  if (layout) await rm(layout.app, { recursive: true, force: true });
 }
