@@ -75,7 +75,7 @@ export function storkCommand(): Command {
       )
       .option(
         '--driver-volume-refresh-interval <seconds>',
-        'how often every storage volume is re-read into the cache (a volume a pod needs and the cache lacks is read at once); listing 10,000 volumes costs about 0.1 s of CPU',
+        'how often every storage volume is re-read into the cache (a volume a new PersistentVolume names, or a pod needs, that the cache lacks is read at once); listing 10,000 volumes costs about 0.1 s of CPU',
         positiveInt('--driver-volume-refresh-interval'),
         defaultConfig.driverVolumeRefreshIntervalMs / 1000,
       )

@@ -7,6 +7,7 @@ import { DriverCache } from '../drivers/cache.js';
 import type { VolumeDriver } from '../drivers/driver.js';
 import { createDrivers, type DriverSet } from '../drivers/registry.js';
 import { createDriverCaches } from './driver-caches.js';
+import { announceNewVolumes } from './new-volumes.js';
 import { csiSupportFor } from '../drivers/csi/csi-support.js';
 import { informerClusterState } from '../extender/informer-state.js';
 import { startIndexWarmer, type IndexWarmer } from '../extender/index-warmer.js';
@@ -199,6 +200,11 @@ export async function startStork(
   }
   lifecycle.add(driverCacheComponent(cache));
   if (csiCache) lifecycle.add({ ...driverCacheComponent(csiCache), name: 'csi-driver-cache' });
+  // A new PV's volume is read at once, not at the next listing of every volume.
+  announceNewVolumes(informers.volumes, [
+    { driver, cache },
+    ...(csiCache && drivers.csi ? [{ driver: drivers.csi, cache: csiCache }] : []),
+  ]);
   // Every replica makes sure the CRDs it writes exist (and are this version's) before anyone relies on them.
   const recording = config.extender && config.recordDecisions;
   if (config.snapshotter || recording) {
