@@ -19,6 +19,7 @@ import { freePorts } from '../src/box/ports.js';
 import { createStaticDriverVolume, startBoxStorage } from '../src/box/storage.js';
 import { startStorkProcess } from '../src/box/stork-process.js';
 import { resources } from '../src/k8s/paths.js';
+import { inParallel } from '../src/lib/in-parallel.js';
 import { waitFor } from '../src/lib/wait.js';
 import { cell, loadAverage, machine, percentile, printTable, round, spread } from './stats.js';
 
@@ -29,15 +30,9 @@ const burst = Number(process.env.BENCH_BURST ?? 1000);
 const rounds = Math.max(3, Number(process.env.ROUNDS ?? 3));
 const namespace = 'scale';
 
-/** Runs `work(i)` for i in 0..count-1, `width` at a time. */
-async function inParallel(count: number, width: number, work: (i: number) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      for (let i = next++; i < count; i = next++) await work(i);
-    }),
-  );
-}
+/** `work(i)` for i in 0..count-1, 20 at a time. */
+const times = (count: number, work: (i: number) => Promise<unknown>): Promise<void> =>
+  inParallel([...Array(count).keys()], 20, (i) => work(i));
 
 const pod = (name: string, node: string, claim?: string): Pod => ({
   apiVersion: 'v1',
@@ -86,7 +81,7 @@ try {
   await createNamespace(box.api, namespace);
   const fill = performance.now();
   console.error(`creating ${claimCount} claims with PVs and driver volumes`);
-  await inParallel(claimCount, 20, (i) =>
+  await times(claimCount, (i) =>
     createStaticDriverVolume(box, storage, namespace, `data-${i}`, [
       nodeName(i),
       nodeName(i + 1),
@@ -94,7 +89,7 @@ try {
     ]),
   );
   console.error(`creating ${podCount} pods (a fifth with a claim), bound to nodes`);
-  await inParallel(podCount, 20, (i) =>
+  await times(podCount, (i) =>
     box.api.create(
       resources.pods,
       pod(`p-${i}`, nodeName(i), i % 5 === 0 ? `data-${(i / 5) % claimCount}` : undefined),
@@ -169,9 +164,7 @@ try {
         samples.push(performance.now() - s);
       }
     })();
-    await inParallel(burst, 20, (i) =>
-      box.api.create(resources.pods, pod(`burst-${r}-${i}`, nodeName(i)), namespace),
-    );
+    await times(burst, (i) => box.api.create(resources.pods, pod(`burst-${r}-${i}`, nodeName(i)), namespace));
     flag.creating = false;
     await asking;
     const seconds = (performance.now() - t0) / 1000;

@@ -9,6 +9,7 @@ import { isAlreadyExists } from '../k8s/errors.js';
 import { loadKubeConfig, type KubeConfig } from '../k8s/kubeconfig.js';
 import { resources } from '../k8s/paths.js';
 import { createCertificateAuthority, createSigningKeyPair, issueCertificate } from '../lib/pki.js';
+import { inParallel } from '../lib/in-parallel.js';
 import { waitFor } from '../lib/wait.js';
 import { ensureBoxBinaries, type BoxBinaries } from './build.js';
 import { runCommand } from './command.js';
@@ -389,31 +390,30 @@ export class Box {
   /** Creates KWOK nodes and waits until each is Ready. */
   async addNodes(nodes: readonly BoxNode[]): Promise<void> {
     const existing = (await this.api.list<Node>(resources.nodes)).items.length;
-    await Promise.all(
-      nodes.map(async (node, i) => {
-        const body: Node = {
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: {
-            name: node.name,
-            labels: {
-              'kubernetes.io/hostname': node.name,
-              'kubernetes.io/os': 'linux',
-              type: 'kwok',
-              ...node.labels,
-            },
-            annotations: { 'kwok.x-k8s.io/node': 'fake', ...node.annotations },
+    // A bounded number at a time: 5,000 creations at once outlast their timeout in the API server's queue.
+    await inParallel(nodes, 50, async (node, i) => {
+      const body: Node = {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name: node.name,
+          labels: {
+            'kubernetes.io/hostname': node.name,
+            'kubernetes.io/os': 'linux',
+            type: 'kwok',
+            ...node.labels,
           },
-          spec: {},
-          status: { addresses: boxNodeAddresses(node, existing + i) },
-        };
-        try {
-          await this.api.create(resources.nodes, body);
-        } catch (error) {
-          if (!isAlreadyExists(error)) throw error;
-        }
-      }),
-    );
+          annotations: { 'kwok.x-k8s.io/node': 'fake', ...node.annotations },
+        },
+        spec: {},
+        status: { addresses: boxNodeAddresses(node, existing + i) },
+      };
+      try {
+        await this.api.create(resources.nodes, body);
+      } catch (error) {
+        if (!isAlreadyExists(error)) throw error;
+      }
+    });
     const names = new Set(nodes.map((n) => n.name));
     await waitFor(
       `${names.size} KWOK node(s) Ready`,
