@@ -426,7 +426,8 @@ export class Box {
         );
         return ready.length === names.size;
       },
-      { timeoutMs: readyTimeoutMs, intervalMs: 250 },
+      // KWOK marks nodes Ready at a rate of its own (tens per second here): thousands take minutes.
+      { timeoutMs: Math.max(readyTimeoutMs, nodes.length * 100), intervalMs: 250 },
     ).catch(async (error: unknown) => {
       throw new Error(`${String(error)}\n--- kwok log ---\n${await this.logTail('kwok')}`);
     });
