@@ -167,8 +167,7 @@ export class SnapshotRules implements SnapshotHooks {
       'RuleRunning',
       after === 'cut'
         ? `running post-snapshot rule ${post.name}, left to run by an earlier stork that stopped after the snapshot was cut`
-        : `running post-snapshot rule ${post.name} to undo the pre-snapshot rule an earlier stork stopped in ` +
-            'before the cut; the snapshot is then taken again',
+        : `running post-snapshot rule ${post.name} to undo the pre-snapshot rule an earlier stork stopped in, before the cut`,
     );
     try {
       await new SnapshotRun(this.context, snapshot, claimNames).runRule(post, signal);
