@@ -38,8 +38,9 @@ import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
  * Issue #17: stork SIGKILLed between each pair of steps of a CSI snapshot and of its restore, a new stork
  * started; the snapshot completes once, with no duplicate. Stork runs as a real process (its own entry
  * point, the shipped ServiceAccount's RBAC), on the box's local CSI plugin and the upstream sidecars.
- * Each window is made, not raced: a rule's command blocks (until a file the test writes), or a sidecar
- * is paused, and the test kills stork while it waits there. KWOK runs a pod's exec on this host, so the
+ * Each window is made, not raced: a rule's command blocks (until a file the test writes), a sidecar
+ * is paused, or the plugin holds a cut snapshot back from ready, and the test kills stork while it waits
+ * there. KWOK runs a pod's exec on this host, so the
  * rules write marker lines in a file of the test and into the volume's directory.
  */
 
@@ -243,7 +244,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     return only as CsiVolumeSnapshot;
   }
 
-  it('a. killed while the pre rule runs: the next stork runs it again, cuts once, runs the post rule once', async () => {
+  it('a. killed while the pre rule runs: the next stork undoes it with the post rule, runs it again, cuts once', async () => {
     const c = await newCase('a');
     await takeSnapshot(
       c.blocking('pre', `echo pre >> ${c.table}; ${c.mark('pre')}`),
@@ -255,10 +256,10 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     );
     expect(await listCsiSnapshots(api(), ns)).toEqual([]);
     await killStork(c.go);
-    await readyOnce('data\npre\n');
-    // The interrupted pre rule is not undone (docs/snapshots.md): it is run again, in full, once.
-    expect(c.lines()).toEqual(['pre-started', 'pre-started', 'pre', 'post']);
-    expect(await readFile(c.table, 'utf8')).toBe('data\npre\npost\n');
+    await readyOnce('data\npost\npre\n');
+    // The interrupted pre rule is undone by the post rule first (best-effort), then run again, in full, once.
+    expect(c.lines()).toEqual(['pre-started', 'post', 'pre-started', 'pre', 'post']);
+    expect(await readFile(c.table, 'utf8')).toBe('data\npost\npre\npost\n');
   }, 300_000);
 
   it('b. killed after the CSI snapshot was made, before the cut: it is discarded and the snapshot taken again', async () => {
@@ -302,8 +303,8 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
           { timeoutMs: 60_000, intervalMs: 100 },
         );
       });
-      // The new stork discards it and runs the pre rule again; while the old one is still being deleted,
-      // it is not adopted: no post rule, no Ready.
+      // The new stork runs the post rule (the pre rule's undo), discards it and runs the pre rule again;
+      // while the old one is still being deleted, it is not adopted: no post rule after it, no Ready.
       await waitFor('the pre rule run again', () => count(c, 'pre') === 2, {
         timeoutMs: 90_000,
         intervalMs: 50,
@@ -313,15 +314,15 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
       );
       expect(deleting?.metadata.deletionTimestamp).toBeDefined();
       await new Promise((resolve) => setTimeout(resolve, 3000));
-      expect(c.lines()).toEqual(['pre', 'pre']);
+      expect(c.lines()).toEqual(['pre', 'post', 'pre']);
       expect((await seed()).status?.conditions?.at(-1)?.type).toBe('Pending');
     } finally {
       await releaseHold(hold);
       await csi?.resume('csi-snapshotter-node-1').catch(() => undefined);
     }
-    const taken = await readyOnce('data\npre\npre\n');
+    const taken = await readyOnce('data\npre\npost\npre\n');
     expect(taken.metadata.uid).not.toBe(oldUid);
-    expect(c.lines()).toEqual(['pre', 'pre', 'post']);
+    expect(c.lines()).toEqual(['pre', 'post', 'pre', 'post']);
   }, 300_000);
 
   /** Takes the test's finalizer off every CSI snapshot of the namespace. */
@@ -360,8 +361,50 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     expect(await readFile(c.table, 'utf8')).toBe('data\npre\npost\n');
   }, 300_000);
 
+  it('d. killed after the post rule, before the CSI snapshot is ready: the next stork adopts it, no rule runs', async () => {
+    const c = await newCase('d');
+    // The plugin cuts the snapshot (creation_time) and holds back ready_to_use until released.
+    const plugin = csi?.plugins.get('node-1');
+    plugin?.holdReadiness();
+    let cut: CsiVolumeSnapshot | undefined;
+    try {
+      await takeSnapshot(
+        `echo pre >> ${c.table}; ${c.mark('pre')}`,
+        `echo post >> ${c.table}; ${c.mark('post')}`,
+      );
+      await seen(c, 'post');
+      await waitFor(
+        'the record of rules removed: the post rule is done',
+        async () => (await seed()).metadata.annotations?.[rulesInFlightAnnotation] === undefined || undefined,
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      [cut] = await listCsiSnapshots(api(), ns);
+      expect(cut?.status?.creationTime).toBeDefined();
+      expect(cut?.status?.readyToUse).toBe(false);
+      expect((await seed()).status?.conditions?.at(-1)?.type).toBe('Pending');
+      await killStork();
+      // The new stork adopts the cut CSI snapshot and waits for it: no rule runs again, no other is made.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(c.lines()).toEqual(['pre', 'post']);
+      expect((await seed()).status?.conditions?.at(-1)?.type).toBe('Pending');
+      expect((await listCsiSnapshots(api(), ns)).map((s) => s.metadata.uid)).toEqual([cut?.metadata.uid]);
+    } finally {
+      await plugin?.releaseReadiness();
+    }
+    // csi-snapshotter asks the plugin again with a doubling back-off; a change of the content's
+    // annotations has it ask now.
+    await api().patch(
+      csiSnapshotResources.volumeSnapshotContents,
+      { name: cut?.status?.boundVolumeSnapshotContentName ?? '' },
+      { metadata: { annotations: { 'csikills.test/ask-again': 'now' } } },
+    );
+    const taken = await readyOnce('data\npre\n');
+    expect(taken.metadata.uid).toBe(cut?.metadata.uid);
+    expect(c.lines()).toEqual(['pre', 'post']);
+  }, 300_000);
+
   it('e. killed after the restore claim was made, before its volume: the next stork finishes the restore', async () => {
-    // Restores case c's snapshot, in its namespace; the node's provisioner paused holds the volume.
+    // Restores case d's snapshot, in its namespace; the node's provisioner paused holds the volume.
     await csi?.pause('csi-provisioner-node-1');
     let uid = '';
     try {

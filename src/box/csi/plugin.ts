@@ -53,6 +53,8 @@ interface SnapshotRecord {
   readonly sourceVolumeId: string;
   readonly bytes: number;
   readonly createdAtSeconds: number;
+  /** False while {@link CsiPlugin.holdReadiness} keeps it cut but not ready to use (absent: ready). */
+  ready?: boolean;
 }
 
 /** A group snapshot: its members are ordinary snapshots, so each restores as a single one does. */
@@ -278,9 +280,34 @@ export class CsiPlugin {
       source_volume_id: s.sourceVolumeId,
       size_bytes: String(s.bytes),
       creation_time: { seconds: String(s.createdAtSeconds), nanos: 0 },
-      ready_to_use: true,
+      ready_to_use: s.ready !== false,
     };
   }
+
+  /**
+   * Snapshots taken from now on are cut (their archive written, `creation_time` set) but not
+   * `ready_to_use` until {@link releaseReadiness}, like storage that uploads a snapshot after cutting it:
+   * tests make the window between the cut and readiness with it. csi-snapshotter asks again (CreateSnapshot
+   * of the same name, ListSnapshots for pre-provisioned contents) with its back-off until it is ready.
+   */
+  holdReadiness(): void {
+    this.readinessHeld = true;
+  }
+
+  /** Every snapshot held back by {@link holdReadiness} is ready from now on, and new ones are at once. */
+  async releaseReadiness(): Promise<void> {
+    this.readinessHeld = false;
+    // In the plugin's queue: no call reads the state half-changed.
+    const release = async (): Promise<void> => {
+      for (const s of this.state.snapshots) s.ready = true;
+      await this.save();
+    };
+    const done = this.queue.then(release, release);
+    this.queue = done.catch(() => undefined);
+    await done;
+  }
+
+  private readinessHeld = false;
 
   private async createSnapshot(request: Record<string, unknown>): Promise<unknown> {
     const name = text(request, 'name');
@@ -299,6 +326,7 @@ export class CsiPlugin {
       sourceVolumeId,
       bytes: Math.max(size, volume.bytes),
       createdAtSeconds: Math.floor(Date.now() / 1000),
+      ...(this.readinessHeld ? { ready: false } : {}),
     };
     this.state.snapshots.push(snapshot);
     this.snapshotsTaken += 1;
@@ -341,16 +369,18 @@ export class CsiPlugin {
   }
 
   private groupSnapshotResponse(group: GroupSnapshotRecord): unknown {
-    const members = group.snapshotIds.flatMap((id) => {
-      const s = this.state.snapshots.find((m) => m.id === id);
-      return s ? [{ ...(this.snapshotResponse(s) as object), group_snapshot_id: group.id }] : [];
-    });
+    const records = group.snapshotIds.flatMap((id) => this.state.snapshots.filter((m) => m.id === id));
+    const members = records.map((s) => ({
+      ...(this.snapshotResponse(s) as object),
+      group_snapshot_id: group.id,
+    }));
     return {
       group_snapshot: {
         group_snapshot_id: group.id,
         snapshots: members,
         creation_time: { seconds: String(group.createdAtSeconds), nanos: 0 },
-        ready_to_use: true,
+        // Ready when every member is (all are, unless readiness is held).
+        ready_to_use: records.every((s) => s.ready !== false),
       },
     };
   }

@@ -11,6 +11,7 @@ import type { Logger } from '../../lib/log.js';
 import {
   SnapshotHookError,
   type AfterSnapshot,
+  type RestartPoint,
   type SnapshotHooks,
   type SnapshotSubject,
 } from '../snapshot/hooks.js';
@@ -149,6 +150,7 @@ export class SnapshotRules implements SnapshotHooks {
     snapshot: SnapshotSubject,
     claimNames: readonly string[],
     signal: AbortSignal,
+    after: RestartPoint = 'cut',
   ): Promise<void> {
     let post: NormalisedRule | undefined;
     try {
@@ -163,7 +165,9 @@ export class SnapshotRules implements SnapshotHooks {
       snapshot,
       'Normal',
       'RuleRunning',
-      `running post-snapshot rule ${post.name}, left to run by an earlier stork that stopped after the snapshot was cut`,
+      after === 'cut'
+        ? `running post-snapshot rule ${post.name}, left to run by an earlier stork that stopped after the snapshot was cut`
+        : `running post-snapshot rule ${post.name} to undo the pre-snapshot rule an earlier stork stopped in, before the cut`,
     );
     try {
       await new SnapshotRun(this.context, snapshot, claimNames).runRule(post, signal);

@@ -41,12 +41,22 @@ export interface SnapshotHooks {
    */
   runsRules?(snapshot: SnapshotSubject): boolean;
   /**
-   * Runs only the post rule: for a snapshot that an earlier stork cut under its pre rule and that stopped
-   * before running the post rule (the hold itself is released by `recover`). Throws SnapshotHookError if
-   * the post rule is invalid or failed.
+   * Runs only the post rule, for a snapshot an earlier stork stopped with (the hold itself is released by
+   * `recover`): `cut`, it had cut the snapshot under its pre rule and not run the post rule yet;
+   * `interrupted`, it stopped in the pre rule or before the cut, and the post rule undoes what of the pre
+   * rule ran (a `fsfreeze -u` after a `fsfreeze -f`) before the snapshot is taken again. Throws
+   * SnapshotHookError if the post rule is invalid or failed.
    */
-  afterRestart?(snapshot: SnapshotSubject, claimNames: readonly string[], signal: AbortSignal): Promise<void>;
+  afterRestart?(
+    snapshot: SnapshotSubject,
+    claimNames: readonly string[],
+    signal: AbortSignal,
+    after?: RestartPoint,
+  ): Promise<void>;
 }
+
+/** Where the earlier stork stopped, for {@link SnapshotHooks.afterRestart} (default `cut`). */
+export type RestartPoint = 'cut' | 'interrupted';
 
 export interface AfterSnapshot {
   /**

@@ -239,7 +239,8 @@ describe('a restart between the pre rule and the cut', () => {
     const second = stork(shared);
     await until('Ready', () => state(get(shared.api, 'snap-c1')) === 'Ready');
     await second.stop();
-    expect(second.commands).toEqual(['fsfreeze -f /data', 'fsfreeze -u /data']);
+    // The interrupted pre rule undone first (below), then the whole snapshot again.
+    expect(second.commands).toEqual(['fsfreeze -u /data', 'fsfreeze -f /data', 'fsfreeze -u /data']);
     expect(shared.storage.log).toEqual([`snapshot vol-data as ${driverSnapshotName('c1')}`]);
   });
 
@@ -263,7 +264,7 @@ describe('a restart between the pre rule and the cut', () => {
       return state(s) === 'Ready' && s;
     });
     await second.stop();
-    expect(second.commands).toEqual(['fsfreeze -f /data', 'fsfreeze -u /data']);
+    expect(second.commands).toEqual(['fsfreeze -u /data', 'fsfreeze -f /data', 'fsfreeze -u /data']);
     expect(storage.log).toEqual([
       `snapshot vol-data as ${driverSnapshotName('c2')}`,
       `delete snapshot ${halfMade ?? ''}`,
@@ -272,6 +273,59 @@ describe('a restart between the pre rule and the cut', () => {
     expect(storage.snapshots.size).toBe(1);
     expect(second.events.map((e) => e.reason)).toContain('SnapshotRetaken');
     expect(ready.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+  });
+});
+
+describe('an interrupted pre rule', () => {
+  const hangsOnFreeze: Exec = (request) =>
+    request.command.at(-1)?.includes('fsfreeze -f') ? new Promise<never>(() => undefined) : ok(request);
+  /** The first thaw fails (the file system was never frozen), every later one succeeds. */
+  const firstThawFails = (): Exec => {
+    let thaws = 0;
+    return (request) =>
+      request.command.at(-1)?.includes('fsfreeze -u') && thaws++ === 0
+        ? Promise.resolve({ stdout: '', stderr: 'fsfreeze: not frozen', exitCode: 1 })
+        : ok(request);
+  };
+  it.each([
+    { name: 'is undone by the post rule before the snapshot is taken again', exec: () => ok, warned: false },
+    {
+      name: 'is undone best-effort: a failing post rule there is a Warning, the snapshot still Ready',
+      exec: firstThawFails,
+      warned: true,
+    },
+  ])('$name', async ({ exec, warned }) => {
+    const shared = world(snapshot('i1'));
+    const first = stork(shared, hangsOnFreeze);
+    await until('the first stork in the pre rule', () => first.commands.includes('fsfreeze -f /data'));
+    first.kill();
+
+    const second = stork(shared, exec());
+    const ready = await until('Ready', () => {
+      const s = get(shared.api, 'snap-i1');
+      return state(s) === 'Ready' && s;
+    });
+    await second.stop();
+    expect(second.commands).toEqual(['fsfreeze -u /data', 'fsfreeze -f /data', 'fsfreeze -u /data']);
+    expect(shared.storage.log).toEqual([`snapshot vol-data as ${driverSnapshotName('i1')}`]);
+    const undoFailed = second.events.filter((e) => e.reason === 'PreRuleUndoFailed');
+    expect(undoFailed.map((e) => e.type)).toEqual(warned ? ['Warning'] : []);
+    if (warned) expect(undoFailed[0]?.message).toContain('fsfreeze: not frozen');
+    expect(ready.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+  });
+
+  it('is undone too when the snapshot is deleted meanwhile, which then goes', async () => {
+    const shared = world(snapshot('i2'));
+    const first = stork(shared, hangsOnFreeze);
+    await until('the first stork in the pre rule', () => first.commands.includes('fsfreeze -f /data'));
+    first.kill();
+    await shared.api.delete(resources.volumeSnapshots, { namespace: 'shop', name: 'snap-i2' });
+
+    const second = stork(shared);
+    await until('gone', () => get(shared.api, 'snap-i2') === undefined);
+    await second.stop();
+    expect(second.commands).toEqual(['fsfreeze -u /data']);
+    expect(shared.storage.log).toEqual([]);
   });
 });
 

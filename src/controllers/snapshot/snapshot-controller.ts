@@ -367,6 +367,9 @@ export class SnapshotController {
       return { snapshot: await this.writeRulesInFlight(snapshot, null), discarded: false };
     }
     if (!record.cut) {
+      // The pre rule may have run in part or in full (a file system left frozen): the post rule undoes
+      // it first, best-effort, whatever storage snapshot there is.
+      await this.undoInterruptedPreRule(snapshot, signal);
       if (existing) {
         await this.discard(existing.id, signal);
         this.options.events.record(
@@ -391,6 +394,33 @@ export class SnapshotController {
       throw new SnapshotFailed(error.message);
     }
     return { snapshot: await this.writeRulesInFlight(snapshot, null), discarded: false };
+  }
+
+  /**
+   * The post rule after a pre rule an earlier stork stopped in (or after, before the cut): run once,
+   * best-effort. Its failure (a `fsfreeze -u` on a file system never frozen) is reported and does not
+   * fail the snapshot, which is taken again from the pre rule; a rule that cannot be read now, or stork
+   * stopping, is retried with the record kept.
+   */
+  private async undoInterruptedPreRule(snapshot: VolumeSnapshot, signal: AbortSignal): Promise<void> {
+    try {
+      await this.hooks.afterRestart?.(
+        snapshot,
+        [snapshot.spec.persistentVolumeClaimName],
+        signal,
+        'interrupted',
+      );
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+      const message =
+        'the post-snapshot rule, run to undo the pre-snapshot rule an earlier stork stopped in, failed ' +
+        `(the snapshot is taken again regardless): ${error.message}`;
+      this.options.logger.warn(
+        { snapshot: snapshotKey(snapshot), err: error.message },
+        'post rule after an interrupted pre rule failed',
+      );
+      this.options.events.record(snapshotReference(snapshot), 'Warning', 'PreRuleUndoFailed', message);
+    }
   }
 
   /** Deletes a storage snapshot never handed out, with all the storage system keeps of it. */
@@ -495,15 +525,21 @@ export class SnapshotController {
   }
 
   /**
-   * A snapshot deleted after an earlier stork cut it under the pre rule but before its post rule ran:
-   * the post rule still runs (it may be what lets the application go). Its failure is reported by the
-   * rule's events and does not keep the deletion waiting.
+   * A snapshot deleted while its post rule is due: an earlier stork cut it under the pre rule, or stopped
+   * in the pre rule or before the cut, and did not run the post rule. The post rule still runs (it may be
+   * what lets the application go). Its failure is reported by the rule's events and does not keep the
+   * deletion waiting.
    */
   private async postRuleOfDeleted(snapshot: VolumeSnapshot, signal: AbortSignal): Promise<void> {
     const record = readRulesInFlight(snapshot);
-    if (record === undefined || record === 'invalid' || !record.cut) return;
+    if (record === undefined || record === 'invalid') return;
     try {
-      await this.hooks.afterRestart?.(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
+      await this.hooks.afterRestart?.(
+        snapshot,
+        [snapshot.spec.persistentVolumeClaimName],
+        signal,
+        record.cut ? 'cut' : 'interrupted',
+      );
     } catch (error) {
       if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
     }
