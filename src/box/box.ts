@@ -415,6 +415,7 @@ export class Box {
       }
     });
     const names = new Set(nodes.map((n) => n.name));
+    let lastSaid = Date.now();
     await waitFor(
       `${names.size} KWOK node(s) Ready`,
       async () => {
@@ -424,10 +425,18 @@ export class Box {
             names.has(n.metadata?.name ?? '') &&
             n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
         );
+        if (Date.now() - lastSaid > 30_000) {
+          lastSaid = Date.now();
+          this.log(`[box] ${ready.length} of ${names.size} KWOK nodes Ready`);
+        }
         return ready.length === names.size;
       },
-      // KWOK marks nodes Ready at a rate of its own (tens per second here): thousands take minutes.
-      { timeoutMs: Math.max(readyTimeoutMs, nodes.length * 100), intervalMs: 250 },
+      // KWOK marks nodes Ready at a rate of its own: thousands take minutes. The list is not asked for
+      // more often than its size warrants (5,000 nodes are megabytes the API server must send).
+      {
+        timeoutMs: Math.max(readyTimeoutMs, nodes.length * 100),
+        intervalMs: Math.max(250, nodes.length),
+      },
     ).catch(async (error: unknown) => {
       throw new Error(`${String(error)}\n--- kwok log ---\n${await this.logTail('kwok')}`);
     });
