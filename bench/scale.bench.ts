@@ -111,6 +111,7 @@ try {
     storage,
     extenderPort,
     ...(compiledMain ? { compiledMain } : {}),
+    serveTimeoutMs: 600_000,
     nodeFlags: [
       `--import=${preload}`,
       ...(process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),

@@ -38,6 +38,11 @@ export async function startStorkProcess(options: {
   compiledMain?: string;
   /** Node.js flags, e.g. `--cpu-prof`. */
   nodeFlags?: readonly string[];
+  /**
+   * How long stork may take to serve /healthz (default 60 s): with tens of thousands of objects to list,
+   * startup takes longer.
+   */
+  serveTimeoutMs?: number;
   /** Show stork's logs on this process's stderr (default: discard). */
   showLogs?: boolean;
   /** Told every line stork logs (e.g. to record a timeline). */
@@ -103,7 +108,7 @@ export async function startStorkProcess(options: {
           true
         );
       },
-      { timeoutMs: 60_000 },
+      { timeoutMs: options.serveTimeoutMs ?? 60_000 },
     );
   } catch (error) {
     child.kill('SIGKILL');
