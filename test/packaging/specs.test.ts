@@ -101,6 +101,10 @@ describe('specs/', () => {
     expect(container?.args?.some((a) => a.startsWith('--driver-endpoint='))).toBe(true);
     expect(container?.livenessProbe?.httpGet?.path).toBe('/healthz');
     expect(container?.readinessProbe?.httpGet?.path).toBe('/readyz');
+    // The port opens once the caches have synced, minutes in a big cluster: liveness waits for startup.
+    expect(container?.startupProbe?.httpGet?.path).toBe('/healthz');
+    const startup = container?.startupProbe;
+    expect((startup?.periodSeconds ?? 0) * (startup?.failureThreshold ?? 0)).toBeGreaterThanOrEqual(600);
     // The extender port speaks TLS (mutual TLS for filter/prioritize; probes need no client certificate).
     expect(container?.livenessProbe?.httpGet?.scheme).toBe('HTTPS');
     expect(container?.readinessProbe?.httpGet?.scheme).toBe('HTTPS');
