@@ -826,4 +826,30 @@ describe('GroupSnapshotController: a post rule due when stork stopped', () => {
     expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
     expect(storage.log.filter((l) => l.startsWith('post undoes'))).toEqual([]);
   });
+
+  for (const [value, ran] of [
+    ['{"pre":"done","cut":true}', 'post after restart on a,b,c'],
+    ['{"pre":"running","cut":false}', 'post undoes the pre rule on a,b,c'],
+  ] as const) {
+    for (const fails of [false, true]) {
+      it(`a group deleted with its post rule due (${value}${fails ? ', the rule failing' : ''}): it runs once, then the group goes`, async () => {
+        const storage = new FakeStorage();
+        const api = fakeApi();
+        const due = withRecord(value);
+        api.seed(resources.groupVolumeSnapshots, {
+          ...due,
+          metadata: { ...due.metadata, finalizers: [groupSnapshotFinalizer] },
+          status: { stage: 'Final', status: 'Successful' },
+        });
+        await api.delete(resources.groupVolumeSnapshots, { namespace: 'shop', name: 'db-group' });
+        const result = await run(threeClaims, [], storage, {
+          api,
+          hooks: restartingHooks(storage, api, fails ? 'failed to run post-snap rule due to: x' : undefined),
+        });
+        expect(result.group()).toBeUndefined();
+        expect(storage.log.filter((l) => l.startsWith('post '))).toEqual([ran]);
+        expect(storage.log.filter((l) => l.startsWith('pre '))).toEqual([]);
+      });
+    }
+  }
 });

@@ -141,7 +141,15 @@ export class GroupSnapshotController {
       this.options.api.get(resources.groupVolumeSnapshots, { namespace, name }),
     );
     if (!group) return undefined;
-    if (group.metadata.deletionTimestamp) return this.finalize(group, signal);
+    if (group.metadata.deletionTimestamp) {
+      // A post rule left to run still runs (the application must not stay frozen), then the group goes.
+      if (
+        readRulesInFlight(group) !== undefined &&
+        (group.metadata.finalizers ?? []).includes(groupSnapshotFinalizer)
+      )
+        group = await this.finishRulesOfDeleted(group, signal);
+      return this.finalize(group, signal);
+    }
     const finalizers = group.metadata.finalizers ?? [];
     if (!finalizers.includes(groupSnapshotFinalizer)) {
       group = await this.options.api.patch<GroupVolumeSnapshot>(
@@ -646,7 +654,11 @@ export class GroupSnapshotController {
    * failure (a `fsfreeze -u` on a file system never frozen) is reported and does not fail the group; a rule
    * that cannot be read now, or stork stopping, is retried with the record kept.
    */
-  private async undoInterruptedPreRule(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<void> {
+  private async undoInterruptedPreRule(
+    group: GroupVolumeSnapshot,
+    signal: AbortSignal,
+    deleted = false,
+  ): Promise<void> {
     const claims = this.currentMembers(group).map((m) => m.claimName);
     try {
       await this.hooks.afterRestart?.(group, claims, signal, 'interrupted');
@@ -660,8 +672,8 @@ export class GroupSnapshotController {
         group,
         'Warning',
         'PreRuleUndoFailed',
-        'the post rule, run to undo the pre rule an earlier stork stopped in, failed (the group is taken ' +
-          `again regardless): ${error.message}`,
+        'the post rule, run to undo the pre rule an earlier stork stopped in, failed ' +
+          `(${deleted ? 'the deleted group goes' : 'the group is taken again'} regardless): ${error.message}`,
       );
       return;
     }
@@ -669,8 +681,37 @@ export class GroupSnapshotController {
       group,
       'Normal',
       'PostRuleAfterRestart',
-      'ran the post rule to undo the pre rule an earlier stork stopped in before the cut; taking the group again',
+      'ran the post rule to undo the pre rule an earlier stork stopped in before the cut; ' +
+        (deleted ? 'the deleted group goes' : 'taking the group again'),
     );
+  }
+
+  /**
+   * The post rule a deleted group's record leaves due (after the cut, or to undo an interrupted pre rule),
+   * run once, best-effort: the group goes whatever it does (its failure is the rule's Warning `RuleFailed`),
+   * as nothing of it is handed out any more. A rule that cannot be read now is retried with the record kept.
+   */
+  private async finishRulesOfDeleted(
+    group: GroupVolumeSnapshot,
+    signal: AbortSignal,
+  ): Promise<GroupVolumeSnapshot> {
+    const record = readRulesInFlight(group);
+    if (record !== undefined && record !== 'invalid' && this.hooks.afterRestart) {
+      if (!record.cut) await this.undoInterruptedPreRule(group, signal, true);
+      else {
+        const claims = this.currentMembers(group).map((m) => m.claimName);
+        try {
+          await this.hooks.afterRestart(group, claims, signal);
+        } catch (error) {
+          if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+          this.options.logger.warn(
+            { groupSnapshot: groupKey(group), err: error.message },
+            'post rule of a deleted group failed',
+          );
+        }
+      }
+    }
+    return this.clearRulesInFlight(group);
   }
 
   /** A failure: nothing of this attempt stays; the group is tried again while it has retries, else Failed. */
