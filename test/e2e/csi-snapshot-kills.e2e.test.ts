@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localCsiDriver, type BoxCsi } from '../../src/box/csi/box-csi.js';
 import { freePorts } from '../../src/box/ports.js';
-import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
 import { restoreClaim } from '../../src/cli/pvc.js';
 import { csiRestoreName, restoreForUidLabel } from '../../src/controllers/snapshot/csi-restore.js';
 import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
@@ -33,6 +32,7 @@ import {
 } from './csi-fixtures.js';
 import { applyManifests, createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
+import { killableStork, markersIn, type Markers } from './stork-kills.js';
 
 /*
  * Issue #17: stork SIGKILLed between each pair of steps of a CSI snapshot and of its restore, a new stork
@@ -45,15 +45,6 @@ import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
  */
 
 const workDir = mkdtempSync(join(tmpdir(), 'stork-csikills-'));
-/** Short leases: a new stork leads soon after the old one was killed without releasing its Lease. */
-const storkArgs = [
-  '--leader-elect-lease-duration=8000ms',
-  '--leader-elect-renew-deadline=6000ms',
-  '--leader-elect-retry-period=1000ms',
-  '--rule-command-timeout=15',
-  '--rule-command-attempts=2',
-];
-const leading = 'leading: starting leader-only components';
 const preRule = 'stork.libopenstorage.org/pre-snapshot-rule';
 const postRule = 'stork.libopenstorage.org/post-snapshot-rule';
 
@@ -62,42 +53,15 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
   const api = () => ctx.box.api;
   let csi: BoxCsi | undefined;
   let port = 0;
-  let stork: StorkProcess | undefined;
-  /** Stork's latest log lines (all of its processes), shown when a test fails. */
-  const recent: string[] = [];
   let ns = '';
   const rule = ruleCreator(api, () => ns);
-
-  /** Starts a stork process and resolves once it leads (its snapshot controller runs). */
-  async function startStork(): Promise<void> {
-    let leads = false;
-    stork = await startStorkProcess({
-      box: ctx.box,
-      storage: { csiDrivers: [localCsiDriver] },
-      extenderPort: port,
-      args: storkArgs,
-      showLogs: process.env.STORK_TEST_VERBOSE === '1',
-      onLogLine: (line) => {
-        recent.push(line);
-        if (recent.length > 300) recent.shift();
-        if (line.includes(leading)) leads = true;
-      },
-    });
-    await waitFor('the new stork to lead', () => leads, { timeoutMs: 60_000, intervalMs: 100 });
-  }
-
-  /** SIGKILL: no drain, no Lease release, nothing finished; then a new stork, once `between` has run. */
-  async function killStork(between: () => Promise<void> = () => Promise.resolve()): Promise<void> {
-    const child = stork?.child;
-    expect(stork?.refusals).toEqual([]);
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    }
-    await between();
-    await startStork();
-  }
+  const stork = killableStork({
+    box: () => ctx.box,
+    storage: { csiDrivers: [localCsiDriver] },
+    extenderPort: () => port,
+  });
+  const startStork = () => stork.start();
+  const killStork = (between?: () => Promise<void>) => stork.kill(between);
 
   beforeAll(async () => {
     [port = 0] = await freePorts(1);
@@ -124,27 +88,20 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
   }, 600_000);
 
   afterAll(async () => {
-    stork?.child.kill('SIGKILL');
+    stork.current()?.child.kill('SIGKILL');
     await csi?.stop();
     await rm(workDir, { recursive: true, force: true });
   });
 
   beforeEach(({ onTestFailed }) => {
     onTestFailed(() => {
-      process.stderr.write(`--- stork's last log lines ---\n${recent.join('\n')}\n--- end ---\n`);
+      process.stderr.write(`--- stork's last log lines ---\n${stork.recent.join('\n')}\n--- end ---\n`);
     });
   });
 
   /** What each test works on: a namespace with claim `data` (table "data") used by pod `db`. */
-  interface Case {
+  interface Case extends Markers {
     readonly table: string;
-    /** Marker lines the rules wrote, in order. */
-    lines(): string[];
-    /** A rule command that logs `<word>-started`, then runs `work` if `go` exists, else waits and fails. */
-    blocking(word: string, work: string): string;
-    /** Lets the blocked command of a later run through. */
-    readonly go: () => Promise<void>;
-    mark(word: string): string;
   }
 
   async function newCase(name: string): Promise<Case> {
@@ -155,26 +112,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     await waitForPod(api(), ns, 'db', isRunning, 120_000);
     const dir = await claimDir(api(), csi, ns, 'data');
     await writeTable(dir, 'data\n');
-    const logDir = join(workDir, name);
-    await mkdir(logDir, { recursive: true });
-    const log = join(logDir, 'rules.log');
-    const goFile = join(logDir, 'go');
-    const mark = (word: string): string => `echo ${word} >> ${log}`;
-    return {
-      table: join(dir, tableFile),
-      lines: () =>
-        existsSync(log)
-          ? readFileSync(log, 'utf8')
-              .split('\n')
-              .filter((l) => l !== '')
-          : [],
-      // The run stork is killed in never does `work`, even if its command outlives stork.
-      blocking: (word, work) =>
-        `${mark(`${word}-started`)}; if [ -e ${goFile} ]; then ${work}; else i=0; ` +
-        `while [ ! -e ${goFile} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 1; fi`,
-      go: () => writeFile(goFile, ''),
-      mark,
-    };
+    return { ...(await markersIn(join(workDir, name))), table: join(dir, tableFile) };
   }
 
   /** Snapshot `snap` of claim `data`, with a pre and a post rule of one command each. */
@@ -192,12 +130,8 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     );
   }
   const seed = () => api().get<VolumeSnapshot>(resources.volumeSnapshots, { namespace: ns, name: 'snap' });
-  const seen = (c: Case, line: string) =>
-    waitFor(`the rules' marker ${line}`, () => c.lines().includes(line), {
-      timeoutMs: 90_000,
-      intervalMs: 50,
-    });
-  const count = (c: Case, line: string) => c.lines().filter((l) => l === line).length;
+  const seen = (c: Case, line: string) => c.seen(line);
+  const count = (c: Case, line: string) => c.count(line);
   const contentsOf = async (name: string): Promise<CsiVolumeSnapshotContent[]> =>
     (
       await api().list<
@@ -451,7 +385,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     );
     expect(pvs.map((pv) => pv.spec?.claimRef?.name).sort()).toEqual(['data', 'restored']);
     expect(pvs.filter((pv) => pv.metadata?.labels?.[restoreForUidLabel] === uid)).toHaveLength(1);
-    expect(stork?.refusals).toEqual([]);
+    expect(stork.current()?.refusals).toEqual([]);
   }, 300_000);
 
   const restoreClaims = async (uid: string): Promise<string[]> =>

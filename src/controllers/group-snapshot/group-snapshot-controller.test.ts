@@ -106,6 +106,22 @@ class NotReadyStorage extends FakeStorage {
   }
 }
 
+/** A storage system that cannot answer for one volume's first snapshot (and snapshots it the next time). */
+class FlakyStorage extends FakeStorage {
+  private failed = false;
+  constructor(private readonly flaky: string) {
+    super();
+  }
+  override createSnapshot(volumeId: string, name: string, labels: Readonly<Record<string, string>>) {
+    if (volumeId === this.flaky && !this.failed) {
+      this.failed = true;
+      this.log.push(`snapshot ${volumeId} cannot be taken now`);
+      return Promise.reject(new DriverError('pxd', 'connection refused'));
+    }
+    return super.createSnapshot(volumeId, name, labels);
+  }
+}
+
 /**
  * A storage system with its own group snapshot (as Portworx's REST call): one call cuts every volume, names
  * the snapshots itself (`<volume>.group-<n>`) and labels them. `refuse` makes a call fail for good;
@@ -578,8 +594,12 @@ describe('GroupSnapshotController: a post rule due when stork stopped', () => {
           },
         };
       },
-      afterRestart: (_subject, claims) => {
-        storage.log.push(`post after restart on ${claims.join(',')}`);
+      afterRestart: (_subject, claims, _signal, point = 'cut') => {
+        storage.log.push(
+          point === 'cut'
+            ? `post after restart on ${claims.join(',')}`
+            : `post undoes the pre rule on ${claims.join(',')}`,
+        );
         return failAfterRestart ? Promise.reject(new SnapshotHookError(failAfterRestart)) : Promise.resolve();
       },
     };
@@ -647,4 +667,189 @@ describe('GroupSnapshotController: a post rule due when stork stopped', () => {
     expect(storage.snapshots.size).toBe(0);
     expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
   });
+
+  it('records the pre rule as running before it starts (read by the pre rule itself)', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const base = restartingHooks(storage, api);
+    const hooks: SnapshotHooks = {
+      ...base,
+      beforeSnapshot: (subject, claims, signal) => {
+        const now = api.object<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, 'db-group', 'shop');
+        storage.log.push(`record while pre runs: ${now?.metadata.annotations?.[recordKey] ?? 'none'}`);
+        return base.beforeSnapshot(subject, claims, signal);
+      },
+    };
+    const result = await run(threeClaims, [groupOf()], storage, { api, hooks });
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(storage.log[0]).toBe('record while pre runs: {"pre":"running","cut":false}');
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+  });
+
+  it('a group without a post rule records nothing (a successor would have nothing to run)', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const writes: string[] = [];
+    const base = restartingHooks(storage, api);
+    const hooks: SnapshotHooks = {
+      ...base,
+      beforeSnapshot: (subject, claims, signal) => {
+        const now = api.object<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, 'db-group', 'shop');
+        writes.push(now?.metadata.annotations?.[recordKey] ?? 'none');
+        return base.beforeSnapshot(subject, claims, signal);
+      },
+    };
+    const result = await run(
+      threeClaims,
+      [{ ...groupOf(), spec: { pvcSelector: { matchLabels: app }, preExecRule: 'freeze' } }],
+      storage,
+      { api, hooks },
+    );
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(writes).toEqual(['none']);
+  });
+
+  /** A stork that stopped in the pre rule (or after it, before the cut), each way a group is cut. */
+  const interrupted = [
+    {
+      name: 'held per-claim snapshots, one half-made',
+      storage: () => {
+        const storage = new FakeStorage();
+        storage.addSnapshot({ id: 'sid-a', name: driverName('a'), volumeId: 'vol-shop-a' });
+        return storage;
+      },
+      discarded: 'delete snapshot sid-a',
+    },
+    {
+      name: 'the storage system’s group call, its answer never recorded',
+      storage: () => {
+        const storage = new GroupCallStorage();
+        storage.addSnapshot({
+          id: 'gsnap-0-vol-shop-a',
+          name: 'vol-shop-a.group-0',
+          volumeId: 'vol-shop-a',
+          labels: groupLabels(),
+        });
+        return storage;
+      },
+      discarded: 'delete snapshot gsnap-0-vol-shop-a',
+    },
+  ];
+  for (const c of interrupted) {
+    for (const undo of ['succeeds', 'fails'] as const) {
+      it(`stopped in the pre rule (${c.name}): the post rule undoes it (${undo}), what was cut goes, the group is taken once`, async () => {
+        const storage = c.storage();
+        const api = fakeApi();
+        const failing = undo === 'fails' ? 'failed to run post-snap rule due to: not frozen' : undefined;
+        const result = await run(threeClaims, [withRecord('{"pre":"running","cut":false}')], storage, {
+          api,
+          hooks: restartingHooks(storage, api, failing),
+        });
+        expect(result.group()?.status?.status).toBe('Successful');
+        expect(result.group()?.status?.numRetries ?? 0).toBe(0);
+        const undoneAt = storage.log.indexOf('post undoes the pre rule on a,b,c');
+        expect(undoneAt).toBe(0);
+        expect(storage.log.filter((l) => l.startsWith('post '))).toHaveLength(1);
+        expect(storage.log.indexOf(c.discarded)).toBeGreaterThan(undoneAt);
+        expect(storage.log.indexOf('pre freeze on a,b,c (hold)')).toBeGreaterThan(
+          storage.log.indexOf(c.discarded),
+        );
+        expect(storage.log.filter((l) => l.startsWith('pre '))).toHaveLength(1);
+        expect(storage.snapshots.size).toBe(3);
+        expect(result.members()).toHaveLength(3);
+        expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+        const reasons = result.events.map((e) => e.reason);
+        if (undo === 'fails') {
+          expect(reasons).toContain('PreRuleUndoFailed');
+          expect(reasons).not.toContain('PostRuleAfterRestart');
+          expect(result.events.find((e) => e.reason === 'PreRuleUndoFailed')?.message).toContain(
+            'not frozen',
+          );
+        } else {
+          expect(reasons).toContain('PostRuleAfterRestart');
+          expect(reasons).not.toContain('PreRuleUndoFailed');
+        }
+      });
+    }
+  }
+
+  it('an undo that cannot run now (not the rule’s failure) keeps the record and is tried again', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const base = restartingHooks(storage, api);
+    let calls = 0;
+    const hooks: SnapshotHooks = {
+      ...base,
+      afterRestart: async (subject, claims, signal, point) => {
+        calls += 1;
+        if (calls === 1) {
+          const now = api.object<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, 'db-group', 'shop');
+          storage.log.push(`record kept: ${now?.metadata.annotations?.[recordKey] ?? 'none'}`);
+          throw new Error('the API server is not answering');
+        }
+        await base.afterRestart?.(subject, claims, signal, point);
+      },
+    };
+    const result = await run(threeClaims, [withRecord('{"pre":"running","cut":false}')], storage, {
+      api,
+      hooks,
+    });
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(calls).toBe(2);
+    expect(storage.log[0]).toBe('record kept: {"pre":"running","cut":false}');
+    expect(storage.log.filter((l) => l.startsWith('pre '))).toHaveLength(1);
+    expect(result.events.map((e) => e.reason)).not.toContain('PreRuleUndoFailed');
+  });
+
+  it('an attempt whose cut fails now ends its record: the retry runs no undo', async () => {
+    const storage = new FlakyStorage('vol-shop-b');
+    const api = fakeApi();
+    const result = await run(threeClaims, [groupOf()], storage, {
+      api,
+      hooks: restartingHooks(storage, api),
+    });
+    expect(result.group()?.status?.status).toBe('Successful');
+    expect(storage.log.filter((l) => l.startsWith('pre '))).toHaveLength(2);
+    expect(storage.log.filter((l) => l.startsWith('post undoes'))).toEqual([]);
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+  });
+
+  it('a pre rule that fails ends the record with the group', async () => {
+    const storage = new FakeStorage();
+    const api = fakeApi();
+    const hooks: SnapshotHooks = {
+      ...restartingHooks(storage, api),
+      beforeSnapshot: () => Promise.reject(new SnapshotHookError('failed to run pre-snap rule due to: x')),
+    };
+    const result = await run(threeClaims, [groupOf()], storage, { api, hooks });
+    expect(result.group()?.status?.status).toBe('Failed');
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
+    expect(storage.log.filter((l) => l.startsWith('post undoes'))).toEqual([]);
+  });
+
+  for (const [value, ran] of [
+    ['{"pre":"done","cut":true}', 'post after restart on a,b,c'],
+    ['{"pre":"running","cut":false}', 'post undoes the pre rule on a,b,c'],
+  ] as const) {
+    for (const fails of [false, true]) {
+      it(`a group deleted with its post rule due (${value}${fails ? ', the rule failing' : ''}): it runs once, then the group goes`, async () => {
+        const storage = new FakeStorage();
+        const api = fakeApi();
+        const due = withRecord(value);
+        api.seed(resources.groupVolumeSnapshots, {
+          ...due,
+          metadata: { ...due.metadata, finalizers: [groupSnapshotFinalizer] },
+          status: { stage: 'Final', status: 'Successful' },
+        });
+        await api.delete(resources.groupVolumeSnapshots, { namespace: 'shop', name: 'db-group' });
+        const result = await run(threeClaims, [], storage, {
+          api,
+          hooks: restartingHooks(storage, api, fails ? 'failed to run post-snap rule due to: x' : undefined),
+        });
+        expect(result.group()).toBeUndefined();
+        expect(storage.log.filter((l) => l.startsWith('post '))).toEqual([ran]);
+        expect(storage.log.filter((l) => l.startsWith('pre '))).toEqual([]);
+      });
+    }
+  }
 });

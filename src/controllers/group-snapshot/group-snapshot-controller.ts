@@ -38,6 +38,8 @@ import { groupMembers, PrecheckFailed, type GroupMember } from './members.js';
 import {
   cutDone,
   formatRulesInFlight,
+  preRunning,
+  type RulesInFlight,
   readRulesInFlight,
   rulesInFlightAnnotation,
 } from '../snapshot/rules-in-flight.js';
@@ -139,7 +141,15 @@ export class GroupSnapshotController {
       this.options.api.get(resources.groupVolumeSnapshots, { namespace, name }),
     );
     if (!group) return undefined;
-    if (group.metadata.deletionTimestamp) return this.finalize(group, signal);
+    if (group.metadata.deletionTimestamp) {
+      // A post rule left to run still runs (the application must not stay frozen), then the group goes.
+      if (
+        readRulesInFlight(group) !== undefined &&
+        (group.metadata.finalizers ?? []).includes(groupSnapshotFinalizer)
+      )
+        group = await this.finishRulesOfDeleted(group, signal);
+      return this.finalize(group, signal);
+    }
     const finalizers = group.metadata.finalizers ?? [];
     if (!finalizers.includes(groupSnapshotFinalizer)) {
       group = await this.options.api.patch<GroupVolumeSnapshot>(
@@ -156,8 +166,9 @@ export class GroupSnapshotController {
     const stage = group.status?.stage ?? '';
     if (stage === 'Final') return undefined;
     try {
-      // An earlier stork cut the group under its pre rule and stopped before the post rule: run it now
-      // (a freeze must not outlive the stork that made it), then go on (the cut is taken again).
+      // An earlier stork stopped in the group's rules (in the pre rule, or after the cut before the post
+      // rule): the post rule runs now (a freeze must not outlive the stork that made it), then the group is
+      // taken again.
       if (readRulesInFlight(group) !== undefined) group = await this.finishRules(group, signal);
       if (stage === 'PostSnapshot') return await this.complete(group, signal);
       return await this.take(group, signal);
@@ -215,6 +226,9 @@ export class GroupSnapshotController {
       conditions: [condition('Pending', `Snapshotting ${members.length} claim(s)`)],
     });
     const claimNames = members.map((m) => m.claimName);
+    // Recorded before the pre rule starts: a stork that stops from here on until the cut leaves its
+    // successor the post rule to run, undoing what of the pre rule ran (a `fsfreeze -f`).
+    if (this.recordsRules(group)) group = await this.writeRulesInFlight(group, preRunning);
     let after: AfterSnapshot;
     try {
       after = await this.hooks.beforeSnapshot(group, claimNames, signal);
@@ -229,7 +243,7 @@ export class GroupSnapshotController {
       if (group.spec.preExecRule) group = await this.patchStatus(group, { stage: 'Snapshot' });
       outcomes = await this.cutAll(group, members, signal);
     } catch (error) {
-      await after.afterSnapshot(false, signal);
+      group = await this.endWithoutCut(group, after, signal);
       await this.discard(group, members, signal);
       throw error;
     }
@@ -238,8 +252,10 @@ export class GroupSnapshotController {
     );
     if (failures.length === 0) group = await this.markCut(group);
     try {
-      await after.afterSnapshot(failures.length === 0, signal);
-      if (failures.length === 0) group = await this.clearRulesInFlight(group);
+      if (failures.length === 0) {
+        await after.afterSnapshot(true, signal);
+        group = await this.clearRulesInFlight(group);
+      } else group = await this.endWithoutCut(group, after, signal);
     } catch (error) {
       if (!(error instanceof SnapshotHookError)) throw error;
       if (failures.length === 0) throw new GroupFailed(error.message);
@@ -305,7 +321,7 @@ export class GroupSnapshotController {
         signal,
       );
     } catch (error) {
-      await after.afterSnapshot(false, signal);
+      group = await this.endWithoutCut(group, after, signal);
       await this.discard(group, members, signal);
       if (error instanceof DriverError && !(error instanceof DriverNotFoundError) && !signal.aborted) {
         // The storage system could not answer now: nothing stays, and the whole group is taken again.
@@ -538,12 +554,42 @@ export class GroupSnapshotController {
    * post rule ran runs it. Nothing is recorded for a group without a post rule.
    */
   private async markCut(group: GroupVolumeSnapshot): Promise<GroupVolumeSnapshot> {
-    if (!group.spec.postExecRule || !this.hooks.afterRestart) return group;
+    if (!this.recordsRules(group)) return group;
+    return this.writeRulesInFlight(group, cutDone);
+  }
+
+  /**
+   * Whether the group's rules are recorded while they run: only with a post rule, the one thing a stork
+   * taking over has to run (every attempt discards what an earlier one cut anyway), and rules that can run
+   * it alone.
+   */
+  private recordsRules(group: GroupVolumeSnapshot): boolean {
+    return Boolean(group.spec.postExecRule) && this.hooks.afterRestart !== undefined;
+  }
+
+  private writeRulesInFlight(
+    group: GroupVolumeSnapshot,
+    record: RulesInFlight,
+  ): Promise<GroupVolumeSnapshot> {
     return this.options.api.patch<GroupVolumeSnapshot>(
       resources.groupVolumeSnapshots,
       { namespace: group.metadata.namespace ?? '', name: group.metadata.name ?? '' },
-      { metadata: { annotations: { [rulesInFlightAnnotation]: formatRulesInFlight(cutDone) } } },
+      { metadata: { annotations: { [rulesInFlightAnnotation]: formatRulesInFlight(record) } } },
     );
+  }
+
+  /**
+   * The hold released after an attempt that cut nothing (no post rule, as Stork); its record goes then, as
+   * the attempt is over. A stork that is stopping leaves the record: it may have stopped in the pre rule's
+   * middle, and its successor undoes it.
+   */
+  private async endWithoutCut(
+    group: GroupVolumeSnapshot,
+    after: AfterSnapshot,
+    signal: AbortSignal,
+  ): Promise<GroupVolumeSnapshot> {
+    await after.afterSnapshot(false, signal);
+    return signal.aborted ? group : this.clearRulesInFlight(group);
   }
 
   /** The post rule after every snapshot was cut, recorded as due while it runs (see markCut). */
@@ -557,8 +603,8 @@ export class GroupSnapshotController {
     return this.clearRulesInFlight(marked);
   }
 
-  private async clearRulesInFlight(group: GroupVolumeSnapshot): Promise<GroupVolumeSnapshot> {
-    if (group.metadata.annotations?.[rulesInFlightAnnotation] === undefined) return group;
+  private async clearRulesInFlight(group: GroupVolumeSnapshot, always = false): Promise<GroupVolumeSnapshot> {
+    if (!always && group.metadata.annotations?.[rulesInFlightAnnotation] === undefined) return group;
     return this.options.api.patch<GroupVolumeSnapshot>(
       resources.groupVolumeSnapshots,
       { namespace: group.metadata.namespace ?? '', name: group.metadata.name ?? '' },
@@ -569,7 +615,9 @@ export class GroupSnapshotController {
   /**
    * The post rule of a group an earlier stork cut (recorded `cut`), run once; the record then goes. A
    * record stork did not write is ignored (with a Warning). What was cut is not adopted: the status did
-   * not list it yet, so the attempt is taken again from the pre rule, the thawed application first.
+   * not list it yet, so the attempt is taken again from the pre rule, the thawed application first. An
+   * earlier stork that stopped in the pre rule or before the cut (`pre` `running`) left the pre rule run
+   * in part or in full: the post rule undoes it, best-effort, and the group is taken again.
    */
   private async finishRules(group: GroupVolumeSnapshot, signal: AbortSignal): Promise<GroupVolumeSnapshot> {
     const record = readRulesInFlight(group);
@@ -595,13 +643,81 @@ export class GroupSnapshotController {
         'PostRuleAfterRestart',
         'ran the post rule of a group snapshot an earlier stork cut and did not finish; taking the group again',
       );
+    } else if (record && this.hooks.afterRestart) {
+      await this.undoInterruptedPreRule(group, signal);
+    }
+    return this.clearRulesInFlight(group);
+  }
+
+  /**
+   * The post rule after a pre rule an earlier stork stopped in (or after, before the cut), run once. Its
+   * failure (a `fsfreeze -u` on a file system never frozen) is reported and does not fail the group; a rule
+   * that cannot be read now, or stork stopping, is retried with the record kept.
+   */
+  private async undoInterruptedPreRule(
+    group: GroupVolumeSnapshot,
+    signal: AbortSignal,
+    deleted = false,
+  ): Promise<void> {
+    const claims = this.currentMembers(group).map((m) => m.claimName);
+    try {
+      await this.hooks.afterRestart?.(group, claims, signal, 'interrupted');
+    } catch (error) {
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+      this.options.logger.warn(
+        { groupSnapshot: groupKey(group), err: error.message },
+        'post rule after an interrupted pre rule failed',
+      );
+      this.record(
+        group,
+        'Warning',
+        'PreRuleUndoFailed',
+        'the post rule, run to undo the pre rule an earlier stork stopped in, failed ' +
+          `(${deleted ? 'the deleted group goes' : 'the group is taken again'} regardless): ${error.message}`,
+      );
+      return;
+    }
+    this.record(
+      group,
+      'Normal',
+      'PostRuleAfterRestart',
+      'ran the post rule to undo the pre rule an earlier stork stopped in before the cut; ' +
+        (deleted ? 'the deleted group goes' : 'taking the group again'),
+    );
+  }
+
+  /**
+   * The post rule a deleted group's record leaves due (after the cut, or to undo an interrupted pre rule),
+   * run once, best-effort: the group goes whatever it does (its failure is the rule's Warning `RuleFailed`),
+   * as nothing of it is handed out any more. A rule that cannot be read now is retried with the record kept.
+   */
+  private async finishRulesOfDeleted(
+    group: GroupVolumeSnapshot,
+    signal: AbortSignal,
+  ): Promise<GroupVolumeSnapshot> {
+    const record = readRulesInFlight(group);
+    if (record !== undefined && record !== 'invalid' && this.hooks.afterRestart) {
+      if (!record.cut) await this.undoInterruptedPreRule(group, signal, true);
+      else {
+        const claims = this.currentMembers(group).map((m) => m.claimName);
+        try {
+          await this.hooks.afterRestart(group, claims, signal);
+        } catch (error) {
+          if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
+          this.options.logger.warn(
+            { groupSnapshot: groupKey(group), err: error.message },
+            'post rule of a deleted group failed',
+          );
+        }
+      }
     }
     return this.clearRulesInFlight(group);
   }
 
   /** A failure: nothing of this attempt stays; the group is tried again while it has retries, else Failed. */
   private async failed(group: GroupVolumeSnapshot, cause: string, signal: AbortSignal): Promise<WorkResult> {
-    group = await this.clearRulesInFlight(group);
+    // Removed whatever this copy of the group says: the attempt recorded its rules on a later one.
+    group = await this.clearRulesInFlight(group, true);
     const members = this.currentMembers(group);
     await this.discard(group, members, signal);
     const retries = group.status?.numRetries ?? 0;
@@ -835,7 +951,7 @@ export class GroupSnapshotController {
         signal,
       );
     } catch (error) {
-      await after.afterSnapshot(false, signal);
+      group = await this.endWithoutCut(group, after, signal);
       await this.discard(group, members, signal);
       if (error instanceof CsiSnapshotFailed) throw new GroupFailed(error.message);
       // The API server could not answer now: nothing stays, and the whole group is taken again.

@@ -203,6 +203,7 @@ async function run(
   native: NativeGroupSnapshots,
   api = fakeApi(),
   startWorld: World = world,
+  hooks: SnapshotHooks = loggingHooks(storage),
 ) {
   api.seed(resources.groupVolumeSnapshots, ...groups);
   const result = await runUntilSettled(api, startWorld, storage, (deps) => {
@@ -210,7 +211,7 @@ async function run(
     const controller = new GroupSnapshotController({
       ...deps,
       groups: informer,
-      hooks: loggingHooks(storage),
+      hooks,
       nativeGroupSnapshots: native,
       pollIntervalMs: 10,
       resyncIntervalMs: 50,
@@ -392,6 +393,43 @@ describe('GroupSnapshotController, native group snapshots', () => {
       'pre on a,b,c (hold)',
       'cut stork-group-g1 (net-groups) {"matchLabels":{"app":"db"}}',
     ]);
+  });
+
+  it('restart in the pre rule (recorded running): the post rule undoes it, the half-made group snapshot goes, one cut', async () => {
+    const storage = new CsiStorage();
+    const native = new FakeNative(storage, { classes: { 'net-groups': driver } });
+    native.groups.set('stork-group-g1', { className: 'net-groups', selector: { matchLabels: app } });
+    const recordKey = 'stork.libopenstorage.org/snapshot-rules-in-flight';
+    const hooks: SnapshotHooks = {
+      ...loggingHooks(storage),
+      afterRestart: (_subject, claims, _signal, point) => {
+        storage.log.push(`post (${point ?? 'cut'}) on ${claims.join(',')}`);
+        return Promise.resolve();
+      },
+    };
+    const group = groupOf(
+      {},
+      {
+        metadata: {
+          namespace: 'shop',
+          name: 'db-group',
+          uid: 'g1',
+          annotations: { [recordKey]: '{"pre":"running","cut":false}' },
+        },
+        status: { stage: 'PreSnapshot', status: 'InProgress' },
+      },
+    );
+    const result = await run([group], storage, native, fakeApi(), world, hooks);
+    expect(outcome(result.group())).toBe('Final/Successful');
+    expect(storage.log.slice(0, 4)).toEqual([
+      'post (interrupted) on a,b,c',
+      'discard stork-group-g1',
+      'pre on a,b,c (hold)',
+      'cut stork-group-g1 (net-groups) {"matchLabels":{"app":"db"}}',
+    ]);
+    expect(storage.log.filter((l) => l.startsWith('cut '))).toHaveLength(1);
+    expect(result.members()).toHaveLength(3);
+    expect(result.group()?.metadata.annotations?.[recordKey]).toBeUndefined();
   });
 
   it('deleting the group deletes its members and its VolumeGroupSnapshot', async () => {

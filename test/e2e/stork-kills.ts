@@ -1,0 +1,125 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { Box } from '../../src/box/box.js';
+import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
+import { waitFor } from '../../src/lib/wait.js';
+
+/*
+ * What the tests that SIGKILL stork in the middle of its work share (issue #17): stork as a real process
+ * that a test kills and starts anew, and rule commands that block where the test wants stork killed,
+ * writing marker lines the test reads. KWOK runs a pod's exec on this host, so the rules' commands see
+ * the test's files.
+ */
+
+/** Short leases: a new stork leads soon after the old one was killed without releasing its Lease. */
+export const killTestStorkArgs = [
+  '--leader-elect-lease-duration=8000ms',
+  '--leader-elect-renew-deadline=6000ms',
+  '--leader-elect-retry-period=1000ms',
+  '--rule-command-timeout=15',
+  '--rule-command-attempts=2',
+] as const;
+
+const leading = 'leading: starting leader-only components';
+
+export interface KillableStork {
+  /** Starts a stork process and resolves once it leads (its leader-only controllers run). */
+  readonly start: () => Promise<void>;
+  /** SIGKILL: no drain, no Lease release, nothing finished; then a new stork, once `between` has run. */
+  readonly kill: (between?: () => Promise<void>) => Promise<void>;
+  /** The stork running now, if any. */
+  readonly current: () => StorkProcess | undefined;
+  /** Stork's latest log lines (all of its processes), for a failing test to show. */
+  readonly recent: readonly string[];
+}
+
+export function killableStork(options: {
+  readonly box: () => Box;
+  readonly storage: { readonly csiDrivers: readonly string[] };
+  readonly extenderPort: () => number;
+}): KillableStork {
+  let stork: StorkProcess | undefined;
+  const recent: string[] = [];
+  const start = async (): Promise<void> => {
+    let leads = false;
+    stork = await startStorkProcess({
+      box: options.box(),
+      storage: options.storage,
+      extenderPort: options.extenderPort(),
+      args: killTestStorkArgs,
+      showLogs: process.env.STORK_TEST_VERBOSE === '1',
+      onLogLine: (line) => {
+        recent.push(line);
+        if (recent.length > 300) recent.shift();
+        if (line.includes(leading)) leads = true;
+      },
+    });
+    await waitFor('the new stork to lead', () => leads, { timeoutMs: 60_000, intervalMs: 100 });
+  };
+  return {
+    start,
+    kill: async (between = () => Promise.resolve()) => {
+      const child = stork?.child;
+      expect(stork?.refusals).toEqual([]);
+      if (child && child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      await between();
+      await start();
+    },
+    current: () => stork,
+    recent,
+  };
+}
+
+/** Marker lines that rule commands write into a file of the test, and the file that lets them through. */
+export interface Markers {
+  /** The lines written, in order. */
+  readonly lines: () => string[];
+  /** How many lines are exactly `line`. */
+  readonly count: (line: string) => number;
+  /** A shell command writing the line `word`. */
+  readonly mark: (word: string) => string;
+  /**
+   * A rule command that writes `<word>-started`, then runs `work` if the go file exists, else waits for it
+   * (30 s at most) and fails: the run stork is killed in never does `work`, even if it outlives stork.
+   */
+  readonly blocking: (word: string, work: string) => string;
+  /** Lets the blocked command of a later run through. */
+  readonly go: () => Promise<void>;
+  /** Resolves once `line` was written. */
+  readonly seen: (line: string) => Promise<void>;
+}
+
+/** Markers in a new directory `dir`. */
+export async function markersIn(dir: string): Promise<Markers> {
+  await mkdir(dir, { recursive: true });
+  const log = join(dir, 'rules.log');
+  const goFile = join(dir, 'go');
+  const lines = (): string[] =>
+    existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      : [];
+  const mark = (word: string): string => `echo ${word} >> ${log}`;
+  return {
+    lines,
+    count: (line) => lines().filter((l) => l === line).length,
+    mark,
+    blocking: (word, work) =>
+      `${mark(`${word}-started`)}; if [ -e ${goFile} ]; then ${work}; else i=0; ` +
+      `while [ ! -e ${goFile} ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; exit 1; fi`,
+    go: () => writeFile(goFile, ''),
+    seen: async (line) => {
+      await waitFor(`the rules' marker ${line}`, () => lines().includes(line), {
+        timeoutMs: 90_000,
+        intervalMs: 50,
+      });
+    },
+  };
+}
