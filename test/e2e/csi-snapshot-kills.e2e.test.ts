@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCsiDriver, type BoxCsi } from '../../src/box/csi/box-csi.js';
 import { freePorts } from '../../src/box/ports.js';
 import { restoreClaim } from '../../src/cli/pvc.js';
@@ -32,7 +32,13 @@ import {
 } from './csi-fixtures.js';
 import { applyManifests, createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
-import { killableStork, markersIn, type Markers } from './stork-kills.js';
+import {
+  killableStork,
+  markersIn,
+  showStorkLogOnFailure,
+  storkCrdsServed,
+  type Markers,
+} from './stork-kills.js';
 
 /*
  * Issue #17: stork SIGKILLed between each pair of steps of a CSI snapshot and of its restore, a new stork
@@ -73,18 +79,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
       'default',
     );
     // Stork installs its CRDs when it starts.
-    await waitFor(
-      "stork's CRDs served",
-      async () =>
-        (await api()
-          .list(resources.volumeSnapshots, 'default')
-          .then(() => api().list(resources.rules, 'default'))
-          .then(
-            () => true,
-            () => false,
-          )) || undefined,
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    await storkCrdsServed(api(), resources.volumeSnapshots);
   }, 600_000);
 
   afterAll(async () => {
@@ -93,11 +88,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     await rm(workDir, { recursive: true, force: true });
   });
 
-  beforeEach(({ onTestFailed }) => {
-    onTestFailed(() => {
-      process.stderr.write(`--- stork's last log lines ---\n${stork.recent.join('\n')}\n--- end ---\n`);
-    });
-  });
+  showStorkLogOnFailure(stork);
 
   /** What each test works on: a namespace with claim `data` (table "data") used by pod `db`. */
   interface Case extends Markers {

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoxCsi, networkCsiDriver, networkStorageClass } from '../../src/box/csi/box-csi.js';
 import { freePorts } from '../../src/box/ports.js';
 import { groupSnapshotUidLabel } from '../../src/controllers/group-snapshot/names.js';
@@ -20,7 +20,13 @@ import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s
 import { claimBound, tableFile } from './csi-fixtures.js';
 import { createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
-import { killableStork, markersIn, type Markers } from './stork-kills.js';
+import {
+  killableStork,
+  markersIn,
+  showStorkLogOnFailure,
+  storkCrdsServed,
+  type Markers,
+} from './stork-kills.js';
 
 /*
  * Issue #17 for groups: stork, a real process on the box's network CSI plugin with native
@@ -55,18 +61,7 @@ describe('a native group snapshot with stork SIGKILLed in its rules', () => {
     });
     await stork.start();
     // Stork installs its CRDs when it starts.
-    await waitFor(
-      "stork's CRDs served",
-      async () =>
-        (await api()
-          .list(resources.groupVolumeSnapshots, 'default')
-          .then(() => api().list(resources.rules, 'default'))
-          .then(
-            () => true,
-            () => false,
-          )) || undefined,
-      { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    await storkCrdsServed(api(), resources.groupVolumeSnapshots);
   }, 900_000);
 
   afterAll(async () => {
@@ -75,11 +70,7 @@ describe('a native group snapshot with stork SIGKILLed in its rules', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  beforeEach(({ onTestFailed }) => {
-    onTestFailed(() => {
-      process.stderr.write(`--- stork's last log lines ---\n${stork.recent.join('\n')}\n--- end ---\n`);
-    });
-  });
+  showStorkLogOnFailure(stork);
 
   /** A namespace with claims a, b, c (app=db; table "data <claim>") used by pod `db`. */
   interface Case extends Markers {

@@ -1,8 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { beforeEach, expect } from 'vitest';
 import type { Box } from '../../src/box/box.js';
+import type { KubeApi } from '../../src/k8s/api.js';
+import type { ResourceType } from '../../src/k8s/paths.js';
+import { resources } from '../../src/k8s/paths.js';
 import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
 import { waitFor } from '../../src/lib/wait.js';
 
@@ -74,6 +77,31 @@ export function killableStork(options: {
     current: () => stork,
     recent,
   };
+}
+
+/** Waits until the API server serves `resource` and Rules: the stork process installed its CRDs. */
+export async function storkCrdsServed(api: KubeApi, resource: ResourceType): Promise<void> {
+  await waitFor(
+    "stork's CRDs served",
+    async () =>
+      (await api
+        .list(resource, 'default')
+        .then(() => api.list(resources.rules, 'default'))
+        .then(
+          () => true,
+          () => false,
+        )) || undefined,
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
+}
+
+/** A failing test of the file shows the killed and restarted storks' latest log lines. */
+export function showStorkLogOnFailure(stork: KillableStork): void {
+  beforeEach(({ onTestFailed }) => {
+    onTestFailed(() => {
+      process.stderr.write(`--- stork's last log lines ---\n${stork.recent.join('\n')}\n--- end ---\n`);
+    });
+  });
 }
 
 /** Marker lines that rule commands write into a file of the test, and the file that lets them through. */
