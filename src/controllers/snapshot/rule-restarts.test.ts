@@ -244,6 +244,29 @@ describe('a restart between the pre rule and the cut', () => {
     expect(shared.storage.log).toEqual([`snapshot vol-data as ${driverSnapshotName('c1')}`]);
   });
 
+  it('the same when the first stork loses leadership in the pre rule: it does not end the snapshot', async () => {
+    const shared = world(snapshot('c3'));
+    const aborts: Exec = (request) =>
+      request.command.at(-1)?.includes('fsfreeze -f')
+        ? new Promise((_, reject) =>
+            request.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }),
+          )
+        : ok(request);
+    const first = stork(shared, aborts);
+    await until('the first stork in the pre rule', () => first.commands.includes('fsfreeze -f /data'));
+    await first.stop();
+    // Not the rule's failure: no Error, and the record stays for the next leader to undo and retake.
+    expect(state(get(shared.api, 'snap-c3'))).not.toBe('Error');
+    expect(get(shared.api, 'snap-c3')?.metadata.annotations?.[rulesInFlightAnnotation]).toBe(
+      JSON.stringify({ pre: 'running', cut: false }),
+    );
+
+    const second = stork(shared);
+    await until('Ready', () => state(get(shared.api, 'snap-c3')) === 'Ready');
+    await second.stop();
+    expect(second.commands).toEqual(['fsfreeze -u /data', 'fsfreeze -f /data', 'fsfreeze -u /data']);
+  });
+
   it('discards the storage snapshot made while the hold died with the old stork, and takes it again', async () => {
     const shared = world(snapshot('c2'));
     // The storage system makes the snapshot, but the stork that asked is gone before it hears back.

@@ -279,7 +279,9 @@ export class SnapshotController {
     try {
       after = await this.hooks.beforeSnapshot(snapshot, [snapshot.spec.persistentVolumeClaimName], signal);
     } catch (error) {
-      if (!(error instanceof SnapshotHookError)) throw error;
+      // Stopping (leadership lost) is not the rule's failure: the record stays, and the next leader undoes
+      // what of the pre rule ran (its post rule) and takes the snapshot again, as after a kill.
+      if (!(error instanceof SnapshotHookError) || signal.aborted) throw error;
       if (recording) await this.writeRulesInFlight(snapshot, null);
       throw new SnapshotFailed(error.message);
     }
