@@ -72,11 +72,6 @@ export class SchedulingIndexes {
     return facts;
   }
 
-  /** How many score classes the facts computed so far fall into (each request's scores fit an array of it). */
-  get scoreClassCount(): number {
-    return this.scoreClasses.size;
-  }
-
   /** Where a storage node sits: its Kubernetes node's labels if it runs on one, else what it reports. */
   replicaLocality(driverNode: DriverNode, state: ClusterState): Locality {
     const node = this.kubeNodeFor(driverNode, state);
