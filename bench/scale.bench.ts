@@ -7,6 +7,10 @@
 // (names, every node) during that burst, in ROUNDS (≥ 3) rounds of the burst.
 // Stork runs compiled, laid out as in the image (tsx's transpiler and its cache are not in production's
 // memory); BENCH_TSX=1 runs the TypeScript source under tsx instead (e.g. for --cpu-prof with source names).
+// It runs with the memory of its container in specs/stork-deployment.yaml: in a memory cgroup with that
+// limit (where the machine lets the benchmark make one) and with that container's NODE_OPTIONS, so that
+// V8 sizes its heap as it would in the cluster. Heaps are reported as used after a forced full garbage
+// collection (what stork retains), and the cgroup's peak and OOM kills say whether the limit held.
 // Writes bench/results/scale.json.
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +25,7 @@ import { startStorkProcess } from '../src/box/stork-process.js';
 import { resources } from '../src/k8s/paths.js';
 import { inParallel } from '../src/lib/in-parallel.js';
 import { waitFor } from '../src/lib/wait.js';
+import { memoryCgroup, specMemory, type MemoryCgroup } from './memory-limit.js';
 import { cell, loadAverage, machine, percentile, printTable, round, spread } from './stats.js';
 
 const nodeCount = Number(process.env.BENCH_NODES ?? 5000);
@@ -51,9 +56,9 @@ async function cpuSeconds(pid: number | undefined): Promise<number> {
   return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 }
 
-async function rssBytes(pid: number | undefined): Promise<number> {
+async function rssBytes(pid: number | undefined, field = 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid ?? 0}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
 }
 
 function post(port: number, path: string, body: string): Promise<void> {
@@ -77,6 +82,7 @@ const memDir = await mkdtemp(join(tmpdir(), 'stork-scale-'));
 const memFile = join(memDir, 'memory.json');
 let stork: Awaited<ReturnType<typeof startStorkProcess>> | undefined;
 let layout: Awaited<ReturnType<typeof buildImageLayout>> | undefined;
+let cgroup: MemoryCgroup | undefined;
 try {
   await createNamespace(box.api, namespace);
   const fill = performance.now();
@@ -99,12 +105,19 @@ try {
   const fillSeconds = (performance.now() - fill) / 1000;
   console.error(`cluster filled in ${fillSeconds.toFixed(0)} s`);
 
-  // Stork reports its own heap: a preloaded module writes process.memoryUsage() every second.
+  // Stork reports its own heap: a preloaded module writes process.memoryUsage() and V8's heap limit
+  // every second, and at once after a full garbage collection on SIGUSR2 (counted in `gcs`).
   process.env.STORK_SCALE_MEMORY_FILE = memFile;
   const preload =
-    "data:text/javascript,import{writeFileSync as w}from'node:fs';" +
-    'setInterval(()=>w(process.env.STORK_SCALE_MEMORY_FILE,JSON.stringify(process.memoryUsage())),1000).unref()';
+    "data:text/javascript,import{writeFileSync as w}from'node:fs';import v from'node:v8';let g=0;" +
+    'const s=()=>w(process.env.STORK_SCALE_MEMORY_FILE,JSON.stringify({...process.memoryUsage(),' +
+    'limit:v.getHeapStatistics().heap_size_limit,gcs:g}));setInterval(s,1000).unref();' +
+    "process.on('SIGUSR2',()=>{globalThis.gc?.();g++;s()})";
   const compiledMain = process.env.BENCH_TSX === '1' ? undefined : (layout = await buildImageLayout()).daemon;
+  const spec = await specMemory(new URL('../specs/stork-deployment.yaml', import.meta.url));
+  const made = await memoryCgroup(`stork-scale-bench-${process.pid}`, spec.limitBytes);
+  cgroup = typeof made === 'string' ? undefined : made;
+  if (typeof made === 'string') console.error(`stork runs without a memory limit: ${made}`);
   const started = performance.now();
   stork = await startStorkProcess({
     box,
@@ -113,10 +126,15 @@ try {
     ...(compiledMain ? { compiledMain } : {}),
     serveTimeoutMs: 600_000,
     nodeFlags: [
+      ...spec.nodeFlags,
+      '--expose-gc',
       `--import=${preload}`,
       ...(process.env.BENCH_STORK_NODE_FLAGS ?? '').split(' ').filter(Boolean),
     ],
     showLogs: process.env.BENCH_SHOW_LOGS === '1',
+    onSpawn: async (child) => {
+      if (cgroup && child.pid !== undefined) await cgroup.add(child.pid);
+    },
   });
   await waitFor(
     'stork ready',
@@ -127,8 +145,29 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const pid = stork.child.pid;
   const memory = async () =>
-    JSON.parse(await readFile(memFile, 'utf8').catch(() => '{}')) as { heapUsed?: number };
-  const afterSync = { rss: await rssBytes(pid), heap: (await memory()).heapUsed ?? NaN };
+    JSON.parse(await readFile(memFile, 'utf8').catch(() => '{}')) as {
+      heapUsed?: number;
+      limit?: number;
+      gcs?: number;
+    };
+  /** Stork's heap right after a full garbage collection: what it retains. */
+  const retainedHeap = async (): Promise<number> => {
+    const before = (await memory()).gcs ?? 0;
+    process.kill(pid ?? 0, 'SIGUSR2');
+    let used = NaN;
+    await waitFor(
+      'a forced garbage collection in stork',
+      async () => {
+        const now = await memory();
+        if ((now.gcs ?? 0) <= before) return false;
+        used = now.heapUsed ?? NaN;
+        return true;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    return used;
+  };
+  const afterSync = { rss: await rssBytes(pid), heap: await retainedHeap() };
 
   const idleBefore = await cpuSeconds(pid);
   const idleStart = performance.now();
@@ -179,7 +218,8 @@ try {
     });
     console.error(`burst ${r + 1}: ${JSON.stringify(perRound.at(-1))}`);
   }
-  const afterBurst = { rss: await rssBytes(pid), heap: (await memory()).heapUsed ?? NaN };
+  const afterBurst = { rss: await rssBytes(pid), heap: await retainedHeap() };
+  const peakBytes = cgroup ? await cgroup.peakBytes() : await rssBytes(pid, 'VmHWM');
   const mib = (bytes: number): number => round(bytes / 2 ** 20, 1);
   const result = {
     nodes: nodeCount,
@@ -190,8 +230,12 @@ try {
     rounds,
     fill_seconds: round(fillSeconds, 0),
     ready_seconds: round(syncSeconds, 1),
+    memory_limit_mib: mib(spec.limitBytes),
+    memory_limit_enforced: cgroup ? `cgroup ${cgroup.path}` : 'no (see the log)',
+    node_options: spec.nodeFlags.join(' '),
+    heap_limit_mib: mib((await memory()).limit ?? NaN),
     rss_mib_after_sync: mib(afterSync.rss),
-    heap_mib_after_sync: mib(afterSync.heap),
+    retained_heap_mib_after_sync: mib(afterSync.heap),
     idle_cpu_percent: round(idlePercent, 1),
     burst_cpu_percent: spread(
       perRound.map((p) => p.cpu_percent),
@@ -200,7 +244,10 @@ try {
     extender_p50_ms: spread(perRound.map((p) => p.p50_ms)),
     extender_p99_ms: spread(perRound.map((p) => p.p99_ms)),
     rss_mib_after_bursts: mib(afterBurst.rss),
-    heap_mib_after_bursts: mib(afterBurst.heap),
+    retained_heap_mib_after_bursts: mib(afterBurst.heap),
+    peak_mib: mib(peakBytes),
+    peak_measured_as: cgroup ? "the cgroup's peak usage" : "stork's peak RSS (VmHWM)",
+    oom_kills: cgroup ? await cgroup.oomKills() : 'not measured',
     per_round: perRound,
   };
   printTable([
@@ -210,11 +257,21 @@ try {
       claims: claimCount,
       'ready s': result.ready_seconds,
       'RSS MiB': result.rss_mib_after_sync,
-      'heap MiB': result.heap_mib_after_sync,
+      'heap MiB': result.retained_heap_mib_after_sync,
       'idle CPU %': result.idle_cpu_percent,
       'burst CPU % (min/med/max)': cell(result.burst_cpu_percent),
       'extender p50 ms': cell(result.extender_p50_ms),
       'extender p99 ms': cell(result.extender_p99_ms),
+    },
+  ]);
+  printTable([
+    {
+      'limit MiB': result.memory_limit_mib,
+      'heap limit MiB': result.heap_limit_mib,
+      'heap after bursts MiB': result.retained_heap_mib_after_bursts,
+      'RSS after bursts MiB': result.rss_mib_after_bursts,
+      'peak MiB': result.peak_mib,
+      'OOM kills': result.oom_kills,
     },
   ]);
   await writeFile(new URL('./results/scale.json', import.meta.url), JSON.stringify(result, null, 2) + '\n');
@@ -229,9 +286,18 @@ try {
       2,
     ) + '\n',
   );
+} catch (error) {
+  // Stork gone in the middle (the OOM killer, say) shows up as failed requests; say why.
+  if (stork && (stork.child.exitCode !== null || stork.child.signalCode !== null))
+    console.error(
+      `stork exited (${stork.child.exitCode ?? stork.child.signalCode}); OOM kills in its cgroup: ` +
+        `${cgroup ? await cgroup.oomKills() : 'not measured'}`,
+    );
+  throw error;
 } finally {
   await stork?.stop();
   await storage.stop();
   await box.stop();
   if (layout) await rm(layout.app, { recursive: true, force: true });
+  await cgroup?.remove();
 }

@@ -47,6 +47,11 @@ export async function startStorkProcess(options: {
   showLogs?: boolean;
   /** Told every line stork logs (e.g. to record a timeline). */
   onLogLine?: (line: string) => void;
+  /**
+   * Called right after the process is spawned, before it has done anything (e.g. to put it into a memory
+   * cgroup, so that the limit holds from the start, as a container's does).
+   */
+  onSpawn?: (child: ChildProcess) => void | Promise<void>;
   /** Reach the API server at this URL instead (e.g. through a test's proxy); the box's CA still applies. */
   apiServer?: string;
   /**
@@ -81,6 +86,12 @@ export async function startStorkProcess(options: {
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  try {
+    await options.onSpawn?.(child);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
   const refusals: string[] = [];
   const recent: string[] = [];
   let partial = '';
@@ -101,8 +112,9 @@ export async function startStorkProcess(options: {
     await waitFor(
       'stork to serve',
       async () => {
-        if (child.exitCode !== null)
-          throw new Error(`stork exited with ${child.exitCode}:\n${recent.join('\n')}`);
+        // A process killed by a signal (SIGKILL from the OOM killer, say) has no exit code, only a signal.
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`stork exited with ${child.exitCode ?? child.signalCode}:\n${recent.join('\n')}`);
         return (
           (await fetch(`http://127.0.0.1:${options.extenderPort}/healthz`).catch(() => undefined))?.ok ===
           true

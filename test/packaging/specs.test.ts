@@ -4,6 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import type { ClusterRole, ConfigMap, DaemonSet, Deployment, Service } from '../../src/wire/k8s-types.js';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { quantityValue } from '../../src/drivers/quantity.js';
 import { storkCrds } from '../../src/k8s/crds/install.js';
 import { crdSpecPath, crdSpecText } from './crd-spec.js';
 
@@ -169,6 +170,20 @@ describe('specs/', () => {
     expect(b?.containers[0]?.args).toEqual(a?.containers[0]?.args);
     expect(b?.containers[0]?.image).toBe(a?.containers[0]?.image);
     expect(b?.containers[0]?.securityContext).toEqual(a?.containers[0]?.securityContext);
+    expect(b?.containers[0]?.env).toEqual(a?.containers[0]?.env);
+    expect(b?.containers[0]?.resources?.limits).toEqual(a?.containers[0]?.resources?.limits);
+  });
+
+  it("stork's heap is capped below its memory limit, with room left for what is not heap", async () => {
+    const deployment = find<Deployment>(await objects('stork-deployment.yaml'), 'Deployment', 'stork');
+    const container = deployment.spec?.template.spec?.containers[0];
+    const limit = quantityValue(container?.resources?.limits?.memory) ?? NaN;
+    // V8 would size the heap from the limit itself (about half of 512Mi): the cap must be explicit.
+    const options = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1] ?? NaN);
+    expect(heapMiB * 2 ** 20).toBeGreaterThan(limit / 2);
+    // At least a quarter of the limit stays for code, buffers and the young generation.
+    expect(heapMiB * 2 ** 20).toBeLessThanOrEqual(limit * 0.75);
   });
 
   it('the stork scheduler: 3 replicas, its own Lease, every node scored, a short extender timeout', async () => {
