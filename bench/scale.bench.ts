@@ -106,13 +106,14 @@ try {
   console.error(`cluster filled in ${fillSeconds.toFixed(0)} s`);
 
   // Stork reports its own heap: a preloaded module writes process.memoryUsage() and V8's heap limit
-  // every second, and at once after a full garbage collection on SIGUSR2 (counted in `gcs`).
+  // every second, and at once after a full garbage collection on SIGUSR2 (counted in `gcs`). No `?` or
+  // `#` in it: they would end the data: URL's path.
   process.env.STORK_SCALE_MEMORY_FILE = memFile;
   const preload =
     "data:text/javascript,import{writeFileSync as w}from'node:fs';import v from'node:v8';let g=0;" +
     'const s=()=>w(process.env.STORK_SCALE_MEMORY_FILE,JSON.stringify({...process.memoryUsage(),' +
     'limit:v.getHeapStatistics().heap_size_limit,gcs:g}));setInterval(s,1000).unref();' +
-    "process.on('SIGUSR2',()=>{globalThis.gc?.();g++;s()})";
+    "process.on('SIGUSR2',()=>{if(globalThis.gc)globalThis.gc();g++;s()})";
   const compiledMain = process.env.BENCH_TSX === '1' ? undefined : (layout = await buildImageLayout()).daemon;
   const spec = await specMemory(new URL('../specs/stork-deployment.yaml', import.meta.url));
   const made = await memoryCgroup(`stork-scale-bench-${process.pid}`, spec.limitBytes);
