@@ -287,28 +287,41 @@ describe('native group snapshots: the class deletion policy', () => {
     before: { group: Set<string>; member: Set<string> },
     storageBefore: Set<string>,
   ): Promise<void> => {
-    await waitFor(
-      'nothing of the failed group left',
-      async () => {
-        const { groups, members } = await storageSide(uid);
-        const contents = await contentNames();
-        const newGroupContents = [...contents.group].filter((c) => !before.group.has(c));
-        const newMemberContents = [...contents.member].filter((c) => !before.member.has(c));
-        const newStorage = [...(network()?.groupSnapshotIds().keys() ?? [])].filter(
-          (id) => !storageBefore.has(id),
-        );
-        const seeds = await seedMembers(uid);
-        return groups.length === 0 &&
-          members.length === 0 &&
-          newGroupContents.length === 0 &&
-          newMemberContents.length === 0 &&
-          newStorage.length === 0 &&
-          seeds.length === 0
-          ? true
-          : undefined;
-      },
-      { timeoutMs: 180_000, intervalMs: 500 },
-    );
+    let last = '';
+    try {
+      await waitFor(
+        'nothing of the failed group left',
+        async () => {
+          const { groups, members } = await storageSide(uid);
+          const contents = await contentNames();
+          const newGroupContents = [...contents.group].filter((c) => !before.group.has(c));
+          const newMemberContents = [...contents.member].filter((c) => !before.member.has(c));
+          const newStorage = [...(network()?.groupSnapshotIds().keys() ?? [])].filter(
+            (id) => !storageBefore.has(id),
+          );
+          const seeds = await seedMembers(uid);
+          last = JSON.stringify({
+            groups: groups.map((g) => g.metadata.name),
+            members: members.map((m) => m.metadata.name),
+            newGroupContents,
+            newMemberContents,
+            newStorage,
+            seeds: seeds.map((m) => m.metadata.name),
+          });
+          return groups.length === 0 &&
+            members.length === 0 &&
+            newGroupContents.length === 0 &&
+            newMemberContents.length === 0 &&
+            newStorage.length === 0 &&
+            seeds.length === 0
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 180_000, intervalMs: 500 },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; left: ${last}`, { cause: error });
+    }
   };
 
   it('a Retain class and a post rule that fails: the group Failed, nothing of it left', async () => {
