@@ -17,7 +17,8 @@ import { errorText } from '../../lib/errors.js';
  * answer a gRPC error with the parameter's value as its message: INTERNAL, which csi-snapshotter takes as
  * final, or the code `…-code` names (e.g. UNAVAILABLE, which it retries); with `…-times: "<n>"`, only the
  * first n calls for each snapshot fail. csi-snapshotter passes a class's parameters to CreateSnapshot, bar
- * its own `csi.storage.k8s.io/` ones, so the class alone chooses which snapshots fail.
+ * its own `csi.storage.k8s.io/` ones, so the class alone chooses which snapshots fail. The same parameters
+ * on a VolumeGroupSnapshotClass make CreateVolumeGroupSnapshot of that class fail alike (nothing cut).
  */
 export interface CsiPluginOptions {
   readonly driverName: string;
@@ -401,6 +402,7 @@ export class CsiPlugin {
         grpc.status.INVALID_ARGUMENT,
         'CreateVolumeGroupSnapshot: source_volume_ids is required',
       );
+    this.injectedFailure(name, (request.parameters ?? {}) as Record<string, unknown>);
     const groups = (this.state.groupSnapshots ??= []);
     const existing = groups.find((g) => g.name === name);
     if (existing) {

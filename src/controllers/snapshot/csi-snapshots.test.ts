@@ -50,7 +50,16 @@ const snapshotClass = (
   deletionPolicy,
 });
 
-type Behaviour = 'cut' | 'error' | 'never' | 'stuck' | 'unavailable' | 'unavailable-then-cut';
+type Behaviour =
+  | 'cut'
+  | 'error'
+  | 'never'
+  | 'stuck'
+  | 'unavailable'
+  | 'unavailable-then-cut'
+  | 'flaky-ready'
+  | 'flaky-ready-forever'
+  | 'content-lost';
 
 /**
  * Ticks a snapshot of `unavailable-then-cut` answers an error the sidecar retries, and then ticks its
@@ -58,6 +67,14 @@ type Behaviour = 'cut' | 'error' | 'never' | 'stuck' | 'unavailable' | 'unavaila
  */
 const unavailableTicks = 10;
 const staleTicks = 10;
+/** Ticks a cut snapshot of `flaky-ready` has its readiness check fail (the sidecar retries it) before it is ready. */
+const flakyTicks = 20;
+const checkFailed = 'Failed to check and update snapshot content: the storage is unavailable';
+
+function withoutError<T extends { error?: unknown }>(status: T): Omit<T, 'error'> {
+  const { error: _, ...rest } = status;
+  return rest;
+}
 
 /**
  * What external-snapshotter does, enough for the controller: a new CSI VolumeSnapshot gets a bound
@@ -67,6 +84,7 @@ const staleTicks = 10;
  */
 function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal: AbortSignal): void {
   const unavailableFor = new Map<string, number>();
+  const checksFailed = new Map<string, number>();
   const tick = (): void => {
     if (signal.aborted) return;
     for (const s of api.objects<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots)) {
@@ -113,7 +131,15 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
           ...s,
           status: { boundVolumeSnapshotContentName: content, error: { message: 'the disk said no' } },
         });
-      } else if ((b === 'cut' || b === 'stuck' || b === 'unavailable-then-cut') && !s.status?.creationTime) {
+      } else if (
+        (b === 'cut' ||
+          b === 'stuck' ||
+          b === 'unavailable-then-cut' ||
+          b === 'flaky-ready' ||
+          b === 'flaky-ready-forever' ||
+          b === 'content-lost') &&
+        !s.status?.creationTime
+      ) {
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
           metadata: { name: content },
           spec: { deletionPolicy: 'Delete', driver: csiDriver },
@@ -129,6 +155,36 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
         });
       } else if ((b === 'cut' || b === 'unavailable-then-cut') && s.status?.readyToUse === false) {
         api.seed(csiSnapshotResources.volumeSnapshots, { ...s, status: { ...s.status, readyToUse: true } });
+      } else if ((b === 'flaky-ready' || b === 'flaky-ready-forever') && s.status?.readyToUse === false) {
+        // The sidecar's readiness check (ListSnapshots) fails: it writes the error into the cut content
+        // and retries; the snapshot controller copies it to the VolumeSnapshot, and clears both once the
+        // content is ready.
+        const ticks = checksFailed.get(content) ?? 0;
+        checksFailed.set(content, ticks + 1);
+        const failing = b === 'flaky-ready-forever' || ticks < flakyTicks;
+        api.seed(csiSnapshotResources.volumeSnapshotContents, {
+          metadata: { name: content },
+          spec: { deletionPolicy: 'Delete', driver: csiDriver },
+          status: {
+            snapshotHandle: `handle-${content}`,
+            ...(failing ? { error: { message: checkFailed } } : {}),
+          },
+        } satisfies CsiVolumeSnapshotContent);
+        api.seed(csiSnapshotResources.volumeSnapshots, {
+          ...s,
+          status: failing
+            ? { ...s.status, error: { message: checkFailed } }
+            : { ...withoutError(s.status), readyToUse: true },
+        });
+      } else if (b === 'content-lost' && s.status?.readyToUse === false && !s.status.error) {
+        // The content went (deleted by hand): the snapshot controller's own error, which is final.
+        void api
+          .delete(csiSnapshotResources.volumeSnapshotContents, { name: content })
+          .catch(() => undefined);
+        api.seed(csiSnapshotResources.volumeSnapshots, {
+          ...s,
+          status: { ...s.status, error: { message: 'VolumeSnapshotContent is missing' } },
+        });
       }
     }
     setTimeout(tick, 5);
@@ -413,6 +469,114 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
       expect(t.csiSnapshots()).toEqual([]);
       const contents = t.api.objects<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents);
       expect(contents.map((c) => c.spec.deletionPolicy)).toEqual(['Delete']);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('an error of a cut snapshot’s readiness check, which the sidecar retries, is waited out: Ready', async () => {
+    const t = run({ behaviour: 'flaky-ready', seeds: [seedSnapshot('u-13')] });
+    try {
+      await t.until('the retried error seen', () =>
+        t.csiSnapshots().some((s) => s.status?.error?.message === checkFailed),
+      );
+      const ready = await t.until(
+        'Ready or Error',
+        () =>
+          ['Ready', 'Error'].includes(state(t.seed('snap-u-13'))?.type ?? '') && state(t.seed('snap-u-13')),
+      );
+      expect(ready.type).toBe('Ready');
+      expect(t.hooked).toEqual([
+        { step: 'before', csi: 'absent' },
+        { step: 'after', csi: 'cut', ok: true },
+      ]);
+      expect(t.csiSnapshots().map((s) => s.metadata.name)).toEqual(['snapshot-u-13']);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a readiness error the sidecar retries past the ready timeout ends in Error naming it, and the snapshot goes', async () => {
+    const t = run({ behaviour: 'flaky-ready-forever', readyTimeoutMs: 300, seeds: [seedSnapshot('u-14')] });
+    try {
+      const failed = await t.until(
+        'Error',
+        () => state(t.seed('snap-u-14'))?.type === 'Error' && state(t.seed('snap-u-14')),
+      );
+      expect(failed.message).toBe(
+        'snapshot failed due to err: the CSI snapshot shop/snapshot-u-14 was not ready within 0s; its last ' +
+          `error: ${checkFailed}`,
+      );
+      expect(t.csiSnapshots()).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a cut snapshot whose content is lost ends in Error at once (a final error), and goes', async () => {
+    const t = run({ behaviour: 'content-lost', seeds: [seedSnapshot('u-15')] });
+    try {
+      const failed = await t.until(
+        'Error',
+        () => state(t.seed('snap-u-15'))?.type === 'Error' && state(t.seed('snap-u-15')),
+      );
+      expect(failed.message).toBe(
+        'snapshot failed due to err: the CSI snapshot shop/snapshot-u-15 failed: VolumeSnapshotContent is missing',
+      );
+      expect(t.csiSnapshots()).toEqual([]);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('a restarted stork that finds its uncut CSI snapshot with an error the sidecar retries adopts it and waits', async () => {
+    const t = run({
+      behaviour: 'never',
+      seeds: [seedSnapshot('u-16')],
+      csiSnapshots: [
+        {
+          metadata: {
+            namespace: 'shop',
+            name: 'snapshot-u-16',
+            uid: 'csi-16',
+            labels: { 'stork.libopenstorage.org/snapshot': 'snapshot-u-16' },
+          },
+          spec: { source: { persistentVolumeClaimName: 'data' }, volumeSnapshotClassName: 'snap-local' },
+          status: {
+            boundVolumeSnapshotContentName: 'snapcontent-csi-16',
+            error: { message: 'the disk is busy' },
+          },
+        },
+      ],
+    });
+    t.api.seed(csiSnapshotResources.volumeSnapshotContents, {
+      metadata: { name: 'snapcontent-csi-16', annotations: { [beingCreatedAnnotation]: 'yes' } },
+      spec: { deletionPolicy: 'Delete', driver: csiDriver },
+      status: { error: { message: 'the disk is busy' } },
+    } satisfies CsiVolumeSnapshotContent);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(state(t.seed('snap-u-16'))?.type).toBe('Pending');
+      expect(t.csiSnapshots().map((s) => s.metadata.uid)).toEqual(['csi-16']);
+      // The sidecar's retry cuts it, and it becomes ready.
+      t.api.seed(csiSnapshotResources.volumeSnapshotContents, {
+        metadata: { name: 'snapcontent-csi-16' },
+        spec: { deletionPolicy: 'Delete', driver: csiDriver },
+        status: { snapshotHandle: 'handle-16' },
+      } satisfies CsiVolumeSnapshotContent);
+      const [csi] = t.csiSnapshots();
+      if (!csi) throw new Error('no CSI snapshot');
+      t.api.seed(csiSnapshotResources.volumeSnapshots, {
+        ...csi,
+        status: {
+          boundVolumeSnapshotContentName: 'snapcontent-csi-16',
+          creationTime: new Date().toISOString(),
+          readyToUse: true,
+        },
+      });
+      await t.until('Ready', () => state(t.seed('snap-u-16'))?.type === 'Ready');
+      expect(t.api.callsTo({ verb: 'create', resource: 'volumesnapshots' })).toEqual([]);
+      expect(t.hooked).toEqual([]);
     } finally {
       await t.stop();
     }

@@ -8,8 +8,10 @@ import {
   csiGroupSnapshotResources,
   CsiGroupSnapshots,
   defaultGroupSnapshotClassAnnotation,
+  groupBeingCreatedAnnotation,
   type CsiVolumeGroupSnapshot,
   type CsiVolumeGroupSnapshotClass,
+  type CsiVolumeGroupSnapshotContent,
 } from './csi-group-snapshots.js';
 import { csiSnapshotResources, CsiSnapshotFailed, type CsiVolumeSnapshot } from './csi-snapshots.js';
 
@@ -30,13 +32,14 @@ function setUp(clock = new FakeClock()) {
   const groups = new CsiGroupSnapshots({
     api,
     clock,
-    describe: (s) => ({
-      id: `csi:${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`,
-      name: s.metadata.name ?? '',
-      volumeId: '',
-      labels: {},
-      ready: s.status?.readyToUse === true,
-    }),
+    describe: (s) =>
+      Promise.resolve({
+        id: `csi:${s.metadata.namespace ?? ''}/${s.metadata.name ?? ''}`,
+        name: s.metadata.name ?? '',
+        volumeId: '',
+        labels: {},
+        ready: s.status?.readyToUse === true,
+      }),
     cutTimeoutMs: 5000,
     pollIntervalMs: 100,
   });
@@ -90,6 +93,41 @@ function cutNow(api: FakeKubeClient, ready: boolean): void {
     metadata: { namespace: 'shop', name: 'unrelated' },
     spec: { source: { persistentVolumeClaimName: 'a' } },
   } satisfies CsiVolumeSnapshot);
+}
+
+/**
+ * What external-snapshotter writes when the group's CreateVolumeGroupSnapshot or its readiness check
+ * fails: the error in the group content (marked being created while the sidecar retries the create, with a
+ * handle once cut), copied by snapshot-controller to the VolumeGroupSnapshot, which is not ready.
+ */
+function groupError(
+  api: FakeKubeClient,
+  message: string,
+  content: Pick<CsiVolumeGroupSnapshotContent, 'status'> & { beingCreated?: boolean },
+): void {
+  const group = api.object<CsiVolumeGroupSnapshot>(
+    csiGroupSnapshotResources.volumeGroupSnapshots,
+    ref.name,
+    ref.namespace,
+  );
+  if (!group) throw new Error('no group snapshot');
+  api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
+    metadata: {
+      name: 'groupcontent-1',
+      ...(content.beingCreated ? { annotations: { [groupBeingCreatedAnnotation]: 'yes' } } : {}),
+    },
+    spec: { deletionPolicy: 'Retain', driver },
+    status: { ...content.status, error: { message } },
+  } satisfies CsiVolumeGroupSnapshotContent);
+  api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
+    ...group,
+    status: {
+      ...group.status,
+      boundVolumeGroupSnapshotContentName: 'groupcontent-1',
+      readyToUse: false,
+      error: { message },
+    },
+  });
 }
 
 /** Runs `work` while advancing the fake clock in poll steps, so its waits end. */
@@ -206,6 +244,12 @@ describe('CsiGroupSnapshots.cut', () => {
       ...group,
       status: { ...group?.status, creationTime: undefined, error: { message: 'disk said no' } },
     });
+    // The sidecar's final answer: the error in the content, no longer marked being created, no handle.
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
+      metadata: { name: 'groupcontent-1' },
+      spec: { deletionPolicy: 'Retain', driver },
+      status: { error: { message: 'disk said no' } },
+    } satisfies CsiVolumeGroupSnapshotContent);
     const failure = await drive(
       clock,
       cut.catch((e: unknown) => e),
@@ -220,6 +264,36 @@ describe('CsiGroupSnapshots.cut', () => {
     expect(policy('groupcontent-1', csiGroupSnapshotResources.volumeGroupSnapshotContents)).toBe('Delete');
     expect(policy('snapcontent-a')).toBe('Delete');
     expect(policy('snapcontent-b')).toBe('Delete');
+  });
+
+  it('an error the sidecar still retries (content marked being created) is waited out until the cut', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec);
+    let settled: unknown = 'pending';
+    void cut.then(
+      () => (settled = 'cut'),
+      (e: unknown) => (settled = e),
+    );
+    await clock.advance(100);
+    groupError(api, 'storage unavailable', { beingCreated: true });
+    for (let i = 0; i < 10; i++) await clock.advance(100);
+    expect(settled).toBe('pending');
+    expect(api.objects(csiGroupSnapshotResources.volumeGroupSnapshots)).toHaveLength(1);
+    cutNow(api, false);
+    await drive(clock, cut);
+    expect(settled).toBe('cut');
+  });
+
+  it('a retried error past the cut timeout: deleted, final, naming the error', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec).catch((e: unknown) => e);
+    await clock.advance(100);
+    groupError(api, 'storage unavailable', { beingCreated: true });
+    const failure = await drive(clock, cut);
+    expect((failure as Error).message).toBe(
+      'the VolumeGroupSnapshot shop/stork-group-g1 was not cut within 5s; its last error: storage unavailable',
+    );
+    expect(api.objects(csiGroupSnapshotResources.volumeGroupSnapshots)).toEqual([]);
   });
 
   it('not cut in time: deleted, final', async () => {
@@ -264,6 +338,49 @@ describe('CsiGroupSnapshots.state', () => {
       ['a', 'csi:shop/snapshot-a', true],
       ['b', 'csi:shop/snapshot-b', true],
     ]);
+  });
+
+  it('a readiness check the sidecar retries after the cut: pending (not failed), then ready once cleared', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, false);
+    await drive(clock, cut);
+    groupError(api, 'Failed to check and update group snapshot content: unavailable', {
+      status: { volumeGroupSnapshotHandle: 'group-1' },
+    });
+    expect(await groups.state(ref)).toEqual({ phase: 'pending' });
+    cutNow(api, true);
+    expect((await groups.state(ref)).phase).toBe('ready');
+  });
+
+  it('a final error after the cut (its content gone): failed', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, false);
+    await drive(clock, cut);
+    groupError(api, 'VolumeGroupSnapshotContent is missing', {});
+    await api.delete(csiGroupSnapshotResources.volumeGroupSnapshotContents, { name: 'groupcontent-1' });
+    expect(await groups.state(ref)).toEqual({
+      phase: 'failed',
+      cause: 'the VolumeGroupSnapshot shop/stork-group-g1 failed: VolumeGroupSnapshotContent is missing',
+    });
+  });
+
+  it('a retried readiness error past the ready timeout: failed, naming the error', async () => {
+    const { api, clock, groups } = setUp();
+    const cut = groups.cut(ref, cutSpec);
+    await clock.advance(100);
+    cutNow(api, false);
+    await drive(clock, cut);
+    groupError(api, 'unavailable', { status: { volumeGroupSnapshotHandle: 'group-1' } });
+    clock.jumpWall(601_000);
+    expect(await groups.state(ref)).toEqual({
+      phase: 'failed',
+      cause:
+        'the VolumeGroupSnapshot shop/stork-group-g1 was not ready within 600s; its last error: unavailable',
+    });
   });
 
   it('never ready within the timeout: failed with the cause', async () => {

@@ -30,6 +30,12 @@ export const csiGroupSnapshotResources = {
 
 /** external-snapshotter's mark of a driver's default VolumeGroupSnapshotClass. */
 export const defaultGroupSnapshotClassAnnotation = 'groupsnapshot.storage.kubernetes.io/is-default-class';
+/**
+ * csi-snapshotter's mark on a group content whose CreateVolumeGroupSnapshot has not had a final answer:
+ * while it is there, an error in the status is one the sidecar retries.
+ */
+export const groupBeingCreatedAnnotation =
+  'groupsnapshot.storage.kubernetes.io/volumegroupsnapshot-being-created';
 
 /** The parts of groupsnapshot.storage.k8s.io/v1 objects read here. */
 export interface CsiVolumeGroupSnapshot {
@@ -48,6 +54,12 @@ export interface CsiVolumeGroupSnapshot {
   };
 }
 
+export interface CsiVolumeGroupSnapshotContent {
+  metadata: ObjectMeta;
+  spec: { deletionPolicy: 'Delete' | 'Retain'; driver: string };
+  status?: { volumeGroupSnapshotHandle?: string; error?: { time?: string; message?: string } };
+}
+
 export interface CsiVolumeGroupSnapshotClass {
   metadata: ObjectMeta;
   driver: string;
@@ -62,7 +74,7 @@ function isClassName(name: string): boolean {
 export interface CsiGroupSnapshotsOptions {
   readonly api: KubeClient;
   /** A member VolumeSnapshot as the csi driver reports its snapshots (CsiVolumeSnapshots). */
-  readonly describe: (snapshot: CsiVolumeSnapshot) => DriverVolumeSnapshot;
+  readonly describe: (snapshot: CsiVolumeSnapshot, signal?: AbortSignal) => Promise<DriverVolumeSnapshot>;
   /** How long the group may take to be cut (`status.creationTime`) while the pre-rule is held (60 s). */
   readonly cutTimeoutMs?: number;
   /** How long, from its creation, a cut group may take to become `readyToUse` (10 min). */
@@ -74,8 +86,10 @@ export interface CsiGroupSnapshotsOptions {
 
 /**
  * One VolumeGroupSnapshot per group, named by the caller (from the group's UID, so a retry or a restarted
- * stork finds it). `cut` returns once the group is cut, so a pre-rule is held exactly that long; a failure
- * or a timeout removes the group snapshot with its contents, whatever the class's policy.
+ * stork finds it). `cut` returns once the group is cut, so a pre-rule is held exactly that long; a final
+ * failure or a timeout removes the group snapshot with its contents, whatever the class's policy. An error
+ * the sidecar still retries (before the cut, or in a readiness check after it) is waited out within the
+ * cut and ready timeouts, as for a single CSI snapshot.
  */
 export class CsiGroupSnapshots {
   private readonly clock: Clock;
@@ -165,14 +179,17 @@ export class CsiGroupSnapshots {
     const what = `the VolumeGroupSnapshot ${ref.namespace}/${ref.name}`;
     for (;;) {
       const error = current.status?.error?.message;
-      if (error !== undefined) {
+      if (error !== undefined && (await this.failedForGood(current, signal))) {
         await this.discard(ref, signal);
         throw new CsiSnapshotFailed(`${what} failed: ${error}`);
       }
       if (current.status?.creationTime) return;
       if (this.clock.now() >= deadline) {
         await this.discard(ref, signal);
-        throw new CsiSnapshotFailed(`${what} was not cut within ${Math.round(timeout / 1000)}s`);
+        throw new CsiSnapshotFailed(
+          `${what} was not cut within ${Math.round(timeout / 1000)}s` +
+            (error !== undefined ? `; its last error: ${error}` : ''),
+        );
       }
       await this.clock.sleep(this.options.pollIntervalMs ?? 250, signal);
       const next = await getOrUndefined(() =>
@@ -192,17 +209,21 @@ export class CsiGroupSnapshots {
     if (!group || group.metadata.deletionTimestamp) return { phase: 'gone' };
     const what = `the VolumeGroupSnapshot ${ref.namespace}/${ref.name}`;
     const error = group.status?.error?.message;
-    if (error !== undefined) return { phase: 'failed', cause: `${what} failed: ${error}` };
+    if (error !== undefined && (await this.failedForGood(group, signal)))
+      return { phase: 'failed', cause: `${what} failed: ${error}` };
     const readyTimeout = this.options.readyTimeoutMs ?? 600_000;
     const created = Date.parse(group.metadata.creationTimestamp ?? '');
     const late = Number.isFinite(created) && this.clock.wallNow() - created > readyTimeout;
-    const lateCause = `${what} was not ready within ${Math.round(readyTimeout / 1000)}s`;
-    if (group.status?.readyToUse !== true)
+    const lateCause =
+      `${what} was not ready within ${Math.round(readyTimeout / 1000)}s` +
+      (error !== undefined ? `; its last error: ${error}` : '');
+    // A retried error is waited out until external-snapshotter clears it (it does once the content is ready).
+    if (group.status?.readyToUse !== true || error !== undefined)
       return late ? { phase: 'failed', cause: lateCause } : { phase: 'pending' };
     const members = new Map<string, DriverVolumeSnapshot>();
     for (const snapshot of await this.memberSnapshots(group, signal)) {
       const claim = snapshot.spec.source.persistentVolumeClaimName;
-      if (claim) members.set(claim, this.options.describe(snapshot));
+      if (claim) members.set(claim, await this.options.describe(snapshot, signal));
     }
     return { phase: 'ready', members };
   }
@@ -244,6 +265,27 @@ export class CsiGroupSnapshots {
       );
     }
     await ignoreNotFound(api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }));
+  }
+
+  /**
+   * Whether the error in a VolumeGroupSnapshot's status is final, read from its content as for a single
+   * snapshot: marked being created, or cut (a group snapshot handle), or without an error of its own, it
+   * is one the sidecar retries or a status that is behind; no content, a content gone or going, or a
+   * content with an error and neither mark, is final.
+   */
+  private async failedForGood(group: CsiVolumeGroupSnapshot, signal?: AbortSignal): Promise<boolean> {
+    const name = group.status?.boundVolumeGroupSnapshotContentName;
+    if (!name) return true;
+    const content = await getOrUndefined(() =>
+      this.options.api.get<CsiVolumeGroupSnapshotContent>(
+        csiGroupSnapshotResources.volumeGroupSnapshotContents,
+        { name },
+        { signal },
+      ),
+    );
+    if (!content || content.metadata.deletionTimestamp) return true;
+    if (content.metadata.annotations?.[groupBeingCreatedAnnotation] !== undefined) return false;
+    return content.status?.error !== undefined && content.status.volumeGroupSnapshotHandle === undefined;
   }
 
   /** Whether a VolumeGroupSnapshot of this name exists (being deleted or not). */

@@ -214,7 +214,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
         await this.discard(ref, signal);
         throw new CsiSnapshotFailed(`the CSI snapshot ${ref.namespace}/${ref.name} failed: ${error}`);
       }
-      if (current.status?.creationTime) return this.toDriverSnapshot(current);
+      if (current.status?.creationTime) return this.toDriverSnapshot(current, signal);
       if (this.clock.now() >= deadline) {
         await this.discard(ref, signal);
         throw new CsiSnapshotFailed(
@@ -228,10 +228,12 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
   }
 
   /**
-   * Whether the error in an uncut CSI snapshot's status is final. Its content is the sidecar's own word:
-   * an error there while the content is still marked being created is one it retries; no error there, or
-   * a snapshot handle, means the snapshot's status is behind (a retry has just cut it). A snapshot without
-   * a content has the snapshot controller's own error (a class it cannot use, say), which is final.
+   * Whether the error in a CSI snapshot's status is final. Its content is the sidecar's own word: an error
+   * there while the content is still marked being created is one it retries (CreateSnapshot answered
+   * "unavailable", say); a snapshot handle means the snapshot is cut and any error since is a readiness
+   * check it retries until the content is ready (which clears it); no error there means the snapshot's
+   * status is behind. A snapshot without a content, or whose content is gone or going, has the snapshot
+   * controller's own error (a class it cannot use, the content missing), which is final.
    */
   private async failedForGood(snapshot: CsiVolumeSnapshot, signal?: AbortSignal): Promise<boolean> {
     const name = snapshot.status?.boundVolumeSnapshotContentName;
@@ -243,7 +245,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
         { signal },
       ),
     );
-    if (!content) return true;
+    if (!content || content.metadata.deletionTimestamp) return true;
     if (content.metadata.annotations?.[beingCreatedAnnotation] !== undefined) return false;
     return content.status?.error !== undefined && content.status.snapshotHandle === undefined;
   }
@@ -316,7 +318,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       },
     );
     const found = list.items.find((s) => s.metadata.name === name && !s.metadata.deletionTimestamp);
-    return found ? this.toDriverSnapshot(found) : undefined;
+    return found ? this.toDriverSnapshot(found, signal) : undefined;
   }
 
   async inspectSnapshot(id: string, signal?: AbortSignal): Promise<DriverVolumeSnapshot | undefined> {
@@ -325,7 +327,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
     const found = await getOrUndefined(() =>
       this.options.api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
     );
-    return found ? this.toDriverSnapshot(found) : undefined;
+    return found ? this.toDriverSnapshot(found, signal) : undefined;
   }
 
   /**
@@ -417,33 +419,38 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
   }
 
   /** Any CSI VolumeSnapshot (a group snapshot's member too) as this driver reports its snapshots. */
-  describe(s: CsiVolumeSnapshot): DriverVolumeSnapshot {
-    return this.toDriverSnapshot(s);
+  describe(s: CsiVolumeSnapshot, signal?: AbortSignal): Promise<DriverVolumeSnapshot> {
+    return this.toDriverSnapshot(s, signal);
   }
 
-  private toDriverSnapshot(s: CsiVolumeSnapshot): DriverVolumeSnapshot {
+  /**
+   * The snapshot as the controllers see it. Only a final error fails it at once; one the sidecar retries
+   * (before or after the cut) is waited out like a slow snapshot, within the ready timeout, and named if
+   * that runs out. Ready is `readyToUse` with no error left (external-snapshotter clears a retried one
+   * when the content is ready).
+   */
+  private async toDriverSnapshot(s: CsiVolumeSnapshot, signal?: AbortSignal): Promise<DriverVolumeSnapshot> {
     const namespace = s.metadata.namespace ?? '';
     const name = s.metadata.name ?? '';
     const status = s.status;
     const error = status?.error?.message;
+    const final = error !== undefined && (await this.failedForGood(s, signal));
+    const ready = status?.readyToUse === true && error === undefined;
     const created = Date.parse(s.metadata.creationTimestamp ?? '');
     const readyTimeout = this.options.readyTimeoutMs ?? 600_000;
-    const late =
-      status?.readyToUse !== true &&
-      Number.isFinite(created) &&
-      this.clock.wallNow() - created > readyTimeout;
-    const failure =
-      error !== undefined
-        ? `the CSI snapshot ${namespace}/${name} failed: ${error}`
-        : late
-          ? `the CSI snapshot ${namespace}/${name} was not ready within ${Math.round(readyTimeout / 1000)}s`
-          : undefined;
+    const late = !ready && Number.isFinite(created) && this.clock.wallNow() - created > readyTimeout;
+    const failure = final
+      ? `the CSI snapshot ${namespace}/${name} failed: ${error}`
+      : late
+        ? `the CSI snapshot ${namespace}/${name} was not ready within ${Math.round(readyTimeout / 1000)}s` +
+          (error !== undefined ? `; its last error: ${error}` : '')
+        : undefined;
     return {
       id: `${idPrefix}${namespace}/${name}`,
       name,
       volumeId: '',
       labels: s.metadata.labels ?? {},
-      ready: status?.readyToUse === true && failure === undefined,
+      ready: ready && failure === undefined,
       ...(failure !== undefined ? { failure } : {}),
       details: {
         namespace,

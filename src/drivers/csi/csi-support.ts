@@ -65,7 +65,7 @@ export function csiSupportFor(options: CsiSupportOptions): CsiSupport | undefine
   return {
     informers,
     view,
-    groupSnapshots: new CsiGroupSnapshots({ api, describe: (s) => describer.describe(s) }),
+    groupSnapshots: new CsiGroupSnapshots({ api, describe: (s, signal) => describer.describe(s, signal) }),
     driverOptions: {
       view,
       servedDrivers: () => informers.servedDrivers(),
