@@ -102,21 +102,26 @@ export const claimBound = (
 export const listCsiSnapshots = async (api: KubeApi, namespace: string): Promise<CsiVolumeSnapshot[]> =>
   (await api.list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, namespace)).items;
 
+/** Where a node's local plugin keeps the archive of the snapshot `handle`. */
+export const snapshotArchive = (csi: BoxCsi | undefined, handle: string, node = 'node-1'): string =>
+  join(csi?.plugins.get(node)?.options.stateDir ?? '', 'snapshots', `${handle}.tgz`);
+
 /**
- * A CSI snapshot's archive on node-1's storage, by its content's snapshot handle, unpacked under
- * `scratchDir`: the archive's path and the table file it holds.
+ * A CSI snapshot's archive on `node`'s storage (node-1 unless named), by its content's snapshot handle,
+ * unpacked under `scratchDir`: the archive's path and the table file it holds.
  */
 export async function archivedTable(
   api: KubeApi,
   csi: BoxCsi | undefined,
   scratchDir: string,
   contentName: string,
+  node = 'node-1',
 ): Promise<{ archive: string; table: string }> {
   const content = await api.get<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, {
     name: contentName,
   });
   const handle = content.status?.snapshotHandle ?? '';
-  const archive = join(csi?.plugins.get('node-1')?.options.stateDir ?? '', 'snapshots', `${handle}.tgz`);
+  const archive = snapshotArchive(csi, handle, node);
   const out = join(scratchDir, `unpacked-${handle}`);
   await mkdir(out, { recursive: true });
   await runCommand('tar', ['-xzf', archive, '-C', out]);

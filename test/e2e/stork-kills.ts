@@ -1,13 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import type { Box } from '../../src/box/box.js';
+import type { BoxCsi } from '../../src/box/csi/box-csi.js';
+import { freePorts } from '../../src/box/ports.js';
 import type { KubeApi } from '../../src/k8s/api.js';
 import type { ResourceType } from '../../src/k8s/paths.js';
 import { resources } from '../../src/k8s/paths.js';
 import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
 import { waitFor } from '../../src/lib/wait.js';
+import { useBox } from './helpers.js';
 
 /*
  * What the tests that SIGKILL stork in the middle of its work share (issue #17): stork as a real process
@@ -102,6 +106,59 @@ export function showStorkLogOnFailure(stork: KillableStork): void {
       process.stderr.write(`--- stork's last log lines ---\n${stork.recent.join('\n')}\n--- end ---\n`);
     });
   });
+}
+
+/** What {@link useKillBox} gives a test file. */
+export interface KillBox {
+  readonly api: () => KubeApi;
+  /** The box's CSI parts, once the file's beforeAll has started them. */
+  readonly csi: () => BoxCsi | undefined;
+  readonly stork: KillableStork;
+  /** A directory of the test's own (markers, unpacked archives), removed after the file. */
+  readonly workDir: string;
+}
+
+/**
+ * A box for a file of kill tests: its nodes, the CSI parts `startCsi` starts, a killable stork on
+ * `csiDrivers` leading with its CRDs served (`served`), then `setup`; after the file, stork killed, the
+ * CSI parts stopped and the work directory removed; a failing test shows stork's latest log lines.
+ */
+export function useKillBox(options: {
+  readonly nodes: readonly string[];
+  readonly csiDrivers: readonly string[];
+  readonly startCsi: (box: Box) => Promise<BoxCsi>;
+  readonly served: ResourceType;
+  readonly workDirPrefix: string;
+  readonly setup?: (api: KubeApi) => Promise<void>;
+}): KillBox {
+  const ctx = useBox(() => ({ nodes: options.nodes.map((name) => ({ name })) }));
+  const api = (): KubeApi => ctx.box.api;
+  const workDir = mkdtempSync(join(tmpdir(), options.workDirPrefix));
+  let csi: BoxCsi | undefined;
+  let port = 0;
+  const stork = killableStork({
+    box: () => ctx.box,
+    storage: { csiDrivers: options.csiDrivers },
+    extenderPort: () => port,
+  });
+
+  beforeAll(async () => {
+    [port = 0] = await freePorts(1);
+    csi = await options.startCsi(ctx.box);
+    await stork.start();
+    // Stork installs its CRDs when it starts.
+    await storkCrdsServed(api(), options.served);
+    await options.setup?.(api());
+  }, 900_000);
+
+  afterAll(async () => {
+    stork.current()?.child.kill('SIGKILL');
+    await csi?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  showStorkLogOnFailure(stork);
+  return { api, csi: () => csi, stork, workDir };
 }
 
 /** Marker lines that rule commands write into a file of the test, and the file that lets them through. */
