@@ -8,6 +8,7 @@ import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/http.js';
 import type { DriverVolumeSnapshot, GroupSnapshotState } from '../volume-snapshots.js';
+import { contentErrorIsFinal } from './content-error.js';
 import {
   csiSnapshotResources,
   CsiSnapshotFailed,
@@ -267,12 +268,7 @@ export class CsiGroupSnapshots {
     await ignoreNotFound(api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }));
   }
 
-  /**
-   * Whether the error in a VolumeGroupSnapshot's status is final, read from its content as for a single
-   * snapshot: marked being created, or cut (a group snapshot handle), or without an error of its own, it
-   * is one the sidecar retries or a status that is behind; no content, a content gone or going, or a
-   * content with an error and neither mark, is final.
-   */
+  /** Whether the error in a VolumeGroupSnapshot's status is final (see contentErrorIsFinal). */
   private async failedForGood(group: CsiVolumeGroupSnapshot, signal?: AbortSignal): Promise<boolean> {
     const name = group.status?.boundVolumeGroupSnapshotContentName;
     if (!name) return true;
@@ -283,9 +279,11 @@ export class CsiGroupSnapshots {
         { signal },
       ),
     );
-    if (!content || content.metadata.deletionTimestamp) return true;
-    if (content.metadata.annotations?.[groupBeingCreatedAnnotation] !== undefined) return false;
-    return content.status?.error !== undefined && content.status.volumeGroupSnapshotHandle === undefined;
+    return contentErrorIsFinal(
+      content,
+      groupBeingCreatedAnnotation,
+      content?.status?.volumeGroupSnapshotHandle,
+    );
   }
 
   /** Whether a VolumeGroupSnapshot of this name exists (being deleted or not). */

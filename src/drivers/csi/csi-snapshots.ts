@@ -9,6 +9,7 @@ import { truncate } from '../../lib/http.js';
 import { DriverError, type DriverVolume } from '../driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
 import { errorText } from '../../lib/errors.js';
+import { contentErrorIsFinal } from './content-error.js';
 
 const snapshotApi = (resource: string, namespaced: boolean): ResourceType => ({
   group: 'snapshot.storage.k8s.io',
@@ -227,14 +228,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
     }
   }
 
-  /**
-   * Whether the error in a CSI snapshot's status is final. Its content is the sidecar's own word: an error
-   * there while the content is still marked being created is one it retries (CreateSnapshot answered
-   * "unavailable", say); a snapshot handle means the snapshot is cut and any error since is a readiness
-   * check it retries until the content is ready (which clears it); no error there means the snapshot's
-   * status is behind. A snapshot without a content, or whose content is gone or going, has the snapshot
-   * controller's own error (a class it cannot use, the content missing), which is final.
-   */
+  /** Whether the error in a CSI snapshot's status is final (see contentErrorIsFinal); no content: final. */
   private async failedForGood(snapshot: CsiVolumeSnapshot, signal?: AbortSignal): Promise<boolean> {
     const name = snapshot.status?.boundVolumeSnapshotContentName;
     if (!name) return true;
@@ -245,9 +239,7 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
         { signal },
       ),
     );
-    if (!content || content.metadata.deletionTimestamp) return true;
-    if (content.metadata.annotations?.[beingCreatedAnnotation] !== undefined) return false;
-    return content.status?.error !== undefined && content.status.snapshotHandle === undefined;
+    return contentErrorIsFinal(content, beingCreatedAnnotation, content?.status?.snapshotHandle);
   }
 
   /**
