@@ -37,6 +37,15 @@ export async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | unde
   }
 }
 
+/** Awaits a call whose target may already be gone (a delete, a patch of what another controller removes). */
+export async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
 export function isAlreadyExists(error: unknown): boolean {
   return error instanceof KubeApiError && error.statusCode === 409 && error.reason === 'AlreadyExists';
 }

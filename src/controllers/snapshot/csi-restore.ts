@@ -14,7 +14,7 @@ import { nodeSelectorMatches } from '../../drivers/node-selectors.js';
 import { claimStorageClassName } from '../../drivers/ownership.js';
 import { quantityValue } from '../../drivers/quantity.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { getOrUndefined, isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, ignoreNotFound, isAlreadyExists } from '../../k8s/errors.js';
 import { objectReference, type EventRecorder } from '../../k8s/events.js';
 import { resources } from '../../k8s/paths.js';
 import type { Logger } from '../../lib/log.js';
@@ -415,12 +415,4 @@ export function largerQuantity(a: string | undefined, b: string | undefined): st
 
 function claimReference(pvc: PersistentVolumeClaim) {
   return objectReference({ ...pvc, apiVersion: 'v1', kind: 'PersistentVolumeClaim' });
-}
-
-async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
-  try {
-    await call;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
 }

@@ -76,6 +76,9 @@ function withoutError<T extends { error?: unknown }>(status: T): Omit<T, 'error'
   return rest;
 }
 
+/** snapshot-controller's finalizer on a bound content: a deleted one stays until the sidecar is done. */
+const boundProtection = 'snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection';
+
 /**
  * What external-snapshotter does, enough for the controller: a new CSI VolumeSnapshot gets a bound
  * content and `creationTime` (cut), then `readyToUse` on the next tick; or the driver's final error; or
@@ -103,8 +106,12 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
         // VolumeSnapshot, whose error is stale till then.
         unavailableFor.set(content, ticks + 1);
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
-          metadata: { name: content },
-          spec: { deletionPolicy: 'Retain', driver: csiDriver },
+          metadata: { name: content, finalizers: [boundProtection] },
+          spec: {
+            deletionPolicy: 'Retain',
+            driver: csiDriver,
+            volumeSnapshotRef: { uid: s.metadata.uid ?? '' },
+          },
           status: { snapshotHandle: `handle-${content}`, error: { message: 'the disk is busy' } },
         } satisfies CsiVolumeSnapshotContent);
         continue;
@@ -113,8 +120,16 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
         unavailableFor.set(content, ticks + 1);
         if (s.status?.error) continue;
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
-          metadata: { name: content, annotations: { [beingCreatedAnnotation]: 'yes' } },
-          spec: { deletionPolicy: 'Retain', driver: csiDriver },
+          metadata: {
+            name: content,
+            finalizers: [boundProtection],
+            annotations: { [beingCreatedAnnotation]: 'yes' },
+          },
+          spec: {
+            deletionPolicy: 'Retain',
+            driver: csiDriver,
+            volumeSnapshotRef: { uid: s.metadata.uid ?? '' },
+          },
           status: { error: { message: 'the disk is busy' } },
         } satisfies CsiVolumeSnapshotContent);
         api.seed(csiSnapshotResources.volumeSnapshots, {
@@ -123,8 +138,12 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
         });
       } else if (b === 'error' && !s.status?.error) {
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
-          metadata: { name: content },
-          spec: { deletionPolicy: 'Retain', driver: csiDriver },
+          metadata: { name: content, finalizers: [boundProtection] },
+          spec: {
+            deletionPolicy: 'Retain',
+            driver: csiDriver,
+            volumeSnapshotRef: { uid: s.metadata.uid ?? '' },
+          },
           status: { error: { message: 'the disk said no' } },
         } satisfies CsiVolumeSnapshotContent);
         api.seed(csiSnapshotResources.volumeSnapshots, {
@@ -141,8 +160,12 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
         !s.status?.creationTime
       ) {
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
-          metadata: { name: content },
-          spec: { deletionPolicy: 'Delete', driver: csiDriver },
+          metadata: { name: content, finalizers: [boundProtection] },
+          spec: {
+            deletionPolicy: 'Delete',
+            driver: csiDriver,
+            volumeSnapshotRef: { uid: s.metadata.uid ?? '' },
+          },
           status: { snapshotHandle: `handle-${content}` },
         } satisfies CsiVolumeSnapshotContent);
         api.seed(csiSnapshotResources.volumeSnapshots, {
@@ -163,8 +186,12 @@ function fakeSnapshotter(api: FakeKubeClient, behaviour: () => Behaviour, signal
         checksFailed.set(content, ticks + 1);
         const failing = b === 'flaky-ready-forever' || ticks < flakyTicks;
         api.seed(csiSnapshotResources.volumeSnapshotContents, {
-          metadata: { name: content },
-          spec: { deletionPolicy: 'Delete', driver: csiDriver },
+          metadata: { name: content, finalizers: [boundProtection] },
+          spec: {
+            deletionPolicy: 'Delete',
+            driver: csiDriver,
+            volumeSnapshotRef: { uid: s.metadata.uid ?? '' },
+          },
           status: {
             snapshotHandle: `handle-${content}`,
             ...(failing ? { error: { message: checkFailed } } : {}),
@@ -468,7 +495,10 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
       );
       expect(t.csiSnapshots()).toEqual([]);
       const contents = t.api.objects<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents);
-      expect(contents.map((c) => c.spec.deletionPolicy)).toEqual(['Delete']);
+      // Switched to Delete, then deleted by stork (kept by its finalizer till the sidecar is done).
+      expect(
+        contents.map((c) => [c.spec.deletionPolicy, c.metadata.deletionTimestamp !== undefined]),
+      ).toEqual([['Delete', true]]);
     } finally {
       await t.stop();
     }
@@ -616,7 +646,10 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
     try {
       await t.until('Error', () => state(t.seed('snap-u-4'))?.type === 'Error');
       const contents = t.api.objects<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents);
-      expect(contents.map((c) => c.spec.deletionPolicy)).toEqual(['Delete']);
+      // Switched to Delete, then deleted by stork (kept by its finalizer till the sidecar is done).
+      expect(
+        contents.map((c) => [c.spec.deletionPolicy, c.metadata.deletionTimestamp !== undefined]),
+      ).toEqual([['Delete', true]]);
     } finally {
       await t.stop();
     }
@@ -669,7 +702,7 @@ describe('SnapshotController on CSI storage (snapshot.storage.k8s.io)', () => {
     });
     t.api.seed(csiSnapshotResources.volumeSnapshotContents, {
       metadata: { name: 'snapcontent-old' },
-      spec: { deletionPolicy: 'Retain', driver: csiDriver },
+      spec: { deletionPolicy: 'Retain', driver: csiDriver, volumeSnapshotRef: { uid: 'old' } },
     } satisfies CsiVolumeSnapshotContent);
     try {
       const ready = await t.until(

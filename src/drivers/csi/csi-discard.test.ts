@@ -11,10 +11,10 @@ import {
   type CsiVolumeSnapshotContent,
 } from './csi-snapshots.js';
 
-function world() {
+function world(refUid = 'snapshot-x-uid') {
   const api = new FakeKubeClient();
   const snapshot: CsiVolumeSnapshot = {
-    metadata: { namespace: 'shop', name: 'group-snapshot-x' },
+    metadata: { namespace: 'shop', name: 'group-snapshot-x', uid: 'snapshot-x-uid' },
     spec: { source: { persistentVolumeClaimName: 'a' }, volumeSnapshotClassName: 'retain' },
     status: {
       boundVolumeSnapshotContentName: 'content-x',
@@ -23,8 +23,16 @@ function world() {
     },
   };
   const content: CsiVolumeSnapshotContent = {
-    metadata: { name: 'content-x' },
-    spec: { deletionPolicy: 'Retain', driver: 'hostpath.csi.k8s.io' },
+    // snapshot-controller's finalizer keeps it, being deleted, until the sidecar has deleted the storage.
+    metadata: {
+      name: 'content-x',
+      finalizers: ['snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection'],
+    },
+    spec: {
+      deletionPolicy: 'Retain',
+      driver: 'hostpath.csi.k8s.io',
+      volumeSnapshotRef: { uid: refUid },
+    },
   };
   api.seed(csiSnapshotResources.volumeSnapshots, snapshot);
   api.seed(csiSnapshotResources.volumeSnapshotContents, content);
@@ -36,17 +44,38 @@ function world() {
   const policy = () =>
     api.object<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, 'content-x')?.spec
       .deletionPolicy;
+  const deleting = () =>
+    api.object<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, 'content-x')?.metadata
+      .deletionTimestamp !== undefined;
   const exists = () =>
     api.object(csiSnapshotResources.volumeSnapshots, 'group-snapshot-x', 'shop') !== undefined;
-  return { csi, policy, exists };
+  return { api, csi, policy, deleting, exists };
 }
 
 describe('discarding a CSI snapshot', () => {
-  it('switches a retained content to Delete, then deletes the snapshot', async () => {
+  it('switches a retained content to Delete, deletes the snapshot, then deletes the content itself', async () => {
     const w = world();
     await w.csi.discardSnapshot('csi:shop/group-snapshot-x');
     expect(w.policy()).toBe('Delete');
     expect(w.exists()).toBe(false);
+    // Not left to snapshot-controller, whose cache may still say Retain when it handles the deletion.
+    expect(w.deleting()).toBe(true);
+    const order = w.api.calls
+      .filter((c) => c.verb === 'patch' || c.verb === 'delete')
+      .map((c) => `${c.verb} ${c.resource}`);
+    expect(order).toEqual([
+      'patch volumesnapshotcontents',
+      'delete volumesnapshots',
+      'delete volumesnapshotcontents',
+    ]);
+  });
+
+  it('a content bound to another snapshot (a namesake) is neither switched nor deleted', async () => {
+    const w = world('someone-else');
+    await w.csi.discardSnapshot('csi:shop/group-snapshot-x');
+    expect(w.exists()).toBe(false);
+    expect(w.policy()).toBe('Retain');
+    expect(w.deleting()).toBe(false);
   });
 
   it('a finished snapshot deleted normally keeps its content’s policy', async () => {
@@ -54,6 +83,7 @@ describe('discarding a CSI snapshot', () => {
     await w.csi.deleteSnapshot('csi:shop/group-snapshot-x');
     expect(w.policy()).toBe('Retain');
     expect(w.exists()).toBe(false);
+    expect(w.deleting()).toBe(false);
   });
 
   it('routed: a csi id is discarded by csi; a member without discard deletes', async () => {

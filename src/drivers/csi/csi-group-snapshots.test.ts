@@ -13,7 +13,12 @@ import {
   type CsiVolumeGroupSnapshotClass,
   type CsiVolumeGroupSnapshotContent,
 } from './csi-group-snapshots.js';
-import { csiSnapshotResources, CsiSnapshotFailed, type CsiVolumeSnapshot } from './csi-snapshots.js';
+import {
+  csiSnapshotResources,
+  CsiSnapshotFailed,
+  type CsiVolumeSnapshot,
+  type CsiVolumeSnapshotContent,
+} from './csi-snapshots.js';
 
 const driver = 'net.csi.example.com';
 const groupClass = (name: string, classDriver = driver, isDefault = true): CsiVolumeGroupSnapshotClass => ({
@@ -25,6 +30,8 @@ const groupClass = (name: string, classDriver = driver, isDefault = true): CsiVo
   deletionPolicy: 'Retain',
 });
 const ref = { namespace: 'shop', name: 'stork-group-g1' };
+/** snapshot-controller's finalizer on a bound content: it stays, being deleted, until the sidecar is done. */
+const contentFinalizer = 'snapshot.storage.kubernetes.io/volumesnapshotcontent-bound-protection';
 const cutSpec = { selector: { matchLabels: { app: 'db' } }, className: 'groups', labels: { l: 'v' } };
 
 function setUp(clock = new FakeClock()) {
@@ -55,8 +62,8 @@ function cutNow(api: FakeKubeClient, ready: boolean): void {
   );
   if (!group) throw new Error('no group snapshot to cut');
   api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
-    metadata: { name: 'groupcontent-1' },
-    spec: { deletionPolicy: 'Retain', driver },
+    metadata: { name: 'groupcontent-1', finalizers: [contentFinalizer] },
+    spec: { deletionPolicy: 'Retain', driver, volumeGroupSnapshotRef: { uid: group.metadata.uid ?? '' } },
   });
   api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
     ...group,
@@ -67,14 +74,16 @@ function cutNow(api: FakeKubeClient, ready: boolean): void {
     },
   });
   for (const claim of ['a', 'b']) {
+    const uid = `member-${claim}-uid`;
     api.seed(csiSnapshotResources.volumeSnapshotContents, {
-      metadata: { name: `snapcontent-${claim}` },
-      spec: { deletionPolicy: 'Retain', driver },
+      metadata: { name: `snapcontent-${claim}`, finalizers: [contentFinalizer] },
+      spec: { deletionPolicy: 'Retain', driver, volumeSnapshotRef: { uid } },
     });
     api.seed(csiSnapshotResources.volumeSnapshots, {
       metadata: {
         namespace: 'shop',
         name: `snapshot-${claim}`,
+        uid,
         ownerReferences: [
           {
             apiVersion: 'groupsnapshot.storage.k8s.io/v1',
@@ -114,9 +123,10 @@ function groupError(
   api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
     metadata: {
       name: 'groupcontent-1',
+      finalizers: [contentFinalizer],
       ...(content.beingCreated ? { annotations: { [groupBeingCreatedAnnotation]: 'yes' } } : {}),
     },
-    spec: { deletionPolicy: 'Retain', driver },
+    spec: { deletionPolicy: 'Retain', driver, volumeGroupSnapshotRef: { uid: group.metadata.uid ?? '' } },
     status: { ...content.status, error: { message } },
   } satisfies CsiVolumeGroupSnapshotContent);
   api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
@@ -246,8 +256,8 @@ describe('CsiGroupSnapshots.cut', () => {
     });
     // The sidecar's final answer: the error in the content, no longer marked being created, no handle.
     api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
-      metadata: { name: 'groupcontent-1' },
-      spec: { deletionPolicy: 'Retain', driver },
+      metadata: { name: 'groupcontent-1', finalizers: [contentFinalizer] },
+      spec: { deletionPolicy: 'Retain', driver, volumeGroupSnapshotRef: { uid: group?.metadata.uid ?? '' } },
       status: { error: { message: 'disk said no' } },
     } satisfies CsiVolumeGroupSnapshotContent);
     const failure = await drive(
@@ -259,11 +269,53 @@ describe('CsiGroupSnapshots.cut', () => {
       'the VolumeGroupSnapshot shop/stork-group-g1 failed: disk said no',
     );
     expect(api.objects(csiGroupSnapshotResources.volumeGroupSnapshots)).toEqual([]);
-    const policy = (name: string, type = csiSnapshotResources.volumeSnapshotContents) =>
-      api.object<{ spec: { deletionPolicy: string } }>(type, name)?.spec.deletionPolicy;
-    expect(policy('groupcontent-1', csiGroupSnapshotResources.volumeGroupSnapshotContents)).toBe('Delete');
-    expect(policy('snapcontent-a')).toBe('Delete');
-    expect(policy('snapcontent-b')).toBe('Delete');
+    // Each content is switched to Delete and then deleted by stork itself (kept here by its finalizer until
+    // the sidecar deletes the storage): no snapshot-controller runs in this fake, as if its cache still
+    // said Retain when it handled the group's deletion.
+    const state = (name: string, type = csiSnapshotResources.volumeSnapshotContents) => {
+      const content = api.object<CsiVolumeSnapshotContent>(type, name);
+      return [content?.spec.deletionPolicy, content?.metadata.deletionTimestamp !== undefined];
+    };
+    expect(state('groupcontent-1', csiGroupSnapshotResources.volumeGroupSnapshotContents)).toEqual([
+      'Delete',
+      true,
+    ]);
+    expect(state('snapcontent-a')).toEqual(['Delete', true]);
+    expect(state('snapcontent-b')).toEqual(['Delete', true]);
+    // The policy was switched before the group snapshot was deleted, the contents deleted after it.
+    const order = api.calls
+      .filter((c) => c.verb === 'patch' || c.verb === 'delete')
+      .map((c) => `${c.verb} ${c.resource}/${c.name ?? ''}`);
+    expect(order).toEqual([
+      'patch volumegroupsnapshotcontents/groupcontent-1',
+      'patch volumesnapshotcontents/snapcontent-a',
+      'patch volumesnapshotcontents/snapcontent-b',
+      'delete volumegroupsnapshots/stork-group-g1',
+      'delete volumegroupsnapshotcontents/groupcontent-1',
+      'delete volumesnapshotcontents/snapcontent-a',
+      'delete volumesnapshotcontents/snapcontent-b',
+    ]);
+  });
+
+  it('discarding: a content bound to another snapshot (a namesake) is neither switched nor deleted', async () => {
+    const { api, groups } = setUp();
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
+      metadata: { ...ref },
+      spec: { source: { selector: { matchLabels: { app: 'db' } } } },
+      status: { boundVolumeGroupSnapshotContentName: 'groupcontent-1' },
+    } satisfies CsiVolumeGroupSnapshot);
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
+      metadata: { name: 'groupcontent-1', finalizers: [contentFinalizer] },
+      spec: { deletionPolicy: 'Retain', driver, volumeGroupSnapshotRef: { uid: 'someone-else' } },
+    } satisfies CsiVolumeGroupSnapshotContent);
+    await groups.discard(ref);
+    expect(api.objects(csiGroupSnapshotResources.volumeGroupSnapshots)).toEqual([]);
+    const content = api.object<CsiVolumeGroupSnapshotContent>(
+      csiGroupSnapshotResources.volumeGroupSnapshotContents,
+      'groupcontent-1',
+    );
+    expect(content?.spec.deletionPolicy).toBe('Retain');
+    expect(content?.metadata.deletionTimestamp).toBeUndefined();
   });
 
   it('an error the sidecar still retries (content marked being created) is waited out until the cut', async () => {

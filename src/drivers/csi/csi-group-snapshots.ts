@@ -3,18 +3,14 @@
 // driver's CreateVolumeGroupSnapshot has cut them all at one point in time).
 import type { LabelSelector, ObjectMeta } from '../../wire/k8s-types.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { getOrUndefined, isNotFound, isResourceNotServed } from '../../k8s/errors.js';
+import { getOrUndefined, ignoreNotFound, isNotFound, isResourceNotServed } from '../../k8s/errors.js';
 import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/http.js';
 import type { DriverVolumeSnapshot, GroupSnapshotState } from '../volume-snapshots.js';
+import { discardBoundContent } from './content-discard.js';
 import { contentErrorIsFinal } from './content-error.js';
-import {
-  csiSnapshotResources,
-  CsiSnapshotFailed,
-  type CsiVolumeSnapshot,
-  type CsiVolumeSnapshotContent,
-} from './csi-snapshots.js';
+import { csiSnapshotResources, CsiSnapshotFailed, type CsiVolumeSnapshot } from './csi-snapshots.js';
 
 const groupApi = (resource: string, namespaced: boolean): ResourceType => ({
   group: 'groupsnapshot.storage.k8s.io',
@@ -57,7 +53,7 @@ export interface CsiVolumeGroupSnapshot {
 
 export interface CsiVolumeGroupSnapshotContent {
   metadata: ObjectMeta;
-  spec: { deletionPolicy: 'Delete' | 'Retain'; driver: string };
+  spec: { deletionPolicy: 'Delete' | 'Retain'; driver: string; volumeGroupSnapshotRef?: { uid?: string } };
   status?: { volumeGroupSnapshotHandle?: string; error?: { time?: string; message?: string } };
 }
 
@@ -231,8 +227,9 @@ export class CsiGroupSnapshots {
 
   /**
    * Removes a group snapshot that must leave nothing behind: its content and its members' contents are
-   * switched to the Delete policy, then the group snapshot is deleted (snapshot-controller deletes the
-   * members with it).
+   * switched to the Delete policy, the group snapshot is deleted (snapshot-controller deletes the members
+   * with it), then the contents (see discardBoundContent for why snapshot-controller cannot be left to
+   * take them).
    */
   async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
     const { api } = this.options;
@@ -240,32 +237,26 @@ export class CsiGroupSnapshots {
       api.get<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }),
     );
     if (!group) return;
-    const contentName = group.status?.boundVolumeGroupSnapshotContentName;
-    if (contentName) {
-      await ignoreNotFound(
-        api.patch(
-          csiGroupSnapshotResources.volumeGroupSnapshotContents,
-          { name: contentName },
-          { spec: { deletionPolicy: 'Delete' } },
-          'merge',
-          { signal },
-        ),
-      );
-    }
+    const contents: [ResourceType, string, string | undefined][] = [];
+    const groupContent = group.status?.boundVolumeGroupSnapshotContentName;
+    if (groupContent)
+      contents.push([
+        csiGroupSnapshotResources.volumeGroupSnapshotContents,
+        groupContent,
+        group.metadata.uid,
+      ]);
     for (const member of await this.memberSnapshots(group, signal)) {
       const memberContent = member.status?.boundVolumeSnapshotContentName;
-      if (!memberContent) continue;
-      await ignoreNotFound(
-        api.patch<CsiVolumeSnapshotContent>(
-          csiSnapshotResources.volumeSnapshotContents,
-          { name: memberContent },
-          { spec: { deletionPolicy: 'Delete' } },
-          'merge',
-          { signal },
-        ),
-      );
+      if (memberContent)
+        contents.push([csiSnapshotResources.volumeSnapshotContents, memberContent, member.metadata.uid]);
     }
-    await ignoreNotFound(api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { signal }));
+    for (const [type, name, uid] of contents)
+      await discardBoundContent(api, type, name, uid, 'before', signal);
+    await ignoreNotFound(
+      api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { uid: group.metadata.uid, signal }),
+    );
+    for (const [type, name, uid] of contents)
+      await discardBoundContent(api, type, name, uid, 'after', signal);
   }
 
   /** Whether the error in a VolumeGroupSnapshot's status is final (see contentErrorIsFinal). */
@@ -316,13 +307,5 @@ export class CsiGroupSnapshots {
         !!uid &&
         (s.metadata.ownerReferences ?? []).some((o) => o.uid === uid && o.kind === 'VolumeGroupSnapshot'),
     );
-  }
-}
-
-async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
-  try {
-    await call;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
   }
 }

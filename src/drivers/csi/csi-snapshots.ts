@@ -2,13 +2,14 @@
 // external-snapshotter): what the snapshot controller's seed-API VolumeSnapshots become on CSI storage.
 import type { ObjectMeta, PersistentVolume, PersistentVolumeSpec } from '../../wire/k8s-types.js';
 import type { KubeClient } from '../../k8s/client.js';
-import { getOrUndefined, isAlreadyExists, isNotFound } from '../../k8s/errors.js';
+import { getOrUndefined, ignoreNotFound, isAlreadyExists, isNotFound } from '../../k8s/errors.js';
 import type { ResourceType } from '../../k8s/paths.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/http.js';
 import { DriverError, type DriverVolume } from '../driver.js';
 import type { DriverVolumeSnapshot, VolumeSnapshots } from '../volume-snapshots.js';
 import { errorText } from '../../lib/errors.js';
+import { discardBoundContent } from './content-discard.js';
 import { contentErrorIsFinal } from './content-error.js';
 
 const snapshotApi = (resource: string, namespaced: boolean): ResourceType => ({
@@ -71,7 +72,7 @@ export interface CsiVolumeSnapshotClass {
 
 export interface CsiVolumeSnapshotContent {
   metadata: ObjectMeta;
-  spec: { deletionPolicy: 'Delete' | 'Retain'; driver: string };
+  spec: { deletionPolicy: 'Delete' | 'Retain'; driver: string; volumeSnapshotRef?: { uid?: string } };
   status?: { snapshotHandle?: string; error?: { time?: string; message?: string } };
 }
 
@@ -353,27 +354,21 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
 
   /**
    * Removes a CSI snapshot that must leave nothing behind: its content is switched to the Delete policy
-   * (so the sidecar deletes the storage system's snapshot too), then the VolumeSnapshot is deleted, which
-   * takes a bound content with it.
+   * (so the sidecar deletes the storage system's snapshot too), the VolumeSnapshot is deleted, then the
+   * content (see discardBoundContent for why snapshot-controller cannot be left to take it).
    */
   private async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
     const { api } = this.options;
     const snapshot = await getOrUndefined(() =>
       api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
     );
-    const contentName = snapshot?.status?.boundVolumeSnapshotContentName;
-    if (contentName) {
-      await ignoreNotFound(
-        api.patch(
-          csiSnapshotResources.volumeSnapshotContents,
-          { name: contentName },
-          { spec: { deletionPolicy: 'Delete' } },
-          'merge',
-          { signal },
-        ),
-      );
-    }
-    if (snapshot) await ignoreNotFound(api.delete(csiSnapshotResources.volumeSnapshots, ref, { signal }));
+    if (!snapshot) return;
+    const contentName = snapshot.status?.boundVolumeSnapshotContentName;
+    const uid = snapshot.metadata.uid;
+    const content = csiSnapshotResources.volumeSnapshotContents;
+    if (contentName) await discardBoundContent(api, content, contentName, uid, 'before', signal);
+    await ignoreNotFound(api.delete(csiSnapshotResources.volumeSnapshots, ref, { uid, signal }));
+    if (contentName) await discardBoundContent(api, content, contentName, uid, 'after', signal);
   }
 
   restoreSnapshot(snapshotId: string): Promise<DriverVolume> {
@@ -465,12 +460,4 @@ export function parseCsiSnapshotId(id: string): { namespace: string; name: strin
   if (!id.startsWith(idPrefix)) return undefined;
   const [namespace = '', name = ''] = id.slice(idPrefix.length).split('/');
   return namespace && name ? { namespace, name } : undefined;
-}
-
-async function ignoreNotFound(call: Promise<unknown>): Promise<void> {
-  try {
-    await call;
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
 }
