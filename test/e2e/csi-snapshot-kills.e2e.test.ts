@@ -1,10 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localCsiDriver, type BoxCsi } from '../../src/box/csi/box-csi.js';
-import { freePorts } from '../../src/box/ports.js';
+import { describe, expect, it } from 'vitest';
+import { localCsiDriver } from '../../src/box/csi/box-csi.js';
 import { restoreClaim } from '../../src/cli/pvc.js';
 import { csiRestoreName, restoreForUidLabel } from '../../src/controllers/snapshot/csi-restore.js';
 import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
@@ -30,15 +27,9 @@ import {
   tableFile,
   writeTable,
 } from './csi-fixtures.js';
-import { applyManifests, createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
+import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
-import {
-  killableStork,
-  markersIn,
-  showStorkLogOnFailure,
-  storkCrdsServed,
-  type Markers,
-} from './stork-kills.js';
+import { markersIn, useKillBox, type Markers } from './stork-kills.js';
 
 /*
  * Issue #17: stork SIGKILLed between each pair of steps of a CSI snapshot and of its restore, a new stork
@@ -50,45 +41,26 @@ import {
  * rules write marker lines in a file of the test and into the volume's directory.
  */
 
-const workDir = mkdtempSync(join(tmpdir(), 'stork-csikills-'));
 const preRule = 'stork.libopenstorage.org/pre-snapshot-rule';
 const postRule = 'stork.libopenstorage.org/post-snapshot-rule';
 
 describe('a CSI snapshot and its restore with stork SIGKILLed between steps', () => {
-  const ctx = useBox(() => ({ nodes: [{ name: 'node-1' }] }));
-  const api = () => ctx.box.api;
-  let csi: BoxCsi | undefined;
-  let port = 0;
+  const { api, csi, stork, workDir } = useKillBox({
+    nodes: ['node-1'],
+    csiDrivers: [localCsiDriver],
+    startCsi: startNodeCsi,
+    served: resources.volumeSnapshots,
+    workDirPrefix: 'stork-csikills-',
+    setup: async (api) =>
+      applyManifests(
+        api,
+        await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
+        'default',
+      ),
+  });
   let ns = '';
   const rule = ruleCreator(api, () => ns);
-  const stork = killableStork({
-    box: () => ctx.box,
-    storage: { csiDrivers: [localCsiDriver] },
-    extenderPort: () => port,
-  });
-  const startStork = () => stork.start();
   const killStork = (between?: () => Promise<void>) => stork.kill(between);
-
-  beforeAll(async () => {
-    [port = 0] = await freePorts(1);
-    csi = await startNodeCsi(ctx.box);
-    await startStork();
-    await applyManifests(
-      api(),
-      await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
-      'default',
-    );
-    // Stork installs its CRDs when it starts.
-    await storkCrdsServed(api(), resources.volumeSnapshots);
-  }, 600_000);
-
-  afterAll(async () => {
-    stork.current()?.child.kill('SIGKILL');
-    await csi?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  });
-
-  showStorkLogOnFailure(stork);
 
   /** What each test works on: a namespace with claim `data` (table "data") used by pod `db`. */
   interface Case extends Markers {
@@ -101,7 +73,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
     // The default scheduler: stork may be down, and the claim's node is chosen for this pod.
     await api().create(resources.pods, testPod('db', { labels: { app: 'db' }, claims: ['data'] }), ns);
     await waitForPod(api(), ns, 'db', isRunning, 120_000);
-    const dir = await claimDir(api(), csi, ns, 'data');
+    const dir = await claimDir(api(), csi(), ns, 'data');
     await writeTable(dir, 'data\n');
     return { ...(await markersIn(join(workDir, name))), table: join(dir, tableFile) };
   }
@@ -164,7 +136,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
       name,
       volumeSnapshotContentName: contentName,
     });
-    const { table } = await archivedTable(api(), csi, workDir, contentName);
+    const { table } = await archivedTable(api(), csi(), workDir, contentName);
     expect(table).toBe(archived);
     return only as CsiVolumeSnapshot;
   }
@@ -190,7 +162,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
   it('b. killed after the CSI snapshot was made, before the cut: it is discarded and the snapshot taken again', async () => {
     const c = await newCase('b');
     // The node's csi-snapshotter paused: the CSI snapshot and its content exist, nothing cuts them.
-    await csi?.pause('csi-snapshotter-node-1');
+    await csi()?.pause('csi-snapshotter-node-1');
     const hold = 'csikills.test/hold';
     let oldUid: string | undefined;
     try {
@@ -221,7 +193,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
             metadata: { finalizers: [...(uncut.metadata.finalizers ?? []), hold] },
           },
         );
-        await csi?.resume('csi-snapshotter-node-1');
+        await csi()?.resume('csi-snapshotter-node-1');
         await waitFor(
           'the old CSI snapshot cut',
           async () => (await listCsiSnapshots(api(), ns))[0]?.status?.creationTime,
@@ -243,7 +215,9 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
       expect((await seed()).status?.conditions?.at(-1)?.type).toBe('Pending');
     } finally {
       await releaseHold(hold);
-      await csi?.resume('csi-snapshotter-node-1').catch(() => undefined);
+      await csi()
+        ?.resume('csi-snapshotter-node-1')
+        .catch(() => undefined);
     }
     const taken = await readyOnce('data\npre\npost\npre\n');
     expect(taken.metadata.uid).not.toBe(oldUid);
@@ -289,7 +263,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
   it('d. killed after the post rule, before the CSI snapshot is ready: the next stork adopts it, no rule runs', async () => {
     const c = await newCase('d');
     // The plugin cuts the snapshot (creation_time) and holds back ready_to_use until released.
-    const plugin = csi?.plugins.get('node-1');
+    const plugin = csi()?.plugins.get('node-1');
     plugin?.holdReadiness();
     let cut: CsiVolumeSnapshot | undefined;
     try {
@@ -330,7 +304,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
 
   it('e. killed after the restore claim was made, before its volume: the next stork finishes the restore', async () => {
     // Restores case d's snapshot, in its namespace; the node's provisioner paused holds the volume.
-    await csi?.pause('csi-provisioner-node-1');
+    await csi()?.pause('csi-provisioner-node-1');
     let uid = '';
     try {
       const claim = await api().create<PersistentVolumeClaim>(
@@ -357,10 +331,10 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(await restoreClaims(uid)).toEqual([csiRestoreName(uid)]);
     } finally {
-      await csi?.resume('csi-provisioner-node-1');
+      await csi()?.resume('csi-provisioner-node-1');
     }
     await claimBound(api(), ns, 'restored', { timeoutMs: 120_000, intervalMs: 250 });
-    const dir = await claimDir(api(), csi, ns, 'restored');
+    const dir = await claimDir(api(), csi(), ns, 'restored');
     expect(await readFile(join(dir, tableFile), 'utf8')).toBe('data\npre\n');
     await waitFor(
       'the restore claim gone',

@@ -1,10 +1,7 @@
-import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BoxCsi, networkCsiDriver, networkStorageClass } from '../../src/box/csi/box-csi.js';
-import { freePorts } from '../../src/box/ports.js';
 import { groupSnapshotUidLabel } from '../../src/controllers/group-snapshot/names.js';
 import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
 import {
@@ -18,15 +15,9 @@ import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
 import { claimBound, tableFile } from './csi-fixtures.js';
-import { createTestNamespace, isRunning, testPod, useBox, waitForPod } from './helpers.js';
+import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
-import {
-  killableStork,
-  markersIn,
-  showStorkLogOnFailure,
-  storkCrdsServed,
-  type Markers,
-} from './stork-kills.js';
+import { markersIn, useKillBox, type Markers } from './stork-kills.js';
 
 /*
  * Issue #17 for groups: stork, a real process on the box's network CSI plugin with native
@@ -36,41 +27,20 @@ import {
  * say what docs/snapshots.md promises ("Restarts in the middle of rules").
  */
 
-const workDir = mkdtempSync(join(tmpdir(), 'stork-groupkills-'));
 const claimNames = ['a', 'b', 'c'];
 
 describe('a native group snapshot with stork SIGKILLed in its rules', () => {
-  const ctx = useBox(() => ({ nodes: [{ name: 'node-1' }] }));
-  const api = () => ctx.box.api;
-  let csi: BoxCsi | undefined;
-  let port = 0;
+  const { api, csi, stork, workDir } = useKillBox({
+    nodes: ['node-1'],
+    csiDrivers: [networkCsiDriver],
+    startCsi: (box) =>
+      BoxCsi.start(box, { nodes: [{ name: 'node-1', capacityBytes: 8 * 2 ** 30 }], groupSnapshots: true }),
+    served: resources.groupVolumeSnapshots,
+    workDirPrefix: 'stork-groupkills-',
+  });
   let ns = '';
   const rule = ruleCreator(api, () => ns);
-  const stork = killableStork({
-    box: () => ctx.box,
-    storage: { csiDrivers: [networkCsiDriver] },
-    extenderPort: () => port,
-  });
-  const network = () => csi?.plugins.get('network');
-
-  beforeAll(async () => {
-    [port = 0] = await freePorts(1);
-    csi = await BoxCsi.start(ctx.box, {
-      nodes: [{ name: 'node-1', capacityBytes: 8 * 2 ** 30 }],
-      groupSnapshots: true,
-    });
-    await stork.start();
-    // Stork installs its CRDs when it starts.
-    await storkCrdsServed(api(), resources.groupVolumeSnapshots);
-  }, 900_000);
-
-  afterAll(async () => {
-    stork.current()?.child.kill('SIGKILL');
-    await csi?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  });
-
-  showStorkLogOnFailure(stork);
+  const network = () => csi()?.plugins.get('network');
 
   /** A namespace with claims a, b, c (app=db; table "data <claim>") used by pod `db`. */
   interface Case extends Markers {
