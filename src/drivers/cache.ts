@@ -163,7 +163,6 @@ export class DriverCache {
       const sameNodes = fingerprint === this.nodesFingerprint;
       this.nodesFingerprint = fingerprint;
       const volumesById = volumes ? merged(previous.volumesById, volumes) : previous.volumesById;
-      const changed = !sameNodes || volumesById !== previous.volumesById;
       const wallNow = Date.now();
       this.current = {
         nodes: sameNodes ? previous.nodes : nodes,
@@ -172,8 +171,6 @@ export class DriverCache {
         refreshedAt: wallNow,
         lastError: undefined,
         version: previous.version + 1,
-        contentVersion: changed ? previous.contentVersion + 1 : previous.contentVersion,
-        volumesListedAt: volumes ? wallNow : previous.volumesListedAt,
         // Only a complete listing of the volumes tells that an asked-for one does not exist.
         ...(volumes
           ? { absentVolumeIds: absent(asked, volumesById) }

@@ -12,16 +12,12 @@ export interface DriverState {
   readonly refreshedAt: number | undefined;
   /** The last refresh's failure, if the last refresh failed. */
   readonly lastError: string | undefined;
-  /** Increases with every new snapshot (every refresh, failed ones too). */
-  readonly version: number;
   /**
-   * Increases only when the nodes or the volumes changed: what is derived from them alone is memoised on
-   * it. Unchanged nodes keep the same array and map, unchanged volumes the same objects (and, when none
-   * changed, the same map), so readers may also compare those by identity.
+   * Increases with every new snapshot (every refresh, failed ones too). What is derived from the nodes or
+   * volumes alone is keyed on their identity instead: unchanged nodes keep the same array and map,
+   * unchanged volumes the same objects (and, when none changed, the same map).
    */
-  readonly contentVersion: number;
-  /** When the volumes were last listed (ms since epoch); they are listed less often than the nodes. */
-  readonly volumesListedAt?: number | undefined;
+  readonly version: number;
   /**
    * The id of the storage node that served this view, when the driver can tell (the health monitor
    * distrusts a view served by a node that is itself unhealthy).
@@ -48,8 +44,6 @@ export function driverState(
     refreshedAt,
     lastError,
     version,
-    contentVersion: version,
-    ...(refreshedAt !== undefined ? { volumesListedAt: refreshedAt } : {}),
   };
 }
 
