@@ -83,3 +83,12 @@ export function groupMembers(group: GroupVolumeSnapshot, lookup: MemberLookup): 
     };
   });
 }
+
+/** The members as far as they can be told now (none when the claims no longer pass the prechecks). */
+export function currentMembers(group: GroupVolumeSnapshot, lookup: MemberLookup): GroupMember[] {
+  try {
+    return groupMembers(group, lookup);
+  } catch {
+    return [];
+  }
+}

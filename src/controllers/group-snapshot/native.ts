@@ -31,6 +31,14 @@ export function nativeGroupSnapshotName(groupUid: string): string {
   return `stork-group-${groupUid}`;
 }
 
+/** Where a group's VolumeGroupSnapshot is: the group's namespace, under the name of its UID. */
+export function nativeRef(group: GroupVolumeSnapshot): { namespace: string; name: string } {
+  return {
+    namespace: group.metadata.namespace ?? '',
+    name: nativeGroupSnapshotName(group.metadata.uid ?? ''),
+  };
+}
+
 /** In a member's `DataSource` (status.volumeSnapshots): the VolumeGroupSnapshot it was cut in. */
 export const nativeDataSourceKey = 'csiVolumeGroupSnapshot';
 
