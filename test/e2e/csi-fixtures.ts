@@ -102,6 +102,20 @@ export const claimBound = (
 export const listCsiSnapshots = async (api: KubeApi, namespace: string): Promise<CsiVolumeSnapshot[]> =>
   (await api.list<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, namespace)).items;
 
+/** The VolumeSnapshotContents bound to the CSI VolumeSnapshot `namespace/name` (by their snapshot ref). */
+export const contentsOfSnapshot = async (
+  api: KubeApi,
+  namespace: string,
+  name: string,
+): Promise<CsiVolumeSnapshotContent[]> =>
+  (
+    await api.list<
+      CsiVolumeSnapshotContent & { spec: { volumeSnapshotRef?: { namespace?: string; name?: string } } }
+    >(csiSnapshotResources.volumeSnapshotContents)
+  ).items.filter(
+    (c) => c.spec.volumeSnapshotRef?.namespace === namespace && c.spec.volumeSnapshotRef.name === name,
+  );
+
 /** Where a node's local plugin keeps the archive of the snapshot `handle`. */
 export const snapshotArchive = (csi: BoxCsi | undefined, handle: string, node = 'node-1'): string =>
   join(csi?.plugins.get(node)?.options.stateDir ?? '', 'snapshots', `${handle}.tgz`);

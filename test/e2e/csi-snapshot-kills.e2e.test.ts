@@ -5,11 +5,7 @@ import { localCsiDriver } from '../../src/box/csi/box-csi.js';
 import { restoreClaim } from '../../src/cli/pvc.js';
 import { csiRestoreName, restoreForUidLabel } from '../../src/controllers/snapshot/csi-restore.js';
 import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
-import {
-  csiSnapshotResources,
-  type CsiVolumeSnapshot,
-  type CsiVolumeSnapshotContent,
-} from '../../src/drivers/csi/csi-snapshots.js';
+import { csiSnapshotResources, type CsiVolumeSnapshot } from '../../src/drivers/csi/csi-snapshots.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { getOrUndefined } from '../../src/k8s/errors.js';
 import { resources } from '../../src/k8s/paths.js';
@@ -26,6 +22,7 @@ import {
   startNodeCsi,
   tableFile,
   writeTable,
+  contentsOfSnapshot,
 } from './csi-fixtures.js';
 import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
@@ -95,14 +92,7 @@ describe('a CSI snapshot and its restore with stork SIGKILLed between steps', ()
   const seed = () => api().get<VolumeSnapshot>(resources.volumeSnapshots, { namespace: ns, name: 'snap' });
   const seen = (c: Case, line: string) => c.seen(line);
   const count = (c: Case, line: string) => c.count(line);
-  const contentsOf = async (name: string): Promise<CsiVolumeSnapshotContent[]> =>
-    (
-      await api().list<
-        CsiVolumeSnapshotContent & { spec: { volumeSnapshotRef?: { namespace?: string; name?: string } } }
-      >(csiSnapshotResources.volumeSnapshotContents)
-    ).items.filter(
-      (c) => c.spec.volumeSnapshotRef?.namespace === ns && c.spec.volumeSnapshotRef.name === name,
-    );
+  const contentsOf = (name: string) => contentsOfSnapshot(api(), ns, name);
 
   /**
    * The snapshot ended Ready, on exactly one CSI VolumeSnapshot (`snapshot-<uid>`, ready) and, once

@@ -5,13 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BoxCsi, localCsiDriver, localTopologyKey } from '../../src/box/csi/box-csi.js';
 import { groupSnapshotUidLabel } from '../../src/controllers/group-snapshot/names.js';
 import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
-import {
-  csiSnapshotResources,
-  storkSnapshotLabel,
-  type CsiVolumeSnapshot,
-  type CsiVolumeSnapshotContent,
-} from '../../src/drivers/csi/csi-snapshots.js';
-import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapshot.js';
+import { storkSnapshotLabel, type CsiVolumeSnapshot } from '../../src/drivers/csi/csi-snapshots.js';
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
@@ -25,10 +19,11 @@ import {
   snapshotArchive,
   tableFile,
   writeTable,
+  contentsOfSnapshot,
 } from './csi-fixtures.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
-import { markersIn, useKillBox, type Markers } from './stork-kills.js';
+import { markersIn, useKillBox, type Markers, finalOnFirstAttempt, killedGroup } from './stork-kills.js';
 
 /*
  * Issue #17 for the held fallback: a GroupVolumeSnapshot of three claims whose CSI driver (the box's
@@ -113,25 +108,11 @@ describe('a held-fallback group snapshot with stork SIGKILLed between its cuts a
     };
   }
 
+  const killed = killedGroup(api, () => ns);
   /** The group, its pre rule one background command (`pre`, then held), its post rule `post`. */
-  async function createGroup(pre: string, post: string): Promise<void> {
-    await api().create<GroupVolumeSnapshot>(
-      resources.groupVolumeSnapshots,
-      {
-        apiVersion: 'stork.libopenstorage.org/v1alpha1',
-        kind: 'GroupVolumeSnapshot',
-        metadata: { name: 'group' },
-        spec: {
-          pvcSelector: { matchLabels: { app: 'db' } },
-          preExecRule: await rule([command(`${pre}; \${WAIT_CMD}`, true)]),
-          postExecRule: await rule([command(post)]),
-        },
-      },
-      ns,
-    );
-  }
-  const group = () =>
-    api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, { namespace: ns, name: 'group' });
+  const createGroup = async (pre: string, post: string): Promise<void> =>
+    killed.create(await rule([command(`${pre}; \${WAIT_CMD}`, true)]), await rule([command(post)]));
+  const group = killed.read;
 
   /** The group's per-claim CSI snapshots, by claim. */
   const csiSnapshots = async (): Promise<Map<string, CsiVolumeSnapshot>> =>
@@ -140,14 +121,7 @@ describe('a held-fallback group snapshot with stork SIGKILLed between its cuts a
         .filter((s) => (s.metadata.labels?.[storkSnapshotLabel] ?? '').startsWith('group-snapshot-'))
         .map((s) => [s.spec.source.persistentVolumeClaimName ?? '', s]),
     );
-  const contentsOf = async (name: string): Promise<CsiVolumeSnapshotContent[]> =>
-    (
-      await api().list<
-        CsiVolumeSnapshotContent & { spec: { volumeSnapshotRef?: { namespace?: string; name?: string } } }
-      >(csiSnapshotResources.volumeSnapshotContents)
-    ).items.filter(
-      (c) => c.spec.volumeSnapshotRef?.namespace === ns && c.spec.volumeSnapshotRef.name === name,
-    );
+  const contentsOf = (name: string) => contentsOfSnapshot(api(), ns, name);
 
   /** What the interrupted attempt cut: each CSI snapshot's UID and its storage snapshot (the archive). */
   async function firstAttempt(): Promise<{ uids: Set<string>; archives: string[] }> {
@@ -171,17 +145,7 @@ describe('a held-fallback group snapshot with stork SIGKILLed between its cuts a
     first: { uids: ReadonlySet<string>; archives: readonly string[] },
     archived: (claim: Claim) => string,
   ): Promise<void> {
-    const done = await waitFor(
-      'the group Final',
-      async () => {
-        const g = await group();
-        return g.status?.stage === 'Final' ? g : undefined;
-      },
-      { timeoutMs: 240_000, intervalMs: 250 },
-    );
-    expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
-    expect(done.status?.numRetries ?? 0).toBe(0);
-    expect(done.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+    const done = await finalOnFirstAttempt(group);
     const uid = done.metadata.uid ?? '';
     await waitFor(
       'one CSI snapshot and one content per claim',

@@ -9,7 +9,6 @@ import {
   type CsiVolumeGroupSnapshot,
 } from '../../src/drivers/csi/csi-group-snapshots.js';
 import { csiSnapshotResources, type CsiVolumeSnapshot } from '../../src/drivers/csi/csi-snapshots.js';
-import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapshot.js';
 import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
@@ -17,7 +16,7 @@ import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s
 import { claimBound, tableFile } from './csi-fixtures.js';
 import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
-import { markersIn, useKillBox, type Markers } from './stork-kills.js';
+import { markersIn, useKillBox, type Markers, finalOnFirstAttempt, killedGroup } from './stork-kills.js';
 
 /*
  * Issue #17 for groups: stork, a real process on the box's network CSI plugin with native
@@ -94,24 +93,11 @@ describe('a native group snapshot with stork SIGKILLed in its rules', () => {
     };
   }
 
-  async function createGroup(pre: string, post: string): Promise<void> {
-    await api().create<GroupVolumeSnapshot>(
-      resources.groupVolumeSnapshots,
-      {
-        apiVersion: 'stork.libopenstorage.org/v1alpha1',
-        kind: 'GroupVolumeSnapshot',
-        metadata: { name: 'group' },
-        spec: {
-          pvcSelector: { matchLabels: { app: 'db' } },
-          preExecRule: await rule([command(pre)]),
-          postExecRule: await rule([command(post)]),
-        },
-      },
-      ns,
-    );
-  }
-  const group = () =>
-    api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, { namespace: ns, name: 'group' });
+  const killed = killedGroup(api, () => ns);
+  /** The group, its pre rule `pre`, its post rule `post`. */
+  const createGroup = async (pre: string, post: string): Promise<void> =>
+    killed.create(await rule([command(pre)]), await rule([command(post)]));
+  const group = killed.read;
   const groupSnapshots = async () =>
     (await api().list<CsiVolumeGroupSnapshot>(csiGroupSnapshotResources.volumeGroupSnapshots, ns)).items;
 
@@ -121,17 +107,7 @@ describe('a native group snapshot with stork SIGKILLed in its rules', () => {
    * `before`: the storage's group snapshots before the case. Resolves to the VolumeGroupSnapshot.
    */
   async function successfulOnce(before: ReadonlySet<string>): Promise<CsiVolumeGroupSnapshot> {
-    const done = await waitFor(
-      'the group Final',
-      async () => {
-        const g = await group();
-        return g.status?.stage === 'Final' ? g : undefined;
-      },
-      { timeoutMs: 240_000, intervalMs: 250 },
-    );
-    expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
-    expect(done.status?.numRetries ?? 0).toBe(0);
-    expect(done.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+    const done = await finalOnFirstAttempt(group);
     const uid = done.metadata.uid ?? '';
     const vgsName = `stork-group-${uid}`;
     await waitFor(

@@ -1,10 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../src/wire/k8s-types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoxCsi, networkCsiDriver, networkStorageClass } from '../../src/box/csi/box-csi.js';
+import type { PersistentVolumeClaim, StorageClass } from '../../src/wire/k8s-types.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { networkCsiDriver, networkStorageClass } from '../../src/box/csi/box-csi.js';
 import { failCreateSnapshotParameter } from '../../src/box/csi/plugin.js';
 import { restoreClaim as storkctlRestoreClaim } from '../../src/cli/pvc.js';
 import { csiGroupSnapshotClassAnnotation } from '../../src/controllers/group-snapshot/native.js';
@@ -24,12 +22,11 @@ import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapsh
 import type { VolumeSnapshot } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { applyManifests, createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
+import { createTestNamespace, isRunning, testPod, waitForPod } from './helpers.js';
 import { claimBound, runDbPod, tableFile } from './csi-fixtures.js';
-import { dbCommand as command, ruleCreator, testRuleTimings } from './rule-fixtures.js';
-import { useStorkBox } from './stork-helpers.js';
+import { networkClaim, useNativeGroupBox } from './native-group-fixtures.js';
+import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
 
-const markerDir = mkdtempSync(join(tmpdir(), 'stork-native-group-policies-'));
 const claimNames = ['a', 'b'];
 /** Claims of a WaitForFirstConsumer class of the network driver, in a group of their own (label app=late). */
 const lateClaims = ['w1', 'w2'];
@@ -48,30 +45,10 @@ const deleteClass = 'csi-network-group-snapshots';
  * its class says.
  */
 describe('native group snapshots: the class deletion policy', () => {
-  const ctx = useStorkBox({
-    box: { nodes: [{ name: 'node-1' }] },
-    stork: {
-      driver: 'csi',
-      driverEndpoint: '',
-      csiDriverNames: [networkCsiDriver],
-      rulesConfig: { markerDir, ...testRuleTimings },
-    },
-  });
-  const api = () => ctx.box.api;
-  let csi: BoxCsi | undefined;
+  const { api, network, dirOf: dirIn } = useNativeGroupBox('stork-native-group-policies');
   let ns = '';
-  const network = () => csi?.plugins.get('network');
 
   beforeAll(async () => {
-    await applyManifests(
-      api(),
-      await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
-      'default',
-    );
-    csi = await BoxCsi.start(ctx.box, {
-      nodes: [{ name: 'node-1', capacityBytes: 8 * 2 ** 30 }],
-      groupSnapshots: true,
-    });
     for (const [name, parameters] of [
       [retainClass, undefined],
       [failingRetainClass, { [failCreateSnapshotParameter]: 'the array refused the group' }],
@@ -100,22 +77,12 @@ describe('native group snapshots: the class deletion policy', () => {
       ...claimNames.map((name) => ({ name, app: 'db', className: networkStorageClass })),
       ...lateClaims.map((name) => ({ name, app: 'late', className: lateClass })),
     ];
-    for (const { name, app, className } of claims) {
+    for (const { name, app, className } of claims)
       await api().create<PersistentVolumeClaim>(
         resources.persistentVolumeClaims,
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name, namespace: ns, labels: { app } },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: className,
-            resources: { requests: { storage: '1Gi' } },
-          },
-        },
+        networkClaim(ns, name, app, className),
         ns,
       );
-    }
     // The late claims bind once the pod using them is scheduled.
     await runDbPod(
       api(),
@@ -125,22 +92,8 @@ describe('native group snapshots: the class deletion policy', () => {
     for (const { name } of claims) await claimBound(api(), ns, name, { timeoutMs: 120_000, intervalMs: 250 });
   }, 900_000);
 
-  afterAll(async () => {
-    await csi?.stop();
-    await rm(markerDir, { recursive: true, force: true });
-  });
-
   const rule = ruleCreator(api, () => ns);
-  const dirOf = async (name: string): Promise<string> => {
-    const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, {
-      namespace: ns,
-      name,
-    });
-    const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
-      name: pvc.spec?.volumeName ?? '',
-    });
-    return network()?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
-  };
+  const dirOf = (name: string): Promise<string> => dirIn(ns, name);
 
   const takeGroup = async (
     name: string,

@@ -1,15 +1,8 @@
-import { mkdtempSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PersistentVolume, PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BoxCsi,
-  networkCsiDriver,
-  networkGroupSnapshotClass,
-  networkStorageClass,
-} from '../../src/box/csi/box-csi.js';
+import type { PersistentVolumeClaim } from '../../src/wire/k8s-types.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { networkGroupSnapshotClass } from '../../src/box/csi/box-csi.js';
 import { restoreClaim as storkctlRestoreClaim } from '../../src/cli/pvc.js';
 import {
   csiGroupSnapshotResources,
@@ -20,12 +13,11 @@ import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapsh
 import type { VolumeSnapshot, VolumeSnapshotData } from '../../src/k8s/crds/volume-snapshot.js';
 import { resources } from '../../src/k8s/paths.js';
 import { waitFor } from '../../src/lib/wait.js';
-import { applyManifests, createTestNamespace } from './helpers.js';
+import { createTestNamespace } from './helpers.js';
 import { claimBound, runDbPod, tableFile } from './csi-fixtures.js';
-import { dbCommand as command, ruleCreator, testRuleTimings } from './rule-fixtures.js';
-import { useStorkBox } from './stork-helpers.js';
+import { networkClaim, useNativeGroupBox } from './native-group-fixtures.js';
+import { dbCommand as command, ruleCreator } from './rule-fixtures.js';
 
-const markerDir = mkdtempSync(join(tmpdir(), 'stork-native-group-markers-'));
 const claimNames = ['a', 'b', 'c'];
 
 /**
@@ -36,53 +28,18 @@ const claimNames = ['a', 'b', 'c'];
  * same namespace and in one restoreNamespaces allows, hold the data and the pre marker, not the post one.
  */
 describe('native group snapshots on CSI storage', () => {
-  const ctx = useStorkBox({
-    box: { nodes: [{ name: 'node-1' }] },
-    stork: {
-      driver: 'csi',
-      driverEndpoint: '',
-      csiDriverNames: [networkCsiDriver],
-      rulesConfig: { markerDir, ...testRuleTimings },
-    },
-  });
-  const api = () => ctx.box.api;
-  let csi: BoxCsi | undefined;
+  const { api, network, dirOf } = useNativeGroupBox('stork-native-group-markers');
   let ns = '';
   let other = '';
   const volumeDirs = new Map<string, string>();
-  const dirOf = async (namespace: string, name: string): Promise<string> => {
-    const pvc = await api().get<PersistentVolumeClaim>(resources.persistentVolumeClaims, { namespace, name });
-    const pv = await api().get<PersistentVolume>(resources.persistentVolumes, {
-      name: pvc.spec?.volumeName ?? '',
-    });
-    return csi?.plugins.get('network')?.dataDir(pv.spec?.csi?.volumeHandle ?? '') ?? '';
-  };
 
   beforeAll(async () => {
-    await applyManifests(
-      api(),
-      await readFile(new URL('../../specs/stork-snapshot-sc.yaml', import.meta.url), 'utf8'),
-      'default',
-    );
-    csi = await BoxCsi.start(ctx.box, {
-      nodes: [{ name: 'node-1', capacityBytes: 8 * 2 ** 30 }],
-      groupSnapshots: true,
-    });
     ns = await createTestNamespace(api(), 'nativegroup');
     other = await createTestNamespace(api(), 'nativegroup-to');
     for (const name of claimNames) {
       await api().create<PersistentVolumeClaim>(
         resources.persistentVolumeClaims,
-        {
-          apiVersion: 'v1',
-          kind: 'PersistentVolumeClaim',
-          metadata: { name, namespace: ns, labels: { app: 'db' } },
-          spec: {
-            accessModes: ['ReadWriteOnce'],
-            storageClassName: networkStorageClass,
-            resources: { requests: { storage: '1Gi' } },
-          },
-        },
+        networkClaim(ns, name, 'db'),
         ns,
       );
       await claimBound(api(), ns, name, { timeoutMs: 120_000, intervalMs: 250 });
@@ -95,11 +52,6 @@ describe('native group snapshots on CSI storage', () => {
       volumeDirs.set(name, dir);
     }
   }, 900_000);
-
-  afterAll(async () => {
-    await csi?.stop();
-    await rm(markerDir, { recursive: true, force: true });
-  });
 
   const rule = ruleCreator(api, () => ns);
   const tables = (): string[] => claimNames.map((n) => join(volumeDirs.get(n) ?? '', tableFile));
@@ -156,9 +108,7 @@ describe('native group snapshots on CSI storage', () => {
     });
     expect(group.spec.volumeGroupSnapshotClassName).toBe(networkGroupSnapshotClass);
     expect(group.status?.readyToUse).toBe(true);
-    expect(
-      [...(csi?.plugins.get('network')?.groupSnapshotIds().values() ?? [])].map((m) => m.length),
-    ).toEqual([3]);
+    expect([...(network()?.groupSnapshotIds().values() ?? [])].map((m) => m.length)).toEqual([3]);
     for (const claim of claimNames) {
       const member = await api().get<VolumeSnapshot>(resources.volumeSnapshots, {
         namespace: ns,
@@ -199,7 +149,6 @@ describe('native group snapshots on CSI storage', () => {
   }, 600_000);
 
   it('a post rule that fails: the group Failed, its VolumeGroupSnapshot and storage snapshots gone', async () => {
-    const network = () => csi?.plugins.get('network');
     const before = new Set(network()?.groupSnapshotIds().keys() ?? []);
     const taken = network()?.groupSnapshotsTaken ?? 0;
     const post = await rule([command('exit 3')]);

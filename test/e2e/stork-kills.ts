@@ -6,7 +6,9 @@ import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import type { Box } from '../../src/box/box.js';
 import type { BoxCsi } from '../../src/box/csi/box-csi.js';
 import { freePorts } from '../../src/box/ports.js';
+import { rulesInFlightAnnotation } from '../../src/controllers/snapshot/rules-in-flight.js';
 import type { KubeApi } from '../../src/k8s/api.js';
+import type { GroupVolumeSnapshot } from '../../src/k8s/crds/group-volume-snapshot.js';
 import type { ResourceType } from '../../src/k8s/paths.js';
 import { resources } from '../../src/k8s/paths.js';
 import { startStorkProcess, type StorkProcess } from '../../src/box/stork-process.js';
@@ -159,6 +161,50 @@ export function useKillBox(options: {
 
   showStorkLogOnFailure(stork);
   return { api, csi: () => csi, stork, workDir };
+}
+
+/** The kill files' GroupVolumeSnapshot `group` of the claims labelled app=db, with these rules, and a reader. */
+export function killedGroup(api: () => KubeApi, namespace: () => string) {
+  return {
+    create: async (preExecRule: string, postExecRule: string): Promise<void> => {
+      await api().create<GroupVolumeSnapshot>(
+        resources.groupVolumeSnapshots,
+        {
+          apiVersion: 'stork.libopenstorage.org/v1alpha1',
+          kind: 'GroupVolumeSnapshot',
+          metadata: { name: 'group' },
+          spec: { pvcSelector: { matchLabels: { app: 'db' } }, preExecRule, postExecRule },
+        },
+        namespace(),
+      );
+    },
+    read: () =>
+      api().get<GroupVolumeSnapshot>(resources.groupVolumeSnapshots, {
+        namespace: namespace(),
+        name: 'group',
+      }),
+  };
+}
+
+/**
+ * Waits until the group is Final and checks it ended Successful on its first attempt, with no record of
+ * rules in flight left: what a group snapshot that stork was killed in the middle of must end as.
+ */
+export async function finalOnFirstAttempt(
+  read: () => Promise<GroupVolumeSnapshot>,
+): Promise<GroupVolumeSnapshot> {
+  const done = await waitFor(
+    'the group Final',
+    async () => {
+      const g = await read();
+      return g.status?.stage === 'Final' ? g : undefined;
+    },
+    { timeoutMs: 240_000, intervalMs: 250 },
+  );
+  expect(done.status?.status, JSON.stringify(done.status)).toBe('Successful');
+  expect(done.status?.numRetries ?? 0).toBe(0);
+  expect(done.metadata.annotations?.[rulesInFlightAnnotation]).toBeUndefined();
+  return done;
 }
 
 /** Marker lines that rule commands write into a file of the test, and the file that lets them through. */
