@@ -11,6 +11,7 @@ interface BoundContent {
     volumeSnapshotRef?: { uid?: string };
     volumeGroupSnapshotRef?: { uid?: string };
   };
+  status?: { snapshotHandle?: string; volumeGroupSnapshotHandle?: string };
 }
 
 /**
@@ -27,13 +28,17 @@ interface BoundContent {
  * deleted snapshot whatever the policy.
  *
  * Only a content bound to this very snapshot (its ref's UID) is touched, and only through that UID.
+ * `after-uncut` deletes it only if the storage never cut it (no handle): a group's content that was cut
+ * is left to snapshot-controller and its policy (an end-to-end run once saw a cut group content deleted
+ * this way stay with its storage snapshot; not understood yet), an uncut one holds nothing on the
+ * storage and would otherwise stay.
  */
 export async function discardBoundContent(
   api: KubeClient,
   type: ResourceType,
   contentName: string,
   snapshotUid: string | undefined,
-  step: 'before' | 'after',
+  step: 'before' | 'after' | 'after-uncut',
   signal?: AbortSignal,
 ): Promise<void> {
   if (!snapshotUid) return;
@@ -49,5 +54,7 @@ export async function discardBoundContent(
     return;
   }
   if (content.metadata.deletionTimestamp) return;
+  if (step === 'after-uncut' && (content.status?.snapshotHandle || content.status?.volumeGroupSnapshotHandle))
+    return;
   await ignoreNotFound(api.delete(type, { name: contentName }, { uid: content.metadata.uid, signal }));
 }

@@ -280,8 +280,9 @@ describe('CsiGroupSnapshots.cut', () => {
       'Delete',
       true,
     ]);
-    expect(state('snapcontent-a')).toEqual(['Delete', true]);
-    expect(state('snapcontent-b')).toEqual(['Delete', true]);
+    // Members are cut snapshots: left to snapshot-controller with the Delete policy.
+    expect(state('snapcontent-a')).toEqual(['Delete', false]);
+    expect(state('snapcontent-b')).toEqual(['Delete', false]);
     // The policy was switched before the group snapshot was deleted, the contents deleted after it.
     const order = api.calls
       .filter((c) => c.verb === 'patch' || c.verb === 'delete')
@@ -292,9 +293,28 @@ describe('CsiGroupSnapshots.cut', () => {
       'patch volumesnapshotcontents/snapcontent-b',
       'delete volumegroupsnapshots/stork-group-g1',
       'delete volumegroupsnapshotcontents/groupcontent-1',
-      'delete volumesnapshotcontents/snapcontent-a',
-      'delete volumesnapshotcontents/snapcontent-b',
     ]);
+  });
+
+  it('discarding: a group content the storage cut (a handle) is switched to Delete but left to snapshot-controller', async () => {
+    const { api, groups } = setUp();
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
+      metadata: { ...ref, uid: 'g-uid' },
+      spec: { source: { selector: { matchLabels: { app: 'db' } } } },
+      status: { boundVolumeGroupSnapshotContentName: 'groupcontent-1' },
+    } satisfies CsiVolumeGroupSnapshot);
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
+      metadata: { name: 'groupcontent-1', finalizers: [contentFinalizer] },
+      spec: { deletionPolicy: 'Retain', driver, volumeGroupSnapshotRef: { uid: 'g-uid' } },
+      status: { volumeGroupSnapshotHandle: 'cut-1' },
+    } satisfies CsiVolumeGroupSnapshotContent);
+    await groups.discard(ref);
+    const content = api.object<CsiVolumeGroupSnapshotContent>(
+      csiGroupSnapshotResources.volumeGroupSnapshotContents,
+      'groupcontent-1',
+    );
+    expect(content?.spec.deletionPolicy).toBe('Delete');
+    expect(content?.metadata.deletionTimestamp).toBeUndefined();
   });
 
   it('discarding: a content bound to another snapshot (a namesake) is neither switched nor deleted', async () => {

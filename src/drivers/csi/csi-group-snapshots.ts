@@ -228,8 +228,7 @@ export class CsiGroupSnapshots {
   /**
    * Removes a group snapshot that must leave nothing behind: its content and its members' contents are
    * switched to the Delete policy, the group snapshot is deleted (snapshot-controller deletes the members
-   * with it), then the contents (see discardBoundContent for why snapshot-controller cannot be left to
-   * take them).
+   * with it), then the group content if the storage never cut it (see discardBoundContent).
    */
   async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
     const { api } = this.options;
@@ -255,8 +254,16 @@ export class CsiGroupSnapshots {
     await ignoreNotFound(
       api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { uid: group.metadata.uid, signal }),
     );
-    for (const [type, name, uid] of contents)
-      await discardBoundContent(api, type, name, uid, 'after', signal);
+    // Only a group content the storage never cut is deleted here (see discardBoundContent).
+    if (groupContent)
+      await discardBoundContent(
+        api,
+        csiGroupSnapshotResources.volumeGroupSnapshotContents,
+        groupContent,
+        group.metadata.uid,
+        'after-uncut',
+        signal,
+      );
   }
 
   /** Whether the error in a VolumeGroupSnapshot's status is final (see contentErrorIsFinal). */
