@@ -210,14 +210,18 @@ describe('group snapshots on CSI storage', () => {
       /^group snapshot failed due to err: claim ghost: /,
     );
     // The other three claims' snapshots of this attempt are gone again, with their contents.
+    let left: string[] = [];
     await waitFor(
       'no CSI snapshot of the failed group left',
       async () => {
         const now = (await csiSnapshots()).map((s) => s.metadata.name).sort();
+        left = now.filter((name) => !before.includes(name));
         return JSON.stringify(now) === JSON.stringify(before) || undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250 },
-    );
+    ).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}; left: ${left.join(', ')}`, { cause: error });
+    });
     const members = (await api().list<VolumeSnapshot>(resources.volumeSnapshots, ns)).items.filter(
       (s) => s.metadata.labels?.[groupUidLabel] === done.metadata.uid,
     );

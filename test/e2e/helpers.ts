@@ -76,7 +76,9 @@ export function useBox(options: () => BoxOptions | Promise<BoxOptions>): { reado
     started = await Box.start(await options());
   });
   afterAll(async () => {
-    await started?.stop();
+    const keepDir = process.env.BOX_KEEP_DIR === '1';
+    if (keepDir && started) process.stderr.write(`the box's directory is kept: ${started.dir}\n`);
+    await started?.stop({ keepDir });
   });
   return {
     get box(): Box {

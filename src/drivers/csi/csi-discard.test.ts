@@ -10,6 +10,7 @@ import {
   type CsiVolumeSnapshot,
   type CsiVolumeSnapshotContent,
 } from './csi-snapshots.js';
+import { snapshotBeingDeletedAnnotation } from './content-discard.js';
 
 function world(refUid = 'snapshot-x-uid') {
   const api = new FakeKubeClient();
@@ -49,25 +50,57 @@ function world(refUid = 'snapshot-x-uid') {
       .deletionTimestamp !== undefined;
   const exists = () =>
     api.object(csiSnapshotResources.volumeSnapshots, 'group-snapshot-x', 'shop') !== undefined;
-  return { api, csi, policy, deleting, exists };
+  const marked = () =>
+    api.object<CsiVolumeSnapshotContent>(csiSnapshotResources.volumeSnapshotContents, 'content-x')?.metadata
+      .annotations?.[snapshotBeingDeletedAnnotation];
+  return { api, csi, policy, deleting, exists, marked };
 }
 
 describe('discarding a CSI snapshot', () => {
-  it('switches a retained content to Delete, deletes the snapshot, then deletes the content itself', async () => {
+  it('switches a retained content to Delete, deletes the snapshot, then marks the content being deleted and deletes it', async () => {
     const w = world();
     await w.csi.discardSnapshot('csi:shop/group-snapshot-x');
     expect(w.policy()).toBe('Delete');
     expect(w.exists()).toBe(false);
     // Not left to snapshot-controller, whose cache may still say Retain when it handles the deletion.
     expect(w.deleting()).toBe(true);
+    // csi-snapshotter finalizes a deleted content only with this mark, which nobody else may set.
+    expect(w.marked()).toBe('yes');
     const order = w.api.calls
       .filter((c) => c.verb === 'patch' || c.verb === 'delete')
       .map((c) => `${c.verb} ${c.resource}`);
     expect(order).toEqual([
       'patch volumesnapshotcontents',
       'delete volumesnapshots',
+      'patch volumesnapshotcontents',
       'delete volumesnapshotcontents',
     ]);
+  });
+
+  it('a content not yet in the snapshot’s status is found by the name snapshot-controller gives it', async () => {
+    const w = world();
+    const snapshot = w.api.object<CsiVolumeSnapshot>(
+      csiSnapshotResources.volumeSnapshots,
+      'group-snapshot-x',
+      'shop',
+    );
+    w.api.seed(csiSnapshotResources.volumeSnapshots, { ...snapshot, status: {} });
+    w.api.seed(csiSnapshotResources.volumeSnapshotContents, {
+      metadata: { name: 'snapcontent-snapshot-x-uid', finalizers: ['f'] },
+      spec: {
+        deletionPolicy: 'Retain',
+        driver: 'hostpath.csi.k8s.io',
+        volumeSnapshotRef: { uid: 'snapshot-x-uid' },
+      },
+    } satisfies CsiVolumeSnapshotContent);
+    await w.csi.discardSnapshot('csi:shop/group-snapshot-x');
+    const content = w.api.object<CsiVolumeSnapshotContent>(
+      csiSnapshotResources.volumeSnapshotContents,
+      'snapcontent-snapshot-x-uid',
+    );
+    expect(content?.spec.deletionPolicy).toBe('Delete');
+    expect(content?.metadata.annotations?.[snapshotBeingDeletedAnnotation]).toBe('yes');
+    expect(content?.metadata.deletionTimestamp).toBeDefined();
   });
 
   it('a content bound to another snapshot (a namesake) is neither switched nor deleted', async () => {
@@ -76,6 +109,7 @@ describe('discarding a CSI snapshot', () => {
     expect(w.exists()).toBe(false);
     expect(w.policy()).toBe('Retain');
     expect(w.deleting()).toBe(false);
+    expect(w.marked()).toBeUndefined();
   });
 
   it('a finished snapshot deleted normally keeps its content’s policy', async () => {

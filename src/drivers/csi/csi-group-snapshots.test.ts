@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { statusError } from '../../k8s/errors.js';
 import { FakeKubeClient } from '../../k8s/testing/fake-client.js';
 import { FakeClock } from '../../lib/fake-clock.js';
+import { groupSnapshotBeingDeletedAnnotation } from './content-discard.js';
 import {
   csiGroupSnapshotResources,
   CsiGroupSnapshots,
@@ -292,11 +293,19 @@ describe('CsiGroupSnapshots.cut', () => {
       'patch volumesnapshotcontents/snapcontent-a',
       'patch volumesnapshotcontents/snapcontent-b',
       'delete volumegroupsnapshots/stork-group-g1',
+      'patch volumegroupsnapshotcontents/groupcontent-1',
       'delete volumegroupsnapshotcontents/groupcontent-1',
     ]);
+    // Marked being deleted, as snapshot-controller would: csi-snapshotter finalizes it only so.
+    expect(
+      api.object<CsiVolumeGroupSnapshotContent>(
+        csiGroupSnapshotResources.volumeGroupSnapshotContents,
+        'groupcontent-1',
+      )?.metadata.annotations?.[groupSnapshotBeingDeletedAnnotation],
+    ).toBe('yes');
   });
 
-  it('discarding: a group content the storage cut (a handle) is switched to Delete but left to snapshot-controller', async () => {
+  it('discarding: a group content the storage cut (a handle) is switched to Delete, marked being deleted and deleted', async () => {
     const { api, groups } = setUp();
     api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
       metadata: { ...ref, uid: 'g-uid' },
@@ -313,8 +322,30 @@ describe('CsiGroupSnapshots.cut', () => {
       csiGroupSnapshotResources.volumeGroupSnapshotContents,
       'groupcontent-1',
     );
+    // csi-snapshotter deletes the storage's group snapshot once it sees all three.
     expect(content?.spec.deletionPolicy).toBe('Delete');
-    expect(content?.metadata.deletionTimestamp).toBeUndefined();
+    expect(content?.metadata.annotations?.[groupSnapshotBeingDeletedAnnotation]).toBe('yes');
+    expect(content?.metadata.deletionTimestamp).toBeDefined();
+  });
+
+  it('discarding: a group content not yet in the group snapshot’s status is found by the name snapshot-controller gives it', async () => {
+    const { api, groups } = setUp();
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshots, {
+      metadata: { ...ref, uid: 'g-uid' },
+      spec: { source: { selector: { matchLabels: { app: 'db' } } } },
+    } satisfies CsiVolumeGroupSnapshot);
+    api.seed(csiGroupSnapshotResources.volumeGroupSnapshotContents, {
+      metadata: { name: 'groupsnapcontent-g-uid', finalizers: [contentFinalizer] },
+      spec: { deletionPolicy: 'Retain', driver, volumeGroupSnapshotRef: { uid: 'g-uid' } },
+    } satisfies CsiVolumeGroupSnapshotContent);
+    await groups.discard(ref);
+    const content = api.object<CsiVolumeGroupSnapshotContent>(
+      csiGroupSnapshotResources.volumeGroupSnapshotContents,
+      'groupsnapcontent-g-uid',
+    );
+    expect(content?.spec.deletionPolicy).toBe('Delete');
+    expect(content?.metadata.annotations?.[groupSnapshotBeingDeletedAnnotation]).toBe('yes');
+    expect(content?.metadata.deletionTimestamp).toBeDefined();
   });
 
   it('discarding: a content bound to another snapshot (a namesake) is neither switched nor deleted', async () => {

@@ -228,7 +228,7 @@ export class CsiGroupSnapshots {
   /**
    * Removes a group snapshot that must leave nothing behind: its content and its members' contents are
    * switched to the Delete policy, the group snapshot is deleted (snapshot-controller deletes the members
-   * with it), then the group content if the storage never cut it (see discardBoundContent).
+   * with it), then the group content is marked being deleted and deleted (see discardBoundContent).
    */
   async discard(ref: { namespace: string; name: string }, signal?: AbortSignal): Promise<void> {
     const { api } = this.options;
@@ -237,7 +237,11 @@ export class CsiGroupSnapshots {
     );
     if (!group) return;
     const contents: [ResourceType, string, string | undefined][] = [];
-    const groupContent = group.status?.boundVolumeGroupSnapshotContentName;
+    // As for single snapshots, a content made just now may not be in the status yet; snapshot-controller
+    // names it after the group snapshot's UID.
+    const groupContent =
+      group.status?.boundVolumeGroupSnapshotContentName ??
+      (group.metadata.uid ? `groupsnapcontent-${group.metadata.uid}` : undefined);
     if (groupContent)
       contents.push([
         csiGroupSnapshotResources.volumeGroupSnapshotContents,
@@ -254,14 +258,13 @@ export class CsiGroupSnapshots {
     await ignoreNotFound(
       api.delete(csiGroupSnapshotResources.volumeGroupSnapshots, ref, { uid: group.metadata.uid, signal }),
     );
-    // Only a group content the storage never cut is deleted here (see discardBoundContent).
     if (groupContent)
       await discardBoundContent(
         api,
         csiGroupSnapshotResources.volumeGroupSnapshotContents,
         groupContent,
         group.metadata.uid,
-        'after-uncut',
+        'after',
         signal,
       );
   }

@@ -363,8 +363,11 @@ export class CsiVolumeSnapshots implements VolumeSnapshots {
       api.get<CsiVolumeSnapshot>(csiSnapshotResources.volumeSnapshots, ref, { signal }),
     );
     if (!snapshot) return;
-    const contentName = snapshot.status?.boundVolumeSnapshotContentName;
     const uid = snapshot.metadata.uid;
+    // A content made just now may not be in the snapshot's status yet: snapshot-controller names the
+    // content it makes after the snapshot's UID (only a content bound to that UID is touched).
+    const contentName =
+      snapshot.status?.boundVolumeSnapshotContentName ?? (uid ? `snapcontent-${uid}` : undefined);
     const content = csiSnapshotResources.volumeSnapshotContents;
     if (contentName) await discardBoundContent(api, content, contentName, uid, 'before', signal);
     await ignoreNotFound(api.delete(csiSnapshotResources.volumeSnapshots, ref, { uid, signal }));
