@@ -47,8 +47,8 @@ export interface DriverCacheOptions {
   readonly refreshIntervalMs?: number;
   /**
    * How often volumes are re-read (default: as often as the nodes). Listing every volume is the biggest
-   * part of a refresh (decoding 10,000 volumes takes about 100 ms), and only placement reads volumes: a
-   * volume nobody has seen yet is read at once when asked for ({@link DriverCache.requestVolume}).
+   * part of a refresh (for 10,000 volumes, tens of ms of CPU to decode and map), and only placement reads
+   * volumes: a volume nobody has seen yet is read at once when asked for ({@link DriverCache.requestVolume}).
    */
   readonly volumeRefreshIntervalMs?: number;
   readonly onError?: (error: unknown, context: string) => void;
