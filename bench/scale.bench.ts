@@ -126,7 +126,12 @@ try {
     'const s=()=>w(process.env.STORK_SCALE_MEMORY_FILE,JSON.stringify({...process.memoryUsage(),' +
     'limit:v.getHeapStatistics().heap_size_limit,gcs:g}));setInterval(s,1000).unref();' +
     "process.on('SIGUSR2',()=>{if(globalThis.gc)globalThis.gc();g++;s()})";
-  const compiledMain = process.env.BENCH_TSX === '1' ? undefined : (layout = await buildImageLayout()).daemon;
+  // BENCH_STORK_MAIN: an already compiled daemon (dist/daemon/main.js of another tree's image layout), to
+  // compare two trees in the same conditions.
+  const compiledMain =
+    process.env.BENCH_TSX === '1'
+      ? undefined
+      : (process.env.BENCH_STORK_MAIN ?? (layout = await buildImageLayout()).daemon);
   const spec = await specMemory(new URL('../specs/stork-deployment.yaml', import.meta.url));
   const made = await memoryCgroup(`stork-scale-bench-${process.pid}`, spec.limitBytes);
   cgroup = typeof made === 'string' ? undefined : made;
@@ -157,12 +162,15 @@ try {
   const syncSeconds = (performance.now() - started) / 1000;
   await new Promise((resolve) => setTimeout(resolve, 5000));
   const pid = stork.child.pid;
-  const memory = async () =>
-    JSON.parse(await readFile(memFile, 'utf8').catch(() => '{}')) as {
-      heapUsed?: number;
-      limit?: number;
-      gcs?: number;
-    };
+  type Memory = { heapUsed?: number; limit?: number; gcs?: number };
+  // Read while stork may be rewriting it: a partial file reads as nothing yet (the callers retry).
+  const memory = async (): Promise<Memory> => {
+    try {
+      return JSON.parse(await readFile(memFile, 'utf8')) as Memory;
+    } catch {
+      return {};
+    }
+  };
   /** Stork's heap right after a full garbage collection: what it retains. */
   const retainedHeap = async (): Promise<number> => {
     const before = (await memory()).gcs ?? 0;
@@ -187,6 +195,7 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 30_000));
   const idlePercent =
     (((await cpuSeconds(pid)) - idleBefore) / ((performance.now() - idleStart) / 1000)) * 100;
+  console.error(`idle CPU ${idlePercent.toFixed(1)} % (${await loadAverage()})`);
 
   const names = nodes.map((n) => n.name);
   const askBody = JSON.stringify({

@@ -37,6 +37,41 @@ describe('NodeMatcher', () => {
   });
 });
 
+describe('NodeMatcher, once per Node object', () => {
+  /** A Node whose every read of its metadata is counted. */
+  function counted(name: string): { node: Node; reads: () => number } {
+    let reads = 0;
+    const metadata = { name };
+    const node: Node = { status: { addresses: [] } };
+    Object.defineProperty(node, 'metadata', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return metadata;
+      },
+    });
+    return { node, reads: () => reads };
+  }
+
+  it('matches a Node object once, and a new object (a changed Node) afresh', () => {
+    const matcher = new NodeMatcher([storage('a', { hostname: 'node-a' })]);
+    const first = counted('node-a');
+    expect(matcher.match(first.node)?.id).toBe('a');
+    const afterFirst = first.reads();
+    expect(afterFirst).toBeGreaterThan(0);
+    expect(matcher.match(first.node)?.id).toBe('a');
+    expect(first.reads()).toBe(afterFirst);
+    // No match is remembered too.
+    const none = counted('elsewhere');
+    expect(matcher.match(none.node)).toBeUndefined();
+    const afterNone = none.reads();
+    expect(matcher.match(none.node)).toBeUndefined();
+    expect(none.reads()).toBe(afterNone);
+    // Another matcher (another storage node list) matches the same object again, by its own list.
+    expect(new NodeMatcher([storage('b', { hostname: 'node-a' })]).match(first.node)?.id).toBe('b');
+  });
+});
+
 describe('nodeMatcherFor', () => {
   it('shares one matcher per storage node list, and builds a new one for a new list', () => {
     const list = [storage('a')];

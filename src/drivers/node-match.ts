@@ -33,6 +33,13 @@ export class NodeMatcher {
   private readonly bySchedulerName = new Map<string, DriverNode[]>();
   private readonly byIdOrHostname = new Map<string, DriverNode[]>();
   private readonly byIp = new Map<string, DriverNode[]>();
+  /**
+   * What each Node object matched (null: nothing). Cached objects are never changed in place (an informer
+   * replaces the object on every change), so a Node object matches the same for this matcher's lifetime.
+   * The health monitor matches every node again whenever any Node changes: with this, only the changed
+   * ones pay for the matching itself.
+   */
+  private readonly matched = new WeakMap<Node, DriverNode | null>();
 
   constructor(driverNodes: readonly DriverNode[]) {
     const add = (map: Map<string, DriverNode[]>, key: string | undefined, node: DriverNode): void => {
@@ -52,6 +59,14 @@ export class NodeMatcher {
 
   /** The driver node running on this Kubernetes node, if any. */
   match(node: Node): DriverNode | undefined {
+    const known = this.matched.get(node);
+    if (known !== undefined) return known ?? undefined;
+    const found = this.find(node);
+    this.matched.set(node, found ?? null);
+    return found;
+  }
+
+  private find(node: Node): DriverNode | undefined {
     const name = node.metadata?.name ?? '';
     const candidates = new Set<DriverNode>();
     for (const d of this.bySchedulerName.get(name.toLowerCase()) ?? []) candidates.add(d);

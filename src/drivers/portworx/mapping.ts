@@ -1,6 +1,21 @@
 // From OpenStorage SDK messages to the driver-neutral DriverNode / DriverVolume.
 import type { DriverNode, DriverNodeStatus, DriverVolume } from '../driver.js';
-import type { SdkStatus, StorageNode, Volume } from './sdk-types.js';
+import type { SdkStatus, StorageNode, StringMap } from './sdk-types.js';
+
+/** What the mapping reads of a StorageNode (the list decoder reads only these). */
+export type NodeFields = Pick<
+  StorageNode,
+  'id' | 'status' | 'mgmt_ip' | 'data_ip' | 'hostname' | 'scheduler_node_name' | 'scheduler_topology'
+>;
+
+/** What the mapping reads of a Volume (the list decoder reads only these); sizes as strings or numbers. */
+export interface VolumeFields {
+  readonly id: string;
+  readonly source: { readonly parent: string } | null;
+  readonly locator: { readonly name: string; readonly volume_labels: StringMap } | null;
+  readonly spec: { readonly size: string | number } | null;
+  readonly replica_sets: readonly { readonly nodes: readonly string[] }[];
+}
 
 /**
  * How a node's SDK status reads to the scheduler and the health monitor. STORAGE_DOWN keeps its own
@@ -47,33 +62,58 @@ function firstLabel(labels: Readonly<Record<string, string>>, keys: readonly str
   return undefined;
 }
 
-/** Distinct non-empty strings, in first-seen order. */
-function distinct(values: Iterable<string>): string[] {
-  return [...new Set(values)].filter((v) => v !== '');
+// The mapping runs for every node and volume of every listing (2,000 nodes every 2 s, 10,000 volumes
+// every 10 s at the scale benchmark's size), so it is written to allocate little: no intermediate sets,
+// spreads or messages built for an error that is not thrown.
+
+/** Management then data IP, each once, empty ones left out. */
+function addresses(mgmtIp: string, dataIp: string): string[] {
+  if (mgmtIp === '') return dataIp === '' ? [] : [dataIp];
+  return dataIp === '' || dataIp === mgmtIp ? [mgmtIp] : [mgmtIp, dataIp];
 }
 
-export function toDriverNode(node: StorageNode): DriverNode {
+/** The nodes of every replica set, each once, empty ones left out, in first-seen order. */
+function replicaNodes(sets: readonly { readonly nodes: readonly string[] }[]): string[] {
+  const ids: string[] = [];
+  for (const set of sets) for (const id of set.nodes) if (id !== '' && !ids.includes(id)) ids.push(id);
+  return ids;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+export function toDriverNode(node: NodeFields): DriverNode {
   if (!node.id) throw new Error(`storage node without an id (hostname "${node.hostname}")`);
-  const topology = node.scheduler_topology?.labels ?? {};
-  const rack = firstLabel(topology, rackKeys);
-  const zone = firstLabel(topology, zoneKeys);
-  const region = firstLabel(topology, regionKeys);
-  return {
+  const topology = node.scheduler_topology?.labels;
+  const mapped: Mutable<DriverNode> = {
     id: node.id,
     hostname: node.hostname.toLowerCase(),
-    ips: distinct([node.mgmt_ip, node.data_ip]),
+    ips: addresses(node.mgmt_ip, node.data_ip),
     status: driverNodeStatus(node.status),
-    ...(node.scheduler_node_name ? { schedulerNodeName: node.scheduler_node_name } : {}),
-    ...(rack ? { rack } : {}),
-    ...(zone ? { zone } : {}),
-    ...(region ? { region } : {}),
   };
+  if (node.scheduler_node_name) mapped.schedulerNodeName = node.scheduler_node_name;
+  if (topology) {
+    const rack = firstLabel(topology, rackKeys);
+    const zone = firstLabel(topology, zoneKeys);
+    const region = firstLabel(topology, regionKeys);
+    if (rack) mapped.rack = rack;
+    if (zone) mapped.zone = zone;
+    if (region) mapped.region = region;
+  }
+  return mapped;
 }
 
-/** A uint64 carried as a decimal string; bytes beyond 2^53 (8 PiB) lose precision, which is harmless. */
-function byteCount(value: string, what: string): number {
-  const n = Number(value || '0');
-  if (!Number.isFinite(n) || n < 0) throw new Error(`invalid ${what} "${value}": expected a byte count`);
+function hasKeys(record: Readonly<Record<string, string>>): boolean {
+  for (const _ in record) return true;
+  return false;
+}
+
+/**
+ * A uint64 carried as a decimal string (or already a number); bytes beyond 2^53 (8 PiB) lose precision,
+ * which is harmless.
+ */
+function byteCount(value: string | number, what: () => string): number {
+  const n = typeof value === 'number' ? value : Number(value || '0');
+  if (!Number.isFinite(n) || n < 0) throw new Error(`invalid ${what()} "${value}": expected a byte count`);
   return n;
 }
 
@@ -82,18 +122,19 @@ function byteCount(value: string, what: string): number {
  * beside the volume (its name and labels), used when the volume's locator lacks them.
  */
 export function toDriverVolume(
-  volume: Volume,
+  volume: VolumeFields,
   fallback: { name?: string; labels?: Readonly<Record<string, string>> } = {},
 ): DriverVolume {
   if (!volume.id) throw new Error(`volume without an id (name "${volume.locator?.name ?? ''}")`);
-  const labels = volume.locator?.volume_labels ?? {};
+  const labels = volume.locator?.volume_labels;
   const parentId = volume.source?.parent;
-  return {
+  const mapped: Mutable<DriverVolume> = {
     id: volume.id,
     name: volume.locator?.name || fallback.name || '',
-    sizeBytes: byteCount(volume.spec?.size ?? '0', `size of volume ${volume.id}`),
-    replicaNodeIds: distinct(volume.replica_sets.flatMap((set) => set.nodes)),
-    labels: { ...(Object.keys(labels).length > 0 ? labels : (fallback.labels ?? {})) },
-    ...(parentId ? { parentId } : {}),
+    sizeBytes: byteCount(volume.spec?.size ?? 0, () => `size of volume ${volume.id}`),
+    replicaNodeIds: replicaNodes(volume.replica_sets),
+    labels: { ...(labels && hasKeys(labels) ? labels : (fallback.labels ?? {})) },
   };
+  if (parentId) mapped.parentId = parentId;
+  return mapped;
 }

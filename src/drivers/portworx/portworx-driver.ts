@@ -3,6 +3,7 @@ import { DriverError, type DriverNode, type DriverVolume, type VolumeDriver } fr
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../wire/k8s-types.js';
 import { ownsClaim, ownsProvisioner, portworxCsiDriver, volumeIdOf } from './kubernetes.js';
 import { toDriverNode, toDriverVolume } from './mapping.js';
+import { decodeNodeList, decodeVolumeList } from './list-decoding.js';
 import { SdkClient } from './sdk-client.js';
 import { PortworxSnapshots } from './snapshots.js';
 import { PortworxGroupSnapshots } from './group-snapshots.js';
@@ -76,12 +77,14 @@ export class PortworxDriver implements VolumeDriver {
   }
 
   async listNodes(signal?: AbortSignal): Promise<DriverNode[]> {
-    const response = await this.sdk.call(
+    // Polled every refresh: read from the wire, only what the mapping needs (list-decoding.ts).
+    const nodes = await this.sdk.callDecoding(
       'OpenStorageNode/EnumerateWithFilters',
       {},
+      decodeNodeList,
       signal ? { signal } : {},
     );
-    return response.nodes.map((node) => this.mapped(() => toDriverNode(node)));
+    return nodes.map((node) => this.mapped(() => toDriverNode(node)));
   }
 
   async inspectNode(id: string, signal?: AbortSignal): Promise<DriverNode> {
@@ -98,12 +101,13 @@ export class PortworxDriver implements VolumeDriver {
 
   /** Every volume, snapshots included (the SDK models them as volumes with a parent), in one call. */
   async listVolumes(signal?: AbortSignal): Promise<DriverVolume[]> {
-    const response = await this.sdk.call(
+    const listed = await this.sdk.callDecoding(
       'OpenStorageVolume/InspectWithFilters',
       {},
+      decodeVolumeList,
       signal ? { signal } : {},
     );
-    return response.volumes.flatMap((entry) => {
+    return listed.flatMap((entry) => {
       const volume = entry.volume;
       return volume ? [this.mapped(() => toDriverVolume(volume, entry))] : [];
     });

@@ -4,7 +4,7 @@
 import { Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DriverError, DriverNotFoundError } from '../driver.js';
-import { openStorageService } from './proto.js';
+import { openStorageMethod, openStorageService } from './proto.js';
 import { SdkClient } from './sdk-client.js';
 
 type Handler = (call: ServerUnaryCall<object, object>, callback: sendUnaryData<object>) => void;
@@ -58,6 +58,37 @@ describe('SdkClient', () => {
       sdk_version: null,
       version: { driver: 'pxd', version: '3.1.0', details: {} },
     });
+  });
+
+  it("hands the answer's bytes to a caller's decoder instead of the full codec, with the same token", async () => {
+    const seen: unknown[][] = [];
+    versionHandler = (call, callback) => {
+      seen.push(call.metadata.get('authorization'));
+      callback(null, { version: { driver: 'pxd', version: '3.1.0' } });
+    };
+    const c = client({ token: 's3cret' });
+    const decoded = await c.callDecoding('OpenStorageIdentity/Version', {}, (bytes) => Buffer.from(bytes));
+    c.close();
+    const full = openStorageMethod('OpenStorageIdentity/Version').responseDeserialize(decoded);
+    expect(full).toEqual({ sdk_version: null, version: { driver: 'pxd', version: '3.1.0', details: {} } });
+    expect(seen).toEqual([['bearer s3cret']]);
+  });
+
+  it('fails a call whose answer the decoder cannot read as a DriverError naming the method', async () => {
+    versionHandler = (_call, callback) => {
+      callback(null, {});
+    };
+    const c = client();
+    const error = await failure(
+      c.callDecoding('OpenStorageIdentity/Version', {}, () => {
+        throw new RangeError('index out of range');
+      }),
+    );
+    c.close();
+    expect(error).toBeInstanceOf(DriverError);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^pxd: OpenStorageIdentity/Version at ${endpoint.replace(/\./g, '\\.')} failed: `),
+    );
   });
 
   it('sends the bearer token when one is configured, and no authorization otherwise', async () => {

@@ -61,6 +61,33 @@ export class SdkClient {
     request: SdkMethods[M]['req'],
     options: CallOptions = {},
   ): Promise<SdkMethods[M]['res']> {
+    const definition = openStorageMethod(method);
+    // The codec is built from the same proto file sdk-types.ts describes.
+    return this.unary(method, request, definition.responseDeserialize, options) as Promise<
+      SdkMethods[M]['res']
+    >;
+  }
+
+  /**
+   * Calls one SDK method as {@link call} does, but reads the answer's bytes with `decode` instead of the
+   * proto's full codec: for answers polled often and large, where the caller needs a few fields only.
+   * An answer `decode` cannot read fails the call as a DriverError, as with the full codec.
+   */
+  callDecoding<M extends SdkMethod, T>(
+    method: M,
+    request: SdkMethods[M]['req'],
+    decode: (bytes: Buffer) => T,
+    options: CallOptions = {},
+  ): Promise<T> {
+    return this.unary(method, request, decode, options);
+  }
+
+  private unary<T>(
+    method: SdkMethod,
+    request: object,
+    deserialize: (bytes: Buffer) => T,
+    options: CallOptions,
+  ): Promise<T> {
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const definition = openStorageMethod(method);
@@ -69,14 +96,14 @@ export class SdkClient {
 
     return new Promise((resolve, reject) => {
       const onAbort = () => call.cancel();
-      const call = this.client.makeUnaryRequest<object, object>(
+      const call = this.client.makeUnaryRequest<object, T>(
         definition.path,
         definition.requestSerialize,
-        definition.responseDeserialize,
+        deserialize,
         request,
         metadata,
         { deadline: Date.now() + this.callTimeoutMs },
-        (error: ServiceError | null, response?: object) => {
+        (error: ServiceError | null, response?: T) => {
           signal?.removeEventListener('abort', onAbort);
           if (signal?.aborted) {
             reject(signal.reason as Error);
@@ -91,8 +118,7 @@ export class SdkClient {
               }),
             );
           } else {
-            // The codec is built from the same proto file sdk-types.ts describes.
-            resolve(response as SdkMethods[M]['res']);
+            resolve(response as T);
           }
         },
       );
