@@ -215,7 +215,7 @@ describe('group snapshots on CSI storage', () => {
       'no CSI snapshot of the failed group left',
       async () => {
         const now = (await csiSnapshots()).map((s) => s.metadata.name).sort();
-        left = now.filter((name) => !before.includes(name));
+        left = now.filter((name) => !before.includes(name)).map((name) => name ?? '');
         return JSON.stringify(now) === JSON.stringify(before) || undefined;
       },
       { timeoutMs: 60_000, intervalMs: 250 },
