@@ -10,8 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { filterNodes } from '../src/extender/filter.js';
 import { prioritizeNodes } from '../src/extender/prioritize.js';
-import { parseExtenderArgs } from '../src/extender/wire.js';
-import { maxJsonDepth, nestsDeeperThan } from '../src/lib/json-depth.js';
+import { readExtenderArgs } from '../src/extender/read-args.js';
 import type { Node } from '../src/wire/k8s-types.js';
 import { benchFixture } from './fixture.js';
 import { csiBenchFixture } from './csi-fixture.js';
@@ -51,8 +50,7 @@ for (const [count, claims] of (process.env.BENCH_NODE_COUNTS ?? '1000,5000')
   };
   const body = JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) });
   const request = (verb: 'filter' | 'prioritize'): string => {
-    if (nestsDeeperThan(body, maxJsonDepth)) throw new Error('too deep');
-    const args = parseExtenderArgs(JSON.parse(body));
+    const args = readExtenderArgs(body);
     const nodes: Node[] = [];
     for (const name of args.nodeNames ?? []) {
       const node = fixture.state.getNode(name);

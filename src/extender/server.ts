@@ -2,13 +2,13 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { TLSSocket } from 'node:tls';
 import type { Node, Pod } from '../wire/k8s-types.js';
-import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterState } from './cluster-state.js';
 import type { DecisionOptions } from './decision-context.js';
 import { filterNodes, type FilterDecision } from './filter.js';
 import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
-import { parseExtenderArgs, WireError, type ExtenderFilterResult } from './wire.js';
+import type { ExtenderFilterResult } from './wire.js';
+import { readExtenderArgs } from './read-args.js';
 import {
   applyServerLimits,
   close,
@@ -152,22 +152,7 @@ export class ExtenderServer {
       if (!verb) throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${path}`);
       this.authenticate(req);
       if (req.method !== 'POST') throw new HttpError(405, `${verb} needs POST, got ${req.method ?? ''}`);
-      const text = await readBody(req, this.maxBodyBytes);
-      if (nestsDeeperThan(text, maxJsonDepth))
-        throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        throw new HttpError(400, `Decode error: ${errorText(error)}`);
-      }
-      let args;
-      try {
-        args = parseExtenderArgs(body);
-      } catch (error) {
-        if (error instanceof WireError) throw new HttpError(400, `Decode error: ${error.message}`);
-        throw error;
-      }
+      const args = readExtenderArgs(await readBody(req, this.maxBodyBytes));
       const offered = args.nodes?.length ?? args.nodeNames?.length ?? 0;
       if (offered > this.maxNodes)
         throw new HttpError(
