@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { filterNodes } from '../src/extender/filter.js';
 import { prioritizeNodes } from '../src/extender/prioritize.js';
 import { readExtenderArgs } from '../src/extender/read-args.js';
-import type { Node } from '../src/wire/k8s-types.js';
+import { resolveNames } from '../src/extender/server.js';
 import { benchFixture } from './fixture.js';
 import { csiBenchFixture } from './csi-fixture.js';
 import { cell, loadAverage, machine, percentile, printTable, spread } from './stats.js';
@@ -51,13 +51,9 @@ for (const [count, claims] of (process.env.BENCH_NODE_COUNTS ?? '1000,5000')
   const body = JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) });
   const request = (verb: 'filter' | 'prioritize'): string => {
     const args = readExtenderArgs(body);
-    const nodes: Node[] = [];
-    for (const name of args.nodeNames ?? []) {
-      const node = fixture.state.getNode(name);
-      if (node) nodes.push(node);
-    }
+    const { nodes, known } = resolveNames(args.nodeNames ?? [], fixture.state);
     if (verb === 'filter') {
-      const d = filterNodes(args.pod, nodes, fixture.state, options);
+      const d = filterNodes(args.pod, nodes, fixture.state, options, known);
       return JSON.stringify({
         Nodes: null,
         NodeNames: d.passed,
@@ -66,7 +62,7 @@ for (const [count, claims] of (process.env.BENCH_NODE_COUNTS ?? '1000,5000')
         Error: d.error ?? '',
       });
     }
-    const d = prioritizeNodes(args.pod, nodes, fixture.state, options);
+    const d = prioritizeNodes(args.pod, nodes, fixture.state, options, known);
     const entries: { Host: string; Score: number }[] = [];
     for (const s of d.scores) if (s.score !== 0) entries.push({ Host: s.node, Score: s.score });
     return JSON.stringify(entries);
