@@ -10,9 +10,8 @@ import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { filterNodes } from '../src/extender/filter.js';
 import { prioritizeNodes } from '../src/extender/prioritize.js';
-import { parseExtenderArgs } from '../src/extender/wire.js';
-import { maxJsonDepth, nestsDeeperThan } from '../src/lib/json-depth.js';
-import type { Node } from '../src/wire/k8s-types.js';
+import { readExtenderArgs } from '../src/extender/read-args.js';
+import { resolveNames } from '../src/extender/server.js';
 import { benchFixture } from './fixture.js';
 import { csiBenchFixture } from './csi-fixture.js';
 import { cell, loadAverage, machine, percentile, printTable, spread } from './stats.js';
@@ -51,15 +50,10 @@ for (const [count, claims] of (process.env.BENCH_NODE_COUNTS ?? '1000,5000')
   };
   const body = JSON.stringify({ Pod: pod, NodeNames: fixture.nodes.map((n) => n.metadata?.name) });
   const request = (verb: 'filter' | 'prioritize'): string => {
-    if (nestsDeeperThan(body, maxJsonDepth)) throw new Error('too deep');
-    const args = parseExtenderArgs(JSON.parse(body));
-    const nodes: Node[] = [];
-    for (const name of args.nodeNames ?? []) {
-      const node = fixture.state.getNode(name);
-      if (node) nodes.push(node);
-    }
+    const args = readExtenderArgs(body);
+    const { nodes, known } = resolveNames(args.nodeNames ?? [], fixture.state);
     if (verb === 'filter') {
-      const d = filterNodes(args.pod, nodes, fixture.state, options);
+      const d = filterNodes(args.pod, nodes, fixture.state, options, known);
       return JSON.stringify({
         Nodes: null,
         NodeNames: d.passed,
@@ -68,7 +62,7 @@ for (const [count, claims] of (process.env.BENCH_NODE_COUNTS ?? '1000,5000')
         Error: d.error ?? '',
       });
     }
-    const d = prioritizeNodes(args.pod, nodes, fixture.state, options);
+    const d = prioritizeNodes(args.pod, nodes, fixture.state, options, known);
     const entries: { Host: string; Score: number }[] = [];
     for (const s of d.scores) if (s.score !== 0) entries.push({ Host: s.node, Score: s.score });
     return JSON.stringify(entries);

@@ -2,7 +2,7 @@ import type { Node, Pod } from '../wire/k8s-types.js';
 import type { ClusterState } from './cluster-state.js';
 import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';
-import { operatorUnschedulableAnnotation, servesData } from './indexes.js';
+import { factsOf, operatorUnschedulableAnnotation, servesData, type CandidateFacts } from './indexes.js';
 import { withCsiFilter } from './csi-decisions.js';
 
 export const preferLocalNodeOnlyAnnotation = 'stork.libopenstorage.org/preferLocalNodeOnly';
@@ -29,8 +29,9 @@ export function filterNodes(
   candidates: readonly Node[],
   state: ClusterState,
   options: DecisionOptions,
+  known?: CandidateFacts,
 ): FilterDecision {
-  return withCsiFilter(pod, candidates, state, filterReplicaNodes(pod, candidates, state, options));
+  return withCsiFilter(pod, candidates, state, filterReplicaNodes(pod, candidates, state, options, known));
 }
 
 function filterReplicaNodes(
@@ -38,6 +39,7 @@ function filterReplicaNodes(
   candidates: readonly Node[],
   state: ClusterState,
   options: DecisionOptions,
+  known: CandidateFacts | undefined,
 ): FilterDecision {
   const context = podContext(pod, state, options);
   if (context.kind === 'no-driver-volumes')
@@ -50,11 +52,12 @@ function filterReplicaNodes(
   const scored = context.volumes.volumes.filter((v) => v.labels[skipScoringLabel] !== 'true');
   const passed: string[] = [];
   const failed: Record<string, string> = {};
+  const factsAt = factsOf(context.indexes, candidates, known);
   // A plain loop over facts computed when the caches changed: this runs for every candidate node.
   for (let i = 0; i < candidates.length; i++) {
     const node = candidates[i] as Node;
     const name = node.metadata?.name ?? '';
-    const { driverNode, operatorUnschedulable } = context.indexes.nodeFacts(node);
+    const { driverNode, operatorUnschedulable } = factsAt(i);
     if (operatorUnschedulable) {
       failed[name] = `node is marked unschedulable by the ${driver} operator`;
       continue;

@@ -49,6 +49,7 @@ export function startIndexWarmer(options: IndexWarmerOptions): IndexWarmer {
       if (stopped) return;
       indexes.replicaLocality(driverNode, state);
     }
+    indexes.entries(state);
     warmed = { indexes, nodesVersion: state.nodesVersion };
   };
 

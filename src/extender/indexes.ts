@@ -19,6 +19,31 @@ export interface NodeFacts {
   readonly operatorUnschedulable: boolean;
 }
 
+/** A cached node and its facts (see {@link SchedulingIndexes.entry}). */
+export interface NodeEntry {
+  readonly node: Node;
+  readonly facts: NodeFacts;
+}
+
+/** Facts the caller already looked up for the candidates, in their order, and the indexes they came from. */
+export interface CandidateFacts {
+  readonly indexes: SchedulingIndexes;
+  readonly facts: readonly NodeFacts[];
+}
+
+/** The candidates' facts: those given, if they came from these indexes, else looked up per node. */
+export function factsOf(
+  indexes: SchedulingIndexes,
+  candidates: readonly Node[],
+  known: CandidateFacts | undefined,
+): (i: number) => NodeFacts {
+  if (known?.indexes === indexes && known.facts.length === candidates.length) {
+    const { facts } = known;
+    return (i) => facts[i] as NodeFacts;
+  }
+  return (i) => indexes.nodeFacts(candidates[i] as Node);
+}
+
 export const operatorUnschedulableAnnotation = 'operator.libopenstorage.org/unschedulable';
 
 function scoreKeyOf(driverNode: DriverNode | undefined, locality: Locality): string {
@@ -43,6 +68,7 @@ export class SchedulingIndexes {
   private readonly scoreClasses = new Map<string, number>();
   private readonly replicaLocalities = new Map<string, { node: Node | undefined; locality: Locality }>();
   private kubeNodeOf: { version: number; map: Map<string, Node> } | undefined;
+  private byName: { version: number; map: Map<string, NodeEntry> } | undefined;
   /** Facts computed so far (not memo hits): how a test tells the request path from the warm-up. */
   factsComputed = 0;
 
@@ -70,6 +96,27 @@ export class SchedulingIndexes {
     const facts: NodeFacts = { driverNode, locality, scoreClass, operatorUnschedulable };
     this.facts.set(node, facts);
     return facts;
+  }
+
+  /**
+   * The cached node of this name with its facts: one lookup per name a request offers, where a name
+   * lookup and then a facts lookup cost two (each a hash probe into thousands of entries). The map is
+   * made once per change of the node list (its version), from the same cache `getNode` reads.
+   */
+  entry(name: string, state: ClusterState): NodeEntry | undefined {
+    return this.entries(state).get(name);
+  }
+
+  /** Makes the by-name map of {@link entry} for the current node list (the index warmer, off the request path). */
+  entries(state: ClusterState): ReadonlyMap<string, NodeEntry> {
+    let known = this.byName;
+    if (known?.version !== state.nodesVersion) {
+      const map = new Map<string, NodeEntry>();
+      for (const node of state.listNodes())
+        map.set(node.metadata?.name ?? '', { node, facts: this.nodeFacts(node) });
+      known = this.byName = { version: state.nodesVersion, map };
+    }
+    return known.map;
   }
 
   /** Where a storage node sits: its Kubernetes node's labels if it runs on one, else what it reports. */

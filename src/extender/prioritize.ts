@@ -5,6 +5,7 @@ import { podContext, type DecisionOptions } from './decision-context.js';
 import { skipScoringLabel } from './pod-volumes.js';
 import { defaultPoints, pointsFor, replicaPlacement, tierOf, type Tier } from './score.js';
 import { wireScores } from './wire-score.js';
+import { factsOf, type CandidateFacts } from './indexes.js';
 import { withCsiScores } from './csi-decisions.js';
 import type { CsiTier } from '../drivers/csi/placement.js';
 
@@ -68,11 +69,17 @@ export function prioritizeNodes(
   candidates: readonly Node[],
   state: ClusterState,
   options: DecisionOptions,
+  known?: CandidateFacts,
 ): PrioritizeDecision {
   if (pod.metadata?.annotations?.[disableHyperconvergenceAnnotation] === 'true') {
     return neutral(candidates, 'hyper-convergence is disabled for this pod');
   }
-  return withCsiScores(pod, candidates, state, prioritizeReplicaNodes(pod, candidates, state, options));
+  return withCsiScores(
+    pod,
+    candidates,
+    state,
+    prioritizeReplicaNodes(pod, candidates, state, options, known),
+  );
 }
 
 function prioritizeReplicaNodes(
@@ -80,6 +87,7 @@ function prioritizeReplicaNodes(
   candidates: readonly Node[],
   state: ClusterState,
   options: DecisionOptions,
+  known: CandidateFacts | undefined,
 ): PrioritizeDecision {
   const context = podContext(pod, state, options);
   if (context.kind === 'no-driver-volumes')
@@ -105,12 +113,12 @@ function prioritizeReplicaNodes(
   // First pass: primitives and shared part lists only; one object per node is made at the end. Plain
   // loops: at thousands of nodes per request, closures and intermediate lists are most of the garbage.
   const count = candidates.length;
+  const factsAt = factsOf(indexes, candidates, known);
   const raws = new Array<number>(count).fill(0);
   const partsOf = new Array<NodeScore['parts']>(count);
   const storage = new Uint8Array(count);
   for (let i = 0; i < count; i++) {
-    const node = candidates[i] as Node;
-    const { driverNode, locality, scoreClass } = indexes.nodeFacts(node);
+    const { driverNode, locality, scoreClass } = factsAt(i);
     if (!driverNode) {
       partsOf[i] = noParts;
       continue;

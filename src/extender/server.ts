@@ -2,13 +2,14 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from 'node:https';
 import { TLSSocket } from 'node:tls';
 import type { Node, Pod } from '../wire/k8s-types.js';
-import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
 import type { Logger } from '../lib/log.js';
 import type { ClusterState } from './cluster-state.js';
 import type { DecisionOptions } from './decision-context.js';
 import { filterNodes, type FilterDecision } from './filter.js';
 import { prioritizeNodes, type PrioritizeDecision } from './prioritize.js';
-import { parseExtenderArgs, WireError, type ExtenderFilterResult } from './wire.js';
+import type { ExtenderFilterResult } from './wire.js';
+import { readExtenderArgs } from './read-args.js';
+import { schedulingIndexes, type CandidateFacts, type NodeFacts } from './indexes.js';
 import {
   applyServerLimits,
   close,
@@ -152,22 +153,7 @@ export class ExtenderServer {
       if (!verb) throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${path}`);
       this.authenticate(req);
       if (req.method !== 'POST') throw new HttpError(405, `${verb} needs POST, got ${req.method ?? ''}`);
-      const text = await readBody(req, this.maxBodyBytes);
-      if (nestsDeeperThan(text, maxJsonDepth))
-        throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        throw new HttpError(400, `Decode error: ${errorText(error)}`);
-      }
-      let args;
-      try {
-        args = parseExtenderArgs(body);
-      } catch (error) {
-        if (error instanceof WireError) throw new HttpError(400, `Decode error: ${error.message}`);
-        throw error;
-      }
+      const args = readExtenderArgs(await readBody(req, this.maxBodyBytes));
       const offered = args.nodes?.length ?? args.nodeNames?.length ?? 0;
       if (offered > this.maxNodes)
         throw new HttpError(
@@ -186,11 +172,23 @@ export class ExtenderServer {
         ? resolveObjects(args.nodes, state)
         : resolveNames(args.nodeNames ?? [], state);
       if (verb === 'filter') {
-        const decision = filterNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
+        const decision = filterNodes(
+          args.pod,
+          candidates.nodes,
+          state,
+          this.options.decisionOptions,
+          candidates.known,
+        );
         this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
         sendJson(res, filterResult(decision, candidates));
       } else {
-        const decision = prioritizeNodes(args.pod, candidates.nodes, state, this.options.decisionOptions);
+        const decision = prioritizeNodes(
+          args.pod,
+          candidates.nodes,
+          state,
+          this.options.decisionOptions,
+          candidates.known,
+        );
         this.after({ verb, pod: args.pod, decision }, decision.requestVolumes);
         send(res, 200, hostPriorityList(decision), 'application/json');
       }
@@ -244,24 +242,31 @@ function secureContextOptions(tls: ExtenderTls) {
   };
 }
 
-interface Candidates {
+export interface Candidates {
   /** The nodes decided on: stork's cached objects, never those the request carried. */
   readonly nodes: readonly Node[];
+  /** Their facts, found with them by name. */
+  readonly known: CandidateFacts;
   /** In object mode, what the scheduler sent for each cached node (it gets its own objects back). */
   readonly sent?: ReadonlyMap<string, Node>;
   /** Names sent by the scheduler that the node cache does not have (yet). */
   readonly unknown: readonly string[];
 }
 
-function resolveNames(names: readonly string[], state: ClusterState): Candidates {
+export function resolveNames(names: readonly string[], state: ClusterState): Candidates {
+  const indexes = schedulingIndexes(state);
   const nodes: Node[] = [];
+  const facts: NodeFacts[] = [];
   const unknown: string[] = [];
-  for (const name of names) {
-    const node = state.getNode(name);
-    if (node) nodes.push(node);
-    else unknown.push(name);
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const entry = indexes.entry(name, state);
+    if (entry) {
+      nodes.push(entry.node);
+      facts.push(entry.facts);
+    } else unknown.push(name);
   }
-  return { nodes, unknown };
+  return { nodes, known: { indexes, facts }, unknown };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Node, Pod } from '../wire/k8s-types.js';
+import { maxNodeNameLength } from './names-body.js';
 
 /**
  * kube-scheduler's extender wire format. Its Go types carry no JSON tags, so the keys are Go field names
@@ -12,9 +13,6 @@ export interface ExtenderArgs {
   /** Node names only (`nodeCacheCapable: true`). */
   readonly nodeNames?: readonly string[];
 }
-
-/** A node's name is a DNS subdomain: at most 253 characters. */
-const maxNodeNameLength = 253;
 
 export class WireError extends Error {
   constructor(message: string) {
@@ -35,8 +33,11 @@ function field(object: Record<string, unknown>, name: string): unknown {
   return undefined;
 }
 
-/** Validates an ExtenderArgs body; a malformed one throws {@link WireError} naming what is wrong. */
-export function parseExtenderArgs(body: unknown): ExtenderArgs {
+/**
+ * Validates an ExtenderArgs body; a malformed one throws {@link WireError} naming what is wrong.
+ * `checkedNames`: the NodeNames list already taken out of the body and checked (see splitNodeNames).
+ */
+export function parseExtenderArgs(body: unknown, checkedNames?: string[]): ExtenderArgs {
   if (!isObject(body)) throw new WireError('the body must be a JSON object (ExtenderArgs)');
   const pod = field(body, 'Pod');
   if (!isObject(pod)) throw new WireError('Pod is missing or not an object');
@@ -44,6 +45,7 @@ export function parseExtenderArgs(body: unknown): ExtenderArgs {
   if (!isObject(metadata) || typeof metadata.name !== 'string') {
     throw new WireError('Pod.metadata.name is missing');
   }
+  if (checkedNames) return { pod: pod, nodeNames: checkedNames };
   const nodes = field(body, 'Nodes');
   const nodeNames = field(body, 'NodeNames');
   if (nodeNames !== undefined && nodeNames !== null) {

@@ -101,6 +101,18 @@ type LargestByClass = Map<string, { readonly list: readonly CSIStorageCapacity[]
 // and parsing quantities for every node it is asked about.
 const largestMemo = new WeakMap<Node, LargestByClass>();
 
+// The last answer of largestVolumeIn, by node and list (the answer depends on nothing else; plain
+// variables: no object per call).
+let lastNode: Node | undefined;
+let lastList: readonly CSIStorageCapacity[] | undefined;
+let lastBytes: number | undefined;
+
+function remember(node: Node, list: readonly CSIStorageCapacity[], bytes: number | undefined): void {
+  lastNode = node;
+  lastList = list;
+  lastBytes = bytes;
+}
+
 /** The largest single volume the node's storage for this class can take, or undefined if it reports none. */
 export function largestVolumeFor(view: CsiView, storageClass: string, node: Node): number | undefined {
   return largestVolumeIn(view.capacities(storageClass), storageClass, node);
@@ -112,9 +124,14 @@ function largestVolumeIn(
   storageClass: string,
   node: Node,
 ): number | undefined {
+  // A pod's claims of one class ask about the same node one after the other: the last answer first.
+  if (lastNode === node && lastList === list) return lastBytes;
   let byClass = largestMemo.get(node);
   const known = byClass?.get(storageClass);
-  if (known?.list === list) return known.bytes;
+  if (known?.list === list) {
+    remember(node, list, known.bytes);
+    return known.bytes;
+  }
   let best: number | undefined;
   for (const c of reachableCapacities(list, node)) {
     const limit = volumeLimit(c);
@@ -125,6 +142,7 @@ function largestVolumeIn(
     largestMemo.set(node, byClass);
   }
   byClass.set(storageClass, best === undefined ? { list } : { list, bytes: best });
+  remember(node, list, best);
   return best;
 }
 
