@@ -1,3 +1,5 @@
+import { escaped } from '../lib/json-depth.js';
+
 /** A node's name is a DNS subdomain: at most 253 characters. */
 export const maxNodeNameLength = 253;
 
@@ -70,13 +72,6 @@ function stringEnd(text: string, open: number, nextBackslash: (from: number) => 
   if (close === -1 || nextBackslash(open + 1) > close) return close;
   while (close !== -1 && escaped(text, close)) close = text.indexOf('"', close + 1);
   return close;
-}
-
-/** Whether the character at `at` is escaped: preceded by an odd number of backslashes. */
-function escaped(text: string, at: number): boolean {
-  let backslashes = 0;
-  for (let j = at - 1; j >= 0 && text.charCodeAt(j) === 0x5c; j--) backslashes++;
-  return backslashes % 2 === 1;
 }
 
 function skipSpace(text: string, from: number): number {

@@ -1,6 +1,6 @@
-import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
+import { maxJsonDepth } from '../lib/json-depth.js';
+import { parseJsonBody } from '../lib/json-body.js';
 import { HttpError } from '../lib/http.js';
-import { errorText } from '../lib/errors.js';
 import { splitNodeNames } from './names-body.js';
 import { parseExtenderArgs, WireError, type ExtenderArgs } from './wire.js';
 
@@ -21,14 +21,7 @@ export function readExtenderArgs(text: string): ExtenderArgs {
     // A body the cut-out part leaves invalid is parsed whole below, for the reason JSON.parse gives.
     if (rest !== undefined) return decoded(() => parseExtenderArgs(rest, split.names));
   }
-  if (nestsDeeperThan(text, maxJsonDepth))
-    throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (error) {
-    throw new HttpError(400, `Decode error: ${errorText(error)}`);
-  }
+  const body = parseJsonBody(text);
   return decoded(() => parseExtenderArgs(body));
 }
 

@@ -23,7 +23,7 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
 }
 
 /** Whether the character at `at` is escaped: preceded by an odd number of backslashes. */
-function escaped(text: string, at: number): boolean {
+export function escaped(text: string, at: number): boolean {
   let backslashes = 0;
   for (let j = at - 1; j >= 0 && text.charCodeAt(j) === 0x5c; j--) backslashes++;
   return backslashes % 2 === 1;

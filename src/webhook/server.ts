@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpsServer, type ServingKeyPair } from '../lib/https-server.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { maxJsonDepth, nestsDeeperThan } from '../lib/json-depth.js';
+import { parseJsonBody } from '../lib/json-body.js';
 import type { Logger } from '../lib/log.js';
 import {
   AdmissionDecodeError,
@@ -81,14 +81,7 @@ export class WebhookServer {
       if (url !== '/mutate') throw new HttpError(404, `Unsupported request: ${req.method ?? ''} ${url}`);
       if (req.method !== 'POST') throw new HttpError(405, `/mutate needs POST, got ${req.method ?? ''}`);
       const text = await readBody(req, this.options.maxBodyBytes ?? 8 * 1024 * 1024);
-      if (nestsDeeperThan(text, maxJsonDepth))
-        throw new HttpError(400, `Decode error: JSON nested deeper than ${String(maxJsonDepth)} levels`);
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (error) {
-        throw new HttpError(400, `Decode error: ${errorText(error)}`);
-      }
+      const body = parseJsonBody(text);
       try {
         request = decodeAdmissionReview(body);
       } catch (error) {

@@ -122,14 +122,19 @@ function readNode(reader: Reader): NodeFields {
 
 /** The nodes of an SdkNodeEnumerateWithFiltersResponse (field 1, repeated StorageNode). */
 export function decodeNodeList(bytes: Uint8Array): NodeFields[] {
+  return decodeRepeated(bytes, readNode);
+}
+
+/** The messages of a response's repeated field 1, each read by `read`; any other field is skipped. */
+function decodeRepeated<T>(bytes: Uint8Array, read: (reader: Reader) => T): T[] {
   const reader = protobuf.Reader.create(bytes);
-  const nodes: NodeFields[] = [];
+  const items: T[] = [];
   while (reader.pos < reader.len) {
     const tag = reader.uint32();
-    if (tag === key(1, lengthDelimited)) nodes.push(readNode(reader));
+    if (tag === key(1, lengthDelimited)) items.push(read(reader));
     else reader.skipType(tag & 7);
   }
-  return nodes;
+  return items;
 }
 
 /** A uint64 as a number (beyond 2^53 it loses precision, which a byte count can afford). */
@@ -241,12 +246,5 @@ function readInspected(reader: Reader): ListedVolume {
 
 /** The volumes of an SdkVolumeInspectWithFiltersResponse (field 1, repeated SdkVolumeInspectResponse). */
 export function decodeVolumeList(bytes: Uint8Array): ListedVolume[] {
-  const reader = protobuf.Reader.create(bytes);
-  const volumes: ListedVolume[] = [];
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === key(1, lengthDelimited)) volumes.push(readInspected(reader));
-    else reader.skipType(tag & 7);
-  }
-  return volumes;
+  return decodeRepeated(bytes, readInspected);
 }
